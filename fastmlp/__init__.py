@@ -1,0 +1,11 @@
+"""fastmlp: scikit-learn's MLPClassifier and MLPRegressor, compiled.
+
+Change one import::
+
+    from fastmlp import MLPClassifier, MLPRegressor
+"""
+from fastmlp._config import show_config
+from fastmlp._multilayer_perceptron import MLPClassifier, MLPRegressor
+
+__version__ = "0.1.0"
+__all__ = ["MLPClassifier", "MLPRegressor", "show_config", "__version__"]

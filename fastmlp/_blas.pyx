@@ -1,0 +1,49 @@
+# Design: the one GEMM wrapper of the engine.  Callers think in C order
+# (row-major); BLAS is column-major, so a row-major C = op(A) op(B) is the
+# column-major C^T = op(B)^T op(A)^T: swap A with B and m with n, and keep the
+# transpose flags.  Only scipy.linalg.cython_blas is called: fastmlp links no
+# BLAS of its own, so it runs on whatever BLAS SciPy ships (and threadpoolctl
+# controls it).
+from cython cimport floating
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+
+cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
+                  floating alpha, const floating* A, int lda,
+                  const floating* B, int ldb,
+                  floating beta, floating* C, int ldc) noexcept nogil:
+    """C[m, n] = alpha * op(A)[m, k] @ op(B)[k, n] + beta * C, all row-major."""
+    cdef char ta = b"t" if trans_a else b"n"
+    cdef char tb = b"t" if trans_b else b"n"
+    if m <= 0 or n <= 0:
+        return
+    if floating is float:
+        sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> B, &ldb,
+              <float*> A, &lda, &beta, C, &ldc)
+    else:
+        dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> B, &ldb,
+              <double*> A, &lda, &beta, C, &ldc)
+
+
+def gemm(const floating[:, ::1] A,   # IN
+         const floating[:, ::1] B,   # IN
+         floating[:, ::1] C,         # INOUT
+         bint trans_a=False, bint trans_b=False,
+         double alpha=1.0, double beta=0.0):
+    """C = alpha * op(A) @ op(B) + beta * C on C-contiguous arrays (for tests)."""
+    cdef int m = A.shape[1] if trans_a else A.shape[0]
+    cdef int k = A.shape[0] if trans_a else A.shape[1]
+    cdef int kb = B.shape[1] if trans_b else B.shape[0]
+    cdef int n = B.shape[0] if trans_b else B.shape[1]
+    if kb != k or C.shape[0] != m or C.shape[1] != n:
+        raise ValueError(
+            f"gemm: shapes do not match: op(A) is ({m}, {k}), op(B) is ({kb}, {n}),"
+            f" C is ({C.shape[0]}, {C.shape[1]})"
+        )
+    if m == 0 or n == 0:
+        return
+    with nogil:
+        gemm_rm(trans_a, trans_b, m, n, k, <floating> alpha,
+                &A[0, 0] if A.shape[0] * A.shape[1] else NULL, max(1, A.shape[1]),
+                &B[0, 0] if B.shape[0] * B.shape[1] else NULL, max(1, B.shape[1]),
+                <floating> beta, &C[0, 0], max(1, C.shape[1]))

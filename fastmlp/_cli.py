@@ -1,0 +1,533 @@
+"""The fastmlp command line: ``python -m fastmlp``.
+
+Design: two modes, one parser.
+
+* Without ``--csv``: a benchmark.  fastmlp's and scikit-learn's MLPClassifier
+  are fitted with the same parameters on scikit-learn's bundled digits data
+  (StandardScaler first), best of 3 timed fits each, interleaved so that
+  neither estimator gets a warmer machine.  It prints the test accuracy next
+  to each fit time (a speed-up is meaningless without the accuracy) and the
+  speed-up, scikit-learn time / fastmlp time.
+* With ``--csv FILE --target COLUMN``: cross-validates a StandardScaler +
+  fastmlp MLPClassifier/MLPRegressor pipeline on a CSV file and prints the
+  mean and standard deviation of the fold scores (accuracy or R^2) and the
+  total time.  The file is read with the standard library ``csv`` module and
+  NumPy: no pandas.  The first non-blank row is the header; every column
+  other than the target is a feature and must be numeric and finite.
+
+Every expected failure (a missing or empty file, an unknown column, bad
+data, too few rows for the folds) is raised as ``CLIError`` and reported as
+one line ``fastmlp: error: ...`` on stderr with exit status 2, the status
+argparse uses for its own usage errors.  Anything else is a bug and keeps
+its traceback.  The fastmlp column always uses fastmlp's estimators: if they
+cannot be imported, ``python -m fastmlp`` fails at ``import fastmlp``.
+"""
+import argparse
+import csv
+import math
+import sys
+import time
+import warnings
+
+import numpy as np
+
+PROG = "fastmlp"
+EXIT_ERROR = 2
+SOLVERS = ("adam", "sgd", "lbfgs", "rmsprop")
+TASKS = ("auto", "classification", "regression")
+# --task auto: an integer-valued numeric target with at most this many
+# distinct values is taken as class labels.
+MAX_AUTO_CLASSES = 20
+DEFAULT_CV = 5
+DEFAULT_MAX_ITER_CSV = 200  # scikit-learn's default
+DEFAULT_MAX_ITER_DIGITS = 50
+DEFAULT_RANDOM_STATE = 0
+N_REPEATS = 3
+DIGITS_SPLIT_SEED = 0
+DIGITS_TEST_SIZE = 0.25
+
+
+class CLIError(Exception):
+    """An expected failure, reported as one ``fastmlp: error:`` line (exit 2)."""
+
+
+# ---------------------------------------------------------------------------
+# Argument parsing
+# ---------------------------------------------------------------------------
+
+
+def _hidden_layer_sizes(text):
+    """Parse ``"100,50"`` into ``(100, 50)``."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers such as 100,50, got {text!r}"
+        )
+    return sizes
+
+
+def _int_at_least(minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer, got {text!r}"
+            ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be at least {minimum}, got {value}"
+            )
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Run as `python -m fastmlp`. Without --csv: fit fastmlp's and "
+            "scikit-learn's MLPClassifier on the digits data and print the test "
+            "accuracy, fit time and speed-up. With --csv FILE --target COLUMN: "
+            "print the cross-validated score of a StandardScaler + fastmlp MLP "
+            "pipeline on that file."
+        ),
+    )
+    data = parser.add_argument_group("CSV mode")
+    data.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="CSV file with a header row; every column except the target "
+        "must be numeric",
+    )
+    data.add_argument("--target", metavar="COLUMN", help="name of the target column")
+    data.add_argument(
+        "--task",
+        choices=TASKS,
+        default=None,
+        help="auto (default): classification when the target is non-numeric "
+        f"or integer-valued with at most {MAX_AUTO_CLASSES} distinct values, "
+        "else regression",
+    )
+    data.add_argument(
+        "--cv",
+        type=_int_at_least(2),
+        default=None,
+        metavar="K",
+        help=f"number of cross-validation folds (default {DEFAULT_CV})",
+    )
+    model = parser.add_argument_group("model (both modes)")
+    model.add_argument(
+        "--hidden-layer-sizes",
+        type=_hidden_layer_sizes,
+        default=(100,),
+        metavar="SIZES",
+        help="comma-separated layer widths, e.g. 100,50 (default 100)",
+    )
+    model.add_argument(
+        "--solver", choices=SOLVERS, default="adam", help="default adam"
+    )
+    model.add_argument(
+        "--max-iter",
+        type=_int_at_least(1),
+        default=None,
+        metavar="N",
+        help="maximum epochs (iterations for lbfgs); default "
+        f"{DEFAULT_MAX_ITER_CSV} with --csv, {DEFAULT_MAX_ITER_DIGITS} for "
+        "the digits benchmark",
+    )
+    model.add_argument(
+        "--random-state",
+        type=_int_at_least(0),
+        default=DEFAULT_RANDOM_STATE,
+        metavar="SEED",
+        help="seed for the weights, the shuffling and the CV folds "
+        f"(default {DEFAULT_RANDOM_STATE})",
+    )
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; return the exit status (0, or 2 on an error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.csv is None:
+            stray = [
+                flag
+                for flag, value in (
+                    ("--target", args.target),
+                    ("--task", args.task),
+                    ("--cv", args.cv),
+                )
+                if value is not None
+            ]
+            if stray:
+                parser.error(f"{', '.join(stray)} need --csv FILE")
+        elif args.target is None:
+            parser.error("--csv needs --target COLUMN")
+    except SystemExit as exc:  # --help (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+
+    try:
+        if args.csv is None:
+            run_digits(args)
+        else:
+            run_csv(args)
+    except CLIError as exc:
+        message = " ".join(str(exc).splitlines())
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _model_params(args, max_iter):
+    return dict(
+        hidden_layer_sizes=args.hidden_layer_sizes,
+        solver=args.solver,
+        max_iter=max_iter,
+        random_state=args.random_state,
+    )
+
+
+def _format_params(params):
+    return ", ".join(f"{key}={value!r}" for key, value in params.items())
+
+
+# ---------------------------------------------------------------------------
+# Digits benchmark
+# ---------------------------------------------------------------------------
+
+
+def run_digits(args):
+    import sklearn
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import fastmlp
+    from fastmlp import MLPClassifier
+
+    params = _model_params(args, args.max_iter or DEFAULT_MAX_ITER_DIGITS)
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=DIGITS_TEST_SIZE, random_state=DIGITS_SPLIT_SEED, stratify=y
+    )
+
+    fastmlp_name = f"fastmlp {getattr(fastmlp, '__version__', '')}".strip()
+    sklearn_name = f"scikit-learn {sklearn.__version__}"
+    contenders = [(fastmlp_name, MLPClassifier)]
+    if args.solver in ("adam", "sgd", "lbfgs"):
+        contenders.append((sklearn_name, SklearnMLPClassifier))
+
+    best_time = {name: math.inf for name, _ in contenders}
+    accuracy = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(N_REPEATS):
+            for name, estimator in contenders:
+                model = make_pipeline(StandardScaler(), estimator(**params))
+                start = time.perf_counter()
+                model.fit(X_train, y_train)
+                best_time[name] = min(best_time[name], time.perf_counter() - start)
+                accuracy[name] = model.score(X_test, y_test)
+
+    print("MLPClassifier on the digits data (sklearn.datasets.load_digits)")
+    print(
+        f"{len(y_train)} training / {len(y_test)} test samples, {X.shape[1]} "
+        f"features, {len(np.unique(y))} classes; StandardScaler first"
+    )
+    print(f"{_format_params(params)}; best of {N_REPEATS} fits each")
+    show_config = getattr(fastmlp, "show_config", None)
+    if callable(show_config):
+        sys.stdout.flush()
+        show_config()
+        sys.stdout.flush()
+    print()
+    width = max(len("estimator"), len(fastmlp_name), len(sklearn_name))
+    print(f"{'estimator':<{width}}  {'test accuracy':>13}  {'fit time':>10}")
+    for name, _ in contenders:
+        print(
+            f"{name:<{width}}  {accuracy[name]:>13.4f}  {best_time[name]:>8.3f} s"
+        )
+    if len(contenders) == 1:
+        print(f"{sklearn_name:<{width}}  {'n/a':>13}  {'n/a':>10}")
+        print(f"speed-up: n/a (scikit-learn has no solver={args.solver!r})")
+    else:
+        speedup = best_time[sklearn_name] / best_time[fastmlp_name]
+        print(
+            f"speed-up: {speedup:.2f}x (scikit-learn fit time / fastmlp fit time)"
+        )
+
+
+# ---------------------------------------------------------------------------
+# CSV mode
+# ---------------------------------------------------------------------------
+
+
+def _show(cell, limit=40):
+    """repr() of a CSV cell, shortened for an error message."""
+    if len(cell) > limit:
+        cell = cell[:limit] + "..."
+    return repr(cell)
+
+
+def read_csv(path):
+    """Read a CSV file: return (header, rows, line numbers of the rows).
+
+    Blank lines are skipped; the first other row is the header.  Raises
+    CLIError for an unreadable, empty or ragged file.
+    """
+    header, rows, lines = None, [], []
+    line = 0
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            for row in reader:
+                line = reader.line_num
+                if not any(cell.strip() for cell in row):
+                    continue
+                if header is None:
+                    header = [name.strip() for name in row]
+                    continue
+                if len(row) != len(header):
+                    raise CLIError(
+                        f"{path}, line {line}: {len(row)} fields, but the "
+                        f"header has {len(header)} columns"
+                    )
+                rows.append(row)
+                lines.append(line)
+    except FileNotFoundError:
+        raise CLIError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CLIError(f"{path} is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise CLIError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CLIError(
+            f"{path} is not UTF-8 text (bad byte at offset {exc.start})"
+        ) from None
+    except csv.Error as exc:
+        raise CLIError(f"{path}, line {line + 1}: {exc}") from None
+    if header is None:
+        raise CLIError(f"{path} is empty")
+    return header, rows, lines
+
+
+def _parse_features(path, header, rows, lines, columns):
+    X = np.empty((len(rows), len(columns)), dtype=np.float64)
+    for i, row in enumerate(rows):
+        for j, col in enumerate(columns):
+            cell = row[col]
+            try:
+                value = float(cell)
+            except ValueError:
+                value = None
+            if value is None or not math.isfinite(value):
+                if not cell.strip():
+                    what = "an empty value"
+                elif value is None:
+                    what = f"the non-numeric value {_show(cell)}"
+                else:
+                    what = f"the non-finite value {_show(cell)}"
+                raise CLIError(
+                    f"feature column {header[col]!r} has {what} in row {i + 1} "
+                    f"(line {lines[i]} of {path}); every column except the "
+                    "target must be numeric"
+                )
+            X[i, j] = value
+    return X
+
+
+def _parse_target(path, name, cells, lines, task):
+    """Return (y, task, reason) for the target column's cells."""
+    for i, cell in enumerate(cells):
+        if not cell:
+            raise CLIError(
+                f"target column {name!r} has an empty value in row {i + 1} "
+                f"(line {lines[i]} of {path})"
+            )
+    values, bad = [], None
+    for i, cell in enumerate(cells):
+        try:
+            value = float(cell)
+        except ValueError:
+            bad = i
+            break
+        if not math.isfinite(value):
+            if task != "classification":
+                raise CLIError(
+                    f"target column {name!r} has the non-finite value "
+                    f"{_show(cell)} in row {i + 1} (line {lines[i]} of {path})"
+                )
+            bad = i
+            break
+        values.append(value)
+
+    if bad is not None:  # non-numeric labels
+        if task == "regression":
+            raise CLIError(
+                f"target column {name!r} has the non-numeric value "
+                f"{_show(cells[bad])} in row {bad + 1} (line {lines[bad]} of "
+                f"{path}); regression needs a numeric target"
+            )
+        reason = "non-numeric target" if task == "auto" else "--task"
+        return np.asarray(cells), "classification", reason
+
+    y = np.asarray(values, dtype=np.float64)
+    integral = bool(np.all(y == np.round(y)))
+    n_unique = len(np.unique(y))
+    if task == "auto":
+        if integral and n_unique <= MAX_AUTO_CLASSES:
+            task = "classification"
+            reason = f"integer target with {n_unique} distinct values"
+        else:
+            task = "regression"
+            reason = (
+                f"integer target with {n_unique} > {MAX_AUTO_CLASSES} distinct values"
+                if integral
+                else "non-integer numeric target"
+            )
+    else:
+        reason = "--task"
+    if task == "classification" and integral:
+        y = y.astype(np.int64)
+    return y, task, reason
+
+
+def load_csv_data(path, target, task):
+    """Read FILE into (X, y, task, description); CLIError on bad input."""
+    header, rows, lines = read_csv(path)
+    matches = [i for i, name in enumerate(header) if name == target]
+    if not matches:
+        shown = ", ".join(repr(name) for name in header[:30])
+        if len(header) > 30:
+            shown += f", ... ({len(header) - 30} more)"
+        close = [name for name in header if name.lower() == target.lower()]
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise CLIError(
+            f"{path} has no column {target!r}{hint}; its columns are: {shown}"
+        )
+    if len(matches) > 1:
+        raise CLIError(
+            f"{path} has {len(matches)} columns named {target!r}; the target "
+            "must be unique"
+        )
+    t = matches[0]
+    features = [i for i in range(len(header)) if i != t]
+    if not features:
+        raise CLIError(
+            f"{path} has no feature columns: {target!r} is its only column"
+        )
+    if not rows:
+        raise CLIError(f"{path} has a header but no data rows")
+
+    X = _parse_features(path, header, rows, lines, features)
+    cells = [row[t].strip() for row in rows]
+    y, task, reason = _parse_target(path, target, cells, lines, task)
+    if task == "classification":
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise CLIError(
+                f"target column {target!r} has a single value "
+                f"({_show(str(classes[0]))}); classification needs at least 2 classes"
+            )
+        kind = f"classification, {len(classes)} classes"
+    else:
+        kind = "regression"
+    description = (
+        f"{path}: {len(rows)} rows, {len(features)} features, target "
+        f"{target!r} -> {kind} ({reason})"
+    )
+    return X, y, task, description
+
+
+def run_csv(args):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from fastmlp import MLPClassifier, MLPRegressor
+
+    n_folds = args.cv or DEFAULT_CV
+    start = time.perf_counter()
+    X, y, task, description = load_csv_data(args.csv, args.target, args.task or "auto")
+    n_samples = X.shape[0]
+    if n_samples < n_folds:
+        raise CLIError(
+            f"too few rows for {n_folds}-fold cross-validation: {args.csv} has "
+            f"{n_samples} data rows; add rows or lower --cv"
+        )
+
+    notes = []
+    if task == "classification":
+        classes, counts = np.unique(y, return_counts=True)
+        if counts.max() < n_folds:
+            raise CLIError(
+                f"too few rows for {n_folds}-fold stratified cross-validation: "
+                f"no class of {args.target!r} has {n_folds} rows (largest: "
+                f"{counts.max()}); add rows or lower --cv"
+            )
+        if counts.min() < n_folds:
+            rare = classes[np.argmin(counts)]
+            notes.append(
+                f"class {_show(str(rare))} has only {counts.min()} rows, fewer "
+                f"than the {n_folds} folds: some folds will not contain it"
+            )
+        estimator, metric = MLPClassifier, "accuracy"
+        folds = StratifiedKFold(n_folds, shuffle=True, random_state=args.random_state)
+    else:
+        estimator, metric = MLPRegressor, "r2"
+        folds = KFold(n_folds, shuffle=True, random_state=args.random_state)
+
+    params = _model_params(args, args.max_iter or DEFAULT_MAX_ITER_CSV)
+    model = make_pipeline(StandardScaler(), estimator(**params))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = cross_val_score(
+            model, X, y, cv=folds, scoring=metric, error_score="raise"
+        )
+    elapsed = time.perf_counter() - start
+
+    n_unconverged = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+    if n_unconverged:
+        notes.append(
+            f"the solver stopped at max_iter={params['max_iter']} before "
+            f"converging in {n_unconverged} of {n_folds} fits (raise --max-iter)"
+        )
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            continue
+        message = " ".join(str(w.message).split())
+        if (
+            w.category is UserWarning
+            and "least populated class" in message
+            and task == "classification"
+        ):
+            continue  # reported above in our own words
+        if message not in notes:
+            notes.append(message)
+
+    label = "accuracy" if metric == "accuracy" else "R\u00b2"
+    print(f"data: {description}")
+    print(f"model: StandardScaler + fastmlp {estimator.__name__}({_format_params(params)})")
+    print(
+        f"{n_folds}-fold cross-validated {label}: {scores.mean():.4f} "
+        f"\u00b1 {scores.std():.4f}"
+    )
+    print("fold scores: " + " ".join(f"{s:.4f}" for s in scores))
+    print(f"total time: {elapsed:.2f} s")
+    for note in notes:
+        print(f"{PROG}: warning: {note}", file=sys.stderr)

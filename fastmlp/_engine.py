@@ -1,0 +1,114 @@
+"""Glue between the estimators and the compiled engine.
+
+Owns the memory plan (``Layout``: where each layer's weights sit in the flat
+parameter buffer and where each layer's activations and deltas sit in the
+work buffer), the conversion of X into what the kernels take (dense
+C-contiguous or CSR with intp indices), and the thread policy: OpenMP owns the
+cores inside the engine, BLAS is held to one thread meanwhile (each OpenMP
+thread issues its own GEMMs; see bench/README.md, "Threading design").
+"""
+from contextlib import nullcontext
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
+
+from fastmlp import _network
+from fastmlp._openmp import effective_n_threads
+
+HIDDEN_ACTIVATIONS = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
+OUTPUT_KINDS = {"identity": 0, "exp": 1, "logistic": 2, "softmax": 3}
+SOLVER_CODES = {"sgd": 0, "adam": 1, "rmsprop": 2}
+
+_controller = None
+
+
+def _blas_controller():
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def single_threaded_blas(n_threads):
+    """Context holding BLAS to one thread while an OpenMP team issues GEMMs."""
+    if n_threads <= 1:
+        return nullcontext()
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+class Layout:
+    """Offsets of every array inside the flat parameter and work buffers.
+
+    Parameters are laid out as scikit-learn's ``_pack``: ``coefs_[0..L-1]``
+    (each ``(fan_in, fan_out)`` C-order) then ``intercepts_[0..L-1]``.
+    """
+
+    def __init__(self, units, batch_size, activation, out_activation):
+        units = np.asarray(units, dtype=np.intp)
+        self.units = units
+        n_layers = len(units)
+        coef_sizes = units[:-1] * units[1:]
+        self.coef_off = np.concatenate([[0], np.cumsum(coef_sizes)[:-1]]).astype(np.intp)
+        self.n_coef = int(coef_sizes.sum())
+        self.int_off = (self.n_coef + np.concatenate([[0], np.cumsum(units[1:])[:-1]])).astype(np.intp)
+        self.n_params = self.n_coef + int(units[1:].sum())
+        self.act = HIDDEN_ACTIVATIONS[activation]
+        self.out_kind = OUTPUT_KINDS[out_activation]
+
+        # work buffer: A_l for l >= 1, D_l for hidden l, then batch gathers
+        self.batch_size = batch_size = int(batch_size)
+        self.act_off = np.zeros(n_layers, dtype=np.intp)
+        self.delta_off = np.zeros(n_layers, dtype=np.intp)
+        off = 0
+        for layer in range(1, n_layers):
+            self.act_off[layer] = off
+            off += batch_size * units[layer]
+        for layer in range(1, n_layers - 1):
+            self.delta_off[layer] = off
+            off += batch_size * units[layer]
+        self.xbuf_off = off
+        off += batch_size * units[0]
+        self.ybuf_off = off
+        off += batch_size * units[-1]
+        self.swbuf_off = off
+        off += batch_size
+        self.work_size = int(off) + 1
+
+    def coef_views(self, params):
+        """coefs_ and intercepts_ as views into the flat buffer."""
+        units = self.units
+        coefs = [
+            params[o : o + a * b].reshape(a, b)
+            for o, a, b in zip(self.coef_off, units[:-1], units[1:])
+        ]
+        intercepts = [params[o : o + b] for o, b in zip(self.int_off, units[1:])]
+        return coefs, intercepts
+
+
+def csr_parts(X):
+    """(dense, data, indices, indptr) as the kernels take them."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        if not X.has_sorted_indices:
+            X = X.copy()
+        return (
+            None,
+            np.ascontiguousarray(X.data),
+            np.ascontiguousarray(X.indices, dtype=np.intp),
+            np.ascontiguousarray(X.indptr, dtype=np.intp),
+        )
+    return np.ascontiguousarray(X), None, None, None
+
+
+def forward(params, X, layout, n_threads=None):
+    """The network's output for X (prediction), in params' dtype."""
+    n_threads = effective_n_threads(n_threads)
+    dense, data, indices, indptr = csr_parts(X)
+    out = np.empty((X.shape[0], int(layout.units[-1])), dtype=params.dtype)
+    block = 256
+    if X.shape[0] <= block:
+        n_threads = 1
+    with single_threaded_blas(n_threads):
+        _network.forward(params, out, dense, data, indices, indptr, layout, n_threads, block)
+    return out

@@ -1,0 +1,47 @@
+"""Target encoding for the classifier, in plain arrays.
+
+scikit-learn's MLP keeps a LabelBinarizer; fastmlp keeps only ``classes_``
+and the target type (strings and NumPy arrays), so a fitted model holds no
+scikit-learn private object (safe for skops).  The encoding is the same:
+binary -> one 0/1 column for classes_[1]; multiclass -> one-hot over
+classes_; multilabel-indicator -> the indicator itself.
+"""
+import numpy as np
+from sklearn.utils.multiclass import type_of_target, unique_labels
+
+
+def fit_labels(y):
+    """(target_type, classes) for y, as LabelBinarizer.fit finds them."""
+    y_type = type_of_target(y, input_name="y")
+    if "multioutput" in y_type:
+        raise ValueError(
+            "Multioutput target data is not supported with label binarization"
+        )
+    if len(y) == 0:
+        raise ValueError("y has 0 samples: %r" % y)
+    return y_type, unique_labels(y)
+
+
+def encode(y, y_type, classes):
+    """0/1 targets of shape (n_samples, n_outputs), dtype bool."""
+    if y_type.startswith("multilabel"):
+        y = np.asarray(y.toarray() if hasattr(y, "toarray") else y)
+        return y != 0
+    y = np.asarray(y)
+    if y_type == "binary" or len(classes) <= 2:
+        if len(classes) < 2:
+            return np.zeros((y.shape[0], 1), dtype=bool)
+        return (y == classes[1]).reshape(-1, 1)
+    return y.reshape(-1, 1) == np.asarray(classes).reshape(1, -1)
+
+
+def decode(y_pred, y_type, classes):
+    """Labels from network outputs, as LabelBinarizer.inverse_transform."""
+    if y_type == "multiclass":
+        return np.asarray(classes).take(y_pred.argmax(axis=1), axis=0)
+    y = np.array(y_pred > 0.5, dtype=int)
+    if y_type.startswith("multilabel"):
+        return y
+    if len(classes) == 1:
+        return np.repeat(classes[0], len(y))
+    return np.asarray(classes)[y.ravel()]

@@ -1,0 +1,16 @@
+from cython cimport floating
+
+# Output layer codes: each output activation is fused with its loss.
+cdef enum:
+    OUT_IDENTITY = 0   # identity + squared error
+    OUT_EXP = 1        # exp + Poisson deviance
+    OUT_LOGISTIC = 2   # logistic + binary log-loss (binary, multilabel)
+    OUT_SOFTMAX = 3    # softmax + log-loss (multiclass)
+
+cdef void _bias_out_forward(floating* Z, const floating* b, Py_ssize_t n_rows,
+                            Py_ssize_t n_out, int kind) noexcept nogil
+
+cdef double _bias_out_loss_delta(floating* Z, const floating* b,
+                                 const floating* Y, const floating* sw,
+                                 Py_ssize_t n_rows, Py_ssize_t n_out,
+                                 int kind) noexcept nogil

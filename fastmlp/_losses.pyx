@@ -1,0 +1,141 @@
+# Design: the output layer, its activation fused with its loss.
+#
+# For each output row, one pass while the row is in cache: add the bias,
+# apply the output activation (identity, exp, logistic, softmax), add the
+# row's weighted loss, and overwrite the row with the output delta
+#     delta = (P - Y) * sample_weight,
+# which is dLoss/dZ for every pair here because each output activation is
+# the canonical link of its loss.  Losses are scikit-learn's, term by term:
+#   squared error   0.5 * mean_k (y - p)**2
+#   Poisson         sum_k  xlogy(y, y / p) - y + p
+#   binary log-loss -sum_k xlogy(y, p') + xlogy(1 - y, 1 - p')
+#   log-loss        -sum_k xlogy(y, p')
+# with p' = clip(p, eps, 1 - eps), eps the dtype's machine epsilon.  Softmax
+# subtracts the row maximum before exp (stable).  Losses accumulate in double.
+# The caller divides the sum by sum(sample_weight).
+# Threads: none here; the caller hands each thread its rows.
+from cython cimport floating
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
+
+from fastmlp._scalar cimport cexp, clog
+
+
+cdef inline floating cxlogy(floating x, floating y) noexcept nogil:
+    """x * log(y), 0 where x == 0 (scipy.special.xlogy)."""
+    if x == 0:
+        return 0
+    return x * clog(y)
+
+
+cdef inline floating cclip(floating p, floating eps) noexcept nogil:
+    if p < eps:
+        return eps
+    if p > 1 - eps:
+        return 1 - eps
+    return p
+
+
+cdef inline void _softmax_row(floating* z, Py_ssize_t n) noexcept nogil:
+    """z = exp(z - max z) / sum exp(z - max z)."""
+    cdef Py_ssize_t k
+    cdef floating zmax = z[0]
+    cdef floating total = 0
+    for k in range(1, n):
+        if z[k] > zmax:
+            zmax = z[k]
+    for k in range(n):
+        z[k] = cexp(z[k] - zmax)
+        total = total + z[k]
+    for k in range(n):
+        z[k] = z[k] / total
+
+
+cdef inline void _out_row(floating* z, const floating* b, Py_ssize_t n,
+                          int kind) noexcept nogil:
+    cdef Py_ssize_t k
+    for k in range(n):
+        z[k] = z[k] + b[k]
+    if kind == OUT_EXP:
+        for k in range(n):
+            z[k] = cexp(z[k])
+    elif kind == OUT_LOGISTIC:
+        for k in range(n):
+            z[k] = 1 / (1 + cexp(-z[k]))
+    elif kind == OUT_SOFTMAX:
+        _softmax_row(z, n)
+
+
+cdef void _bias_out_forward(floating* Z, const floating* b, Py_ssize_t n_rows,
+                            Py_ssize_t n_out, int kind) noexcept nogil:
+    """Z = out_act(Z + b) row by row (prediction)."""
+    cdef Py_ssize_t i
+    for i in range(n_rows):
+        _out_row(Z + i * n_out, b, n_out, kind)
+
+
+cdef double _bias_out_loss_delta(floating* Z, const floating* b,
+                                 const floating* Y, const floating* sw,
+                                 Py_ssize_t n_rows, Py_ssize_t n_out,
+                                 int kind) noexcept nogil:
+    """Z <- (out_act(Z + b) - Y) * sw row by row; return sum_i sw_i * loss_i."""
+    cdef Py_ssize_t i, k
+    cdef floating* z
+    cdef const floating* y
+    cdef floating p, pc, w
+    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
+    cdef double row_loss, total = 0
+    for i in range(n_rows):
+        z = Z + i * n_out
+        y = Y + i * n_out
+        w = 1 if sw == NULL else sw[i]
+        _out_row(z, b, n_out, kind)
+        row_loss = 0
+        for k in range(n_out):
+            p = z[k]
+            if kind == OUT_IDENTITY:
+                row_loss += 0.5 * (y[k] - p) * (y[k] - p)
+            elif kind == OUT_EXP:
+                # xlogy(y, y / p) - y + p
+                row_loss += cxlogy(y[k], y[k] / p) - y[k] + p
+            elif kind == OUT_LOGISTIC:
+                pc = cclip(p, eps)
+                row_loss -= cxlogy(y[k], pc) + cxlogy(1 - y[k], 1 - pc)
+            else:
+                row_loss -= cxlogy(y[k], cclip(p, eps))
+            z[k] = (p - y[k]) * w
+        if kind == OUT_IDENTITY:
+            row_loss /= n_out
+        total += w * row_loss
+    return total
+
+
+def bias_out_forward(floating[:, ::1] Z,          # INOUT
+                     const floating[::1] b,       # IN
+                     int kind):
+    """Z = out_act(Z + b) in place (test entry point)."""
+    if b.shape[0] != Z.shape[1]:
+        raise ValueError(f"bias has {b.shape[0]} entries, Z has {Z.shape[1]} columns")
+    if Z.shape[0] == 0 or Z.shape[1] == 0:
+        return
+    with nogil:
+        _bias_out_forward(&Z[0, 0], &b[0], Z.shape[0], Z.shape[1], kind)
+
+
+def bias_out_loss_delta(floating[:, ::1] Z,           # INOUT: in Z, out delta
+                        const floating[::1] b,        # IN
+                        const floating[:, ::1] Y,     # IN
+                        const floating[::1] sw,       # IN, or None
+                        int kind):
+    """Fused output pass (test entry point); returns sum_i sw_i * loss_i."""
+    cdef double total
+    if b.shape[0] != Z.shape[1] or Y.shape[0] != Z.shape[0] or Y.shape[1] != Z.shape[1]:
+        raise ValueError("Z, b and Y shapes do not match")
+    if sw is not None and sw.shape[0] != Z.shape[0]:
+        raise ValueError("sample_weight length does not match Z")
+    if Z.shape[0] == 0 or Z.shape[1] == 0:
+        return 0.0
+    with nogil:
+        total = _bias_out_loss_delta(&Z[0, 0], &b[0], &Y[0, 0],
+                                     NULL if sw is None else &sw[0],
+                                     Z.shape[0], Z.shape[1], kind)
+    return total

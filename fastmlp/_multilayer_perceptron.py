@@ -1,0 +1,842 @@
+"""MLPClassifier and MLPRegressor: scikit-learn 1.9's API on fastmlp's engine.
+
+This layer validates input, owns the fitted state and runs the per-epoch
+bookkeeping (loss curve, tol / n_iter_no_change, early stopping, verbose,
+learning-rate schedules).  Each epoch is one call into the compiled engine,
+which runs every minibatch -- gather, forward, loss, backward, update --
+without the GIL.
+
+The random state is consumed exactly as scikit-learn consumes it (weight
+initialisation, per-epoch shuffles, the early-stopping split), so the same
+``random_state`` gives the same model as scikit-learn's, up to rounding.
+
+Fitted parameters live in one flat buffer ``_params``; ``coefs_[i]`` and
+``intercepts_[i]`` are views into it, so editing them in place takes effect.
+If they are replaced (or the model was unpickled), the buffer is rebuilt from
+them: ``coefs_`` and ``intercepts_`` are the truth.
+"""
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    is_classifier,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
+from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from fastmlp import _engine, _label, _network
+from fastmlp._openmp import effective_n_threads
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop")
+_LBFGS_CHUNK = 2048  # rows per engine call when L-BFGS sweeps the data
+
+
+def _constraints(sk_constraints):
+    """scikit-learn's own validation, plus fastmlp's options."""
+    constraints = dict(sk_constraints)
+    constraints["solver"] = [StrOptions({"lbfgs", "sgd", "adam", "rmsprop"})]
+    constraints["rho"] = [Interval(Real, 0, 1, closed="left")]
+    constraints["grad_clip_norm"] = [None, Interval(Real, 0, None, closed="neither")]
+    return constraints
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared machinery of MLPClassifier and MLPRegressor."""
+
+    # ---------------------------------------------------------------- state
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_params", None)  # rebuilt from coefs_/intercepts_
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if "coefs_" in state:
+            self._link_params()
+
+    def _layout(self, batch_size=0):
+        units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+        return _engine.Layout(units, batch_size, self.activation, self.out_activation_)
+
+    def _params_intact(self):
+        params = getattr(self, "_params", None)
+        if params is None or len(self.coefs_) != len(self.intercepts_):
+            return False
+        layout = self._layout()
+        if params.shape[0] != layout.n_params:
+            return False
+        base = params.__array_interface__["data"][0]
+        item = params.itemsize
+        offsets = list(layout.coef_off) + list(layout.int_off)
+        for arr, off in zip(self.coefs_ + self.intercepts_, offsets):
+            if (
+                not isinstance(arr, np.ndarray)
+                or arr.base is not params
+                or arr.dtype != params.dtype
+                or arr.__array_interface__["data"][0] != base + int(off) * item
+                or not arr.flags.c_contiguous
+            ):
+                return False
+        return True
+
+    def _packed(self, dtype=None):
+        """The flat parameters, packed anew from coefs_ if they were replaced."""
+        if self._params_intact() and (dtype is None or dtype == self._params.dtype):
+            return self._params
+        dtype = dtype or np.result_type(*self.coefs_, *self.intercepts_)
+        return np.concatenate(
+            [np.asarray(a, dtype=dtype).ravel() for a in self.coefs_ + self.intercepts_]
+        )
+
+    def _link_params(self, dtype=None):
+        """Make coefs_/intercepts_ views of one flat buffer (copying if needed)."""
+        if self._params_intact() and (dtype is None or dtype == self._params.dtype):
+            return
+        params = self._packed(dtype)
+        if params is getattr(self, "_params", None):
+            return
+        self._params = params
+        self.coefs_, self.intercepts_ = self._layout().coef_views(params)
+
+    def _snapshot(self):
+        """Deep copy of the fitted state, to restore if a call fails."""
+        state = {k: v for k, v in self.__dict__.items() if k not in self._get_param_names()}
+        return copy.deepcopy(state)
+
+    def _restore(self, snapshot):
+        for key in [k for k in self.__dict__ if k not in self._get_param_names()]:
+            del self.__dict__[key]
+        self.__dict__.update(snapshot)
+        if "coefs_" in snapshot:
+            self._link_params()
+
+    # ------------------------------------------------------------- training
+
+    def _initialize(self, y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        if not is_classifier(self):
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        elif self._target_type == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+
+        # Glorot uniform, drawing from the random state in scikit-learn's order
+        coefs, intercepts = [], []
+        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+            factor = 2.0 if self.activation == "logistic" else 6.0
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
+            intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
+        self.coefs_, self.intercepts_ = coefs, intercepts
+        self._params = None
+        self._link_params(np.dtype(dtype))
+        self._best_params = self._params.copy()
+        self._clear_optimizer()
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _clear_optimizer(self):
+        for key in ("_opt_state1", "_opt_state2", "_opt_lr", "_adam_t"):
+            self.__dict__.pop(key, None)
+
+    def _init_optimizer(self):
+        n, dtype = self._params.shape[0], self._params.dtype
+        self._opt_state1 = np.zeros(n, dtype=dtype)
+        self._opt_state2 = np.zeros(n if self.solver == "adam" else 0, dtype=dtype)
+        self._opt_lr = float(self.learning_rate_init)
+        self._adam_t = 0
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        snapshot = self._snapshot() if hasattr(self, "coefs_") else None
+        try:
+            return self._fit_unsafe(X, y, sample_weight, incremental)
+        except BaseException:
+            if snapshot is None:
+                self._restore({})
+            else:
+                self._restore(snapshot)
+            raise
+
+    def _fit_unsafe(self, X, y, sample_weight, incremental):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError(
+                "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
+            )
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if not first_pass:
+            # continue in the model's dtype
+            X = X.astype(self._packed().dtype, copy=False)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        n_features = X.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
+        if not first_pass:
+            expected = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+            if expected != layer_units:
+                raise ValueError(
+                    f"The fitted network has layer sizes {expected}, but the data and "
+                    f"hidden_layer_sizes ask for {layer_units}; refit from scratch "
+                    "(warm_start=False) to change the architecture."
+                )
+        self.n_outputs_ = y.shape[1]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+        else:
+            self._link_params()
+
+        n_threads = effective_n_threads()
+        with _engine.single_threaded_blas(n_threads):
+            if self.solver in _STOCHASTIC_SOLVERS:
+                self._fit_stochastic(X, y, sample_weight, incremental, n_threads)
+            else:
+                self._fit_lbfgs(X, y, sample_weight, n_threads)
+
+        if not np.isfinite(self._params).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return self
+
+    @staticmethod
+    def _targets(y, dtype):
+        """Targets for the engine: (float Y or None, 0/1 uint8 Y or None)."""
+        if y.dtype == bool:
+            return None, np.ascontiguousarray(y).view(np.uint8)
+        return np.ascontiguousarray(y, dtype=dtype), None
+
+    def _fit_lbfgs(self, X, y, sample_weight, n_threads):
+        params = self._params
+        n_samples = X.shape[0]
+        chunk = min(n_samples, _LBFGS_CHUNK)
+        layout = self._layout(chunk)
+        dense, data, indices, indptr = _engine.csr_parts(X)
+        Yf, Yb = self._targets(y, params.dtype)
+        grads = np.empty_like(params)
+        work = np.empty(layout.work_size, dtype=params.dtype)
+        block_loss = np.empty(chunk + 1)
+        idx = np.arange(n_samples, dtype=np.intp)
+
+        def loss_grad(x):
+            params[:] = x
+            loss = _network.loss_grad(
+                params, grads, work, block_loss, dense, data, indices, indptr,
+                Yf, Yb, sample_weight, idx, chunk, layout, float(self.alpha), n_threads,
+            )
+            return loss, grads.astype(np.float64)
+
+        iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
+        opt_res = scipy.optimize.minimize(
+            loss_grad,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={
+                "maxfun": self.max_fun,
+                "maxiter": self.max_iter,
+                "gtol": self.tol,
+                **_get_additional_lbfgs_options_dict("iprint", iprint),
+            },
+        )
+        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        self.loss_ = opt_res.fun
+        params[:] = opt_res.x
+
+    def _split_validation(self, X, y, sample_weight):
+        """Indices of the early-stopping split, drawn as scikit-learn draws them."""
+        should_stratify = is_classifier(self) and self.n_outputs_ == 1
+        stratify = y if should_stratify else None
+        train_idx, val_idx = train_test_split(
+            np.arange(X.shape[0]),
+            random_state=self._random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        if val_idx.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        return train_idx.astype(np.intp), val_idx
+
+    def _fit_stochastic(self, X, y, sample_weight, incremental, n_threads):
+        if not incremental or not hasattr(self, "_opt_state1"):
+            self._init_optimizer()
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            train_idx, val_idx = self._split_validation(X, y, sample_weight)
+            X_val = X[val_idx]
+            y_val = y[val_idx]
+            if is_classifier(self):
+                y_val = _label.decode(y_val, self._target_type, self.classes_)
+            elif y_val.shape[1] == 1:
+                y_val = y_val.ravel()
+            sample_weight_val = None if sample_weight is None else sample_weight[val_idx]
+        else:
+            train_idx = None
+            X_val = y_val = sample_weight_val = None
+
+        n_samples = X.shape[0] if train_idx is None else train_idx.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        params = self._params
+        layout = self._layout(batch_size)
+        dense, data, indices, indptr = _engine.csr_parts(X)
+        Yf, Yb = self._targets(y, params.dtype)
+        grads = np.empty_like(params)
+        work = np.empty(layout.work_size, dtype=params.dtype)
+        block_loss = np.empty(batch_size + 1)
+        solver = _engine.SOLVER_CODES[self.solver]
+        clip = 0.0 if self.grad_clip_norm is None else float(self.grad_clip_norm)
+        sample_idx = np.arange(n_samples, dtype=np.intp)
+
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                order = sample_idx if train_idx is None else train_idx[sample_idx]
+                opt = {
+                    "lr": self._opt_lr,
+                    "momentum": float(self.momentum),
+                    "nesterov": bool(self.nesterovs_momentum),
+                    "beta_1": float(self.beta_1),
+                    "beta_2": float(self.beta_2),
+                    "epsilon": float(self.epsilon),
+                    "rho": float(self.rho),
+                }
+                loss_sum, self._adam_t = _network.train_epoch(
+                    params, grads, self._opt_state1, self._opt_state2, work, block_loss,
+                    dense, data, indices, indptr, Yf, Yb, sample_weight,
+                    np.ascontiguousarray(order, dtype=np.intp),
+                    bool(self.shuffle or train_idx is not None), batch_size, layout,
+                    solver, opt, self._adam_t, float(self.alpha), clip, n_threads,
+                )
+                self.n_iter_ += 1
+                self.loss_ = loss_sum / n_samples
+                if not np.isfinite(self.loss_):
+                    raise ValueError(
+                        "Solver produced a non-finite loss (%r) at iteration %d: training"
+                        " diverged. Lower learning_rate_init or scale the input data."
+                        % (self.loss_, self.n_iter_)
+                    )
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                self._update_no_improvement_count(
+                    early_stopping, X_val, y_val, sample_weight_val
+                )
+                if self.solver == "sgd" and self.learning_rate == "invscaling":
+                    self._opt_lr = float(self.learning_rate_init) / (
+                        self.t_ + 1
+                    ) ** self.power_t
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    if self._trigger_stopping(msg):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet."
+                        % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping:
+            params[:] = self._best_params
+
+    def _trigger_stopping(self, msg):
+        """scikit-learn's rule: stop, unless sgd 'adaptive' can still divide lr by 5."""
+        if not (self.solver == "sgd" and self.learning_rate == "adaptive"):
+            if self.verbose:
+                print(msg + " Stopping.")
+            return True
+        if self._opt_lr <= 1e-6:
+            if self.verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self._opt_lr /= 5.0
+        if self.verbose:
+            print(msg + " Setting learning rate to %f" % self._opt_lr)
+        return False
+
+    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
+        if early_stopping:
+            val_score = self._score(X, y, sample_weight=sample_weight)
+            self.validation_scores_.append(val_score)
+            if self.verbose:
+                print("Validation score: %f" % self.validation_scores_[-1])
+            last_valid_score = self.validation_scores_[-1]
+            if last_valid_score < (self.best_validation_score_ + self.tol):
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last_valid_score > self.best_validation_score_:
+                self.best_validation_score_ = last_valid_score
+                self._best_params = self._params.copy()
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    # ----------------------------------------------------------- prediction
+
+    def _forward_pass_fast(self, X, check_input=True):
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        params = self._packed()
+        if X.dtype.kind == "f":
+            dtype = np.result_type(X.dtype, params.dtype)
+        else:
+            dtype = np.result_type(np.float64, params.dtype)
+        X = X.astype(dtype, copy=False)
+        params = params.astype(dtype, copy=False)
+        return _engine.forward(params, X, self._layout())
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    # -------------------------------------------------------------- public
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            The input data.  float32 input trains and predicts in float32.
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in
+            regression).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            The fitted model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer Perceptron classifier: scikit-learn's, compiled.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
+    the same parameters, defaults, validation, fitted attributes and methods
+    (see its documentation), trained by fastmlp's Cython/OpenMP engine.
+
+    Parameters beyond scikit-learn's
+    --------------------------------
+    solver : {'lbfgs', 'sgd', 'adam', 'rmsprop'}, default='adam'
+        'rmsprop' divides each step by a running root-mean-square of the
+        gradient: ``s = rho * s + (1 - rho) * g**2``,
+        ``w -= learning_rate_init * g / (sqrt(s) + epsilon)``.
+    rho : float in [0, 1), default=0.9
+        Decay of RMSprop's running average of squared gradients.
+    grad_clip_norm : float > 0 or None, default=None
+        When set, each stochastic step's gradient (L2 term included) is
+        scaled down so that its global L2 norm is at most this value.
+
+    Attributes
+    ----------
+    classes_, loss_, best_loss_, loss_curve_, validation_scores_,
+    best_validation_score_, t_, coefs_, intercepts_, n_features_in_,
+    feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
+        As scikit-learn's.  ``coefs_[i]`` has shape ``(fan_in, fan_out)``.
+    """
+
+    _parameter_constraints: dict = _constraints(_SkMLPClassifier._parameter_constraints)
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        rho=0.9,
+        grad_clip_norm=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.rho = rho
+        self.grad_clip_norm = grad_clip_norm
+
+    loss = "log_loss"  # scikit-learn's classifier fixes its loss
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._target_type, self.classes_ = _label.fit_labels(y)
+        else:
+            classes = np.unique(y) if not type_of_target(y).startswith("multilabel") else np.arange(y.shape[1])
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        return X, _label.encode(y, self._target_type, self.classes_)
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron classifier.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return _label.decode(y_pred, self._target_type, self.classes_)
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(
+            X, y, sample_weight=sample_weight, score_function=accuracy_score
+        )
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit; required on the first.
+
+        Returns
+        -------
+        self : object
+            The trained model.
+        """
+        snapshot = self._snapshot() if hasattr(self, "coefs_") else None
+        try:
+            if _check_partial_fit_first_call(self, classes):
+                if type_of_target(y).startswith("multilabel"):
+                    self._target_type, self.classes_ = _label.fit_labels(y)
+                else:
+                    self._target_type, self.classes_ = _label.fit_labels(classes)
+        except BaseException:
+            self._restore(snapshot or {})
+            raise
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict_log_proba(self, X):
+        """Return the log of probability estimates, ``log(predict_proba(X))``."""
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    def predict_proba(self, X):
+        """Probability estimates, shape (n_samples, n_classes), classes_ order."""
+        check_is_fitted(self)
+        y_pred = self._forward_pass_fast(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer Perceptron regressor: scikit-learn's, compiled.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`
+    (``loss='squared_error'`` or ``'poisson'``); see :class:`MLPClassifier`
+    for the parameters fastmlp adds (``solver='rmsprop'``, ``rho``,
+    ``grad_clip_norm``).
+    """
+
+    _parameter_constraints: dict = _constraints(_SkMLPRegressor._parameter_constraints)
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        rho=0.9,
+        grad_clip_norm=None,
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.rho = rho
+        self.grad_clip_norm = grad_clip_norm
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if y_pred.shape[1] == 1:
+            return y_pred.ravel()
+        return y_pred
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(
+            X, y, sample_weight=sample_weight, score_function=r2_score
+        )
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single iteration over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : ndarray of shape (n_samples,)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            The trained model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)

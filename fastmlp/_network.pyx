@@ -1,0 +1,634 @@
+# Design: the network engine -- forward, backward, whole epochs -- without the GIL.
+#
+# Data: parameters and gradients are flat buffers laid out as scikit-learn's
+# _pack (all coefs (fan_in, fan_out) row-major, then all intercepts); the
+# batch's activations and deltas live in one flat `work` buffer (offsets in
+# Net).  Gradients are left RAW (A^T delta and sum(delta)); the optimizer step
+# finishes them (L2, 1/sum(sample_weight), clipping) inside its own loop.
+#
+# Forward, per layer: rows of the batch are cut into blocks; each block does
+# its GEMM (through _blas.gemm_rm) and then, while the output block is still
+# in cache, bias + activation (hidden) or bias + output activation + loss +
+# delta (output layer, _losses).  Backward, per layer: the weight gradient
+# A^T D is split over fan_in rows (each thread owns rows of dW, no
+# reduction); the delta for the layer below, D W^T, is split over batch rows
+# and fused with the activation derivative of that block.
+#
+# Threads: this module owns the cores while it runs.  Each parallel region
+# gives each OpenMP thread whole GEMMs, so BLAS must be single-threaded
+# meanwhile (the Python layer holds threadpoolctl's BLAS limit to 1 around
+# training); a region runs only when the work is worth a fork (PAR_MIN_FLOPS)
+# and otherwise runs serially on the calling thread, so batch size 1 pays no
+# OpenMP overhead.  Results do not depend on scheduling: block partial losses
+# are summed in block order.
+#
+# Input: dense C-contiguous X (never copied when not shuffled; shuffled
+# batches gather their rows into `work`), or CSR (first layer by CSR x dense).
+from cython cimport floating
+from cython.parallel cimport prange
+from cpython.exc cimport PyErr_CheckSignals
+from libc.math cimport sqrt, pow
+from libc.string cimport memcpy, memset
+
+from fastmlp._activations cimport _act_backward, _bias_act_forward
+from fastmlp._blas cimport gemm_rm
+from fastmlp._losses cimport _bias_out_forward, _bias_out_loss_delta
+from fastmlp._openmp cimport omp_get_thread_num
+from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, _grad_sqnorm,
+                                  _update)
+
+# Below this many flops a layer step runs serially: an OpenMP fork/join costs
+# a few microseconds when the machine is quiet and far more when it is
+# busy; 4e6 flops are ~100 us of one core, enough to pay for it.
+cdef double PAR_MIN_FLOPS = 4e6
+# Forward row blocks aim at this many bytes of layer output (cache-hot bias
+# and activation) but never fewer than MIN_BLOCK_ROWS rows (BLAS packs the
+# weights once per call, so tiny blocks would repack them too often).
+cdef Py_ssize_t BLOCK_BYTES = 1 << 19
+cdef Py_ssize_t MIN_BLOCK_ROWS = 128
+# Check for Ctrl-C after about this many samples (well under a second).
+cdef Py_ssize_t SIGNAL_CHECK_SAMPLES = 2048
+
+
+cdef struct Csr:
+    const void* data              # floating*, NULL when X is dense
+    const Py_ssize_t* indices
+    const Py_ssize_t* indptr
+
+
+cdef inline int _team(const Net* net, double flops, Py_ssize_t n_items) noexcept nogil:
+    """Threads for one step: 1 when the step is too small to split."""
+    if net.n_threads <= 1 or flops < PAR_MIN_FLOPS or n_items < 2:
+        return 1
+    return net.n_threads if net.n_threads < n_items else <int> n_items
+
+
+cdef inline Py_ssize_t _block_rows(Py_ssize_t m, Py_ssize_t width, int nt,
+                                   Py_ssize_t itemsize) noexcept nogil:
+    cdef Py_ssize_t rb = BLOCK_BYTES // (width * itemsize + 1)
+    if rb < MIN_BLOCK_ROWS:
+        rb = MIN_BLOCK_ROWS
+    if nt > 1 and rb * nt > m:
+        rb = (m + nt - 1) // nt
+    if rb < 1:
+        rb = 1
+    return rb
+
+
+cdef void _csr_rows_dot(const floating* data, const Py_ssize_t* indices,
+                        const Py_ssize_t* indptr, const Py_ssize_t* rows,
+                        Py_ssize_t r0, Py_ssize_t r1, const floating* W,
+                        Py_ssize_t fo, floating* Z) noexcept nogil:
+    """Z[0:r1-r0] = X[rows[r0:r1]] @ W, X in CSR (rows NULL: rows r0:r1)."""
+    cdef Py_ssize_t r, row, p, k
+    cdef floating v
+    cdef floating* z
+    cdef const floating* w
+    for r in range(r0, r1):
+        z = Z + (r - r0) * fo
+        row = r if rows == NULL else rows[r]
+        memset(z, 0, fo * sizeof(floating))
+        for p in range(indptr[row], indptr[row + 1]):
+            v = data[p]
+            w = W + indices[p] * fo
+            for k in range(fo):
+                z[k] = z[k] + v * w[k]
+
+
+cdef void _csr_rows_tdot(const floating* data, const Py_ssize_t* indices,
+                         const Py_ssize_t* indptr, const Py_ssize_t* rows,
+                         Py_ssize_t m, const floating* D, Py_ssize_t fo,
+                         Py_ssize_t c0, Py_ssize_t c1, floating* G) noexcept nogil:
+    """G[:, c0:c1] += X[rows]^T @ D[:, c0:c1], X in CSR."""
+    cdef Py_ssize_t r, p, k
+    cdef floating v
+    cdef floating* g
+    cdef const floating* d
+    for r in range(m):
+        d = D + r * fo
+        for p in range(indptr[rows[r]], indptr[rows[r] + 1]):
+            v = data[p]
+            g = G + indices[p] * fo
+            for k in range(c0, c1):
+                g[k] = g[k] + v * d[k]
+
+
+cdef double _forward_block(const Net* net, int l, const floating* Ain,
+                           Py_ssize_t lda, const Csr* csr, const Py_ssize_t* rows,
+                           Py_ssize_t r0, Py_ssize_t r1, const floating* params,
+                           floating* Z, const floating* Y,
+                           const floating* sw, bint training) noexcept nogil:
+    """Rows r0:r1 of layer l: Z = act(Ain @ W + b); on the output layer in
+    training, Z becomes the delta and the block's weighted loss is returned."""
+    cdef Py_ssize_t fi = net.units[l]
+    cdef Py_ssize_t fo = net.units[l + 1]
+    cdef const floating* W = params + net.coef_off[l]
+    cdef const floating* b = params + net.int_off[l]
+    cdef Py_ssize_t rows_n = r1 - r0
+    if l == 0 and csr.data != NULL:
+        _csr_rows_dot(<const floating*> csr.data, csr.indices, csr.indptr,
+                      rows, r0, r1, W, fo, Z + r0 * fo)
+    else:
+        gemm_rm(False, False, rows_n, fo, fi, 1, Ain + r0 * lda, lda, W, fo,
+                0, Z + r0 * fo, fo)
+    if l < net.n_layers - 2:
+        _bias_act_forward(Z + r0 * fo, b, rows_n, fo, net.act)
+        return 0
+    if not training:
+        _bias_out_forward(Z + r0 * fo, b, rows_n, fo, net.out_kind)
+        return 0
+    return _bias_out_loss_delta(Z + r0 * fo, b, Y + r0 * fo,
+                                NULL if sw == NULL else sw + r0,
+                                rows_n, fo, net.out_kind)
+
+
+cdef double _forward(const Net* net, const floating* X, const Csr* csr,
+                     const Py_ssize_t* rows, Py_ssize_t m,
+                     const floating* params, floating* work, double* block_loss,
+                     const floating* Y, const floating* sw,
+                     bint training) noexcept nogil:
+    """Forward pass of a batch of m rows; returns its summed weighted loss."""
+    cdef int l, nt
+    cdef Py_ssize_t fi, fo, rb, nb, blk, r0, r1
+    cdef const floating* Ain
+    cdef floating* Z
+    cdef double total = 0
+    for l in range(net.n_layers - 1):
+        fi = net.units[l]
+        fo = net.units[l + 1]
+        Ain = X if l == 0 else work + net.act_off[l]
+        Z = work + net.act_off[l + 1]
+        nt = _team(net, 2.0 * m * fi * fo, m)
+        rb = _block_rows(m, fo, nt, sizeof(floating))
+        nb = (m + rb - 1) // rb
+        if nt == 1:
+            for blk in range(nb):
+                r0 = blk * rb
+                r1 = min(m, r0 + rb)
+                block_loss[blk] = _forward_block(net, l, Ain, fi, csr, rows, r0,
+                                                 r1, params, Z, Y, sw, training)
+        else:
+            for blk in prange(nb, num_threads=nt, schedule="static"):
+                r0 = blk * rb
+                r1 = min(m, r0 + rb)
+                block_loss[blk] = _forward_block(net, l, Ain, fi, csr, rows, r0,
+                                                 r1, params, Z, Y, sw, training)
+    if training:
+        for blk in range(nb):
+            total += block_loss[blk]
+    return total
+
+
+cdef void _weight_grad(const Net* net, int l, const floating* Ain,
+                       const Csr* csr, const Py_ssize_t* rows, Py_ssize_t m,
+                       const floating* D, floating* gW, bint accumulate) noexcept nogil:
+    """gW (+)= Ain^T @ D, split over fan_in rows (dense) or fan_out columns (CSR)."""
+    cdef Py_ssize_t fi = net.units[l]
+    cdef Py_ssize_t fo = net.units[l + 1]
+    cdef int nt, t
+    cdef Py_ssize_t chunk, lo, hi, nnz
+    cdef bint sparse = l == 0 and csr.data != NULL
+    if sparse:
+        if not accumulate:
+            memset(gW, 0, fi * fo * sizeof(floating))
+        nnz = 0
+        for lo in range(m):
+            nnz = nnz + csr.indptr[rows[lo] + 1] - csr.indptr[rows[lo]]
+        nt = _team(net, 2.0 * fo * nnz, fo)
+        chunk = (fo + nt - 1) // nt
+    else:
+        nt = _team(net, 2.0 * m * fi * fo, fi)
+        chunk = (fi + nt - 1) // nt
+    if nt == 1:
+        if sparse:
+            _csr_rows_tdot(<const floating*> csr.data, csr.indices, csr.indptr,
+                           rows, m, D, fo, 0, fo, gW)
+        else:
+            gemm_rm(True, False, fi, fo, m, 1, Ain, fi, D, fo,
+                    1 if accumulate else 0, gW, fo)
+        return
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        lo = t * chunk
+        if sparse:
+            hi = min(fo, lo + chunk)
+            if lo < hi:
+                _csr_rows_tdot(<const floating*> csr.data, csr.indices,
+                               csr.indptr, rows, m, D, fo, lo, hi, gW)
+        else:
+            hi = min(fi, lo + chunk)
+            if lo < hi:
+                gemm_rm(True, False, hi - lo, fo, m, 1, Ain + lo, fi, D, fo,
+                        1 if accumulate else 0, gW + lo * fo, fo)
+
+
+cdef void _delta_below(const Net* net, int l, Py_ssize_t m,
+                       const floating* params, floating* work) noexcept nogil:
+    """D_l = (D_{l+1} @ W_l^T) * act'(A_l), split over batch rows."""
+    cdef Py_ssize_t fi = net.units[l]
+    cdef Py_ssize_t fo = net.units[l + 1]
+    cdef const floating* W = params + net.coef_off[l]
+    cdef const floating* Dup = work + (net.act_off[l + 1] if l + 1 == net.n_layers - 1
+                                       else net.delta_off[l + 1])
+    cdef floating* Dn = work + net.delta_off[l]
+    cdef const floating* An = work + net.act_off[l]
+    cdef int nt = _team(net, 2.0 * m * fi * fo, m)
+    cdef Py_ssize_t rb = _block_rows(m, fi, nt, sizeof(floating))
+    cdef Py_ssize_t nb = (m + rb - 1) // rb
+    cdef Py_ssize_t blk, r0, r1
+    if nt == 1:
+        for blk in range(nb):
+            r0 = blk * rb
+            r1 = min(m, r0 + rb)
+            gemm_rm(False, True, r1 - r0, fi, fo, 1, Dup + r0 * fo, fo, W, fo,
+                    0, Dn + r0 * fi, fi)
+            _act_backward(An + r0 * fi, Dn + r0 * fi, (r1 - r0) * fi, net.act)
+        return
+    for blk in prange(nb, num_threads=nt, schedule="static"):
+        r0 = blk * rb
+        r1 = min(m, r0 + rb)
+        gemm_rm(False, True, r1 - r0, fi, fo, 1, Dup + r0 * fo, fo, W, fo,
+                0, Dn + r0 * fi, fi)
+        _act_backward(An + r0 * fi, Dn + r0 * fi, (r1 - r0) * fi, net.act)
+
+
+cdef void _backward(const Net* net, const floating* X, const Csr* csr,
+                    const Py_ssize_t* rows, Py_ssize_t m,
+                    const floating* params, floating* grads, floating* work,
+                    bint accumulate) noexcept nogil:
+    """Raw gradients of the batch: dW_l (+)= A_l^T D_{l+1}, db_l (+)= sum D_{l+1}."""
+    cdef int l
+    cdef Py_ssize_t fo, i, k
+    cdef const floating* D
+    cdef const floating* Ain
+    cdef floating* gb
+    cdef int last = net.n_layers - 2
+    for l in range(last, -1, -1):
+        fo = net.units[l + 1]
+        D = work + (net.act_off[l + 1] if l == last else net.delta_off[l + 1])
+        Ain = X if l == 0 else work + net.act_off[l]
+        _weight_grad(net, l, Ain, csr, rows, m, D, grads + net.coef_off[l],
+                     accumulate)
+        gb = grads + net.int_off[l]
+        if not accumulate:
+            memset(gb, 0, fo * sizeof(floating))
+        for i in range(m):
+            for k in range(fo):
+                gb[k] = gb[k] + D[i * fo + k]
+        if l > 0:
+            _delta_below(net, l, m, params, work)
+
+
+cdef double _coef_sqnorm(const floating* params, Py_ssize_t n_coef) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double total = 0
+    for j in range(n_coef):
+        total += params[j] * params[j]
+    return total
+
+
+cdef void _forward_rows(const Py_ssize_t* units, const Py_ssize_t* coef_off,
+                        const Py_ssize_t* int_off, int n_layers, int act,
+                        int out_kind, const floating* params, const floating* X,
+                        const Csr* csr, Py_ssize_t r0, Py_ssize_t r1,
+                        floating* scratch, Py_ssize_t half,
+                        floating* out) noexcept nogil:
+    """out[r0:r1] = the network's output for X rows r0:r1 (prediction).
+
+    The block ping-pongs between two scratch halves, layer after layer."""
+    cdef Py_ssize_t m = r1 - r0
+    cdef Py_ssize_t fi, fo
+    cdef int l
+    cdef const floating* src
+    cdef floating* dst
+    for l in range(n_layers - 1):
+        fi = units[l]
+        fo = units[l + 1]
+        if l == n_layers - 2:
+            dst = out + r0 * fo
+        else:
+            dst = scratch + (l % 2) * half
+        if l == 0 and csr.data != NULL:
+            _csr_rows_dot(<const floating*> csr.data, csr.indices, csr.indptr,
+                          NULL, r0, r1, params + coef_off[0], fo, dst)
+        else:
+            src = X + r0 * fi if l == 0 else scratch + ((l - 1) % 2) * half
+            gemm_rm(False, False, m, fo, fi, 1, src, fi, params + coef_off[l],
+                    fo, 0, dst, fo)
+        if l == n_layers - 2:
+            _bias_out_forward(dst, params + int_off[l], m, fo, out_kind)
+        else:
+            _bias_act_forward(dst, params + int_off[l], m, fo, act)
+
+
+cdef void _gather_batch(const floating* X, Py_ssize_t n_features,
+                        const floating* Y, const unsigned char* Yb8,
+                        Py_ssize_t n_out, const floating* sw,
+                        const Py_ssize_t* idx, Py_ssize_t m, floating* xbuf,
+                        floating* ybuf, floating* swbuf) noexcept nogil:
+    """Copy the batch's rows (X when xbuf, Y or boolean Y, sample weights)."""
+    cdef Py_ssize_t i, k
+    for i in range(m):
+        if xbuf != NULL:
+            memcpy(xbuf + i * n_features, X + idx[i] * n_features,
+                   n_features * sizeof(floating))
+        if Y != NULL:
+            memcpy(ybuf + i * n_out, Y + idx[i] * n_out, n_out * sizeof(floating))
+        else:
+            for k in range(n_out):
+                ybuf[i * n_out + k] = Yb8[idx[i] * n_out + k]
+        if sw != NULL:
+            swbuf[i] = sw[idx[i]]
+
+
+cdef class _Views:
+    """Typed views of the layout arrays, kept alive for one call."""
+    cdef const Py_ssize_t[::1] units, coef_off, int_off, act_off, delta_off
+
+
+cdef Net _make_net(_Views v, Py_ssize_t n_coef, Py_ssize_t n_params, int act,
+                   int out_kind, int n_threads):
+    cdef Net net
+    net.n_layers = v.units.shape[0]
+    net.units = &v.units[0]
+    net.coef_off = &v.coef_off[0]
+    net.int_off = &v.int_off[0]
+    net.act_off = &v.act_off[0]
+    net.delta_off = &v.delta_off[0]
+    net.n_coef = n_coef
+    net.n_params = n_params
+    net.act = act
+    net.out_kind = out_kind
+    net.n_threads = n_threads
+    return net
+
+
+cdef _Views _views(layout):
+    cdef _Views v = _Views()
+    v.units = layout.units
+    v.coef_off = layout.coef_off
+    v.int_off = layout.int_off
+    v.act_off = layout.act_off
+    v.delta_off = layout.delta_off
+    return v
+
+
+def train_epoch(floating[::1] params,              # INOUT: flat coefs + intercepts
+                floating[::1] grads,               # OUT: scratch, raw gradients
+                floating[::1] state1,              # INOUT: velocity / m / square avg
+                floating[::1] state2,              # INOUT: adam v
+                floating[::1] work,                # OUT: scratch (layout.work_size)
+                double[::1] block_loss,            # OUT: scratch (batch_size)
+                const floating[:, ::1] X,          # IN: dense X, or None
+                const floating[::1] X_data,        # IN: CSR X, or None
+                const Py_ssize_t[::1] X_indices,
+                const Py_ssize_t[::1] X_indptr,
+                const floating[:, ::1] Y,          # IN: float targets, or None
+                const unsigned char[:, ::1] Y_bool,  # IN: 0/1 targets, or None
+                const floating[::1] sample_weight,   # IN, or None
+                const Py_ssize_t[::1] sample_idx,    # IN: the epoch's order
+                bint shuffled,
+                Py_ssize_t batch_size,
+                layout, int solver, dict opt, Py_ssize_t adam_t,
+                double alpha, double clip_norm, int n_threads):
+    """One epoch of minibatch training, all in C; returns (loss_sum, adam_t).
+
+    loss_sum is sum over batches of batch_loss * batch_n (scikit-learn's
+    accumulation).  Raises KeyboardInterrupt (weights are those after the last
+    complete batch) when Ctrl-C arrives.
+    """
+    cdef _Views v = _views(layout)
+    cdef Net net = _make_net(v, layout.n_coef, params.shape[0], layout.act,
+                             layout.out_kind, n_threads)
+    cdef Csr csr
+    cdef OptConsts c
+    cdef Py_ssize_t n = sample_idx.shape[0]
+    cdef Py_ssize_t n_features = layout.units[0]
+    cdef Py_ssize_t n_out = layout.units[net.n_layers - 1]
+    cdef Py_ssize_t start, m, i, since_check = 0
+    cdef floating* wp = &work[0]
+    cdef floating* xbuf = wp + <Py_ssize_t> layout.xbuf_off
+    cdef floating* ybuf = wp + <Py_ssize_t> layout.ybuf_off
+    cdef floating* swbuf = wp + <Py_ssize_t> layout.swbuf_off
+    cdef const floating* Xp = NULL
+    cdef const floating* Yp = NULL
+    cdef const unsigned char* Yb8 = NULL
+    cdef const floating* swp = NULL
+    cdef const floating* Xb
+    cdef const floating* Yb
+    cdef const floating* swb
+    cdef double sw_sum, loss_sum, batch_loss, scale, gnorm
+    cdef double total = 0, sqnorm
+    cdef double lr_init = opt["lr"]
+    cdef bint dense = X is not None
+
+    if n == 0:
+        return 0.0, adam_t
+    csr.data = NULL
+    if dense:
+        Xp = &X[0, 0]
+    else:
+        csr.data = &X_data[0] if X_data.shape[0] else NULL
+        csr.indices = &X_indices[0] if X_indices.shape[0] else NULL
+        csr.indptr = &X_indptr[0]
+        if csr.data == NULL:          # an all-zero CSR matrix: use an empty row set
+            csr.data = <const void*> &params[0]
+    if Y is not None:
+        Yp = &Y[0, 0]
+    else:
+        Yb8 = &Y_bool[0, 0]
+    if sample_weight is not None:
+        swp = &sample_weight[0]
+    c.lr = lr_init
+    c.momentum = opt["momentum"]
+    c.nesterov = opt["nesterov"]
+    c.beta_1 = opt["beta_1"]
+    c.beta_2 = opt["beta_2"]
+    c.epsilon = opt["epsilon"]
+    c.rho = opt["rho"]
+
+    with nogil:
+        sqnorm = _coef_sqnorm(&params[0], net.n_coef)
+        start = 0
+        while start < n:
+            m = min(batch_size, n - start)
+            # batch rows: contiguous slices when not shuffled, else gathered
+            if shuffled or Yp == NULL or swp != NULL:
+                _gather_batch(Xp, n_features, Yp, Yb8, n_out, swp,
+                              &sample_idx[start], m,
+                              xbuf if (dense and shuffled) else NULL, ybuf, swbuf)
+            Xb = (xbuf if shuffled else Xp + start * n_features) if dense else NULL
+            Yb = ybuf if (shuffled or Yp == NULL) else Yp + start * n_out
+            swb = NULL if swp == NULL else swbuf
+            if swp == NULL:
+                sw_sum = m
+            else:
+                sw_sum = 0
+                for i in range(m):
+                    sw_sum += swbuf[i]
+
+            loss_sum = _forward(&net, Xb, &csr, &sample_idx[start], m,
+                                &params[0], wp, &block_loss[0], Yb, swb, True)
+            _backward(&net, Xb, &csr, &sample_idx[start], m, &params[0],
+                      &grads[0], wp, False)
+
+            batch_loss = (loss_sum + 0.5 * alpha * sqnorm) / sw_sum
+            scale = 1.0 / sw_sum
+            if clip_norm > 0:
+                gnorm = sqrt(_grad_sqnorm(&params[0], &grads[0], net.n_params,
+                                          net.n_coef, <floating> alpha,
+                                          <floating> scale))
+                if gnorm > clip_norm:
+                    scale = scale * (clip_norm / gnorm)
+            if solver == SOLVER_ADAM:
+                adam_t = adam_t + 1
+                c.lr = (lr_init * sqrt(1 - pow(c.beta_2, <double> adam_t))
+                        / (1 - pow(c.beta_1, <double> adam_t)))
+            sqnorm = _update(solver, &params[0], &grads[0], &state1[0],
+                             &state2[0] if state2.shape[0] else NULL,
+                             net.n_params, net.n_coef, <floating> alpha,
+                             <floating> scale, &c, n_threads)
+            total += batch_loss * m
+            start += m
+            since_check += m
+            if since_check >= SIGNAL_CHECK_SAMPLES and start < n:
+                since_check = 0
+                with gil:
+                    PyErr_CheckSignals()
+    return total, adam_t
+
+
+def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
+              floating[::1] grads,                # OUT: finished gradient
+              floating[::1] work,                 # OUT: scratch (layout.work_size)
+              double[::1] block_loss,             # OUT: scratch (chunk)
+              const floating[:, ::1] X,           # IN: dense X, or None
+              const floating[::1] X_data,         # IN: CSR X, or None
+              const Py_ssize_t[::1] X_indices,
+              const Py_ssize_t[::1] X_indptr,
+              const floating[:, ::1] Y,           # IN: float targets, or None
+              const unsigned char[:, ::1] Y_bool,  # IN: 0/1 targets, or None
+              const floating[::1] sample_weight,   # IN, or None
+              const Py_ssize_t[::1] sample_idx,    # IN: arange(n_samples)
+              Py_ssize_t chunk, layout, double alpha, int n_threads):
+    """Loss and gradient over all samples (L-BFGS), as scikit-learn's _backprop.
+
+    Samples are processed in chunks of `chunk` rows whose raw gradients
+    accumulate, so memory does not grow with n_samples.
+    """
+    cdef _Views v = _views(layout)
+    cdef Net net = _make_net(v, layout.n_coef, params.shape[0], layout.act,
+                             layout.out_kind, n_threads)
+    cdef Csr csr
+    cdef Py_ssize_t n = sample_idx.shape[0]
+    cdef Py_ssize_t n_features = layout.units[0]
+    cdef Py_ssize_t n_out = layout.units[net.n_layers - 1]
+    cdef Py_ssize_t start, m, j
+    cdef floating* wp = &work[0]
+    cdef floating* ybuf = wp + <Py_ssize_t> layout.ybuf_off
+    cdef const floating* Xp = NULL
+    cdef const floating* Yp = NULL
+    cdef const unsigned char* Yb8 = NULL
+    cdef const floating* swp = NULL
+    cdef const floating* Yb
+    cdef double sw_sum = 0, loss_sum = 0, sqnorm, scale
+    cdef bint dense = X is not None
+    cdef floating fscale, falpha = <floating> alpha
+
+    csr.data = NULL
+    if dense:
+        Xp = &X[0, 0]
+    else:
+        csr.data = &X_data[0] if X_data.shape[0] else <const void*> &params[0]
+        csr.indices = &X_indices[0] if X_indices.shape[0] else NULL
+        csr.indptr = &X_indptr[0]
+    if Y is not None:
+        Yp = &Y[0, 0]
+    else:
+        Yb8 = &Y_bool[0, 0]
+    if sample_weight is not None:
+        swp = &sample_weight[0]
+    with nogil:
+        start = 0
+        while start < n:
+            m = min(chunk, n - start)
+            if Yp == NULL:
+                _gather_batch(Xp, n_features, Yp, Yb8, n_out, NULL,
+                              &sample_idx[start], m, NULL, ybuf, NULL)
+                Yb = ybuf
+            else:
+                Yb = Yp + start * n_out
+            loss_sum += _forward(&net, Xp + start * n_features if dense else NULL,
+                                 &csr, &sample_idx[start], m, &params[0], wp,
+                                 &block_loss[0], Yb,
+                                 NULL if swp == NULL else swp + start, True)
+            _backward(&net, Xp + start * n_features if dense else NULL, &csr,
+                      &sample_idx[start], m, &params[0], &grads[0], wp,
+                      start > 0)
+            start += m
+        if swp == NULL:
+            sw_sum = n
+        else:
+            for j in range(n):
+                sw_sum += swp[j]
+        sqnorm = _coef_sqnorm(&params[0], net.n_coef)
+        scale = 1.0 / sw_sum
+        fscale = <floating> scale
+        for j in range(net.n_params):
+            if j < net.n_coef:
+                grads[j] = (grads[j] + falpha * params[j]) * fscale
+            else:
+                grads[j] = grads[j] * fscale
+    return (loss_sum + 0.5 * alpha * sqnorm) / sw_sum
+
+
+def forward(const floating[::1] params,       # IN: flat coefs + intercepts
+            floating[:, ::1] out,             # OUT: (n_samples, n_outputs)
+            const floating[:, ::1] X,         # IN: dense X, or None
+            const floating[::1] X_data,       # IN: CSR X, or None
+            const Py_ssize_t[::1] X_indices,
+            const Py_ssize_t[::1] X_indptr,
+            layout, int n_threads, Py_ssize_t block=256):
+    """Predict: stream row blocks through every layer into `out`.
+
+    Each thread takes whole blocks of `block` rows and keeps them in its own
+    scratch through all layers, so memory is O(threads * block * width) and
+    the activations of a block stay in cache between layers.
+    """
+    cdef _Views v = _views(layout)
+    cdef int n_layers = v.units.shape[0]
+    cdef Py_ssize_t n = out.shape[0]
+    cdef Py_ssize_t width = 0, nb, blk, l
+    cdef int nt
+    for l in range(1, n_layers):
+        width = max(width, v.units[l])
+    if n == 0:
+        return
+    nb = (n + block - 1) // block
+    nt = 1 if (n_threads <= 1 or nb < 2) else min(n_threads, <int> nb)
+    import numpy as np
+    scratch_arr = np.empty(nt * 2 * block * width,
+                           dtype=np.float32 if floating is float else np.float64)
+    cdef floating[::1] scratch = scratch_arr
+    cdef Csr csr
+    csr.data = NULL
+    if X is None:
+        csr.data = &X_data[0] if X_data.shape[0] else <const void*> &params[0]
+        csr.indices = &X_indices[0] if X_indices.shape[0] else NULL
+        csr.indptr = &X_indptr[0]
+    cdef const floating* Xp = &X[0, 0] if X is not None else NULL
+    cdef int act = layout.act
+    cdef int out_kind = layout.out_kind
+    with nogil:
+        if nt == 1:
+            for blk in range(nb):
+                _forward_rows(&v.units[0], &v.coef_off[0], &v.int_off[0],
+                              n_layers, act, out_kind, &params[0],
+                              Xp, &csr, blk * block, min(n, (blk + 1) * block),
+                              &scratch[0], block * width, &out[0, 0])
+        else:
+            for blk in prange(nb, num_threads=nt, schedule="static"):
+                _forward_rows(&v.units[0], &v.coef_off[0], &v.int_off[0],
+                              n_layers, act, out_kind, &params[0],
+                              Xp, &csr, blk * block, min(n, (blk + 1) * block),
+                              &scratch[0] + omp_get_thread_num() * 2 * block * width,
+                              block * width, &out[0, 0])
