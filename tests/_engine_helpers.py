@@ -1,0 +1,93 @@
+"""Small problems and thin wrappers to call the compiled engine directly."""
+import numpy as np
+import scipy.sparse as sp
+
+from fastmlp import _engine, _network
+from fastmlp import _reference as ref
+
+# per-dtype tolerance for compiled vs reference results
+RTOL = {np.float64: 1e-10, np.float32: 2e-4}
+ATOL = {np.float64: 1e-12, np.float32: 1e-5}
+
+
+def tol(dtype):
+    dtype = np.dtype(dtype).type
+    return {"rtol": RTOL[dtype], "atol": ATOL[dtype]}
+
+
+def make_problem(units, out_activation, n_samples=37, dtype=np.float64, seed=0,
+                 weighted=False, sparse=False):
+    """X, Y (one-hot/indicator for classification), sample_weight, params."""
+    rng = np.random.RandomState(seed)
+    n_in, n_out = units[0], units[-1]
+    if sparse:
+        X = sp.random(n_samples, n_in, density=0.3, format="csr", random_state=rng,
+                      dtype=np.float64).astype(dtype)
+    else:
+        X = rng.normal(size=(n_samples, n_in)).astype(dtype)
+    if out_activation == "softmax":
+        Y = np.eye(n_out)[rng.randint(n_out, size=n_samples)]
+    elif out_activation == "logistic":
+        Y = (rng.uniform(size=(n_samples, n_out)) < 0.5).astype(float)
+    elif out_activation == "exp":
+        Y = rng.poisson(2.0, size=(n_samples, n_out)).astype(float)
+    else:
+        Y = rng.normal(size=(n_samples, n_out))
+    Y = Y.astype(dtype)
+    sw = rng.uniform(0.1, 2.0, size=n_samples).astype(dtype) if weighted else None
+    n_params = sum(a * b + b for a, b in zip(units[:-1], units[1:]))
+    params = (rng.uniform(-1, 1, n_params) / np.sqrt(max(units))).astype(dtype)
+    return X, Y, sw, params
+
+
+def engine_loss_grad(params, X, Y, sw, units, activation, out_activation, alpha,
+                     chunk=None, n_threads=1):
+    n = X.shape[0]
+    chunk = chunk or n
+    layout = _engine.Layout(units, chunk, activation, out_activation)
+    dense, data, indices, indptr = _engine.csr_parts(X)
+    grads = np.empty_like(params)
+    work = np.empty(layout.work_size, dtype=params.dtype)
+    loss = _network.loss_grad(
+        params, grads, work, np.empty(chunk + 1), dense, data, indices, indptr,
+        np.ascontiguousarray(Y, dtype=params.dtype), None, sw,
+        np.arange(n, dtype=np.intp), chunk, layout, alpha, n_threads,
+    )
+    return loss, grads
+
+
+def engine_sgd_epoch(params, X, Y, sw, units, activation, out_activation, alpha,
+                     batch_size, lr, order=None, n_threads=1, solver="sgd",
+                     momentum=0.0, clip=0.0, state=None):
+    """One engine epoch; returns (loss, params) with params updated in place."""
+    n = X.shape[0]
+    layout = _engine.Layout(units, batch_size, activation, out_activation)
+    dense, data, indices, indptr = _engine.csr_parts(X)
+    state = state or {}
+    s1 = state.setdefault("s1", np.zeros_like(params))
+    s2 = state.setdefault("s2", np.zeros_like(params))
+    order = np.arange(n, dtype=np.intp) if order is None else np.asarray(order, dtype=np.intp)
+    opt = {"lr": lr, "momentum": momentum, "nesterov": False, "beta_1": 0.9,
+           "beta_2": 0.999, "epsilon": 1e-8, "rho": 0.9}
+    loss_sum, t = _network.train_epoch(
+        params, np.empty_like(params), s1, s2, np.empty(layout.work_size, dtype=params.dtype),
+        np.empty(batch_size + 1), dense, data, indices, indptr,
+        np.ascontiguousarray(Y, dtype=params.dtype), None, sw, order,
+        not np.array_equal(order, np.arange(n)), batch_size, layout,
+        _engine.SOLVER_CODES[solver], opt, state.get("t", 0), alpha, clip, n_threads,
+    )
+    state["t"] = t
+    return loss_sum / n, params
+
+
+def engine_forward(params, X, units, activation, out_activation, n_threads=1, block=256):
+    layout = _engine.Layout(units, 0, activation, out_activation)
+    dense, data, indices, indptr = _engine.csr_parts(X)
+    out = np.empty((X.shape[0], units[-1]), dtype=params.dtype)
+    _network.forward(params, out, dense, data, indices, indptr, layout, n_threads, block)
+    return out
+
+
+def reference_forward(params, X, units, activation, out_activation):
+    coefs, intercepts = ref.unpack(params, units)
+    return ref.forward(X, coefs, intercepts, activation, out_activation)[-1]

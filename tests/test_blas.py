@@ -1,0 +1,41 @@
+"""The row-major GEMM wrapper against NumPy: dtype x transposes x shapes."""
+import numpy as np
+import pytest
+
+from fastmlp._blas import gemm
+
+TOL = {np.float32: 1e-5, np.float64: 1e-13}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("m, n, k", [(1, 1, 1), (7, 5, 3), (1, 100, 64), (33, 1, 17), (64, 10, 100)])
+@pytest.mark.parametrize("alpha, beta", [(1.0, 0.0), (0.5, 2.0)])
+def test_gemm_matches_numpy(dtype, trans_a, trans_b, m, n, k, alpha, beta):
+    rng = np.random.RandomState(0)
+    A = rng.normal(size=(k, m) if trans_a else (m, k)).astype(dtype)
+    B = rng.normal(size=(n, k) if trans_b else (k, n)).astype(dtype)
+    C = rng.normal(size=(m, n)).astype(dtype)
+    expected = alpha * (A.T if trans_a else A) @ (B.T if trans_b else B) + beta * C
+    gemm(A, B, C, trans_a, trans_b, alpha, beta)
+    assert C.dtype == dtype
+    np.testing.assert_allclose(C, expected, rtol=TOL[dtype], atol=TOL[dtype] * 10)
+
+
+def test_gemm_rejects_mismatched_shapes():
+    A = np.ones((3, 4))
+    with pytest.raises(ValueError, match="shapes do not match"):
+        gemm(A, np.ones((5, 2)), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="shapes do not match"):
+        gemm(A, np.ones((4, 2)), np.zeros((2, 2)))
+
+
+def test_gemm_reads_read_only_inputs():
+    A = np.arange(6.0).reshape(2, 3)
+    B = np.arange(12.0).reshape(3, 4)
+    A.flags.writeable = False
+    B.flags.writeable = False
+    C = np.zeros((2, 4))
+    gemm(A, B, C)
+    np.testing.assert_allclose(C, A @ B)

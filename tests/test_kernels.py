@@ -1,0 +1,138 @@
+"""Activation, loss and optimizer kernels against the pure-NumPy reference."""
+import numpy as np
+import pytest
+
+from fastmlp import _activations, _losses, _optimizers
+from fastmlp import _reference as ref
+from fastmlp._engine import HIDDEN_ACTIVATIONS, OUTPUT_KINDS
+
+from _engine_helpers import tol
+
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(HIDDEN_ACTIVATIONS))
+def test_bias_act_forward(dtype, name):
+    rng = np.random.RandomState(0)
+    Z = rng.normal(scale=3, size=(13, 7)).astype(dtype)
+    b = rng.normal(size=7).astype(dtype)
+    expected = ref.activation(name, Z + b)
+    _activations.bias_act_forward(Z, b, HIDDEN_ACTIVATIONS[name])
+    assert Z.dtype == dtype
+    np.testing.assert_allclose(Z, expected, **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_logistic_extremes_do_not_make_nan(dtype):
+    Z = np.array([[-1e4, -80.0, 0.0, 80.0, 1e4]], dtype=dtype)
+    _activations.bias_act_forward(Z, np.zeros(5, dtype=dtype), HIDDEN_ACTIVATIONS["logistic"])
+    assert np.isfinite(Z).all()
+    np.testing.assert_allclose(Z[0, [0, 2, 4]], [0.0, 0.5, 1.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(HIDDEN_ACTIVATIONS))
+def test_act_backward(dtype, name):
+    rng = np.random.RandomState(1)
+    A = ref.activation(name, rng.normal(size=(11, 6))).astype(dtype)
+    A[0, :2] = 0  # relu's zero outputs
+    D = rng.normal(size=(11, 6)).astype(dtype)
+    expected = ref.activation_derivative(name, A, D.copy())
+    _activations.act_backward(A, D, HIDDEN_ACTIVATIONS[name])
+    np.testing.assert_allclose(D, expected, **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("out", list(OUTPUT_KINDS))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bias_out_loss_delta(dtype, out, weighted):
+    rng = np.random.RandomState(2)
+    n, k = 17, 4
+    Z = rng.normal(size=(n, k)).astype(dtype)
+    b = rng.normal(size=k).astype(dtype)
+    if out == "softmax":
+        Y = np.eye(k)[rng.randint(k, size=n)]
+    elif out == "logistic":
+        Y = (rng.uniform(size=(n, k)) < 0.5).astype(float)
+    elif out == "exp":
+        Y = rng.poisson(1.5, size=(n, k)).astype(float)
+    else:
+        Y = rng.normal(size=(n, k))
+    Y = Y.astype(dtype)
+    sw = rng.uniform(0.2, 3, size=n).astype(dtype) if weighted else None
+    P = ref.activation(out, (Z + b).astype(dtype))
+    expected_loss = ref.loss(Y, P, out, sample_weight=sw) * (n if sw is None else sw.sum())
+    expected_delta = (P - Y) * (1 if sw is None else sw[:, None])
+    total = _losses.bias_out_loss_delta(Z, b, Y, sw, OUTPUT_KINDS[out])
+    np.testing.assert_allclose(total, expected_loss, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(Z, expected_delta, **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_is_stable_for_large_logits(dtype):
+    Z = np.array([[1000.0, 0.0, -1000.0], [3.0, 3.0, 3.0]], dtype=dtype)
+    _losses.bias_out_forward(Z, np.zeros(3, dtype=dtype), OUTPUT_KINDS["softmax"])
+    assert np.isfinite(Z).all()
+    np.testing.assert_allclose(Z.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(Z[1], 1 / 3, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_loss_clips_certain_mistakes(dtype):
+    # a confidently wrong prediction costs -log(eps), not inf
+    Z = np.array([[-1000.0]], dtype=dtype)
+    Y = np.array([[1.0]], dtype=dtype)
+    total = _losses.bias_out_loss_delta(Z, np.zeros(1, dtype=dtype), Y, None, OUTPUT_KINDS["logistic"])
+    assert total == pytest.approx(-np.log(np.finfo(dtype).eps), rel=1e-5)
+
+
+def _split_grad(params, grad, n_coef, alpha, scale):
+    g = grad.astype(np.float64) * scale
+    g[:n_coef] += alpha * params[:n_coef].astype(np.float64) * scale
+    return g.astype(params.dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, n_threads", [(50, 1), (70_000, 1), (70_000, 2)])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "rmsprop"])
+def test_optimizer_step_matches_formula(dtype, n, n_threads, solver):
+    rng = np.random.RandomState(3)
+    n_coef, alpha, scale = n // 2, 0.01, 1 / 7
+    p = rng.normal(size=n).astype(dtype)
+    p_ref = p.copy()
+    s1, s2 = np.zeros(n, dtype), np.zeros(n, dtype)
+    r1, r2 = np.zeros(n, dtype), np.zeros(n, dtype)
+    for t in range(1, 4):
+        raw = rng.normal(size=n).astype(dtype)
+        g = _split_grad(p_ref, raw, n_coef, alpha, scale)
+        if solver == "sgd":
+            ref.sgd_step(p_ref, g, r1, 0.1, 0.9, True)
+            lr = 0.1
+        elif solver == "adam":
+            lr = ref.adam_step(p_ref, g, r1, r2, t, 0.01, 0.9, 0.999, 1e-8)
+        else:
+            ref.rmsprop_step(p_ref, g, r1, 0.01, 0.9, 1e-8)
+            lr = 0.01
+        sq = _optimizers.update(solver, p, raw, s1, s2, n_coef, alpha, scale, float(lr),
+                                momentum=0.9, nesterov=True, rho=0.9, n_threads=n_threads)
+        np.testing.assert_allclose(p, p_ref, **tol(dtype))
+        np.testing.assert_allclose(sq, np.sum(p[:n_coef].astype(np.float64) ** 2),
+                                   rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_grad_sqnorm(dtype):
+    rng = np.random.RandomState(4)
+    p = rng.normal(size=30).astype(dtype)
+    raw = rng.normal(size=30).astype(dtype)
+    g = _split_grad(p, raw, 20, 0.3, 0.25)
+    np.testing.assert_allclose(_optimizers.grad_sqnorm(p, raw, 20, 0.3, 0.25),
+                               np.sum(g.astype(np.float64) ** 2), rtol=1e-5)
+
+
+def test_optimizer_rejects_bad_lengths():
+    with pytest.raises(ValueError):
+        _optimizers.update("sgd", np.zeros(3), np.zeros(2), np.zeros(3), np.zeros(0), 3, 0.0, 1.0, 0.1)
+    with pytest.raises(ValueError, match="adam needs state2"):
+        _optimizers.update("adam", np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(0), 3, 0.0, 1.0, 0.1)

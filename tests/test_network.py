@@ -1,0 +1,129 @@
+"""The compiled network (forward, loss + gradient, whole epochs) against oracles:
+the pure-NumPy reference, finite differences, and itself across thread counts."""
+import numpy as np
+import pytest
+
+from fastmlp import _reference as ref
+from fastmlp._engine import HIDDEN_ACTIVATIONS, OUTPUT_KINDS
+
+from _engine_helpers import (
+    engine_forward,
+    engine_loss_grad,
+    engine_sgd_epoch,
+    make_problem,
+    reference_forward,
+    tol,
+)
+
+DTYPES = [np.float32, np.float64]
+UNITS = [5, 6, 4, 3]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", list(HIDDEN_ACTIVATIONS))
+@pytest.mark.parametrize("out", list(OUTPUT_KINDS))
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_loss_grad_matches_reference(dtype, activation, out, weighted, sparse):
+    X, Y, sw, params = make_problem(UNITS, out, dtype=dtype, weighted=weighted, sparse=sparse)
+    expected_loss, expected_grad = ref.loss_grad(params, X, Y, sw, UNITS, activation, out, 0.01)
+    # chunk < n_samples: gradients accumulate over chunks
+    loss, grad = engine_loss_grad(params, X, Y, sw, UNITS, activation, out, 0.01, chunk=10)
+    assert grad.dtype == dtype
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-5 if dtype == np.float32 else 1e-11)
+    np.testing.assert_allclose(grad, expected_grad, **tol(dtype))
+
+
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("out", list(OUTPUT_KINDS))
+def test_gradient_matches_finite_differences(activation, out):
+    # squared error: scikit-learn averages the loss over outputs but not the
+    # gradient, so the finite-difference check uses a single output there
+    units = [4, 5, 1] if out == "identity" else [4, 5, 3]
+    X, Y, sw, params = make_problem(units, out, n_samples=20, weighted=True, seed=5)
+    if out == "logistic" or out == "softmax":
+        params *= 0.5  # keep probabilities clear of the log-loss clipping
+    _, grad = engine_loss_grad(params, X, Y, sw, units, activation, out, 0.1)
+    eps = 1e-6
+    fd = np.empty_like(params)
+    for j in range(params.shape[0]):
+        step = np.zeros_like(params)
+        step[j] = eps
+        lp, _ = engine_loss_grad(params + step, X, Y, sw, units, activation, out, 0.1)
+        lm, _ = engine_loss_grad(params - step, X, Y, sw, units, activation, out, 0.1)
+        fd[j] = (lp - lm) / (2 * eps)
+    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", list(HIDDEN_ACTIVATIONS))
+@pytest.mark.parametrize("out", list(OUTPUT_KINDS))
+@pytest.mark.parametrize("sparse", [False, True])
+def test_forward_matches_reference(dtype, activation, out, sparse):
+    X, _, _, params = make_problem(UNITS, out, n_samples=600, dtype=dtype, sparse=sparse)
+    expected = reference_forward(params, X, UNITS, activation, out)
+    for n_threads, block in [(1, 256), (2, 64)]:
+        got = engine_forward(params, X, UNITS, activation, out, n_threads, block)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, expected, **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", list(HIDDEN_ACTIVATIONS))
+@pytest.mark.parametrize("out", list(OUTPUT_KINDS))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sgd_epoch_matches_reference(dtype, activation, out, weighted):
+    X, Y, sw, params = make_problem(UNITS, out, n_samples=31, dtype=dtype, weighted=weighted)
+    expected = params.copy()
+    ref_loss = ref.sgd_epoch(expected, X, Y, sw, UNITS, activation, out, 0.01, 7, 0.05)
+    loss, got = engine_sgd_epoch(params, X, Y, sw, UNITS, activation, out, 0.01, 7, 0.05)
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-5 if dtype == np.float32 else 1e-11)
+    np.testing.assert_allclose(got, expected, **tol(dtype))
+
+
+def test_shuffled_order_equals_presorted_data():
+    X, Y, sw, params = make_problem(UNITS, "softmax", n_samples=40, weighted=True)
+    order = np.random.RandomState(0).permutation(40)
+    a = params.copy()
+    b = params.copy()
+    la, _ = engine_sgd_epoch(a, X, Y, sw, UNITS, "tanh", "softmax", 0.01, 8, 0.1, order=order)
+    lb, _ = engine_sgd_epoch(b, X[order], Y[order], sw[order], UNITS, "tanh", "softmax", 0.01, 8, 0.1)
+    np.testing.assert_allclose(a, b, rtol=1e-13)
+    assert la == pytest.approx(lb, rel=1e-13)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_thread_counts_agree(dtype, sparse):
+    # big enough that every step takes the parallel path with 2 threads
+    units = [200, 256, 128, 10]
+    X, Y, sw, params = make_problem(units, "softmax", n_samples=1024, dtype=dtype,
+                                    sparse=sparse, weighted=True)
+    results = {}
+    for n_threads in (1, 2):
+        for rep in range(2):
+            p = params.copy()
+            loss, _ = engine_sgd_epoch(p, X, Y, sw, units, "relu", "softmax", 1e-3, 256,
+                                       0.01, n_threads=n_threads, solver="adam")
+            results[n_threads, rep] = (loss, p)
+    # identical for a fixed thread count, close across thread counts
+    for n_threads in (1, 2):
+        np.testing.assert_array_equal(results[n_threads, 0][1], results[n_threads, 1][1])
+        assert results[n_threads, 0][0] == results[n_threads, 1][0]
+    np.testing.assert_allclose(results[1, 0][1], results[2, 0][1], **tol(dtype))
+    lg1 = engine_loss_grad(params, X, Y, sw, units, "relu", "softmax", 1e-3, n_threads=1)
+    lg2 = engine_loss_grad(params, X, Y, sw, units, "relu", "softmax", 1e-3, n_threads=2)
+    np.testing.assert_allclose(lg1[1], lg2[1], **tol(dtype))
+
+
+def test_gradient_clipping_bounds_the_step():
+    X, Y, sw, params = make_problem(UNITS, "identity", n_samples=16, seed=3)
+    Y = Y * 1000  # huge gradients
+    lr, clip = 0.1, 0.5
+    start = params.copy()
+    engine_sgd_epoch(params, X, Y, sw, UNITS, "tanh", "identity", 0.0, 16, lr, clip=clip)
+    # one batch, plain sgd: the step is lr * clipped gradient
+    assert np.linalg.norm(params - start) == pytest.approx(lr * clip, rel=1e-9)
+    unclipped = start.copy()
+    engine_sgd_epoch(unclipped, X, Y, sw, UNITS, "tanh", "identity", 0.0, 16, lr)
+    assert np.linalg.norm(unclipped - start) > 10 * lr * clip
