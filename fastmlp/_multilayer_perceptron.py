@@ -816,6 +816,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             dtype=(np.float64, np.float32),
             reset=reset,
         )
+        if y.dtype.kind not in "biuf":
+            # scikit-learn fails here with numpy's TypeError from `P - y`
+            raise TypeError(
+                f"MLPRegressor needs numeric targets, but y has dtype {y.dtype}."
+            )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y

@@ -424,7 +424,7 @@ def _loss_grad(params, X, Y, sample_weight, units, activation, out_activation, a
         if layer > 0:
             # A_l = f(Z_l): delta_{l-1} = (delta_l @ W_l^T) * f'(Z_l), f' from A_l
             delta = activation_derivative(
-                activation, activations[layer - 1] if activations[layer - 1].shape == activations[layer].shape else activations[layer], _matmul(delta, coefs[layer].T)
+                activation, activations[layer], _matmul(delta, coefs[layer].T)
             )
     return value, grad
 

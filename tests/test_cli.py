@@ -1,0 +1,304 @@
+"""Tests for the command line, ``python -m fastmlp`` (fastmlp/_cli.py).
+
+Most tests call ``main([...])`` in-process and read the output with capsys;
+a few run the real ``python -m fastmlp`` in a subprocess.  Every fit uses a
+small --max-iter so that the whole file runs in seconds.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fastmlp._cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_module(*args):
+    """Run ``python -m fastmlp ARGS`` with this checkout first on the path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (ROOT, env.get("PYTHONPATH")) if p
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "fastmlp", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def write_csv(path, header, rows):
+    lines = [",".join(header)] + [",".join(str(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.fixture
+def classification_csv(tmp_path):
+    """60 rows, 3 features, string labels separable by the first feature."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    labels = np.where(X[:, 0] > 0, "yes", "no")
+    rows = [[f"{a:.5f}", f"{b:.5f}", label, f"{c:.5f}"] for (a, b, c), label in zip(X, labels)]
+    return write_csv(tmp_path / "cls.csv", ["x0", "x1", "label", "x2"], rows)
+
+
+@pytest.fixture
+def regression_csv(tmp_path):
+    """80 rows, 2 features, a smooth real-valued target."""
+    rng = np.random.RandomState(1)
+    X = rng.uniform(-1, 1, size=(80, 2))
+    y = 1.5 * X[:, 0] - X[:, 1] + 0.01 * rng.normal(size=80)
+    rows = [[f"{a:.5f}", f"{b:.5f}", f"{t:.5f}"] for (a, b), t in zip(X, y)]
+    return write_csv(tmp_path / "reg.csv", ["a", "b", "y"], rows)
+
+
+def assert_one_line_error(rc, err, *fragments):
+    assert rc == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("fastmlp: error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, err)
+
+
+# --- the digits benchmark (no --csv) ----------------------------------------
+
+
+def test_digits_benchmark_in_process(capsys):
+    assert main(["--max-iter", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    assert "digits" in out
+    assert "max_iter=3" in out
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("estimator "))
+    rows = lines[header + 1 : header + 3]
+    assert rows[0].startswith("fastmlp") and rows[1].startswith("scikit-learn"), out
+    for row in rows:
+        accuracy, seconds = row.split()[-3:-1]
+        assert 0.0 <= float(accuracy) <= 1.0
+        assert float(seconds) > 0
+    # 3 epochs of adam on standardized digits already beat chance (0.1) easily.
+    assert float(rows[0].split()[-3]) > 0.3
+    assert "speed-up: " in out and "x (scikit-learn fit time / fastmlp fit time)" in out
+
+
+def test_digits_benchmark_prints_config_when_available(capsys):
+    import fastmlp
+
+    if not callable(getattr(fastmlp, "show_config", None)):
+        pytest.skip("fastmlp has no show_config")
+    fastmlp.show_config()
+    config = capsys.readouterr().out.strip()
+    assert main(["--max-iter", "1"]) == 0
+    assert config in capsys.readouterr().out
+
+
+def test_digits_benchmark_rmsprop_has_no_sklearn_column(capsys):
+    assert main(["--max-iter", "2", "--solver", "rmsprop"]) == 0
+    out = capsys.readouterr().out
+    assert "solver='rmsprop'" in out
+    assert "speed-up: n/a" in out
+
+
+def test_digits_benchmark_subprocess():
+    proc = run_module("--max-iter", "2", "--hidden-layer-sizes", "20")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "test accuracy" in proc.stdout
+    assert "speed-up: " in proc.stdout
+    assert "hidden_layer_sizes=(20,)" in proc.stdout
+
+
+# --- CSV mode ---------------------------------------------------------------
+
+
+def test_csv_classification(classification_csv, capsys):
+    rc = main(["--csv", classification_csv, "--target", "label", "--max-iter", "30",
+               "--cv", "3", "--hidden-layer-sizes", "10,5"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "Traceback" not in err
+    assert "classification, 2 classes (non-numeric target)" in out
+    assert "MLPClassifier(hidden_layer_sizes=(10, 5)" in out
+    line = next(l for l in out.splitlines() if "cross-validated accuracy" in l)
+    mean, std = line.split(": ")[1].split(" \u00b1 ")
+    assert 0.5 < float(mean) <= 1.0 and float(std) >= 0
+    assert "total time: " in out
+
+
+def test_csv_regression(regression_csv, capsys):
+    rc = main(["--csv", regression_csv, "--target", "y", "--max-iter", "50",
+               "--solver", "lbfgs", "--cv", "4"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "regression (non-integer numeric target)" in out
+    line = next(l for l in out.splitlines() if "4-fold cross-validated R\u00b2" in l)
+    mean = float(line.split(": ")[1].split(" \u00b1 ")[0])
+    assert mean > 0.5  # lbfgs fits a near-linear target well in 50 iterations
+    assert "total time: " in out
+
+
+def test_csv_subprocess(regression_csv):
+    proc = run_module("--csv", regression_csv, "--target", "y", "--max-iter", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "5-fold cross-validated R\u00b2: " in proc.stdout
+    # 5 adam epochs do not converge: one summary warning, not one per fold.
+    assert proc.stderr.count("fastmlp: warning: the solver stopped") == 1
+
+
+def test_csv_auto_task_integer_labels(tmp_path, capsys):
+    rows = [[i % 7, (i * 3) % 5, i % 3] for i in range(30)]
+    path = write_csv(tmp_path / "int.csv", ["u", "v", "k"], rows)
+    assert main(["--csv", path, "--target", "k", "--max-iter", "2", "--cv", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "classification, 3 classes (integer target with 3 distinct values)" in out
+    assert "cross-validated accuracy" in out
+    # the same column, forced to regression
+    assert main(["--csv", path, "--target", "k", "--max-iter", "2", "--cv", "3",
+                 "--task", "regression"]) == 0
+    assert "cross-validated R\u00b2" in capsys.readouterr().out
+
+
+def test_csv_auto_task_many_integers_is_regression(tmp_path, capsys):
+    rows = [[i, i % 4, 3 * i] for i in range(40)]
+    path = write_csv(tmp_path / "many.csv", ["a", "b", "t"], rows)
+    assert main(["--csv", path, "--target", "t", "--max-iter", "2", "--cv", "2"]) == 0
+    assert "regression (integer target with 40 > 20 distinct values)" in capsys.readouterr().out
+
+
+# --- errors: one line on stderr, exit status 2, no traceback ---------------
+
+
+def check_error(capsys, argv, *fragments):
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    assert_one_line_error(rc, err, *fragments)
+    assert "cross-validated" not in out
+
+
+def test_error_missing_file(tmp_path, capsys):
+    missing = str(tmp_path / "nope.csv")
+    check_error(capsys, ["--csv", missing, "--target", "y"], missing, "no such file")
+
+
+def test_error_directory(tmp_path, capsys):
+    check_error(capsys, ["--csv", str(tmp_path), "--target", "y"], "directory")
+
+
+def test_error_missing_target_lists_columns(classification_csv, capsys):
+    check_error(capsys, ["--csv", classification_csv, "--target", "species"],
+                "no column 'species'", "'x0', 'x1', 'label', 'x2'")
+
+
+def test_error_missing_target_suggests_other_case(classification_csv, capsys):
+    check_error(capsys, ["--csv", classification_csv, "--target", "Label"],
+                "did you mean 'label'?")
+
+
+def test_error_non_numeric_feature_names_column_and_row(tmp_path, capsys):
+    rows = [[1.0, 2.0, 0], [1.5, "abc", 1], [2.0, 3.0, 0], [2.5, 1.0, 1]]
+    path = write_csv(tmp_path / "bad.csv", ["f1", "f2", "y"], rows)
+    check_error(capsys, ["--csv", path, "--target", "y", "--cv", "2"],
+                "column 'f2'", "'abc'", "row 2", "line 3")
+
+
+def test_error_empty_feature_cell(tmp_path, capsys):
+    path = tmp_path / "hole.csv"
+    path.write_text("f1,f2,y\n1,2,0\n3,,1\n4,5,0\n")
+    check_error(capsys, ["--csv", str(path), "--target", "y", "--cv", "2"],
+                "column 'f2'", "empty value", "row 2")
+
+
+def test_error_non_finite_feature(tmp_path, capsys):
+    path = tmp_path / "nan.csv"
+    path.write_text("f1,y\n1,0\nnan,1\n4,0\n")
+    check_error(capsys, ["--csv", str(path), "--target", "y", "--cv", "2"],
+                "column 'f1'", "non-finite", "'nan'")
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n"])
+def test_error_empty_file(tmp_path, capsys, content):
+    path = tmp_path / "empty.csv"
+    path.write_text(content)
+    check_error(capsys, ["--csv", str(path), "--target", "y"], "is empty")
+
+
+def test_error_header_only(tmp_path, capsys):
+    path = tmp_path / "header.csv"
+    path.write_text("a,b,y\n")
+    check_error(capsys, ["--csv", str(path), "--target", "y"], "no data rows")
+
+
+def test_error_too_few_rows_for_cv(tmp_path, capsys):
+    path = write_csv(tmp_path / "small.csv", ["a", "y"], [[1, 0.5], [2, 1.5], [3, 2.5]])
+    check_error(capsys, ["--csv", path, "--target", "y", "--cv", "5"],
+                "too few rows", "3 data rows", "5-fold")
+
+
+def test_error_too_few_rows_per_class(tmp_path, capsys):
+    rows = [[i, "ab"[i % 2]] for i in range(6)]  # 3 rows per class
+    path = write_csv(tmp_path / "cls_small.csv", ["a", "y"], rows)
+    check_error(capsys, ["--csv", path, "--target", "y", "--cv", "4"], "too few rows")
+
+
+def test_error_ragged_row(tmp_path, capsys):
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b,y\n1,2,3\n4,5\n")
+    check_error(capsys, ["--csv", str(path), "--target", "y"], "line 3", "2 fields")
+
+
+def test_error_single_class(tmp_path, capsys):
+    path = write_csv(tmp_path / "one.csv", ["a", "y"], [[i, "k"] for i in range(10)])
+    check_error(capsys, ["--csv", path, "--target", "y"], "at least 2 classes")
+
+
+def test_error_regression_on_text_target(classification_csv, capsys):
+    check_error(capsys, ["--csv", classification_csv, "--target", "label",
+                         "--task", "regression"], "non-numeric", "row 1")
+
+
+def test_error_only_target_column(tmp_path, capsys):
+    path = write_csv(tmp_path / "only.csv", ["y"], [[i] for i in range(10)])
+    check_error(capsys, ["--csv", path, "--target", "y"], "no feature columns")
+
+
+def test_error_subprocess_has_no_traceback(tmp_path):
+    proc = run_module("--csv", str(tmp_path / "missing.csv"), "--target", "y")
+    assert proc.stdout == ""
+    assert_one_line_error(proc.returncode, proc.stderr, "no such file")
+
+
+# --- argparse usage errors keep exit status 2 ------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--solver", "newton"],
+        ["--cv", "1", "--csv", "x.csv", "--target", "y"],
+        ["--hidden-layer-sizes", "10,zero"],
+        ["--max-iter", "0"],
+        ["--csv", "x.csv"],  # no --target
+        ["--target", "y"],  # no --csv
+        ["--no-such-option"],
+    ],
+)
+def test_usage_errors_exit_2(capsys, argv):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "fastmlp: error: " in err
+    assert "Traceback" not in err
+
+
+def test_help_exits_0(capsys):
+    assert main(["--help"]) == 0
+    assert "--hidden-layer-sizes" in capsys.readouterr().out

@@ -1,0 +1,721 @@
+"""Tests that prove the pure-NumPy reference (``fastmlp/_reference.py``).
+
+The reference is the oracle the compiled engine is tested against, so it is
+itself checked against independent oracles:
+
+(a) scikit-learn's own private ``_backprop`` / ``_forward_pass_fast`` /
+    ``LOSS_FUNCTIONS`` / ``ACTIVATIONS`` / ``DERIVATIVES`` (parity to 1e-12);
+(b) central finite differences of the returned loss in float64;
+(c) scikit-learn's ``SGDOptimizer`` / ``AdamOptimizer`` (and a closed form
+    for RMSprop, which scikit-learn does not have);
+(d) scikit-learn's ``fit`` for one SGD epoch from the same starting weights;
+(e) float32 in, float32 out (and float32 parity with scikit-learn).
+"""
+
+import ast
+import importlib.util
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.neural_network._base import ACTIVATIONS, DERIVATIVES, LOSS_FUNCTIONS
+from sklearn.neural_network._multilayer_perceptron import _pack
+from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+
+REFERENCE_PATH = Path(__file__).resolve().parents[1] / "fastmlp" / "_reference.py"
+
+
+def _load_reference():
+    """``fastmlp._reference`` from this source tree.
+
+    ``fastmlp/__init__.py`` may import compiled modules that are not built;
+    the reference itself needs none of them, so fall back to loading the file
+    directly. A ``fastmlp`` installed elsewhere is ignored for the same
+    reason: these tests are about this file.
+    """
+    try:
+        from fastmlp import _reference as module
+    except ImportError:
+        module = None
+    if module is not None and Path(module.__file__).resolve() == REFERENCE_PATH:
+        return module
+    spec = importlib.util.spec_from_file_location(
+        "_fastmlp_reference_under_test", REFERENCE_PATH
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ref = _load_reference()
+
+HIDDEN = ref.HIDDEN_ACTIVATIONS
+# Output cases: the output activation plus the shape of the problem.
+# "logistic" is multilabel (3 outputs), "logistic_binary" one output.
+OUT_CASES = ("identity", "exp", "logistic", "logistic_binary", "softmax")
+
+
+def _out_activation(case):
+    return "logistic" if case == "logistic_binary" else case
+
+
+# ---------------------------------------------------------------------------
+# Data and scikit-learn helpers
+# ---------------------------------------------------------------------------
+
+
+def _make_X(rng, n_samples, n_features, dtype=np.float64):
+    X = rng.normal(size=(n_samples, n_features))
+    X[rng.random(X.shape) < 0.4] = 0.0  # genuinely sparse for the CSR runs
+    return X.astype(dtype)
+
+
+def _make_y(case, rng, n_samples):
+    """Raw ``y`` as a user would pass it to scikit-learn's ``fit``."""
+    if case == "identity":
+        return rng.normal(size=(n_samples, 2))
+    if case == "exp":
+        return rng.poisson(lam=2.0, size=(n_samples, 2)).astype(np.float64)
+    if case == "logistic":
+        y = (rng.random((n_samples, 3)) < 0.5).astype(int)
+        y[0], y[1] = 0, 1  # every label column sees both values
+        return y
+    if case == "logistic_binary":
+        return np.arange(n_samples) % 2
+    if case == "softmax":
+        return np.arange(n_samples) % 3
+    raise AssertionError(case)
+
+
+def _estimator(case, activation, **params):
+    params.setdefault("random_state", 0)
+    if case == "identity":
+        return MLPRegressor(activation=activation, **params)
+    if case == "exp":
+        return MLPRegressor(activation=activation, loss="poisson", **params)
+    return MLPClassifier(activation=activation, **params)
+
+
+def _targets(est, y, dtype=np.float64):
+    """``(y_sklearn, Y)``: what ``_backprop`` receives and its 2-D float form."""
+    if isinstance(est, MLPClassifier):
+        y_sk = est._label_binarizer.transform(y).astype(bool)
+    else:
+        y_sk = np.asarray(y, dtype=dtype).reshape(len(y), -1)
+    return y_sk, y_sk.astype(dtype)
+
+
+def _fit_quietly(est, X, y, sample_weight=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y, sample_weight=sample_weight)
+
+
+def _sklearn_backprop(est, X, y_sk, sample_weight):
+    n = est.n_layers_ - 1
+    activations = [X] + [None] * n
+    loss, coef_grads, intercept_grads = est._backprop(
+        X, y_sk, sample_weight, activations, [None] * n, [None] * n, [None] * n
+    )
+    return loss, _pack(coef_grads, intercept_grads)
+
+
+def _units(est, X):
+    return [X.shape[1], *est.hidden_layer_sizes, est.n_outputs_]
+
+
+# ---------------------------------------------------------------------------
+# The module itself
+# ---------------------------------------------------------------------------
+
+
+def test_reference_imports_only_numpy_and_scipy():
+    tree = ast.parse(REFERENCE_PATH.read_text())
+    roots = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "relative import (would reach fastmlp._*)"
+            roots.add(node.module.split(".")[0])
+    assert roots <= {"numpy", "scipy"}, roots
+
+
+def test_public_constants():
+    assert ref.HIDDEN_ACTIVATIONS == ("identity", "logistic", "tanh", "relu")
+    assert ref.OUTPUT_ACTIVATIONS == ("identity", "exp", "logistic", "softmax")
+    assert ref.LOSS_OF_OUTPUT == {
+        "identity": "squared_error",
+        "exp": "poisson",
+        "logistic": "binary_log_loss",
+        "softmax": "log_loss",
+    }
+    assert set(ref.LOSS_OF_OUTPUT.values()) == set(LOSS_FUNCTIONS)
+
+
+# ---------------------------------------------------------------------------
+# Parameter layout
+# ---------------------------------------------------------------------------
+
+
+def test_layout_matches_sklearn_pack_and_indptr():
+    rng = np.random.default_rng(0)
+    X = _make_X(rng, 30, 4)
+    y = _make_y("softmax", rng, 30)
+    est = _fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(5, 3), solver="lbfgs", max_iter=2), X, y
+    )
+    units = _units(est, X)
+    coef_slices, intercept_slices = ref.layer_slices(units)
+    # _coef_indptr / _intercept_indptr are sklearn's own record of _pack's layout.
+    assert [(s.start, s.stop) for s in coef_slices] == [
+        (start, end) for start, end, _ in est._coef_indptr
+    ]
+    assert [(s.start, s.stop) for s in intercept_slices] == [
+        tuple(t) for t in est._intercept_indptr
+    ]
+    params = ref.pack(est.coefs_, est.intercepts_)
+    np.testing.assert_array_equal(params, _pack(est.coefs_, est.intercepts_))
+
+    coefs, intercepts = ref.unpack(params, units)
+    for mine, theirs in zip(coefs + intercepts, est.coefs_ + est.intercepts_):
+        assert mine.shape == theirs.shape
+        np.testing.assert_array_equal(mine, theirs)
+    # Views: writing through them writes into the flat vector.
+    coefs[1][2, 1] = 123.0
+    intercepts[0][4] = -7.0
+    assert params[coef_slices[1]][2 * units[2] + 1] == 123.0
+    assert params[intercept_slices[0]][4] == -7.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(units=st.lists(st.integers(1, 6), min_size=2, max_size=5))
+def test_pack_unpack_round_trip(units):
+    rng = np.random.default_rng(len(units))
+    coefs = [rng.normal(size=(a, b)) for a, b in zip(units[:-1], units[1:])]
+    intercepts = [rng.normal(size=b) for b in units[1:]]
+    params = ref.pack(coefs, intercepts)
+    np.testing.assert_array_equal(params, _pack(coefs, intercepts))
+    coef_slices, intercept_slices = ref.layer_slices(units)
+    assert intercept_slices[-1].stop == params.size
+    assert coef_slices[0].start == 0
+    back_c, back_i = ref.unpack(params, units)
+    for a, b in zip(back_c + back_i, coefs + intercepts):
+        np.testing.assert_array_equal(a, b)
+        assert np.shares_memory(a, params)
+
+
+def test_unpack_rejects_wrong_size():
+    with pytest.raises(ValueError, match="need 26"):
+        ref.unpack(np.zeros(25), [3, 4, 2])
+
+
+# ---------------------------------------------------------------------------
+# Activations and losses against scikit-learn's building blocks
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_matches_sklearn(name):
+    rng = np.random.default_rng(1)
+    Z = rng.normal(scale=3.0, size=(7, 4))
+    expected = Z.copy()
+    ACTIVATIONS[name](expected)
+    out = ref.activation(name, Z)
+    np.testing.assert_array_equal(out, expected)
+    assert not np.shares_memory(out, Z)
+
+
+def test_softmax_is_stable():
+    Z = np.array([[1000.0, 0.0, -1000.0], [-1e4, -1e4, -1e4 + 1.0]])
+    P = ref.activation("softmax", Z)
+    assert np.all(np.isfinite(P))
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-15)
+    np.testing.assert_allclose(P[0], [1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("name", HIDDEN)
+def test_activation_derivative_matches_sklearn(name):
+    rng = np.random.default_rng(2)
+    Z = rng.normal(size=(6, 5))
+    Z[0, :2] = 0.0  # relu at exactly 0 has derivative 0 (as sklearn)
+    A = ref.activation(name, Z)
+    delta = rng.normal(size=Z.shape)
+    expected = delta.copy()
+    DERIVATIVES[name](A, expected)
+    out = ref.activation_derivative(name, A, delta)
+    np.testing.assert_array_equal(out, expected)
+    assert not np.shares_memory(out, delta)
+
+
+@pytest.mark.parametrize("case", OUT_CASES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_matches_sklearn(case, weighted):
+    rng = np.random.default_rng(3)
+    n = 12
+    out = _out_activation(case)
+    y = _make_y(case, rng, n)
+    if case in ("softmax",):
+        Y = np.eye(3)[y]
+    else:
+        Y = np.asarray(y, dtype=np.float64).reshape(n, -1)
+    Z = rng.normal(scale=2.0, size=Y.shape)
+    P = ref.activation(out, Z)
+    if out in ("logistic", "softmax"):
+        # Probabilities that hit the clipping: exactly 0 and 1.
+        P[0] = 0.0
+        P[0, 0] = 1.0
+    sw = rng.uniform(0.0, 2.0, size=n) if weighted else None
+    name = ref.LOSS_OF_OUTPUT[out]
+    expected = LOSS_FUNCTIONS[name](Y, P, sw)
+    got = ref.loss(Y, P, out, sample_weight=sw)
+    assert isinstance(got, float)
+    assert np.isfinite(got)
+    assert got == pytest.approx(expected, rel=1e-14)
+
+
+def test_log_loss_single_column_reads_as_positive_class():
+    # sklearn's log_loss turns one column p into [1 - p, p] (same for y).
+    rng = np.random.default_rng(4)
+    Y = (rng.random((9, 1)) < 0.5).astype(float)
+    P = rng.uniform(0.05, 0.95, size=(9, 1))
+    expected = LOSS_FUNCTIONS["log_loss"](Y, P)
+    assert ref.loss(Y, P, "softmax") == pytest.approx(expected, rel=1e-14)
+    assert ref.loss(Y, P, "softmax") == pytest.approx(ref.loss(Y, P, "logistic"), rel=1e-14)
+
+
+# ---------------------------------------------------------------------------
+# (a) loss_grad and forward against scikit-learn's _backprop
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("case", OUT_CASES)
+@pytest.mark.parametrize("activation", HIDDEN)
+def test_loss_grad_matches_sklearn_backprop(activation, case, weighted, sparse):
+    rng = np.random.default_rng(10)
+    n_samples, n_features = 40, 6
+    X = _make_X(rng, n_samples, n_features)
+    y = _make_y(case, rng, n_samples)
+    sw = rng.uniform(0.0, 3.0, size=n_samples) if weighted else None
+    if sparse:
+        X = sp.csr_matrix(X)
+    est = _estimator(
+        case,
+        activation,
+        hidden_layer_sizes=(5, 4),
+        solver="adam",
+        learning_rate_init=0.05,
+        max_iter=3,
+        alpha=0.01,
+    )
+    _fit_quietly(est, X, y, sample_weight=sw)
+    assert est.out_activation_ == _out_activation(case)
+
+    y_sk, Y = _targets(est, y)
+    expected_loss, expected_grad = _sklearn_backprop(est, X, y_sk, sw)
+
+    units = _units(est, X)
+    params = ref.pack(est.coefs_, est.intercepts_)
+    params_before = params.copy()
+    loss, grad = ref.loss_grad(
+        params, X, Y, sw, units, activation, est.out_activation_, est.alpha
+    )
+    np.testing.assert_array_equal(params, params_before)  # inputs untouched
+    assert isinstance(loss, float)
+    assert loss == pytest.approx(float(expected_loss), rel=1e-12, abs=0)
+    assert grad.shape == params.shape and grad.dtype == params.dtype
+    assert np.any(grad != 0)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)
+
+    # The forward pass is the one predict uses.
+    coefs, intercepts = ref.unpack(params, units)
+    acts = ref.forward(X, coefs, intercepts, activation, est.out_activation_)
+    assert acts[0] is X
+    assert [a.shape[1] for a in acts[1:]] == units[1:]
+    np.testing.assert_allclose(acts[-1], est._forward_pass_fast(X), rtol=1e-13)
+
+
+def test_loss_grad_sample_weight_of_ones_equals_unweighted():
+    rng = np.random.default_rng(11)
+    X = _make_X(rng, 20, 3)
+    Y = rng.normal(size=(20, 2))
+    units = [3, 4, 2]
+    params = rng.normal(size=sum(a * b + b for a, b in zip(units[:-1], units[1:])))
+    a = ref.loss_grad(params, X, Y, None, units, "tanh", "identity", 0.1)
+    b = ref.loss_grad(params, X, Y, np.ones(20), units, "tanh", "identity", 0.1)
+    assert a[0] == pytest.approx(b[0], rel=1e-15)
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-15)
+
+
+def test_loss_grad_validates_shapes():
+    params = np.zeros(3 * 2 + 2)
+    with pytest.raises(ValueError, match="layer_units\\[0\\]"):
+        ref.loss_grad(params, np.zeros((4, 5)), np.zeros((4, 2)), None,
+                      [3, 2], "relu", "identity", 0.0)
+    with pytest.raises(ValueError, match="outputs"):
+        ref.loss_grad(params, np.zeros((4, 3)), np.zeros((4, 1)), None,
+                      [3, 2], "relu", "identity", 0.0)
+    with pytest.raises(ValueError, match="activation"):
+        ref.loss_grad(params, np.zeros((4, 3)), np.zeros((4, 2)), None,
+                      [3, 2], "softmax", "identity", 0.0)
+
+
+# ---------------------------------------------------------------------------
+# (b) finite-difference gradient check (float64)
+# ---------------------------------------------------------------------------
+
+FD_EPS = 1e-6
+FD_RTOL = 1e-6
+
+
+def _fd_problem(activation, out, n_outputs, seed):
+    """A small problem whose loss is smooth in a neighbourhood of params.
+
+    For relu, every hidden pre-activation is kept at least 1e-3 away from 0
+    (the kink) so an FD step of 1e-6 never crosses it; for the log losses,
+    probabilities stay away from the clipping bounds.
+    """
+    units = [3, 4, 3, n_outputs]
+    n_samples = 8
+    for trial in range(200):
+        rng = np.random.default_rng(seed * 1000 + trial)
+        X = rng.normal(size=(n_samples, units[0]))
+        coefs = [rng.normal(scale=0.8, size=(a, b)) for a, b in zip(units[:-1], units[1:])]
+        intercepts = [rng.normal(scale=0.5, size=b) for b in units[1:]]
+        if out == "identity":
+            Y = rng.normal(size=(n_samples, n_outputs))
+        elif out == "exp":
+            Y = rng.poisson(1.5, size=(n_samples, n_outputs)).astype(float)
+        elif out == "logistic":
+            Y = (rng.random((n_samples, n_outputs)) < 0.5).astype(float)
+        else:
+            Y = np.eye(n_outputs)[rng.integers(0, n_outputs, n_samples)]
+        sw = rng.uniform(0.2, 2.0, size=n_samples)
+        sw[0] = 0.0  # a zero weight must simply drop the sample
+        # Check the premises.
+        A = X
+        ok = True
+        for W, b in zip(coefs[:-1], intercepts[:-1]):
+            Z = A @ W + b
+            if activation == "relu":
+                ok &= np.min(np.abs(Z)) > 1e-3
+            A = ref.activation(activation, Z)
+        P = ref.activation(out, A @ coefs[-1] + intercepts[-1])
+        if out in ("logistic", "softmax"):
+            ok &= bool(np.all((P > 1e-6) & (P < 1 - 1e-6)))
+        if ok:
+            return ref.pack(coefs, intercepts), X, Y, sw, units
+    raise AssertionError("could not draw a problem away from the kink / clipping")
+
+
+def _fd_gradient(f, params, eps=FD_EPS):
+    grad = np.empty_like(params)
+    for k in range(params.size):
+        p_plus, p_minus = params.copy(), params.copy()
+        p_plus[k] += eps
+        p_minus[k] -= eps
+        grad[k] = (f(p_plus) - f(p_minus)) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("out", ref.OUTPUT_ACTIVATIONS)
+@pytest.mark.parametrize("activation", HIDDEN)
+def test_gradient_finite_differences(activation, out):
+    # scikit-learn's squared-error LOSS is 0.5 * mean over outputs, but its
+    # GRADIENT uses P - Y without the 1 / n_outputs factor; the reference
+    # keeps that convention, so the FD check for squared error uses a single
+    # output (where the two agree). See test_squared_error_n_outputs_factor.
+    n_outputs = {"identity": 1, "exp": 2, "logistic": 2, "softmax": 3}[out]
+    params, X, Y, sw, units = _fd_problem(activation, out, n_outputs, seed=len(out))
+    alpha = 0.3
+
+    def f(p):
+        return ref.loss_grad(p, X, Y, sw, units, activation, out, alpha)[0]
+
+    _, grad = ref.loss_grad(params, X, Y, sw, units, activation, out, alpha)
+    fd = _fd_gradient(f, params)
+    scale = np.max(np.abs(grad))
+    assert scale > 1e-3
+    np.testing.assert_allclose(grad, fd, rtol=FD_RTOL, atol=FD_RTOL * scale)
+    assert np.linalg.norm(grad - fd) <= FD_RTOL * np.linalg.norm(grad)
+
+
+def test_squared_error_n_outputs_factor():
+    """Documents scikit-learn's convention (kept by the reference): with
+    n_outputs > 1 the squared-error data gradient is n_outputs times the
+    derivative of the returned loss; the L2 part is consistent."""
+    n_outputs, alpha = 3, 0.3
+    params, X, Y, sw, units = _fd_problem("tanh", "identity", n_outputs, seed=7)
+    coefs, _ = ref.unpack(params, units)
+    l2_grad = np.zeros_like(params)
+    for s, W in zip(ref.layer_slices(units)[0], coefs):
+        l2_grad[s] = alpha * W.ravel() / sw.sum()
+
+    def f(p):
+        return ref.loss_grad(p, X, Y, sw, units, "tanh", "identity", alpha)[0]
+
+    _, grad = ref.loss_grad(params, X, Y, sw, units, "tanh", "identity", alpha)
+    fd = _fd_gradient(f, params)
+    data_grad, data_fd = grad - l2_grad, fd - l2_grad
+    np.testing.assert_allclose(
+        data_grad, n_outputs * data_fd, rtol=1e-6, atol=1e-6 * np.abs(data_grad).max()
+    )
+    assert not np.allclose(grad, fd, rtol=1e-3)
+
+
+# ---------------------------------------------------------------------------
+# (c) optimizer steps against scikit-learn's optimizers
+# ---------------------------------------------------------------------------
+
+SHAPES = [(4, 3), (3, 2), (3,), (2,)]  # two coefs then two intercepts
+
+
+def _param_list(rng, dtype=np.float64):
+    return [rng.normal(size=s).astype(dtype) for s in SHAPES]
+
+
+def _flat(arrays):
+    return np.concatenate([a.ravel() for a in arrays])
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_step_matches_sklearn(momentum, nesterov):
+    rng = np.random.default_rng(20)
+    sk_params = _param_list(rng)
+    params = _flat(sk_params)
+    velocity = np.zeros_like(params)
+    lr = 0.05
+    opt = SGDOptimizer(sk_params, lr, "constant", momentum, nesterov)
+    start = params.copy()
+    for _ in range(5):
+        grads = _param_list(rng)
+        opt.update_params(sk_params, grads)
+        ref.sgd_step(params, _flat(grads), velocity, lr, momentum, nesterov)
+    assert not np.allclose(params, start)
+    np.testing.assert_allclose(params, _flat(sk_params), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(velocity, _flat(opt.velocities), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adam_step_matches_sklearn(dtype):
+    rng = np.random.default_rng(21)
+    sk_params = _param_list(rng, dtype)
+    params = _flat(sk_params)
+    m, v = np.zeros_like(params), np.zeros_like(params)
+    lr, b1, b2, eps = 0.01, 0.8, 0.95, 1e-7
+    opt = AdamOptimizer(sk_params, lr, b1, b2, eps)
+    start = params.copy()
+    for t in range(1, 7):
+        grads = _param_list(rng, dtype)
+        opt.update_params(sk_params, grads)
+        lr_t = ref.adam_step(params, _flat(grads), m, v, t, lr, b1, b2, eps)
+        assert lr_t == pytest.approx(opt.learning_rate, rel=1e-15)
+    assert opt.t == 6
+    assert params.dtype == m.dtype == v.dtype == dtype
+    assert not np.allclose(params, start)
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(params, _flat(sk_params), rtol=rtol)
+    np.testing.assert_allclose(m, _flat(opt.ms), rtol=rtol)
+    np.testing.assert_allclose(v, _flat(opt.vs), rtol=rtol)
+
+
+def test_rmsprop_step_closed_form():
+    # Constant gradient g from sq = 0: after k steps sq_k = (1 - rho**k) g**2,
+    # so the total move is -lr * g * sum_k 1 / (sqrt(1 - rho**k) |g| + eps).
+    rng = np.random.default_rng(22)
+    g = rng.normal(size=7)
+    params = rng.normal(size=7)
+    start = params.copy()
+    sq = np.zeros(7)
+    lr, rho, eps, n_steps = 0.01, 0.9, 1e-8, 5
+    for _ in range(n_steps):
+        ref.rmsprop_step(params, g, sq, lr, rho, eps)
+    k = np.arange(1, n_steps + 1)[:, None]
+    expected_sq = (1 - rho**n_steps) * g**2
+    expected = start - lr * g * np.sum(1 / (np.sqrt(1 - rho**k) * np.abs(g) + eps), axis=0)
+    np.testing.assert_allclose(sq, expected_sq, rtol=1e-13)
+    np.testing.assert_allclose(params, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_clip_grad_norm(dtype):
+    rng = np.random.default_rng(23)
+    grad = rng.normal(size=50).astype(dtype)
+    before = grad.copy()
+    norm = ref.clip_grad_norm(grad, 100.0)  # below the limit: untouched
+    assert norm == pytest.approx(np.linalg.norm(before.astype(np.float64)), rel=1e-12)
+    np.testing.assert_array_equal(grad, before)
+
+    norm = ref.clip_grad_norm(grad, 1.5)
+    assert norm == pytest.approx(np.linalg.norm(before.astype(np.float64)), rel=1e-12)
+    assert grad.dtype == dtype
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    assert np.linalg.norm(grad.astype(np.float64)) == pytest.approx(1.5, rel=rtol)
+    np.testing.assert_allclose(grad, before * (1.5 / norm), rtol=rtol)  # same direction
+    with pytest.raises(ValueError):
+        ref.clip_grad_norm(grad, 0.0)
+
+
+# ---------------------------------------------------------------------------
+# (d) one SGD epoch against scikit-learn's fit
+# ---------------------------------------------------------------------------
+
+
+def _sklearn_one_epoch(case, activation, X, y, sw, start_coefs, start_intercepts,
+                       batch_size, lr, alpha):
+    est = _estimator(
+        case, activation, hidden_layer_sizes=(5, 3), solver="sgd", momentum=0.0,
+        shuffle=False, batch_size=batch_size, learning_rate_init=lr, alpha=alpha,
+        max_iter=1, warm_start=True, n_iter_no_change=1000,
+    )
+    _fit_quietly(est, X, y, sample_weight=sw)  # initialise; weights replaced below
+    est.coefs_ = [c.copy() for c in start_coefs]
+    est.intercepts_ = [b.copy() for b in start_intercepts]
+    _fit_quietly(est, X, y, sample_weight=sw)  # warm start: exactly one epoch
+    assert est.n_iter_ == 1
+    return est
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("case", OUT_CASES)
+@pytest.mark.parametrize("activation", HIDDEN)
+def test_sgd_epoch_matches_sklearn_fit(activation, case, weighted, sparse):
+    rng = np.random.default_rng(30)
+    n_samples, n_features = 31, 4
+    X = _make_X(rng, n_samples, n_features)
+    y = _make_y(case, rng, n_samples)
+    sw = rng.uniform(0.0, 2.0, size=n_samples) if weighted else None
+    if sparse:
+        X = sp.csr_matrix(X)
+    n_out = {"identity": 2, "exp": 2, "logistic": 3, "logistic_binary": 1,
+             "softmax": 3}[case]
+    units = [n_features, 5, 3, n_out]
+    start = rng.uniform(-0.6, 0.6, size=sum(a * b + b for a, b in zip(units[:-1], units[1:])))
+    start_coefs, start_intercepts = ref.unpack(start, units)
+    batch_size, lr, alpha = 7, 0.02, 0.01  # 31 = 4 * 7 + 3: last batch is short
+
+    est = _sklearn_one_epoch(case, activation, X, y, sw, start_coefs,
+                             start_intercepts, batch_size, lr, alpha)
+    _, Y = _targets(est, y)
+    params = start.copy()
+    loss = ref.sgd_epoch(params, X, Y, sw, units, activation, est.out_activation_,
+                         alpha, batch_size, lr)
+    assert not np.allclose(params, start)
+    assert loss == pytest.approx(est.loss_, rel=1e-12, abs=0)
+    np.testing.assert_allclose(
+        params, _pack(est.coefs_, est.intercepts_), rtol=1e-12, atol=1e-14
+    )
+
+
+def test_sgd_epoch_batch_larger_than_n_samples_is_full_batch():
+    rng = np.random.default_rng(31)
+    X, Y = _make_X(rng, 9, 3), rng.normal(size=(9, 1))
+    units = [3, 4, 1]
+    start = rng.normal(size=3 * 4 + 4 * 1 + 4 + 1)
+    p1, p2 = start.copy(), start.copy()
+    l1 = ref.sgd_epoch(p1, X, Y, None, units, "relu", "identity", 0.0, 100, 0.1)
+    l2, g = ref.loss_grad(start, X, Y, None, units, "relu", "identity", 0.0)
+    p2 -= 0.1 * g
+    assert l1 == pytest.approx(l2, rel=1e-15)
+    np.testing.assert_allclose(p1, p2, rtol=1e-15)
+
+
+# ---------------------------------------------------------------------------
+# (e) float32 stays float32
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ref.HIDDEN_ACTIVATIONS + ("exp", "softmax"))
+def test_activation_keeps_float32(name):
+    Z = np.random.default_rng(40).normal(size=(5, 3)).astype(np.float32)
+    A = ref.activation(name, Z)
+    assert A.dtype == np.float32
+    if name in HIDDEN:
+        assert ref.activation_derivative(name, A, Z).dtype == np.float32
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("case", OUT_CASES)
+def test_float32_loss_grad_forward_and_epoch(case, sparse):
+    rng = np.random.default_rng(41)
+    n_samples, n_features = 30, 5
+    X64 = _make_X(rng, n_samples, n_features)
+    X32 = X64.astype(np.float32)
+    y = _make_y(case, rng, n_samples)
+    if case in ("identity", "exp"):
+        y = y.astype(np.float32)  # float64 y would make sklearn upcast
+    sw32 = rng.uniform(0.5, 2.0, size=n_samples).astype(np.float32)
+    if sparse:
+        X32, X64 = sp.csr_matrix(X32), sp.csr_matrix(X64)
+    est = _estimator(case, "tanh", hidden_layer_sizes=(6,), solver="adam",
+                     learning_rate_init=0.05, max_iter=3, alpha=0.01)
+    _fit_quietly(est, X32, y, sample_weight=sw32)
+    assert est.coefs_[0].dtype == np.float32
+    units = _units(est, X32)
+    out = est.out_activation_
+    y_sk, Y32 = _targets(est, y, np.float32)
+    params32 = ref.pack(est.coefs_, est.intercepts_)
+    assert params32.dtype == np.float32
+
+    coefs, intercepts = ref.unpack(params32, units)
+    acts = ref.forward(X32, coefs, intercepts, "tanh", out)
+    assert all(a.dtype == np.float32 for a in acts)
+
+    loss32, grad32 = ref.loss_grad(params32, X32, Y32, sw32, units, "tanh", out, 0.01)
+    assert grad32.dtype == np.float32
+    # float32 parity with sklearn's own float32 path: same operations in the
+    # same order, so equal to within a couple of ulp (bit-equal in practice).
+    # (sklearn's classifier LOSS is float64 even here: its y is bool and
+    # xlogy(bool or int, float32) upcasts; the reference stays float32.)
+    sk_loss, sk_grad = _sklearn_backprop(est, X32, y_sk, sw32)
+    assert sk_grad.dtype == np.float32
+    assert loss32 == pytest.approx(float(sk_loss), rel=1e-6)
+    np.testing.assert_array_max_ulp(grad32, sk_grad, maxulp=2)
+    # ... close to the float64 computation, but not merely float64 rounded
+    # to float32: the arithmetic itself must run in float32.
+    loss64, grad64 = ref.loss_grad(params32.astype(np.float64), X64, Y32.astype(np.float64),
+                                   sw32.astype(np.float64), units, "tanh", out, 0.01)
+    assert grad64.dtype == np.float64
+    assert loss32 == pytest.approx(loss64, rel=1e-5)
+    np.testing.assert_allclose(grad32, grad64, rtol=1e-4, atol=1e-6)
+    assert np.any(grad32 != grad64.astype(np.float32))
+
+    # Y / sample_weight given as float64 are cast to the parameter dtype.
+    _, grad_cast = ref.loss_grad(params32, X32, Y32.astype(np.float64),
+                                 sw32.astype(np.float64), units, "tanh", out, 0.01)
+    assert grad_cast.dtype == np.float32
+
+    p32 = params32.copy()
+    epoch_loss = ref.sgd_epoch(p32, X32, Y32, sw32, units, "tanh", out, 0.01, 8, 0.1)
+    assert p32.dtype == np.float32 and np.isfinite(epoch_loss)
+    p64 = params32.astype(np.float64)
+    ref.sgd_epoch(p64, X64, Y32.astype(np.float64), sw32.astype(np.float64), units,
+                  "tanh", out, 0.01, 8, 0.1)
+    np.testing.assert_allclose(p32, p64, rtol=1e-4, atol=1e-5)
+
+
+def test_float32_optimizer_steps_stay_float32():
+    rng = np.random.default_rng(42)
+    g = rng.normal(size=10).astype(np.float32)
+    for step, n_state, args in [
+        (ref.sgd_step, 1, (0.1, 0.9, True)),
+        (ref.rmsprop_step, 1, (0.01, 0.9, 1e-8)),
+    ]:
+        p = rng.normal(size=10).astype(np.float32)
+        state = [np.zeros(10, np.float32) for _ in range(n_state)]
+        step(p, g, *state, *args)
+        assert p.dtype == np.float32 and all(s.dtype == np.float32 for s in state)
+    p = rng.normal(size=10).astype(np.float32)
+    m, v = np.zeros(10, np.float32), np.zeros(10, np.float32)
+    ref.adam_step(p, g, m, v, 1, 0.001, 0.9, 0.999, 1e-8)
+    assert p.dtype == m.dtype == v.dtype == np.float32
