@@ -8,6 +8,7 @@ cores inside the engine, BLAS is held to one thread meanwhile (each OpenMP
 thread issues its own GEMMs; see bench/README.md, "Threading design").
 """
 from contextlib import nullcontext
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -84,6 +85,12 @@ class Layout:
         ]
         intercepts = [params[o : o + b] for o, b in zip(self.int_off, units[1:])]
         return coefs, intercepts
+
+
+@lru_cache(maxsize=64)
+def layout_for(units, batch_size, activation, out_activation):
+    """A shared, cached Layout (treat as read-only); units is a tuple."""
+    return Layout(units, batch_size, activation, out_activation)
 
 
 def csr_parts(X):

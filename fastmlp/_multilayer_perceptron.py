@@ -64,7 +64,9 @@ class _BaseMLP(BaseEstimator):
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_params", None)  # rebuilt from coefs_/intercepts_
+        # the flat buffer is rebuilt from coefs_/intercepts_ on load
+        state.pop("_params", None)
+        state.pop("_views", None)
         return state
 
     def __setstate__(self, state):
@@ -73,29 +75,16 @@ class _BaseMLP(BaseEstimator):
             self._link_params()
 
     def _layout(self, batch_size=0):
-        units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
-        return _engine.Layout(units, batch_size, self.activation, self.out_activation_)
+        units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
+        return _engine.layout_for(units, batch_size, self.activation, self.out_activation_)
 
     def _params_intact(self):
-        params = getattr(self, "_params", None)
-        if params is None or len(self.coefs_) != len(self.intercepts_):
+        """Are coefs_/intercepts_ still the views we made of _params?"""
+        views = getattr(self, "_views", None)
+        if views is None or getattr(self, "_params", None) is None:
             return False
-        layout = self._layout()
-        if params.shape[0] != layout.n_params:
-            return False
-        base = params.__array_interface__["data"][0]
-        item = params.itemsize
-        offsets = list(layout.coef_off) + list(layout.int_off)
-        for arr, off in zip(self.coefs_ + self.intercepts_, offsets):
-            if (
-                not isinstance(arr, np.ndarray)
-                or arr.base is not params
-                or arr.dtype != params.dtype
-                or arr.__array_interface__["data"][0] != base + int(off) * item
-                or not arr.flags.c_contiguous
-            ):
-                return False
-        return True
+        arrays = self.coefs_ + self.intercepts_
+        return len(arrays) == len(views) and all(a is b for a, b in zip(arrays, views))
 
     def _packed(self, dtype=None):
         """The flat parameters, packed anew from coefs_ if they were replaced."""
@@ -110,16 +99,15 @@ class _BaseMLP(BaseEstimator):
         """Make coefs_/intercepts_ views of one flat buffer (copying if needed)."""
         if self._params_intact() and (dtype is None or dtype == self._params.dtype):
             return
-        params = self._packed(dtype)
-        if params is getattr(self, "_params", None):
-            return
-        self._params = params
-        self.coefs_, self.intercepts_ = self._layout().coef_views(params)
+        self._params = self._packed(dtype)
+        self.coefs_, self.intercepts_ = self._layout().coef_views(self._params)
+        self._views = tuple(self.coefs_ + self.intercepts_)
 
     def _snapshot(self):
         """Deep copy of the fitted state, to restore if a call fails."""
-        state = {k: v for k, v in self.__dict__.items() if k not in self._get_param_names()}
-        return copy.deepcopy(state)
+        skip = set(self._get_param_names()) | {"_params", "_views"}
+        state = {k: v for k, v in self.__dict__.items() if k not in skip}
+        return copy.deepcopy(state)  # coefs_ are the truth; _params is rebuilt
 
     def _restore(self, snapshot):
         for key in [k for k in self.__dict__ if k not in self._get_param_names()]:
@@ -457,9 +445,25 @@ class _BaseMLP(BaseEstimator):
 
     # ----------------------------------------------------------- prediction
 
+    def _validate_predict_input(self, X):
+        """validate_data(reset=False), with a fast path for the common case:
+        a 2-D float ndarray of the right width from a model fitted without
+        feature names.  Anything else takes scikit-learn's full validation."""
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in (np.float64, np.float32)
+            and X.shape[0] >= 1
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X).all()
+        ):
+            return X
+        return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+
     def _forward_pass_fast(self, X, check_input=True):
         if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            X = self._validate_predict_input(X)
         params = self._packed()
         if X.dtype.kind == "f":
             dtype = np.result_type(X.dtype, params.dtype)
@@ -642,7 +646,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        check_is_fitted(self)
+        if not hasattr(self, "coefs_"):
+            check_is_fitted(self)
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
@@ -696,7 +701,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict_proba(self, X):
         """Probability estimates, shape (n_samples, n_classes), classes_ order."""
-        check_is_fitted(self)
+        if not hasattr(self, "coefs_"):
+            check_is_fitted(self)
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
@@ -791,7 +797,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        check_is_fitted(self)
+        if not hasattr(self, "coefs_"):
+            check_is_fitted(self)
         return self._predict(X)
 
     def _predict(self, X, check_input=True):

@@ -15,74 +15,80 @@
 #   adam     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g**2;
 #            p += -lr_t m / (sqrt(v) + eps),  lr_t bias-corrected by the caller
 #   rmsprop  s = rho s + (1 - rho) g**2;  p -= lr g / (sqrt(s) + eps)
+# The loops themselves are C (_simd_update.h): vectorized, with an AVX2+FMA
+# clone picked at load time where the CPU has it (SIMD_PATH says which).
 # Threads: above PARALLEL_MIN parameters the buffer is cut into n_threads
 # contiguous chunks, one per thread (static); below it the loop is serial.
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastmlp._scalar cimport csqrt
 
 cdef Py_ssize_t PARALLEL_MIN = 1 << 16
+
+
+cdef extern from "_simd_update.h" nogil:
+    const char* fastmlp_simd_path()
+    double fastmlp_sgd_f(float* p, const float* g, float* vel, Py_ssize_t lo,
+                         Py_ssize_t hi, float alpha, float scale, float lr,
+                         float mom, int nesterov)
+    double fastmlp_sgd_d(double* p, const double* g, double* vel, Py_ssize_t lo,
+                         Py_ssize_t hi, double alpha, double scale, double lr,
+                         double mom, int nesterov)
+    double fastmlp_adam_f(float* p, const float* g, float* m, float* v,
+                          Py_ssize_t lo, Py_ssize_t hi, float alpha, float scale,
+                          float lr, float b1, float b2, float one_b1,
+                          float one_b2, float eps)
+    double fastmlp_adam_d(double* p, const double* g, double* m, double* v,
+                          Py_ssize_t lo, Py_ssize_t hi, double alpha,
+                          double scale, double lr, double b1, double b2,
+                          double one_b1, double one_b2, double eps)
+    double fastmlp_rmsprop_f(float* p, const float* g, float* s, Py_ssize_t lo,
+                             Py_ssize_t hi, float alpha, float scale, float lr,
+                             float rho, float one_rho, float eps)
+    double fastmlp_rmsprop_d(double* p, const double* g, double* s,
+                             Py_ssize_t lo, Py_ssize_t hi, double alpha,
+                             double scale, double lr, double rho,
+                             double one_rho, double eps)
+
+SIMD_PATH = fastmlp_simd_path().decode()
 
 
 cdef inline double _sgd_range(floating* p, const floating* g, floating* vel,
                               Py_ssize_t lo, Py_ssize_t hi, floating alpha,
                               floating scale, const OptConsts* c) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef floating gj, upd
-    cdef floating lr = <floating> c.lr
-    cdef floating mom = <floating> c.momentum
-    cdef double sq = 0
-    for j in range(lo, hi):
-        gj = (g[j] + alpha * p[j]) * scale
-        vel[j] = mom * vel[j] - lr * gj
-        if c.nesterov:
-            upd = mom * vel[j] - lr * gj
-        else:
-            upd = vel[j]
-        p[j] = p[j] + upd
-        sq += p[j] * p[j]
-    return sq
+    if floating is float:
+        return fastmlp_sgd_f(p, g, vel, lo, hi, alpha, scale, <float> c.lr,
+                             <float> c.momentum, c.nesterov)
+    else:
+        return fastmlp_sgd_d(p, g, vel, lo, hi, alpha, scale, c.lr,
+                             c.momentum, c.nesterov)
 
 
 cdef inline double _adam_range(floating* p, const floating* g, floating* m,
                                floating* v, Py_ssize_t lo, Py_ssize_t hi,
                                floating alpha, floating scale,
                                const OptConsts* c) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef floating gj
-    cdef floating lr = <floating> c.lr
-    cdef floating b1 = <floating> c.beta_1
-    cdef floating b2 = <floating> c.beta_2
-    cdef floating one_b1 = <floating> (1 - c.beta_1)
-    cdef floating one_b2 = <floating> (1 - c.beta_2)
-    cdef floating eps = <floating> c.epsilon
-    cdef double sq = 0
-    for j in range(lo, hi):
-        gj = (g[j] + alpha * p[j]) * scale
-        m[j] = b1 * m[j] + one_b1 * gj
-        v[j] = b2 * v[j] + one_b2 * (gj * gj)
-        p[j] = p[j] + (-lr * m[j]) / (csqrt(v[j]) + eps)
-        sq += p[j] * p[j]
-    return sq
+    if floating is float:
+        return fastmlp_adam_f(p, g, m, v, lo, hi, alpha, scale, <float> c.lr,
+                              <float> c.beta_1, <float> c.beta_2,
+                              <float> (1 - c.beta_1), <float> (1 - c.beta_2),
+                              <float> c.epsilon)
+    else:
+        return fastmlp_adam_d(p, g, m, v, lo, hi, alpha, scale, c.lr,
+                              c.beta_1, c.beta_2, 1 - c.beta_1, 1 - c.beta_2,
+                              c.epsilon)
 
 
 cdef inline double _rmsprop_range(floating* p, const floating* g, floating* s,
                                   Py_ssize_t lo, Py_ssize_t hi, floating alpha,
                                   floating scale, const OptConsts* c) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef floating gj
-    cdef floating lr = <floating> c.lr
-    cdef floating rho = <floating> c.rho
-    cdef floating one_rho = <floating> (1 - c.rho)
-    cdef floating eps = <floating> c.epsilon
-    cdef double sq = 0
-    for j in range(lo, hi):
-        gj = (g[j] + alpha * p[j]) * scale
-        s[j] = rho * s[j] + one_rho * (gj * gj)
-        p[j] = p[j] - lr * gj / (csqrt(s[j]) + eps)
-        sq += p[j] * p[j]
-    return sq
+    if floating is float:
+        return fastmlp_rmsprop_f(p, g, s, lo, hi, alpha, scale, <float> c.lr,
+                                 <float> c.rho, <float> (1 - c.rho),
+                                 <float> c.epsilon)
+    else:
+        return fastmlp_rmsprop_d(p, g, s, lo, hi, alpha, scale, c.lr, c.rho,
+                                 1 - c.rho, c.epsilon)
 
 
 cdef double _update_range(int solver, floating* p, const floating* g,

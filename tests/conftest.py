@@ -1,0 +1,123 @@
+"""Shared fixtures for the fastmlp estimator-level tests.
+
+Every dataset here is small (tens to a few hundred samples, a handful of
+features) so that the whole estimator suite stays fast; the tests pick small
+networks and few epochs to match.
+
+Each fixture returns fresh arrays, so a test may modify what it receives.
+"""
+
+import numpy as np
+import pytest
+from sklearn.datasets import (
+    load_digits,
+    make_classification,
+    make_multilabel_classification,
+    make_regression,
+)
+
+N_SAMPLES = 60
+N_FEATURES = 5
+
+# Tests parametrize over the names of the dataset fixtures below and fetch the
+# data with request.getfixturevalue(name).
+
+
+@pytest.fixture
+def binary():
+    """Two classes with string labels, to exercise the label binarizer."""
+    X, y = make_classification(
+        n_samples=N_SAMPLES,
+        n_features=N_FEATURES,
+        n_informative=3,
+        n_redundant=1,
+        random_state=0,
+    )
+    return X, np.array(["neg", "pos"])[y]
+
+
+@pytest.fixture
+def multiclass():
+    """Three classes with integer labels that are not 0..n_classes-1."""
+    X, y = make_classification(
+        n_samples=N_SAMPLES,
+        n_features=N_FEATURES,
+        n_informative=4,
+        n_redundant=0,
+        n_classes=3,
+        random_state=1,
+    )
+    return X, np.array([3, 7, 11])[y]
+
+
+@pytest.fixture
+def multilabel():
+    """Label-indicator matrix with three labels."""
+    X, Y = make_multilabel_classification(
+        n_samples=N_SAMPLES,
+        n_features=N_FEATURES,
+        n_classes=3,
+        n_labels=2,
+        allow_unlabeled=True,
+        random_state=2,
+    )
+    return X / X.max(), Y
+
+
+@pytest.fixture
+def regression():
+    """Single-output regression with a standardized target."""
+    X, y = make_regression(
+        n_samples=N_SAMPLES, n_features=N_FEATURES, noise=0.1, random_state=3
+    )
+    return X, (y - y.mean()) / y.std()
+
+
+@pytest.fixture
+def multioutput_regression():
+    """Three-output regression with standardized targets."""
+    X, Y = make_regression(
+        n_samples=N_SAMPLES,
+        n_features=N_FEATURES,
+        n_targets=3,
+        noise=0.1,
+        random_state=4,
+    )
+    return X, (Y - Y.mean(axis=0)) / Y.std(axis=0)
+
+
+@pytest.fixture
+def poisson():
+    """Non-negative counts drawn from a log-linear Poisson model."""
+    rng = np.random.RandomState(5)
+    X = rng.normal(size=(N_SAMPLES, N_FEATURES))
+    coef = rng.uniform(-0.5, 0.5, size=N_FEATURES)
+    y = rng.poisson(np.exp(X @ coef)).astype(np.float64)
+    return X, y
+
+
+@pytest.fixture
+def sample_weight():
+    """Strictly positive, far-from-uniform weights for N_SAMPLES samples."""
+    rng = np.random.RandomState(6)
+    return rng.uniform(0.1, 3.0, size=N_SAMPLES)
+
+
+@pytest.fixture(scope="session")
+def _digits_cached():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+@pytest.fixture
+def digits_subset(_digits_cached):
+    """The first 300 digits (all 10 classes), pixels scaled to [0, 1]."""
+    X, y = _digits_cached
+    return X[:300].copy(), y[:300].copy()
+
+
+@pytest.fixture
+def digits(_digits_cached):
+    """All 1797 digits, pixels scaled to [0, 1]."""
+    X, y = _digits_cached
+    return X.copy(), y.copy()

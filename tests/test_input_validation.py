@@ -1,0 +1,614 @@
+"""Bad input: fastmlp raises what scikit-learn raises, and a failed call
+leaves an already fitted model untouched.
+
+Each case runs the same call on scikit-learn's estimator and on fastmlp's and
+asserts the same exception class (plus a ``match=`` where the message is part
+of the contract). ``InvalidParameterError`` comes from scikit-learn's own
+parameter validation, which fastmlp must use so that meta-estimators and user
+code catching it keep working.
+"""
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.datasets import make_regression
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+from sklearn.utils._param_validation import InvalidParameterError
+
+from fastmlp import MLPClassifier, MLPRegressor
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)
+
+SMALL = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+
+
+def _pair(kind, **params):
+    params = {**SMALL, **params}
+    if kind == "clf":
+        return MLPClassifier(**params), SkMLPClassifier(**params)
+    return MLPRegressor(**params), SkMLPRegressor(**params)
+
+
+def _raises_like_sklearn(action, ours, sk, match=None):
+    """Run ``action`` on both estimators; same exception class, optional match."""
+    with pytest.raises(Exception) as sk_info:
+        action(sk)
+    expected = type(sk_info.value)
+    if match is not None:
+        # guard the test itself: the message we require is scikit-learn's
+        sk_info.match(match)
+    with pytest.raises(Exception) as our_info:
+        action(ours)
+    assert type(our_info.value) is expected, (
+        f"fastmlp raised {type(our_info.value).__name__}: {our_info.value}; "
+        f"scikit-learn raises {expected.__name__}: {sk_info.value}"
+    )
+    if match is not None:
+        our_info.match(match)
+    return our_info.value
+
+
+@pytest.fixture
+def data(multiclass, regression):
+    return {"clf": multiclass, "reg": regression}
+
+
+# ---------------------------------------------------------------------------
+# Non-finite and mis-shaped X
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.nan, "Input X contains NaN"),
+        (np.inf, "Input X contains infinity"),
+        (-np.inf, "Input X contains infinity"),
+    ],
+)
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "predict"])
+def test_non_finite_X(data, kind, bad, match, method):
+    X, y = data[kind]
+    X_bad = X.copy()
+    X_bad[3, 2] = bad
+    ours, sk = _pair(kind, solver="sgd")
+    extra = {"classes": np.unique(y)} if kind == "clf" else {}
+    if method == "fit":
+        action = lambda est: est.fit(X_bad, y)  # noqa: E731
+    elif method == "partial_fit":
+        action = lambda est: est.partial_fit(X_bad, y, **extra)  # noqa: E731
+    else:
+        ours.fit(X, y)
+        sk.fit(X, y)
+        action = lambda est: est.predict(X_bad)  # noqa: E731
+    _raises_like_sklearn(action, ours, sk, match=match)
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_non_finite_y_and_sample_weight(data, kind, sample_weight):
+    X, y = data[kind]
+    ours, sk = _pair(kind)
+    if kind == "reg":
+        y_bad = y.copy()
+        y_bad[0] = np.nan
+        _raises_like_sklearn(
+            lambda est: est.fit(X, y_bad), ours, sk, match="Input y contains NaN"
+        )
+    sw = sample_weight.copy()
+    sw[5] = np.nan
+    _raises_like_sklearn(
+        lambda est: est.fit(X, y, sample_weight=sw),
+        ours,
+        sk,
+        match="Input sample_weight contains NaN",
+    )
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_wrong_ndim(data, kind):
+    X, y = data[kind]
+    ours, sk = _pair(kind)
+    _raises_like_sklearn(lambda est: est.fit(X[:, 0], y), ours, sk, match="Expected 2D")
+    _raises_like_sklearn(
+        lambda est: est.fit(X[:, :, None], y), ours, sk, match="dim 3"
+    )
+    _raises_like_sklearn(
+        lambda est: est.fit(np.float64(1.0), y), ours, sk, match="Expected 2D"
+    )
+    ours.fit(X, y)
+    sk.fit(X, y)
+    _raises_like_sklearn(lambda est: est.predict(X[0]), ours, sk, match="Expected 2D")
+    _raises_like_sklearn(lambda est: est.predict(X[:, :, None]), ours, sk)
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_wrong_n_features_at_predict(data, kind):
+    X, y = data[kind]
+    ours, sk = _pair(kind)
+    ours.fit(X, y)
+    sk.fit(X, y)
+    for X_bad in (X[:, :-1], np.hstack([X, X[:, :1]])):
+        n = X_bad.shape[1]
+        match = f"X has {n} features, but {type(sk).__name__} is expecting 5"
+        _raises_like_sklearn(lambda est: est.predict(X_bad), ours, sk, match=match)
+        _raises_like_sklearn(lambda est: est.score(X_bad, y), ours, sk, match=match)
+    if kind == "clf":
+        _raises_like_sklearn(
+            lambda est: est.predict_proba(X[:, :-1]), ours, sk, match="X has 4"
+        )
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_other_bad_X(data, kind):
+    X, y = data[kind]
+    ours, sk = _pair(kind)
+    _raises_like_sklearn(
+        lambda est: est.fit(X[:0], y[:0]), ours, sk, match="0 sample"
+    )
+    _raises_like_sklearn(
+        lambda est: est.fit(X.astype(complex) + 1j, y), ours, sk, match="Complex"
+    )
+    _raises_like_sklearn(
+        lambda est: est.fit(X, y[:-1]),
+        ours,
+        sk,
+        match="inconsistent numbers of samples",
+    )
+    _raises_like_sklearn(
+        lambda est: est.fit(X, y, sample_weight=np.ones(3)),
+        ours,
+        sk,
+        match=r"sample_weight.shape == \(3,\), expected \(60,\)",
+    )
+    X_str = np.array([["a"] * X.shape[1]] * X.shape[0])
+    _raises_like_sklearn(lambda est: est.fit(X_str, y), ours, sk)
+
+
+# ---------------------------------------------------------------------------
+# Not fitted
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kind, method",
+    [
+        ("clf", "predict"),
+        ("clf", "predict_proba"),
+        ("clf", "predict_log_proba"),
+        ("clf", "score"),
+        ("reg", "predict"),
+        ("reg", "score"),
+    ],
+)
+def test_not_fitted(data, kind, method):
+    X, y = data[kind]
+    ours, sk = _pair(kind)
+    args = (X, y) if method == "score" else (X,)
+    err = _raises_like_sklearn(lambda est: getattr(est, method)(*args), ours, sk)
+    assert isinstance(err, NotFittedError)
+
+
+# ---------------------------------------------------------------------------
+# Invalid parameters
+# ---------------------------------------------------------------------------
+
+INVALID_PARAMS = [
+    ("hidden_layer_sizes", 0),
+    ("hidden_layer_sizes", 2.5),
+    ("hidden_layer_sizes", "abc"),
+    ("activation", "softmax"),
+    ("activation", "ReLU"),
+    ("solver", "newton"),
+    ("alpha", -1.0),
+    ("alpha", "0.1"),
+    ("batch_size", 0),
+    ("batch_size", 2.0),
+    ("batch_size", "big"),
+    ("learning_rate", "fast"),
+    ("learning_rate_init", 0.0),
+    ("learning_rate_init", -0.1),
+    ("power_t", -0.5),
+    ("max_iter", 0),
+    ("max_iter", 10.0),
+    ("shuffle", "yes"),
+    ("shuffle", 1),
+    ("random_state", "seed"),
+    ("random_state", -1),
+    ("tol", -1e-3),
+    ("verbose", "loud"),
+    ("verbose", -1),
+    ("warm_start", 1),
+    ("momentum", 1.5),
+    ("momentum", -0.1),
+    ("nesterovs_momentum", None),
+    ("early_stopping", "no"),
+    ("validation_fraction", 1.0),
+    ("validation_fraction", -0.1),
+    ("beta_1", 1.0),
+    ("beta_2", -0.1),
+    ("beta_2", 1.0),
+    ("epsilon", 0.0),
+    ("n_iter_no_change", 0),
+    ("n_iter_no_change", 2.5),
+    ("max_fun", 0),
+]
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize("param, value", INVALID_PARAMS)
+def test_invalid_parameter(data, kind, param, value):
+    X, y = data[kind]
+    ours, sk = _pair(kind)
+    ours.set_params(**{param: value})
+    sk.set_params(**{param: value})
+    name = type(sk).__name__
+    err = _raises_like_sklearn(
+        lambda est: est.fit(X, y),
+        ours,
+        sk,
+        match=f"The '{param}' parameter of {name} must be",
+    )
+    assert isinstance(err, InvalidParameterError)
+    assert isinstance(err, ValueError) and isinstance(err, TypeError)
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_invalid_parameter_in_partial_fit(data, kind):
+    X, y = data[kind]
+    ours, sk = _pair(kind, solver="sgd", momentum=2.0)
+    extra = {"classes": np.unique(y)} if kind == "clf" else {}
+    _raises_like_sklearn(
+        lambda est: est.partial_fit(X, y, **extra),
+        ours,
+        sk,
+        match="The 'momentum' parameter",
+    )
+
+
+def test_invalid_regression_loss(regression):
+    X, y = regression
+    ours = MLPRegressor(loss="huber", **SMALL)
+    sk = SkMLPRegressor(loss="huber", **SMALL)
+    _raises_like_sklearn(
+        lambda est: est.fit(X, y), ours, sk, match="The 'loss' parameter"
+    )
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_non_positive_hidden_layer_size_in_list(data, kind):
+    X, y = data[kind]
+    ours, sk = _pair(kind, hidden_layer_sizes=[3, 0])
+    _raises_like_sklearn(
+        lambda est: est.fit(X, y), ours, sk, match="hidden_layer_sizes must be > 0"
+    )
+
+
+# ---------------------------------------------------------------------------
+# partial_fit contract
+# ---------------------------------------------------------------------------
+
+
+def test_partial_fit_requires_classes_on_first_call(multiclass):
+    X, y = multiclass
+    ours, sk = _pair("clf", solver="sgd")
+    _raises_like_sklearn(
+        lambda est: est.partial_fit(X, y),
+        ours,
+        sk,
+        match="classes must be passed on the first call to partial_fit",
+    )
+
+
+def test_partial_fit_unseen_class(multiclass):
+    X, y = multiclass
+    ours, sk = _pair("clf", solver="adam")
+    seen = y != 11
+    for est in (ours, sk):
+        est.partial_fit(X[seen], y[seen], classes=[3, 7])
+    y_new = y.copy()
+    y_new[0] = 99
+    _raises_like_sklearn(
+        lambda est: est.partial_fit(X, y_new),
+        ours,
+        sk,
+        match="`y` has classes not in `self.classes_`",
+    )
+
+
+def test_partial_fit_classes_changed(multiclass):
+    X, y = multiclass
+    ours, sk = _pair("clf", solver="sgd")
+    for est in (ours, sk):
+        est.partial_fit(X, y, classes=[3, 7, 11])
+    _raises_like_sklearn(
+        lambda est: est.partial_fit(X, y, classes=[3, 7, 11, 12]),
+        ours,
+        sk,
+        match="is not the same as on last call to partial_fit",
+    )
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_partial_fit_rejects_early_stopping(data, kind):
+    X, y = data[kind]
+    ours, sk = _pair(kind, solver="sgd", early_stopping=True)
+    extra = {"classes": np.unique(y)} if kind == "clf" else {}
+    _raises_like_sklearn(
+        lambda est: est.partial_fit(X, y, **extra),
+        ours,
+        sk,
+        match="partial_fit does not support early_stopping=True",
+    )
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_partial_fit_wrong_n_features(data, kind):
+    X, y = data[kind]
+    ours, sk = _pair(kind, solver="sgd")
+    extra = {"classes": np.unique(y)} if kind == "clf" else {}
+    for est in (ours, sk):
+        est.partial_fit(X, y, **extra)
+    _raises_like_sklearn(
+        lambda est: est.partial_fit(X[:, :-1], y), ours, sk, match="X has 4 features"
+    )
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_partial_fit_absent_for_lbfgs(data, kind):
+    X, y = data[kind]
+    Est = MLPClassifier if kind == "clf" else MLPRegressor
+    est = Est(solver="lbfgs")
+    with pytest.raises(AttributeError, match="partial_fit"):
+        est.partial_fit(X, y)
+
+
+def test_warm_start_with_different_classes(multiclass):
+    X, y = multiclass
+    ours, sk = _pair("clf", warm_start=True)
+    for est in (ours, sk):
+        est.fit(X, y)
+    keep = y != 11
+    _raises_like_sklearn(
+        lambda est: est.fit(X[keep], y[keep]),
+        ours,
+        sk,
+        match="warm_start can only be used where `y` has the same classes",
+    )
+
+
+# ---------------------------------------------------------------------------
+# Targets and sizes
+# ---------------------------------------------------------------------------
+
+
+def test_regressor_non_numeric_y(regression):
+    X, _ = regression
+    ours, sk = _pair("reg")
+    y_obj = np.array(["a", "b"] * 30, dtype=object)
+    _raises_like_sklearn(
+        lambda est: est.fit(X, y_obj), ours, sk, match="could not convert string"
+    )
+    # a numpy unicode array slips past scikit-learn's conversion and fails
+    # in the first arithmetic with a (numpy-internal) TypeError subclass
+    y_str = np.array(["a", "b"] * 30)
+    with pytest.raises(TypeError):
+        SkMLPRegressor(**SMALL).fit(X, y_str)
+    with pytest.raises(TypeError):
+        MLPRegressor(**SMALL).fit(X, y_str)
+
+
+def test_classifier_continuous_y(regression):
+    X, y = regression
+    ours, sk = _pair("clf")
+    _raises_like_sklearn(
+        lambda est: est.fit(X, y), ours, sk, match="Unknown label type"
+    )
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_batch_size_larger_than_n_samples_warns(data, kind):
+    X, y = data[kind]
+    messages = []
+    for est in _pair(kind, solver="sgd", batch_size=1000):
+        with pytest.warns(UserWarning, match="larger than sample size") as rec:
+            est.fit(X, y)
+        messages.append(
+            sorted(
+                (w.category.__name__, str(w.message))
+                for w in rec
+                if not issubclass(w.category, ConvergenceWarning)
+            )
+        )
+    assert messages[0] == messages[1]
+    # and it trained on full batches: same result as batch_size=n_samples
+    a = _pair(kind, solver="sgd", batch_size=1000, shuffle=False)[0]
+    b = _pair(kind, solver="sgd", batch_size=X.shape[0], shuffle=False)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        a.fit(X, y)
+    b.fit(X, y)
+    for wa, wb in zip(a.coefs_, b.coefs_):
+        assert_array_equal(wa, wb)
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_validation_set_too_small(data, kind):
+    X, y = data[kind]
+    ours, sk = _pair(kind, early_stopping=True, validation_fraction=0.05)
+    _raises_like_sklearn(
+        lambda est: est.fit(X[:20], y[:20]),
+        ours,
+        sk,
+        match="The validation set is too small",
+    )
+
+
+def test_stratified_validation_split_too_small(binary):
+    # binary targets are split with stratification, which refuses first
+    X, y = binary
+    ours, sk = _pair("clf", early_stopping=True, validation_fraction=0.05)
+    _raises_like_sklearn(
+        lambda est: est.fit(X[:20], y[:20]),
+        ours,
+        sk,
+        match="should be greater or equal to the number of classes",
+    )
+
+
+# ---------------------------------------------------------------------------
+# A failed call leaves a fitted model exactly as it was
+# ---------------------------------------------------------------------------
+
+
+def _snapshot(est):
+    snap = {
+        "coefs_": [c.copy() for c in est.coefs_],
+        "intercepts_": [b.copy() for b in est.intercepts_],
+    }
+    for name in (
+        "loss_curve_",
+        "n_iter_",
+        "t_",
+        "loss_",
+        "best_loss_",
+        "n_features_in_",
+        "n_outputs_",
+        "n_layers_",
+        "out_activation_",
+        "classes_",
+    ):
+        if hasattr(est, name):
+            snap[name] = copy.deepcopy(getattr(est, name))
+    return snap
+
+
+def _assert_unchanged(est, snap, X, pred_before):
+    assert len(est.coefs_) == len(snap["coefs_"])
+    for a, b in zip(est.coefs_ + est.intercepts_, snap["coefs_"] + snap["intercepts_"]):
+        assert_array_equal(a, b)
+    for name, value in snap.items():
+        if name in ("coefs_", "intercepts_"):
+            continue
+        if isinstance(value, np.ndarray):
+            assert_array_equal(getattr(est, name), value)
+        else:
+            assert getattr(est, name) == value, name
+    assert_array_equal(est.predict(X), pred_before)
+
+
+def _bad_calls(kind, X, y):
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    calls = {
+        "fit-nan": lambda est: est.fit(X_nan, y),
+        "partial_fit-nan": lambda est: est.partial_fit(X_nan, y),
+        "partial_fit-n_features": lambda est: est.partial_fit(X[:, :-1], y),
+        "fit-bad-param": lambda est: est.set_params(alpha=-1.0).fit(X, y),
+        "partial_fit-early-stopping": lambda est: est.set_params(
+            early_stopping=True
+        ).partial_fit(X, y),
+        "fit-sample-weight-length": lambda est: est.fit(X, y, sample_weight=[1.0]),
+    }
+    if kind == "clf":
+        y_unseen = y.copy()
+        y_unseen[:3] = 99
+        calls["partial_fit-unseen-class"] = lambda est: est.partial_fit(X, y_unseen)
+        calls["partial_fit-changed-classes"] = lambda est: est.partial_fit(
+            X, y, classes=[1, 2]
+        )
+    return calls
+
+
+_BAD_CALL_IDS = [
+    "fit-nan",
+    "partial_fit-nan",
+    "partial_fit-n_features",
+    "fit-bad-param",
+    "partial_fit-early-stopping",
+    "fit-sample-weight-length",
+    "partial_fit-unseen-class",
+    "partial_fit-changed-classes",
+]
+
+
+@pytest.mark.parametrize("warm_start", [False, True])
+@pytest.mark.parametrize("call", _BAD_CALL_IDS)
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_failed_call_leaves_fitted_model_unchanged(data, kind, call, warm_start):
+    X, y = data[kind]
+    calls = _bad_calls(kind, X, y)
+    if call not in calls:
+        pytest.skip("classifier-only failure")
+    params = dict(SMALL, solver="sgd", warm_start=warm_start)
+    Est = MLPClassifier if kind == "clf" else MLPRegressor
+    est = Est(**params).fit(X, y)
+    extra = {"classes": np.unique(y)} if kind == "clf" else {}
+    est.partial_fit(X, y, **extra)  # optimizer state exists too
+    snap = _snapshot(est)
+    pred_before = est.predict(X)
+    params_before = est.get_params()
+
+    with pytest.raises(ValueError):
+        calls[call](est)
+    est.set_params(**params_before)  # undo what the bad call set
+    _assert_unchanged(est, snap, X, pred_before)
+
+    # and the model is still usable: training continues as if nothing happened
+    twin = Est(**params).fit(X, y)
+    twin.partial_fit(X, y, **extra)
+    est.partial_fit(X, y)
+    twin.partial_fit(X, y)
+    for a, b in zip(est.coefs_, twin.coefs_):
+        assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------------------
+# Divergence
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def unscaled():
+    X, y = make_regression(n_samples=60, n_features=5, random_state=0)
+    return X * 1e3, y * 1e3
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_diverging_fit_raises(unscaled, dtype):
+    X, y = unscaled
+    X = X.astype(dtype)
+    params = dict(
+        hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=1e10, max_iter=20,
+        random_state=0,
+    )
+    _raises_like_sklearn(
+        lambda est: est.fit(X, y),
+        MLPRegressor(**params),
+        SkMLPRegressor(**params),
+        # scikit-learn says "non-finite parameter weights"; a check on the
+        # loss that fires earlier may word it differently
+        match="non-finite",
+    )
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_diverging_partial_fit_raises_and_never_predicts_nan(unscaled, dtype):
+    X, y = unscaled
+    X = X.astype(dtype)
+    est = MLPRegressor(
+        hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=1e10, random_state=0
+    )
+    with pytest.raises(ValueError, match="non-finite"):
+        for _ in range(10):
+            est.partial_fit(X, y)
+            assert not np.isnan(est.predict(X)).any()
