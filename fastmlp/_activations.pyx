@@ -4,14 +4,26 @@
 # pass over a block of GEMM output rows, while the block is still in cache
 # (the network calls it right after the GEMM of that block).
 # Backward: _act_backward multiplies a delta block by the activation's
-# derivative, computed from the stored OUTPUT of the layer (as scikit-learn
-# does), so no pre-activation is kept.
+# derivative.  As in scikit-learn the derivative is written with the layer's
+# OUTPUT A wherever A determines it (identity, logistic, tanh, relu,
+# leaky_relu, elu, softplus), so no pre-activation is kept; gelu and silu are
+# not monotonic, so for them the forward pass also stores Z = XW + b (Zpre)
+# and the derivative reads it.  _act_backward_masked is the same under
+# inverted dropout: A holds the dropped output A * mask, mask is 0 or 1/keep.
 # Threads: none here.  These are serial loops over the rows they are given;
 # the caller (_network) owns the OpenMP team and hands each thread its rows.
 from cython cimport floating
-from libc.math cimport tanh, tanhf
+from libc.math cimport erf, erff, log1p, log1pf, tanh, tanhf
 
 from fastmlp._scalar cimport cexp
+
+cdef double LEAKY_SLOPE = 0.01     # leaky_relu: slope for Z < 0 (Keras, PyTorch)
+cdef double INV_SQRT2 = 0.7071067811865476
+cdef double INV_SQRT_2PI = 0.3989422804014327
+
+
+cdef bint _needs_preactivation(int act) noexcept nogil:
+    return act == ACT_GELU or act == ACT_SILU
 
 
 cdef inline floating clogistic(floating x) noexcept nogil:
@@ -26,14 +38,72 @@ cdef inline floating ctanh(floating x) noexcept nogil:
         return tanh(x)
 
 
+cdef inline floating cerf(floating x) noexcept nogil:
+    if floating is float:
+        return erff(x)
+    else:
+        return erf(x)
+
+
+cdef inline floating clog1p(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)
+
+
 cdef inline floating crelu(floating x) noexcept nogil:
     # NaN stays NaN (as np.maximum), so divergence is seen, not hidden.
     return 0 if x < 0 else x
 
 
+cdef inline floating cact(floating z, int act) noexcept nogil:
+    """act(z) for the activations that have no loop of their own below."""
+    if act == ACT_LEAKY_RELU:
+        return z if z > 0 else <floating> LEAKY_SLOPE * z
+    elif act == ACT_ELU:
+        return z if z > 0 else cexp(z) - 1
+    elif act == ACT_SOFTPLUS:
+        # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), stable both ways
+        return (z if z > 0 else 0) + clog1p(cexp(-z if z > 0 else z))
+    elif act == ACT_GELU:
+        # z * Phi(z), Phi the standard normal CDF (exact, erf form)
+        return z * <floating> 0.5 * (1 + cerf(z * <floating> INV_SQRT2))
+    else:  # ACT_SILU
+        return z * clogistic(z)
+
+
+cdef inline floating cgrad(floating a, floating z, int act) noexcept nogil:
+    """dA/dZ, from the output a (and the pre-activation z for gelu, silu)."""
+    cdef floating s
+    if act == ACT_IDENTITY:
+        return 1
+    elif act == ACT_LOGISTIC:
+        return a * (1 - a)                     # A = 1 / (1 + exp(-Z))
+    elif act == ACT_TANH:
+        return 1 - a * a                       # A = tanh(Z)
+    elif act == ACT_RELU:
+        return 0 if a == 0 else 1              # A = max(Z, 0)
+    elif act == ACT_LEAKY_RELU:
+        return 1 if a > 0 else <floating> LEAKY_SLOPE
+    elif act == ACT_ELU:
+        return 1 if a > 0 else a + 1           # A = exp(Z) - 1 for Z <= 0
+    elif act == ACT_SOFTPLUS:
+        return 1 - cexp(-a)                    # sigmoid(Z) = 1 - exp(-A)
+    elif act == ACT_GELU:
+        # Phi(z) + z * phi(z)
+        return (<floating> 0.5 * (1 + cerf(z * <floating> INV_SQRT2))
+                + z * <floating> INV_SQRT_2PI * cexp(-z * z / 2))
+    else:  # ACT_SILU: s + z s (1 - s), s = sigmoid(z)
+        s = clogistic(z)
+        return s * (1 + z * (1 - s))
+
+
 cdef void _bias_act_forward(floating* Z, const floating* b, Py_ssize_t n_rows,
-                            Py_ssize_t n_cols, int act) noexcept nogil:
-    """Z[i, j] = act(Z[i, j] + b[j]) over a row-major block."""
+                            Py_ssize_t n_cols, int act,
+                            floating* Zpre) noexcept nogil:
+    """Z[i, j] = act(Z[i, j] + b[j]) over a row-major block; Zpre (if not
+    NULL) receives Z + b."""
     cdef Py_ssize_t i, j
     cdef floating* z
     for i in range(n_rows):
@@ -47,30 +117,53 @@ cdef void _bias_act_forward(floating* Z, const floating* b, Py_ssize_t n_rows,
         elif act == ACT_TANH:
             for j in range(n_cols):
                 z[j] = ctanh(z[j] + b[j])
-        else:
+        elif act == ACT_LOGISTIC:
             for j in range(n_cols):
                 z[j] = clogistic(z[j] + b[j])
+        elif Zpre != NULL:
+            for j in range(n_cols):
+                Zpre[i * n_cols + j] = z[j] + b[j]
+                z[j] = cact(Zpre[i * n_cols + j], act)
+        else:
+            for j in range(n_cols):
+                z[j] = cact(z[j] + b[j], act)
 
 
-cdef void _act_backward(const floating* A, floating* D, Py_ssize_t n,
-                        int act) noexcept nogil:
-    """D *= act'(Z), written with the layer output A = act(Z)."""
+cdef void _act_backward(const floating* A, const floating* Zpre, floating* D,
+                        Py_ssize_t n, int act) noexcept nogil:
+    """D *= act'(Z), written with the layer output A (or Zpre, gelu/silu)."""
     cdef Py_ssize_t j
     if act == ACT_IDENTITY:
         return
     elif act == ACT_RELU:
-        # relu: A = max(Z, 0), so dA/dZ = 0 where A == 0 (scikit-learn's rule)
         for j in range(n):
             if A[j] == 0:
                 D[j] = 0
     elif act == ACT_TANH:
-        # tanh: A = tanh(Z), dA/dZ = 1 - A**2
         for j in range(n):
             D[j] = D[j] * (1 - A[j] * A[j])
-    else:
-        # logistic: A = 1 / (1 + exp(-Z)), dA/dZ = A * (1 - A)
+    elif act == ACT_LOGISTIC:
         for j in range(n):
             D[j] = D[j] * A[j] * (1 - A[j])
+    elif _needs_preactivation(act):
+        for j in range(n):
+            D[j] = D[j] * cgrad(A[j], Zpre[j], act)
+    else:
+        for j in range(n):
+            D[j] = D[j] * cgrad(A[j], 0, act)
+
+
+cdef void _act_backward_masked(const floating* A, const floating* Zpre,
+                               const floating* mask, floating keep,
+                               floating* D, Py_ssize_t n, int act) noexcept nogil:
+    """D *= mask * act'(Z) under inverted dropout (A = act(Z) * mask)."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        if mask[j] == 0:
+            D[j] = 0
+        else:
+            D[j] = D[j] * mask[j] * cgrad(A[j] * keep,
+                                         Zpre[j] if Zpre != NULL else 0, act)
 
 
 def bias_act_forward(floating[:, ::1] Z,          # INOUT
@@ -82,16 +175,20 @@ def bias_act_forward(floating[:, ::1] Z,          # INOUT
     if Z.shape[0] == 0 or Z.shape[1] == 0:
         return
     with nogil:
-        _bias_act_forward(&Z[0, 0], &b[0], Z.shape[0], Z.shape[1], act)
+        _bias_act_forward(&Z[0, 0], &b[0], Z.shape[0], Z.shape[1], act, NULL)
 
 
-def act_backward(const floating[:, ::1] A,        # IN
+def act_backward(const floating[:, ::1] A,        # IN: layer output
+                 const floating[:, ::1] Zpre,     # IN: pre-activation (gelu, silu) or None
                  floating[:, ::1] D,              # INOUT
                  int act):
-    """D *= act'(A) in place (test entry point)."""
+    """D *= act'(Z) in place (test entry point)."""
     if A.shape[0] != D.shape[0] or A.shape[1] != D.shape[1]:
         raise ValueError("A and D must have the same shape")
+    if _needs_preactivation(act) and Zpre is None:
+        raise ValueError("this activation's derivative needs Zpre")
     if A.shape[0] == 0 or A.shape[1] == 0:
         return
     with nogil:
-        _act_backward(&A[0, 0], &D[0, 0], A.shape[0] * A.shape[1], act)
+        _act_backward(&A[0, 0], &Zpre[0, 0] if Zpre is not None else NULL,
+                      &D[0, 0], A.shape[0] * A.shape[1], act)

@@ -17,9 +17,14 @@ from threadpoolctl import ThreadpoolController
 from fastmlp import _network
 from fastmlp._openmp import effective_n_threads
 
-HIDDEN_ACTIVATIONS = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
+HIDDEN_ACTIVATIONS = {
+    "identity": 0, "logistic": 1, "tanh": 2, "relu": 3,
+    "leaky_relu": 4, "elu": 5, "softplus": 6, "gelu": 7, "silu": 8,
+}
+NEEDS_PREACTIVATION = {"gelu", "silu"}
 OUTPUT_KINDS = {"identity": 0, "exp": 1, "logistic": 2, "softmax": 3}
-SOLVER_CODES = {"sgd": 0, "adam": 1, "rmsprop": 2}
+LOSS_KINDS = {"huber": 4, "absolute_error": 5}  # identity output, other losses
+SOLVER_CODES = {"sgd": 0, "adam": 1, "rmsprop": 2, "adagrad": 3, "adamw": 4}
 
 _controller = None
 
@@ -43,24 +48,41 @@ class Layout:
 
     Parameters are laid out as scikit-learn's ``_pack``: ``coefs_[0..L-1]``
     (each ``(fan_in, fan_out)`` C-order) then ``intercepts_[0..L-1]``.
+    ``activation`` is one name or one name per hidden layer; ``dropout`` one
+    rate per hidden layer (or None); ``loss`` picks Huber / absolute error
+    for an identity output.
     """
 
-    def __init__(self, units, batch_size, activation, out_activation):
+    def __init__(self, units, batch_size, activation, out_activation, *,
+                 loss=None, dropout=None, input_dropout=0.0, huber_delta=1.0,
+                 max_norm=0.0):
         units = np.asarray(units, dtype=np.intp)
         self.units = units
         n_layers = len(units)
+        n_hidden = n_layers - 2
         coef_sizes = units[:-1] * units[1:]
         self.coef_off = np.concatenate([[0], np.cumsum(coef_sizes)[:-1]]).astype(np.intp)
         self.n_coef = int(coef_sizes.sum())
         self.int_off = (self.n_coef + np.concatenate([[0], np.cumsum(units[1:])[:-1]])).astype(np.intp)
         self.n_params = self.n_coef + int(units[1:].sum())
-        self.act = HIDDEN_ACTIVATIONS[activation]
-        self.out_kind = OUTPUT_KINDS[out_activation]
 
-        # work buffer: A_l for l >= 1, D_l for hidden l, then batch gathers
+        names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        self.acts = np.zeros(n_layers, dtype=np.intc)
+        self.acts[1 : n_layers - 1] = [HIDDEN_ACTIVATIONS[a] for a in names]
+        self.out_kind = LOSS_KINDS.get(loss, OUTPUT_KINDS[out_activation])
+        self.huber_delta = float(huber_delta)
+        self.max_norm = float(max_norm or 0.0)
+        rates = [0.0] * n_hidden if dropout is None else list(dropout)
+        self.keep = np.ones(n_layers, dtype=np.float64)
+        self.keep[0] = 1.0 - float(input_dropout or 0.0)
+        self.keep[1 : n_layers - 1] = [1.0 - float(r) for r in rates]
+
+        # work buffer: A_l for l >= 1, D_l, Z_l, masks for hidden l, then gathers
         self.batch_size = batch_size = int(batch_size)
         self.act_off = np.zeros(n_layers, dtype=np.intp)
         self.delta_off = np.zeros(n_layers, dtype=np.intp)
+        self.pre_off = np.full(n_layers, -1, dtype=np.intp)
+        self.mask_off = np.full(n_layers, -1, dtype=np.intp)
         off = 0
         for layer in range(1, n_layers):
             self.act_off[layer] = off
@@ -68,6 +90,13 @@ class Layout:
         for layer in range(1, n_layers - 1):
             self.delta_off[layer] = off
             off += batch_size * units[layer]
+            if names[layer - 1] in NEEDS_PREACTIVATION:
+                self.pre_off[layer] = off
+                off += batch_size * units[layer]
+        for layer in range(0, n_layers - 1):
+            if self.keep[layer] < 1:  # layer 0: the dropped copy of the input
+                self.mask_off[layer] = off
+                off += batch_size * units[layer]
         self.xbuf_off = off
         off += batch_size * units[0]
         self.ybuf_off = off
@@ -75,6 +104,9 @@ class Layout:
         self.swbuf_off = off
         off += batch_size
         self.work_size = int(off) + 1
+        # double scratch: per-block losses, then per-unit norms (max_norm)
+        self.norms_off = batch_size + 1
+        self.scratch_size = self.norms_off + int(units.max()) + 1
 
     def coef_views(self, params):
         """coefs_ and intercepts_ as views into the flat buffer."""
@@ -88,9 +120,10 @@ class Layout:
 
 
 @lru_cache(maxsize=64)
-def layout_for(units, batch_size, activation, out_activation):
-    """A shared, cached Layout (treat as read-only); units is a tuple."""
-    return Layout(units, batch_size, activation, out_activation)
+def layout_for(units, batch_size, activation, out_activation, loss=None):
+    """A shared, cached prediction Layout (read-only); units is a tuple and
+    activation a name or a tuple of names."""
+    return Layout(units, batch_size, activation, out_activation, loss=loss)
 
 
 def csr_parts(X):

@@ -10,6 +10,10 @@
 #   Poisson         sum_k  xlogy(y, y / p) - y + p
 #   binary log-loss -sum_k xlogy(y, p') + xlogy(1 - y, 1 - p')
 #   log-loss        -sum_k xlogy(y, p')
+# and fastmlp's regression losses (identity output), averaged over outputs
+# with their deltas divided by n_outputs too, so delta is exactly dLoss/dZ:
+#   Huber           mean_k  r**2 / 2 if |r| <= d else d * (|r| - d / 2)
+#   absolute error  mean_k  |r|,     r = p - y
 # with p' = clip(p, eps, 1 - eps), eps the dtype's machine epsilon.  Softmax
 # subtracts the row maximum before exp (stable).  Losses accumulate in double.
 # The caller divides the sum by sum(sample_weight).
@@ -76,12 +80,12 @@ cdef void _bias_out_forward(floating* Z, const floating* b, Py_ssize_t n_rows,
 cdef double _bias_out_loss_delta(floating* Z, const floating* b,
                                  const floating* Y, const floating* sw,
                                  Py_ssize_t n_rows, Py_ssize_t n_out,
-                                 int kind) noexcept nogil:
+                                 int kind, double huber_delta) noexcept nogil:
     """Z <- (out_act(Z + b) - Y) * sw row by row; return sum_i sw_i * loss_i."""
     cdef Py_ssize_t i, k
     cdef floating* z
     cdef const floating* y
-    cdef floating p, pc, w
+    cdef floating p, pc, w, r, ar
     cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef double row_loss, total = 0
     for i in range(n_rows):
@@ -100,10 +104,24 @@ cdef double _bias_out_loss_delta(floating* Z, const floating* b,
             elif kind == OUT_LOGISTIC:
                 pc = cclip(p, eps)
                 row_loss -= cxlogy(y[k], pc) + cxlogy(1 - y[k], 1 - pc)
-            else:
+            elif kind == OUT_SOFTMAX:
                 row_loss -= cxlogy(y[k], cclip(p, eps))
+            else:
+                # Huber and absolute error: the delta is the loss's own slope
+                r = p - y[k]
+                ar = r if r >= 0 else -r
+                if kind == OUT_ABSOLUTE:
+                    row_loss += ar
+                    z[k] = (0 if r == 0 else (1 if r > 0 else -1)) * w / n_out
+                elif ar <= huber_delta:
+                    row_loss += 0.5 * r * r
+                    z[k] = r * w / n_out
+                else:
+                    row_loss += huber_delta * (ar - 0.5 * huber_delta)
+                    z[k] = (huber_delta if r > 0 else -huber_delta) * w / n_out
+                continue
             z[k] = (p - y[k]) * w
-        if kind == OUT_IDENTITY:
+        if kind == OUT_IDENTITY or kind == OUT_HUBER or kind == OUT_ABSOLUTE:
             row_loss /= n_out
         total += w * row_loss
     return total
@@ -125,7 +143,7 @@ def bias_out_loss_delta(floating[:, ::1] Z,           # INOUT: in Z, out delta
                         const floating[::1] b,        # IN
                         const floating[:, ::1] Y,     # IN
                         const floating[::1] sw,       # IN, or None
-                        int kind):
+                        int kind, double huber_delta=1.0):
     """Fused output pass (test entry point); returns sum_i sw_i * loss_i."""
     cdef double total
     if b.shape[0] != Z.shape[1] or Y.shape[0] != Z.shape[0] or Y.shape[1] != Z.shape[1]:
@@ -137,5 +155,5 @@ def bias_out_loss_delta(floating[:, ::1] Z,           # INOUT: in Z, out delta
     with nogil:
         total = _bias_out_loss_delta(&Z[0, 0], &b[0], &Y[0, 0],
                                      NULL if sw is None else &sw[0],
-                                     Z.shape[0], Z.shape[1], kind)
+                                     Z.shape[0], Z.shape[1], kind, huber_delta)
     return total

@@ -16,11 +16,13 @@ If they are replaced (or the model was unpickled), the buffer is rebuilt from
 them: ``coefs_`` and ``intercepts_`` are the truth.
 """
 import copy
+import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -29,12 +31,13 @@ from sklearn.base import (
     is_classifier,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.metrics import accuracy_score, get_scorer, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
 from sklearn.utils import check_random_state, column_or_1d, shuffle
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
@@ -43,17 +46,34 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from fastmlp import _engine, _label, _network
 from fastmlp._openmp import effective_n_threads
+from fastmlp._progress import EpochReporter, TimeBudget, run_callbacks, validate_callbacks
+from fastmlp._schedules import SCHEDULE_PARAM_CONSTRAINTS, epoch_learning_rate
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop")
+_STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop", "adagrad", "adamw")
+_SKLEARN_SCHEDULES = ("constant", "invscaling", "adaptive")
 _LBFGS_CHUNK = 2048  # rows per engine call when L-BFGS sweeps the data
 
 
 def _constraints(sk_constraints):
     """scikit-learn's own validation, plus fastmlp's options."""
     constraints = dict(sk_constraints)
-    constraints["solver"] = [StrOptions({"lbfgs", "sgd", "adam", "rmsprop"})]
+    constraints["activation"] = [StrOptions(set(_engine.HIDDEN_ACTIVATIONS)), list, tuple]
+    constraints["solver"] = [StrOptions({"lbfgs", *_STOCHASTIC_SOLVERS})]
+    constraints["learning_rate"] = [
+        StrOptions({"constant", "invscaling", "adaptive", "cosine", "exponential", "step"})
+    ]
+    constraints.update(SCHEDULE_PARAM_CONSTRAINTS)
     constraints["rho"] = [Interval(Real, 0, 1, closed="left")]
+    constraints["weight_decay"] = [Interval(Real, 0, None, closed="left")]
+    constraints["alpha_l1"] = [Interval(Real, 0, None, closed="left")]
     constraints["grad_clip_norm"] = [None, Interval(Real, 0, None, closed="neither")]
+    constraints["grad_clip_value"] = [None, Interval(Real, 0, None, closed="neither")]
+    constraints["dropout"] = [Interval(Real, 0, 1, closed="left"), list, tuple]
+    constraints["input_dropout"] = [Interval(Real, 0, 1, closed="left")]
+    constraints["max_norm"] = [None, Interval(Real, 0, None, closed="neither")]
+    constraints["scoring"] = [None, str, callable]
+    constraints["max_time"] = [None, Interval(Real, 0, None, closed="neither")]
+    constraints["callbacks"] = [None, callable, list, tuple]
     return constraints
 
 
@@ -74,9 +94,54 @@ class _BaseMLP(BaseEstimator):
         if "coefs_" in state:
             self._link_params()
 
+    def _units(self):
+        return (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
+
+    def _activations(self, n_hidden):
+        """One activation name per hidden layer (validated)."""
+        if isinstance(self.activation, str):
+            return (self.activation,) * n_hidden
+        names = tuple(self.activation)
+        if len(names) != n_hidden or any(
+            not isinstance(a, str) or a not in _engine.HIDDEN_ACTIVATIONS for a in names
+        ):
+            raise ValueError(
+                f"activation given as a list must name one of "
+                f"{sorted(_engine.HIDDEN_ACTIVATIONS)} for each of the {n_hidden} "
+                f"hidden layers; got {list(self.activation)!r}."
+            )
+        return names
+
+    def _dropout_rates(self, n_hidden):
+        if isinstance(self.dropout, (list, tuple)):
+            rates = tuple(float(r) for r in self.dropout)
+            if len(rates) != n_hidden or not all(0 <= r < 1 for r in rates):
+                raise ValueError(
+                    f"dropout given as a list needs one rate in [0, 1) for each of the "
+                    f"{n_hidden} hidden layers; got {list(self.dropout)!r}."
+                )
+            return rates
+        return (float(self.dropout),) * n_hidden
+
     def _layout(self, batch_size=0):
-        units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
-        return _engine.layout_for(units, batch_size, self.activation, self.out_activation_)
+        """The prediction layout (cached)."""
+        units = self._units()
+        return _engine.layout_for(
+            units, batch_size, self._activations(len(units) - 2), self.out_activation_,
+            getattr(self, "loss", None),
+        )
+
+    def _train_layout(self, batch_size, training=True):
+        units = self._units()
+        n_hidden = len(units) - 2
+        return _engine.Layout(
+            units, batch_size, self._activations(n_hidden), self.out_activation_,
+            loss=getattr(self, "loss", None),
+            dropout=self._dropout_rates(n_hidden) if training else None,
+            input_dropout=self.input_dropout if training else 0.0,
+            huber_delta=getattr(self, "huber_delta", 1.0),
+            max_norm=(self.max_norm or 0.0) if training else 0.0,
+        )
 
     def _params_intact(self):
         """Are coefs_/intercepts_ still the views we made of _params?"""
@@ -131,9 +196,16 @@ class _BaseMLP(BaseEstimator):
             self.out_activation_ = "logistic"
 
         # Glorot uniform, drawing from the random state in scikit-learn's order
+        # (factor 2 for logistic layers: with a list of activations, the one
+        # applied to the layer's output; the output layer takes the last one)
+        names = self._activations(len(layer_units) - 2)
         coefs, intercepts = [], []
-        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
-            factor = 2.0 if self.activation == "logistic" else 6.0
+        for i, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
+            if isinstance(self.activation, str):
+                act = self.activation
+            else:
+                act = names[min(i, len(names) - 1)] if names else "relu"
+            factor = 2.0 if act == "logistic" else 6.0
             bound = np.sqrt(factor / (fan_in + fan_out))
             coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
             intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
@@ -143,8 +215,10 @@ class _BaseMLP(BaseEstimator):
         self._best_params = self._params.copy()
         self._clear_optimizer()
 
+        self._epoch = 0  # epochs trained since initialisation (schedules)
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
+            self.validation_loss_curve_ = None
             self._no_improvement_count = 0
             if self.early_stopping:
                 self.validation_scores_ = []
@@ -162,14 +236,15 @@ class _BaseMLP(BaseEstimator):
     def _init_optimizer(self):
         n, dtype = self._params.shape[0], self._params.dtype
         self._opt_state1 = np.zeros(n, dtype=dtype)
-        self._opt_state2 = np.zeros(n if self.solver == "adam" else 0, dtype=dtype)
+        adam = self.solver in ("adam", "adamw")
+        self._opt_state2 = np.zeros(n if adam else 0, dtype=dtype)
         self._opt_lr = float(self.learning_rate_init)
         self._adam_t = 0
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
         snapshot = self._snapshot() if hasattr(self, "coefs_") else None
         try:
-            return self._fit_unsafe(X, y, sample_weight, incremental)
+            return self._fit_unsafe(X, y, sample_weight, incremental, validation)
         except BaseException:
             if snapshot is None:
                 self._restore({})
@@ -177,7 +252,7 @@ class _BaseMLP(BaseEstimator):
                 self._restore(snapshot)
             raise
 
-    def _fit_unsafe(self, X, y, sample_weight, incremental):
+    def _fit_unsafe(self, X, y, sample_weight, incremental, validation=None):
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -195,10 +270,26 @@ class _BaseMLP(BaseEstimator):
             X = X.astype(self._packed().dtype, copy=False)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        sample_weight = self._apply_class_weight(y, sample_weight, X.dtype, incremental)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         n_features = X.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
+        self._activations(len(hidden_layer_sizes))
+        self._dropout_rates(len(hidden_layer_sizes))
+        validate_callbacks(self.callbacks)
+        if self.solver == "lbfgs" and (
+            self._dropout_rates(len(hidden_layer_sizes)) != (0.0,) * len(hidden_layer_sizes)
+            or self.input_dropout > 0
+        ):
+            raise ValueError(
+                "dropout and input_dropout need a stochastic solver (sgd, adam, "
+                "rmsprop, adagrad, adamw); solver='lbfgs' has no minibatches."
+            )
+        if self.input_dropout > 0 and scipy.sparse.issparse(X):
+            raise ValueError("input_dropout needs dense X; got a sparse matrix.")
+        if validation is not None:
+            validation = self._validate_validation_set(*validation, X)
         if not first_pass:
             expected = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
             if expected != layer_units:
@@ -217,7 +308,7 @@ class _BaseMLP(BaseEstimator):
         n_threads = effective_n_threads()
         with _engine.single_threaded_blas(n_threads):
             if self.solver in _STOCHASTIC_SOLVERS:
-                self._fit_stochastic(X, y, sample_weight, incremental, n_threads)
+                self._fit_stochastic(X, y, sample_weight, incremental, n_threads, validation)
             else:
                 self._fit_lbfgs(X, y, sample_weight, n_threads)
 
@@ -227,6 +318,30 @@ class _BaseMLP(BaseEstimator):
                 " contain large values and need to be preprocessed."
             )
         return self
+
+    def _apply_class_weight(self, y, sample_weight, dtype, incremental):
+        return sample_weight  # the classifier overrides this
+
+    def _validate_validation_set(self, X_val, y_val, sample_weight_val, X):
+        """Check X_val/y_val as the training data (same width, dtype)."""
+        if X_val is None or y_val is None:
+            raise ValueError(
+                "X_val and y_val must be given together (got only one of them)."
+            )
+        X_val = validate_data(
+            self, X_val, accept_sparse=["csr", "csc"], reset=False,
+            dtype=(np.float64, np.float32),
+        ).astype(X.dtype, copy=False)
+        y_val = np.asarray(y_val)
+        if y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(
+                f"X_val has {X_val.shape[0]} samples but y_val has {y_val.shape[0]}."
+            )
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(sample_weight_val, X_val, dtype=X.dtype)
+        return X_val, y_val, sample_weight_val
 
     @staticmethod
     def _targets(y, dtype):
@@ -239,19 +354,20 @@ class _BaseMLP(BaseEstimator):
         params = self._params
         n_samples = X.shape[0]
         chunk = min(n_samples, _LBFGS_CHUNK)
-        layout = self._layout(chunk)
+        layout = self._train_layout(chunk, training=False)
         dense, data, indices, indptr = _engine.csr_parts(X)
         Yf, Yb = self._targets(y, params.dtype)
         grads = np.empty_like(params)
         work = np.empty(layout.work_size, dtype=params.dtype)
-        block_loss = np.empty(chunk + 1)
+        scratch = np.empty(layout.scratch_size)
         idx = np.arange(n_samples, dtype=np.intp)
 
         def loss_grad(x):
             params[:] = x
             loss = _network.loss_grad(
-                params, grads, work, block_loss, dense, data, indices, indptr,
+                params, grads, work, scratch, dense, data, indices, indptr,
                 Yf, Yb, sample_weight, idx, chunk, layout, float(self.alpha), n_threads,
+                float(self.alpha_l1),
             )
             return loss, grads.astype(np.float64)
 
@@ -289,24 +405,69 @@ class _BaseMLP(BaseEstimator):
             )
         return train_idx.astype(np.intp), val_idx
 
-    def _fit_stochastic(self, X, y, sample_weight, incremental, n_threads):
+    def _validation_loss(self, X_val, Y_val, sw_val, n_threads):
+        """Data loss on the validation set (no regularization terms)."""
+        params = self._params
+        n = X_val.shape[0]
+        chunk = min(n, _LBFGS_CHUNK)
+        layout = self._train_layout(chunk, training=False)
+        dense, data, indices, indptr = _engine.csr_parts(X_val)
+        Yf, Yb = self._targets(Y_val, params.dtype)
+        return _network.loss_grad(
+            params, np.empty(0, dtype=params.dtype),
+            np.empty(layout.work_size, dtype=params.dtype),
+            np.empty(layout.scratch_size), dense, data, indices, indptr, Yf, Yb,
+            sw_val, np.arange(n, dtype=np.intp), chunk, layout, 0.0, n_threads,
+            0.0, False,
+        )
+
+    def _epoch_lr(self):
+        """Base learning rate of the next epoch (schedules, warm-up)."""
+        if self.learning_rate in _SKLEARN_SCHEDULES and self.warmup_epochs == 0:
+            return self._opt_lr  # scikit-learn's rule, updated at epoch ends
+        lr = epoch_learning_rate(
+            self.learning_rate, self._epoch,
+            learning_rate_init=float(self.learning_rate_init),
+            max_iter=self.max_iter, warmup_epochs=self.warmup_epochs,
+            lr_decay=self.lr_decay, lr_step_size=self.lr_step_size, lr_min=self.lr_min,
+        )
+        if self.learning_rate in _SKLEARN_SCHEDULES:
+            # warm-up scales scikit-learn's current rate (invscaling/adaptive)
+            lr *= self._opt_lr / float(self.learning_rate_init)
+        return lr
+
+    def _fit_stochastic(self, X, y, sample_weight, incremental, n_threads, validation=None):
         if not incremental or not hasattr(self, "_opt_state1"):
             self._init_optimizer()
+        else:
+            # state loaded read-only (joblib mmap_mode, loky workers) is copied
+            # before the engine writes to it
+            for key in ("_opt_state1", "_opt_state2"):
+                state = getattr(self, key)
+                if not state.flags.writeable:
+                    setattr(self, key, np.array(state))
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
-        if early_stopping:
+        train_idx = None
+        X_val = y_val = sample_weight_val = Y_val = None
+        if validation is not None:
+            # the user's validation set replaces the internal split
+            X_val, y_val, sample_weight_val = validation
+            Y_val = self._encode_validation_targets(y_val)
+        elif early_stopping:
             train_idx, val_idx = self._split_validation(X, y, sample_weight)
             X_val = X[val_idx]
-            y_val = y[val_idx]
+            Y_val = y[val_idx]
             if is_classifier(self):
-                y_val = _label.decode(y_val, self._target_type, self.classes_)
-            elif y_val.shape[1] == 1:
-                y_val = y_val.ravel()
+                y_val = _label.decode(Y_val, self._target_type, self.classes_)
+            else:
+                y_val = Y_val.ravel() if Y_val.shape[1] == 1 else Y_val
             sample_weight_val = None if sample_weight is None else sample_weight[val_idx]
-        else:
-            train_idx = None
-            X_val = y_val = sample_weight_val = None
+        if X_val is not None and self.validation_loss_curve_ is None:
+            self.validation_loss_curve_ = []
+        if validation is not None and early_stopping and self.validation_scores_ is None:
+            self.validation_scores_ = []
 
         n_samples = X.shape[0] if train_idx is None else train_idx.shape[0]
         if self.batch_size == "auto":
@@ -320,39 +481,54 @@ class _BaseMLP(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
         params = self._params
-        layout = self._layout(batch_size)
+        layout = self._train_layout(batch_size)
         dense, data, indices, indptr = _engine.csr_parts(X)
         Yf, Yb = self._targets(y, params.dtype)
         grads = np.empty_like(params)
         work = np.empty(layout.work_size, dtype=params.dtype)
-        block_loss = np.empty(batch_size + 1)
+        scratch = np.empty(layout.scratch_size)
         solver = _engine.SOLVER_CODES[self.solver]
         clip = 0.0 if self.grad_clip_norm is None else float(self.grad_clip_norm)
+        uses_dropout = bool(np.any(layout.keep < 1))
         sample_idx = np.arange(n_samples, dtype=np.intp)
+        reporter = EpochReporter(self.verbose, n_samples, self.max_iter)
+        budget = TimeBudget(self.max_time)
+        history = self._history()
 
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
+                tic = time.perf_counter()
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
+                # dropout masks: a seed per epoch (drawn only when dropout is on,
+                # so scikit-learn's random stream is unchanged otherwise)
+                seed = (
+                    int(self._random_state.randint(0, 2**31 - 1)) if uses_dropout else 0
+                )
+                lr = self._epoch_lr()
                 opt = {
-                    "lr": self._opt_lr,
+                    "lr": lr,
                     "momentum": float(self.momentum),
                     "nesterov": bool(self.nesterovs_momentum),
                     "beta_1": float(self.beta_1),
                     "beta_2": float(self.beta_2),
                     "epsilon": float(self.epsilon),
                     "rho": float(self.rho),
+                    "weight_decay": float(self.weight_decay) if self.solver == "adamw" else 0.0,
+                    "alpha1": float(self.alpha_l1),
+                    "clip_value": float(self.grad_clip_value or 0.0),
                 }
                 loss_sum, self._adam_t = _network.train_epoch(
-                    params, grads, self._opt_state1, self._opt_state2, work, block_loss,
+                    params, grads, self._opt_state1, self._opt_state2, work, scratch,
                     dense, data, indices, indptr, Yf, Yb, sample_weight,
                     np.ascontiguousarray(order, dtype=np.intp),
                     bool(self.shuffle or train_idx is not None), batch_size, layout,
-                    solver, opt, self._adam_t, float(self.alpha), clip, n_threads,
+                    solver, opt, self._adam_t, float(self.alpha), clip, n_threads, seed,
                 )
                 self.n_iter_ += 1
+                self._epoch += 1
                 self.loss_ = loss_sum / n_samples
                 if not np.isfinite(self.loss_):
                     raise ValueError(
@@ -362,16 +538,32 @@ class _BaseMLP(BaseEstimator):
                     )
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
-                if self.verbose:
+                if self.verbose and self.verbose < 2:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
+                val_loss = None
+                if X_val is not None:
+                    val_loss = self._validation_loss(X_val, Y_val, sample_weight_val, n_threads)
+                    self.validation_loss_curve_.append(val_loss)
                 self._update_no_improvement_count(
-                    early_stopping, X_val, y_val, sample_weight_val
+                    early_stopping, X_val, y_val, sample_weight_val, val_loss
                 )
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
                     self._opt_lr = float(self.learning_rate_init) / (
                         self.t_ + 1
                     ) ** self.power_t
+
+                history["loss"].append(self.loss_)
+                history["val_loss"].append(val_loss)
+                history["val_score"].append(
+                    self.validation_scores_[-1] if early_stopping and self.validation_scores_ else None
+                )
+                history["seconds"].append(time.perf_counter() - tic)
+                history["learning_rate"].append(lr)
+                reporter.epoch_end(
+                    epoch=self._epoch, loss=self.loss_, seconds=history["seconds"][-1],
+                    val_score=history["val_score"][-1], val_loss=val_loss,
+                )
 
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
@@ -390,6 +582,15 @@ class _BaseMLP(BaseEstimator):
                         break
                     self._no_improvement_count = 0
 
+                if run_callbacks(self.callbacks, self, history):
+                    if self.verbose:
+                        print("A callback asked to stop training.")
+                    break
+                if budget.exceeded():
+                    if self.verbose:
+                        print("max_time=%g s reached; stopping." % self.max_time)
+                    break
+
                 if incremental:
                     break
 
@@ -402,9 +603,20 @@ class _BaseMLP(BaseEstimator):
                     )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
+        finally:
+            reporter.close()
 
         if early_stopping:
             params[:] = self._best_params
+
+    def _history(self):
+        return {"loss": [], "val_loss": [], "val_score": [], "seconds": [], "learning_rate": []}
+
+    def _encode_validation_targets(self, y_val):
+        y_val = np.asarray(y_val)
+        return (y_val.reshape(-1, 1) if y_val.ndim == 1 else y_val).astype(
+            self._params.dtype, copy=False
+        )
 
     def _trigger_stopping(self, msg):
         """scikit-learn's rule: stop, unless sgd 'adaptive' can still divide lr by 5."""
@@ -421,9 +633,20 @@ class _BaseMLP(BaseEstimator):
             print(msg + " Setting learning rate to %f" % self._opt_lr)
         return False
 
-    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight):
+    def _validation_score(self, X, y, sample_weight, val_loss):
+        """Higher is better: scikit-learn's score, -loss, or a named scorer."""
+        if self.scoring is None:
+            return self._score(X, y, sample_weight=sample_weight)
+        if self.scoring == "loss":
+            return -val_loss
+        scorer = get_scorer(self.scoring)
+        if sample_weight is None:
+            return scorer(self, X, y)
+        return scorer(self, X, y, sample_weight=sample_weight)
+
+    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight, val_loss=None):
         if early_stopping:
-            val_score = self._score(X, y, sample_weight=sample_weight)
+            val_score = self._validation_score(X, y, sample_weight, val_loss)
             self.validation_scores_.append(val_score)
             if self.verbose:
                 print("Validation score: %f" % self.validation_scores_[-1])
@@ -482,7 +705,7 @@ class _BaseMLP(BaseEstimator):
     # -------------------------------------------------------------- public
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -494,13 +717,24 @@ class _BaseMLP(BaseEstimator):
             regression).
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        X_val, y_val : array-like, default=None
+            Your own validation set (fastmlp; as HistGradientBoosting's).  Its
+            loss is recorded per epoch in ``validation_loss_curve_``; with
+            ``early_stopping=True`` it replaces the internal split, is scored
+            with ``scoring``, and the best epoch's weights are restored.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Sample weights of the validation set.
 
         Returns
         -------
         self : object
             The fitted model.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        validation = None
+        if X_val is not None or y_val is not None:
+            validation = (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation=validation)
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -543,7 +777,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         As scikit-learn's.  ``coefs_[i]`` has shape ``(fan_in, fan_out)``.
     """
 
-    _parameter_constraints: dict = _constraints(_SkMLPClassifier._parameter_constraints)
+    _parameter_constraints: dict = {
+        **_constraints(_SkMLPClassifier._parameter_constraints),
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
 
     def __init__(
         self,
@@ -572,7 +809,21 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         rho=0.9,
+        weight_decay=0.01,
+        alpha_l1=0.0,
         grad_clip_norm=None,
+        grad_clip_value=None,
+        warmup_epochs=0,
+        lr_decay=0.9,
+        lr_step_size=10,
+        lr_min=0.0,
+        dropout=0.0,
+        input_dropout=0.0,
+        max_norm=None,
+        scoring=None,
+        max_time=None,
+        callbacks=None,
+        class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -598,7 +849,21 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.rho = rho
+        self.weight_decay = weight_decay
+        self.alpha_l1 = alpha_l1
         self.grad_clip_norm = grad_clip_norm
+        self.grad_clip_value = grad_clip_value
+        self.warmup_epochs = warmup_epochs
+        self.lr_decay = lr_decay
+        self.lr_step_size = lr_step_size
+        self.lr_min = lr_min
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.max_norm = max_norm
+        self.scoring = scoring
+        self.max_time = max_time
+        self.callbacks = callbacks
+        self.class_weight = class_weight
 
     loss = "log_loss"  # scikit-learn's classifier fixes its loss
 
@@ -632,6 +897,36 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
         return X, _label.encode(y, self._target_type, self.classes_)
+
+    def _apply_class_weight(self, y, sample_weight, dtype, incremental):
+        """sample_weight * class_weight[y]: a fit with class_weight is exactly
+        the fit with those sample weights."""
+        if self.class_weight is None:
+            return sample_weight
+        if self._target_type.startswith("multilabel"):
+            raise ValueError("class_weight is not supported for multilabel targets.")
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit: the "
+                "class frequencies of one batch are not those of the data. Pass "
+                "a dict computed with sklearn.utils.class_weight.compute_class_weight."
+            )
+        y_idx = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0].astype(np.intp)
+        labels = np.asarray(self.classes_)[y_idx]
+        weights = compute_class_weight(self.class_weight, classes=np.asarray(self.classes_), y=labels)
+        per_sample = weights[y_idx].astype(dtype)
+        return per_sample if sample_weight is None else sample_weight * per_sample
+
+    def _encode_validation_targets(self, y_val):
+        y_val = np.asarray(y_val)
+        if not self._target_type.startswith("multilabel"):
+            unseen = np.setdiff1d(np.unique(y_val), self.classes_)
+            if len(unseen):
+                raise ValueError(
+                    f"y_val has classes not in `self.classes_`: {unseen}."
+                )
+        Y = _label.encode(y_val, self._target_type, self.classes_)
+        return Y.astype(self._params.dtype)
 
     def predict(self, X):
         """Predict using the multi-layer perceptron classifier.
@@ -725,7 +1020,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     ``grad_clip_norm``).
     """
 
-    _parameter_constraints: dict = _constraints(_SkMLPRegressor._parameter_constraints)
+    _parameter_constraints: dict = {
+        **_constraints(_SkMLPRegressor._parameter_constraints),
+        "loss": [StrOptions({"squared_error", "poisson", "huber", "absolute_error"})],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+    }
 
     def __init__(
         self,
@@ -755,7 +1054,21 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         rho=0.9,
+        weight_decay=0.01,
+        alpha_l1=0.0,
         grad_clip_norm=None,
+        grad_clip_value=None,
+        warmup_epochs=0,
+        lr_decay=0.9,
+        lr_step_size=10,
+        lr_min=0.0,
+        dropout=0.0,
+        input_dropout=0.0,
+        max_norm=None,
+        scoring=None,
+        max_time=None,
+        callbacks=None,
+        huber_delta=1.0,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -782,7 +1095,21 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.rho = rho
+        self.weight_decay = weight_decay
+        self.alpha_l1 = alpha_l1
         self.grad_clip_norm = grad_clip_norm
+        self.grad_clip_value = grad_clip_value
+        self.warmup_epochs = warmup_epochs
+        self.lr_decay = lr_decay
+        self.lr_step_size = lr_step_size
+        self.lr_min = lr_min
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.max_norm = max_norm
+        self.scoring = scoring
+        self.max_time = max_time
+        self.callbacks = callbacks
+        self.huber_delta = huber_delta
 
     def predict(self, X):
         """Predict using the multi-layer perceptron model.

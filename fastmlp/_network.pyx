@@ -22,6 +22,11 @@
 # OpenMP overhead.  Results do not depend on scheduling: block partial losses
 # are summed in block order.
 #
+# Dropout (training only): inverted dropout, A *= mask with mask = 0 or 1/keep,
+# drawn from a counter-based hash of (seed, layer, sample position in the
+# epoch, unit), so masks do not depend on thread scheduling.  The input layer
+# is dropped into a copy of the batch.
+#
 # Input: dense C-contiguous X (never copied when not shuffled; shuffled
 # batches gather their rows into `work`), or CSR (first layer by CSR x dense).
 from cython cimport floating
@@ -30,12 +35,15 @@ from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport sqrt, pow
 from libc.string cimport memcpy, memset
 
-from fastmlp._activations cimport _act_backward, _bias_act_forward
+import numpy as np
+
+from fastmlp._activations cimport (_act_backward, _act_backward_masked,
+                                   _bias_act_forward)
 from fastmlp._blas cimport gemm_rm
 from fastmlp._losses cimport _bias_out_forward, _bias_out_loss_delta
 from fastmlp._openmp cimport omp_get_thread_num
-from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, _grad_sqnorm,
-                                  _update)
+from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW,
+                                  _grad_sqnorm, _update)
 
 # Below this many flops a layer step runs serially: an OpenMP fork/join costs
 # a few microseconds when the machine is quiet and far more when it is
@@ -113,11 +121,44 @@ cdef void _csr_rows_tdot(const floating* data, const Py_ssize_t* indices,
                 g[k] = g[k] + v * d[k]
 
 
+cdef inline floating* _layer_buf(floating* work, Py_ssize_t off,
+                                 Py_ssize_t shift) noexcept nogil:
+    return NULL if off < 0 else work + off + shift
+
+
+cdef inline double _uniform(unsigned long long seed, Py_ssize_t layer,
+                            Py_ssize_t row, Py_ssize_t col,
+                            Py_ssize_t width) noexcept nogil:
+    """U[0, 1) from a hash of (seed, layer, row, col) (splitmix64 finalizer)."""
+    cdef unsigned long long z = (seed + <unsigned long long> (layer + 1) * 0x9E3779B97F4A7C15ULL
+                                 + <unsigned long long> (row * width + col) * 0xD1B54A32D192ED03ULL)
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
+    z = z ^ (z >> 31)
+    return (z >> 11) * (1.0 / 9007199254740992.0)
+
+
+cdef void _dropout(floating* A, floating* mask, Py_ssize_t n_rows,
+                   Py_ssize_t n_cols, double keep, unsigned long long seed,
+                   Py_ssize_t layer, Py_ssize_t row0) noexcept nogil:
+    """A *= mask, mask = (u < keep) / keep (inverted dropout); mask may be NULL."""
+    cdef Py_ssize_t i, j
+    cdef floating scale = <floating> (1.0 / keep)
+    cdef floating mij
+    for i in range(n_rows):
+        for j in range(n_cols):
+            mij = scale if _uniform(seed, layer, row0 + i, j, n_cols) < keep else 0
+            A[i * n_cols + j] = A[i * n_cols + j] * mij
+            if mask != NULL:
+                mask[i * n_cols + j] = mij
+
+
 cdef double _forward_block(const Net* net, int l, const floating* Ain,
                            Py_ssize_t lda, const Csr* csr, const Py_ssize_t* rows,
                            Py_ssize_t r0, Py_ssize_t r1, const floating* params,
-                           floating* Z, const floating* Y,
-                           const floating* sw, bint training) noexcept nogil:
+                           floating* work, floating* Z, const floating* Y,
+                           const floating* sw, bint training, bint dropout,
+                           Py_ssize_t row0) noexcept nogil:
     """Rows r0:r1 of layer l: Z = act(Ain @ W + b); on the output layer in
     training, Z becomes the delta and the block's weighted loss is returned."""
     cdef Py_ssize_t fi = net.units[l]
@@ -132,22 +173,29 @@ cdef double _forward_block(const Net* net, int l, const floating* Ain,
         gemm_rm(False, False, rows_n, fo, fi, 1, Ain + r0 * lda, lda, W, fo,
                 0, Z + r0 * fo, fo)
     if l < net.n_layers - 2:
-        _bias_act_forward(Z + r0 * fo, b, rows_n, fo, net.act)
+        _bias_act_forward(Z + r0 * fo, b, rows_n, fo, net.acts[l + 1],
+                          _layer_buf(work, net.pre_off[l + 1], r0 * fo))
+        if dropout and net.keep[l + 1] < 1:
+            _dropout(Z + r0 * fo, work + net.mask_off[l + 1] + r0 * fo, rows_n,
+                     fo, net.keep[l + 1], net.seed, l + 1, row0 + r0)
         return 0
     if not training:
         _bias_out_forward(Z + r0 * fo, b, rows_n, fo, net.out_kind)
         return 0
     return _bias_out_loss_delta(Z + r0 * fo, b, Y + r0 * fo,
                                 NULL if sw == NULL else sw + r0,
-                                rows_n, fo, net.out_kind)
+                                rows_n, fo, net.out_kind, net.huber_delta)
 
 
 cdef double _forward(const Net* net, const floating* X, const Csr* csr,
                      const Py_ssize_t* rows, Py_ssize_t m,
                      const floating* params, floating* work, double* block_loss,
                      const floating* Y, const floating* sw,
-                     bint training) noexcept nogil:
-    """Forward pass of a batch of m rows; returns its summed weighted loss."""
+                     bint training, bint dropout, Py_ssize_t row0) noexcept nogil:
+    """Forward pass of a batch of m rows; returns its summed weighted loss.
+
+    X must already be the dropped input when input dropout is on (see
+    _drop_input); row0 is the batch's position in the epoch (dropout masks)."""
     cdef int l, nt
     cdef Py_ssize_t fi, fo, rb, nb, blk, r0, r1
     cdef const floating* Ain
@@ -166,13 +214,15 @@ cdef double _forward(const Net* net, const floating* X, const Csr* csr,
                 r0 = blk * rb
                 r1 = min(m, r0 + rb)
                 block_loss[blk] = _forward_block(net, l, Ain, fi, csr, rows, r0,
-                                                 r1, params, Z, Y, sw, training)
+                                                 r1, params, work, Z, Y, sw,
+                                                 training, dropout, row0)
         else:
             for blk in prange(nb, num_threads=nt, schedule="static"):
                 r0 = blk * rb
                 r1 = min(m, r0 + rb)
                 block_loss[blk] = _forward_block(net, l, Ain, fi, csr, rows, r0,
-                                                 r1, params, Z, Y, sw, training)
+                                                 r1, params, work, Z, Y, sw,
+                                                 training, dropout, row0)
     if training:
         for blk in range(nb):
             total += block_loss[blk]
@@ -221,8 +271,21 @@ cdef void _weight_grad(const Net* net, int l, const floating* Ain,
                         1 if accumulate else 0, gW + lo * fo, fo)
 
 
+cdef inline void _delta_act(const Net* net, int l, const floating* An,
+                            floating* work, floating* Dn, Py_ssize_t start,
+                            Py_ssize_t n, bint dropout) noexcept nogil:
+    """Dn[start:start+n] *= (mask *) act'(Z_l): the hidden layer l's derivative."""
+    cdef const floating* Zpre = _layer_buf(work, net.pre_off[l], start)
+    if dropout and net.keep[l] < 1:
+        _act_backward_masked(An + start, Zpre, work + net.mask_off[l] + start,
+                             <floating> net.keep[l], Dn + start, n, net.acts[l])
+    else:
+        _act_backward(An + start, Zpre, Dn + start, n, net.acts[l])
+
+
 cdef void _delta_below(const Net* net, int l, Py_ssize_t m,
-                       const floating* params, floating* work) noexcept nogil:
+                       const floating* params, floating* work,
+                       bint dropout) noexcept nogil:
     """D_l = (D_{l+1} @ W_l^T) * act'(A_l), split over batch rows."""
     cdef Py_ssize_t fi = net.units[l]
     cdef Py_ssize_t fo = net.units[l + 1]
@@ -241,20 +304,20 @@ cdef void _delta_below(const Net* net, int l, Py_ssize_t m,
             r1 = min(m, r0 + rb)
             gemm_rm(False, True, r1 - r0, fi, fo, 1, Dup + r0 * fo, fo, W, fo,
                     0, Dn + r0 * fi, fi)
-            _act_backward(An + r0 * fi, Dn + r0 * fi, (r1 - r0) * fi, net.act)
+            _delta_act(net, l, An, work, Dn, r0 * fi, (r1 - r0) * fi, dropout)
         return
     for blk in prange(nb, num_threads=nt, schedule="static"):
         r0 = blk * rb
         r1 = min(m, r0 + rb)
         gemm_rm(False, True, r1 - r0, fi, fo, 1, Dup + r0 * fo, fo, W, fo,
                 0, Dn + r0 * fi, fi)
-        _act_backward(An + r0 * fi, Dn + r0 * fi, (r1 - r0) * fi, net.act)
+        _delta_act(net, l, An, work, Dn, r0 * fi, (r1 - r0) * fi, dropout)
 
 
 cdef void _backward(const Net* net, const floating* X, const Csr* csr,
                     const Py_ssize_t* rows, Py_ssize_t m,
                     const floating* params, floating* grads, floating* work,
-                    bint accumulate) noexcept nogil:
+                    bint accumulate, bint dropout) noexcept nogil:
     """Raw gradients of the batch: dW_l (+)= A_l^T D_{l+1}, db_l (+)= sum D_{l+1}."""
     cdef int l
     cdef Py_ssize_t fo, i, k
@@ -275,7 +338,7 @@ cdef void _backward(const Net* net, const floating* X, const Csr* csr,
             for k in range(fo):
                 gb[k] = gb[k] + D[i * fo + k]
         if l > 0:
-            _delta_below(net, l, m, params, work)
+            _delta_below(net, l, m, params, work, dropout)
 
 
 cdef double _coef_sqnorm(const floating* params, Py_ssize_t n_coef) noexcept nogil:
@@ -287,7 +350,7 @@ cdef double _coef_sqnorm(const floating* params, Py_ssize_t n_coef) noexcept nog
 
 
 cdef void _forward_rows(const Py_ssize_t* units, const Py_ssize_t* coef_off,
-                        const Py_ssize_t* int_off, int n_layers, int act,
+                        const Py_ssize_t* int_off, int n_layers, const int* acts,
                         int out_kind, const floating* params, const floating* X,
                         const Csr* csr, Py_ssize_t r0, Py_ssize_t r1,
                         floating* scratch, Py_ssize_t half,
@@ -317,7 +380,82 @@ cdef void _forward_rows(const Py_ssize_t* units, const Py_ssize_t* coef_off,
         if l == n_layers - 2:
             _bias_out_forward(dst, params + int_off[l], m, fo, out_kind)
         else:
-            _bias_act_forward(dst, params + int_off[l], m, fo, act)
+            _bias_act_forward(dst, params + int_off[l], m, fo, acts[l + 1], NULL)
+
+
+cdef double _coef_abssum(const floating* params, Py_ssize_t n_coef) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double total = 0
+    for j in range(n_coef):
+        total += params[j] if params[j] >= 0 else -params[j]
+    return total
+
+
+cdef void _max_norm(const Net* net, floating* params, double* norms) noexcept nogil:
+    """Scale each unit's incoming weights W[:, j] to L2 norm <= max_norm."""
+    cdef int l
+    cdef Py_ssize_t i, j, fi, fo
+    cdef floating* W
+    cdef double c = net.max_norm
+    for l in range(net.n_layers - 1):
+        fi = net.units[l]
+        fo = net.units[l + 1]
+        W = params + net.coef_off[l]
+        for j in range(fo):
+            norms[j] = 0
+        for i in range(fi):
+            for j in range(fo):
+                norms[j] += W[i * fo + j] * W[i * fo + j]
+        for j in range(fo):
+            norms[j] = c / sqrt(norms[j]) if norms[j] > c * c else 1
+        for i in range(fi):
+            for j in range(fo):
+                W[i * fo + j] = W[i * fo + j] * <floating> norms[j]
+
+
+cdef class _Views:
+    """Typed views of the layout arrays, kept alive for one call."""
+    cdef const Py_ssize_t[::1] units, coef_off, int_off, act_off, delta_off
+    cdef const Py_ssize_t[::1] pre_off, mask_off
+    cdef const int[::1] acts
+    cdef const double[::1] keep
+
+
+cdef _Views _views(layout):
+    cdef _Views v = _Views()
+    v.units = layout.units
+    v.coef_off = layout.coef_off
+    v.int_off = layout.int_off
+    v.act_off = layout.act_off
+    v.delta_off = layout.delta_off
+    v.pre_off = layout.pre_off
+    v.mask_off = layout.mask_off
+    v.acts = layout.acts
+    v.keep = layout.keep
+    return v
+
+
+cdef Net _make_net(_Views v, layout, Py_ssize_t n_params, int n_threads,
+                   unsigned long long seed):
+    cdef Net net
+    net.n_layers = v.units.shape[0]
+    net.units = &v.units[0]
+    net.coef_off = &v.coef_off[0]
+    net.int_off = &v.int_off[0]
+    net.act_off = &v.act_off[0]
+    net.delta_off = &v.delta_off[0]
+    net.pre_off = &v.pre_off[0]
+    net.mask_off = &v.mask_off[0]
+    net.acts = &v.acts[0]
+    net.keep = &v.keep[0]
+    net.n_coef = layout.n_coef
+    net.n_params = n_params
+    net.out_kind = layout.out_kind
+    net.huber_delta = layout.huber_delta
+    net.max_norm = layout.max_norm
+    net.seed = seed
+    net.n_threads = n_threads
+    return net
 
 
 cdef void _gather_batch(const floating* X, Py_ssize_t n_features,
@@ -340,36 +478,13 @@ cdef void _gather_batch(const floating* X, Py_ssize_t n_features,
             swbuf[i] = sw[idx[i]]
 
 
-cdef class _Views:
-    """Typed views of the layout arrays, kept alive for one call."""
-    cdef const Py_ssize_t[::1] units, coef_off, int_off, act_off, delta_off
-
-
-cdef Net _make_net(_Views v, Py_ssize_t n_coef, Py_ssize_t n_params, int act,
-                   int out_kind, int n_threads):
-    cdef Net net
-    net.n_layers = v.units.shape[0]
-    net.units = &v.units[0]
-    net.coef_off = &v.coef_off[0]
-    net.int_off = &v.int_off[0]
-    net.act_off = &v.act_off[0]
-    net.delta_off = &v.delta_off[0]
-    net.n_coef = n_coef
-    net.n_params = n_params
-    net.act = act
-    net.out_kind = out_kind
-    net.n_threads = n_threads
-    return net
-
-
-cdef _Views _views(layout):
-    cdef _Views v = _Views()
-    v.units = layout.units
-    v.coef_off = layout.coef_off
-    v.int_off = layout.int_off
-    v.act_off = layout.act_off
-    v.delta_off = layout.delta_off
-    return v
+cdef void _set_csr(Csr* csr, const void* data, Py_ssize_t nnz,
+                   const Py_ssize_t* indices, const Py_ssize_t* indptr,
+                   const void* placeholder) noexcept nogil:
+    # an all-zero CSR matrix has no data pointer: any non-NULL one marks "sparse"
+    csr.data = data if nnz else placeholder
+    csr.indices = indices
+    csr.indptr = indptr
 
 
 def train_epoch(floating[::1] params,              # INOUT: flat coefs + intercepts
@@ -377,7 +492,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 floating[::1] state1,              # INOUT: velocity / m / square avg
                 floating[::1] state2,              # INOUT: adam v
                 floating[::1] work,                # OUT: scratch (layout.work_size)
-                double[::1] block_loss,            # OUT: scratch (batch_size)
+                double[::1] scratch,               # OUT: layout.scratch_size
                 const floating[:, ::1] X,          # IN: dense X, or None
                 const floating[::1] X_data,        # IN: CSR X, or None
                 const Py_ssize_t[::1] X_indices,
@@ -389,26 +504,31 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 bint shuffled,
                 Py_ssize_t batch_size,
                 layout, int solver, dict opt, Py_ssize_t adam_t,
-                double alpha, double clip_norm, int n_threads):
+                double alpha, double clip_norm, int n_threads,
+                unsigned long long seed=0):
     """One epoch of minibatch training, all in C; returns (loss_sum, adam_t).
 
     loss_sum is sum over batches of batch_loss * batch_n (scikit-learn's
     accumulation).  Raises KeyboardInterrupt (weights are those after the last
-    complete batch) when Ctrl-C arrives.
+    complete batch) when Ctrl-C arrives.  `opt` holds the optimizer constants
+    (lr, momentum, nesterov, beta_1, beta_2, epsilon, rho, weight_decay,
+    alpha1, clip_value); `seed` drives the dropout masks.
     """
     cdef _Views v = _views(layout)
-    cdef Net net = _make_net(v, layout.n_coef, params.shape[0], layout.act,
-                             layout.out_kind, n_threads)
+    cdef Net net = _make_net(v, layout, params.shape[0], n_threads, seed)
     cdef Csr csr
     cdef OptConsts c
     cdef Py_ssize_t n = sample_idx.shape[0]
-    cdef Py_ssize_t n_features = layout.units[0]
-    cdef Py_ssize_t n_out = layout.units[net.n_layers - 1]
-    cdef Py_ssize_t start, m, i, since_check = 0
+    cdef Py_ssize_t n_features = v.units[0]
+    cdef Py_ssize_t n_out = v.units[net.n_layers - 1]
+    cdef Py_ssize_t start, m, i, k, since_check = 0
     cdef floating* wp = &work[0]
     cdef floating* xbuf = wp + <Py_ssize_t> layout.xbuf_off
     cdef floating* ybuf = wp + <Py_ssize_t> layout.ybuf_off
     cdef floating* swbuf = wp + <Py_ssize_t> layout.swbuf_off
+    cdef floating* xdrop = NULL
+    cdef double* block_loss = &scratch[0]
+    cdef double* norms = &scratch[0] + <Py_ssize_t> layout.norms_off
     cdef const floating* Xp = NULL
     cdef const floating* Yp = NULL
     cdef const unsigned char* Yb8 = NULL
@@ -417,21 +537,25 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef const floating* Yb
     cdef const floating* swb
     cdef double sw_sum, loss_sum, batch_loss, scale, gnorm
-    cdef double total = 0, sqnorm
+    cdef double total = 0, sqnorm, l1norm
     cdef double lr_init = opt["lr"]
     cdef bint dense = X is not None
+    cdef bint drop_input = net.keep[0] < 1
+    cdef bint adam = solver == SOLVER_ADAM or solver == SOLVER_ADAMW
 
     if n == 0:
         return 0.0, adam_t
+    if drop_input and not dense:
+        raise ValueError("input_dropout needs dense X")
     csr.data = NULL
     if dense:
         Xp = &X[0, 0]
     else:
-        csr.data = &X_data[0] if X_data.shape[0] else NULL
-        csr.indices = &X_indices[0] if X_indices.shape[0] else NULL
-        csr.indptr = &X_indptr[0]
-        if csr.data == NULL:          # an all-zero CSR matrix: use an empty row set
-            csr.data = <const void*> &params[0]
+        _set_csr(&csr, &X_data[0] if X_data.shape[0] else NULL, X_data.shape[0],
+                 &X_indices[0] if X_indices.shape[0] else NULL, &X_indptr[0],
+                 &params[0])
+    if drop_input:
+        xdrop = wp + v.mask_off[0]
     if Y is not None:
         Yp = &Y[0, 0]
     else:
@@ -439,15 +563,20 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     if sample_weight is not None:
         swp = &sample_weight[0]
     c.lr = lr_init
+    c.lr_base = lr_init
     c.momentum = opt["momentum"]
     c.nesterov = opt["nesterov"]
     c.beta_1 = opt["beta_1"]
     c.beta_2 = opt["beta_2"]
     c.epsilon = opt["epsilon"]
     c.rho = opt["rho"]
+    c.weight_decay = opt.get("weight_decay", 0.0)
+    c.alpha1 = opt.get("alpha1", 0.0)
+    c.clip_value = opt.get("clip_value", 0.0)
 
     with nogil:
         sqnorm = _coef_sqnorm(&params[0], net.n_coef)
+        l1norm = _coef_abssum(&params[0], net.n_coef) if c.alpha1 > 0 else 0
         start = 0
         while start < n:
             m = min(batch_size, n - start)
@@ -457,6 +586,12 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                               &sample_idx[start], m,
                               xbuf if (dense and shuffled) else NULL, ybuf, swbuf)
             Xb = (xbuf if shuffled else Xp + start * n_features) if dense else NULL
+            if drop_input:
+                # input dropout: drop into a copy, X itself is read-only
+                memcpy(xdrop, Xb, m * n_features * sizeof(floating))
+                _dropout(xdrop, <floating*> NULL, m, n_features, net.keep[0],
+                         net.seed, 0, start)
+                Xb = xdrop
             Yb = ybuf if (shuffled or Yp == NULL) else Yp + start * n_out
             swb = NULL if swp == NULL else swbuf
             if swp == NULL:
@@ -467,26 +602,31 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                     sw_sum += swbuf[i]
 
             loss_sum = _forward(&net, Xb, &csr, &sample_idx[start], m,
-                                &params[0], wp, &block_loss[0], Yb, swb, True)
+                                &params[0], wp, block_loss, Yb, swb, True, True,
+                                start)
             _backward(&net, Xb, &csr, &sample_idx[start], m, &params[0],
-                      &grads[0], wp, False)
+                      &grads[0], wp, False, True)
 
-            batch_loss = (loss_sum + 0.5 * alpha * sqnorm) / sw_sum
+            batch_loss = (loss_sum + 0.5 * alpha * sqnorm + c.alpha1 * l1norm) / sw_sum
             scale = 1.0 / sw_sum
             if clip_norm > 0:
                 gnorm = sqrt(_grad_sqnorm(&params[0], &grads[0], net.n_params,
                                           net.n_coef, <floating> alpha,
-                                          <floating> scale))
+                                          <floating> c.alpha1, <floating> scale))
                 if gnorm > clip_norm:
                     scale = scale * (clip_norm / gnorm)
-            if solver == SOLVER_ADAM:
+            if adam:
                 adam_t = adam_t + 1
                 c.lr = (lr_init * sqrt(1 - pow(c.beta_2, <double> adam_t))
                         / (1 - pow(c.beta_1, <double> adam_t)))
             sqnorm = _update(solver, &params[0], &grads[0], &state1[0],
                              &state2[0] if state2.shape[0] else NULL,
                              net.n_params, net.n_coef, <floating> alpha,
-                             <floating> scale, &c, n_threads)
+                             <floating> scale, &c, n_threads, &l1norm)
+            if net.max_norm > 0:
+                _max_norm(&net, &params[0], norms)
+                sqnorm = _coef_sqnorm(&params[0], net.n_coef)
+                l1norm = _coef_abssum(&params[0], net.n_coef)
             total += batch_loss * m
             start += m
             since_check += m
@@ -500,7 +640,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
 def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
               floating[::1] grads,                # OUT: finished gradient
               floating[::1] work,                 # OUT: scratch (layout.work_size)
-              double[::1] block_loss,             # OUT: scratch (chunk)
+              double[::1] scratch,                # OUT: layout.scratch_size
               const floating[:, ::1] X,           # IN: dense X, or None
               const floating[::1] X_data,         # IN: CSR X, or None
               const Py_ssize_t[::1] X_indices,
@@ -509,19 +649,20 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
               const unsigned char[:, ::1] Y_bool,  # IN: 0/1 targets, or None
               const floating[::1] sample_weight,   # IN, or None
               const Py_ssize_t[::1] sample_idx,    # IN: arange(n_samples)
-              Py_ssize_t chunk, layout, double alpha, int n_threads):
+              Py_ssize_t chunk, layout, double alpha, int n_threads,
+              double alpha1=0.0, bint with_grad=True):
     """Loss and gradient over all samples (L-BFGS), as scikit-learn's _backprop.
 
     Samples are processed in chunks of `chunk` rows whose raw gradients
-    accumulate, so memory does not grow with n_samples.
+    accumulate, so memory does not grow with n_samples.  No dropout.  With
+    with_grad=False only the loss is computed (validation loss).
     """
     cdef _Views v = _views(layout)
-    cdef Net net = _make_net(v, layout.n_coef, params.shape[0], layout.act,
-                             layout.out_kind, n_threads)
+    cdef Net net = _make_net(v, layout, params.shape[0], n_threads, 0)
     cdef Csr csr
     cdef Py_ssize_t n = sample_idx.shape[0]
-    cdef Py_ssize_t n_features = layout.units[0]
-    cdef Py_ssize_t n_out = layout.units[net.n_layers - 1]
+    cdef Py_ssize_t n_features = v.units[0]
+    cdef Py_ssize_t n_out = v.units[net.n_layers - 1]
     cdef Py_ssize_t start, m, j
     cdef floating* wp = &work[0]
     cdef floating* ybuf = wp + <Py_ssize_t> layout.ybuf_off
@@ -530,17 +671,17 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     cdef const unsigned char* Yb8 = NULL
     cdef const floating* swp = NULL
     cdef const floating* Yb
-    cdef double sw_sum = 0, loss_sum = 0, sqnorm, scale
+    cdef double sw_sum = 0, loss_sum = 0, sqnorm, l1norm, scale
     cdef bint dense = X is not None
-    cdef floating fscale, falpha = <floating> alpha
+    cdef floating fscale, falpha = <floating> alpha, falpha1 = <floating> alpha1
 
     csr.data = NULL
     if dense:
         Xp = &X[0, 0]
     else:
-        csr.data = &X_data[0] if X_data.shape[0] else <const void*> &params[0]
-        csr.indices = &X_indices[0] if X_indices.shape[0] else NULL
-        csr.indptr = &X_indptr[0]
+        _set_csr(&csr, &X_data[0] if X_data.shape[0] else NULL, X_data.shape[0],
+                 &X_indices[0] if X_indices.shape[0] else NULL, &X_indptr[0],
+                 &params[0])
     if Y is not None:
         Yp = &Y[0, 0]
     else:
@@ -559,11 +700,13 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
                 Yb = Yp + start * n_out
             loss_sum += _forward(&net, Xp + start * n_features if dense else NULL,
                                  &csr, &sample_idx[start], m, &params[0], wp,
-                                 &block_loss[0], Yb,
-                                 NULL if swp == NULL else swp + start, True)
-            _backward(&net, Xp + start * n_features if dense else NULL, &csr,
-                      &sample_idx[start], m, &params[0], &grads[0], wp,
-                      start > 0)
+                                 &scratch[0], Yb,
+                                 NULL if swp == NULL else swp + start, True,
+                                 False, start)
+            if with_grad:
+                _backward(&net, Xp + start * n_features if dense else NULL, &csr,
+                          &sample_idx[start], m, &params[0], &grads[0], wp,
+                          start > 0, False)
             start += m
         if swp == NULL:
             sw_sum = n
@@ -571,14 +714,17 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
             for j in range(n):
                 sw_sum += swp[j]
         sqnorm = _coef_sqnorm(&params[0], net.n_coef)
+        l1norm = _coef_abssum(&params[0], net.n_coef) if alpha1 > 0 else 0
         scale = 1.0 / sw_sum
         fscale = <floating> scale
-        for j in range(net.n_params):
-            if j < net.n_coef:
-                grads[j] = (grads[j] + falpha * params[j]) * fscale
-            else:
-                grads[j] = grads[j] * fscale
-    return (loss_sum + 0.5 * alpha * sqnorm) / sw_sum
+        if with_grad:
+            for j in range(net.n_params):
+                if j < net.n_coef:
+                    grads[j] = (grads[j] + falpha * params[j]
+                                + falpha1 * ((params[j] > 0) - (params[j] < 0))) * fscale
+                else:
+                    grads[j] = grads[j] * fscale
+    return (loss_sum + 0.5 * alpha * sqnorm + alpha1 * l1norm) / sw_sum
 
 
 def forward(const floating[::1] params,       # IN: flat coefs + intercepts
@@ -592,43 +738,43 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
 
     Each thread takes whole blocks of `block` rows and keeps them in its own
     scratch through all layers, so memory is O(threads * block * width) and
-    the activations of a block stay in cache between layers.
+    the activations of a block stay in cache between layers.  No dropout.
     """
     cdef _Views v = _views(layout)
     cdef int n_layers = v.units.shape[0]
     cdef Py_ssize_t n = out.shape[0]
     cdef Py_ssize_t width = 0, nb, blk, l
     cdef int nt
+    cdef int out_kind = layout.out_kind
+    cdef Csr csr
+    cdef const floating* Xp = NULL
+    cdef floating[::1] scratch
     for l in range(1, n_layers):
         width = max(width, v.units[l])
     if n == 0:
         return
     nb = (n + block - 1) // block
     nt = 1 if (n_threads <= 1 or nb < 2) else min(n_threads, <int> nb)
-    import numpy as np
-    scratch_arr = np.empty(nt * 2 * block * width,
-                           dtype=np.float32 if floating is float else np.float64)
-    cdef floating[::1] scratch = scratch_arr
-    cdef Csr csr
+    scratch = np.empty(nt * 2 * block * width,
+                       dtype=np.float32 if floating is float else np.float64)
     csr.data = NULL
     if X is None:
-        csr.data = &X_data[0] if X_data.shape[0] else <const void*> &params[0]
-        csr.indices = &X_indices[0] if X_indices.shape[0] else NULL
-        csr.indptr = &X_indptr[0]
-    cdef const floating* Xp = &X[0, 0] if X is not None else NULL
-    cdef int act = layout.act
-    cdef int out_kind = layout.out_kind
+        _set_csr(&csr, &X_data[0] if X_data.shape[0] else NULL, X_data.shape[0],
+                 &X_indices[0] if X_indices.shape[0] else NULL, &X_indptr[0],
+                 &params[0])
+    else:
+        Xp = &X[0, 0]
     with nogil:
         if nt == 1:
             for blk in range(nb):
                 _forward_rows(&v.units[0], &v.coef_off[0], &v.int_off[0],
-                              n_layers, act, out_kind, &params[0],
+                              n_layers, &v.acts[0], out_kind, &params[0],
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),
                               &scratch[0], block * width, &out[0, 0])
         else:
             for blk in prange(nb, num_threads=nt, schedule="static"):
                 _forward_rows(&v.units[0], &v.coef_off[0], &v.int_off[0],
-                              n_layers, act, out_kind, &params[0],
+                              n_layers, &v.acts[0], out_kind, &params[0],
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),
                               &scratch[0] + omp_get_thread_num() * 2 * block * width,
                               block * width, &out[0, 0])

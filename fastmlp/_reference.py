@@ -58,6 +58,9 @@ __all__ = [
 
 HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 OUTPUT_ACTIVATIONS = ("identity", "exp", "logistic", "softmax")
+# fastmlp's further hidden activations (forward formulas only; their
+# derivatives are checked against finite differences, not against this file)
+EXTRA_ACTIVATIONS = ("leaky_relu", "elu", "softplus", "gelu", "silu")
 LOSS_OF_OUTPUT = {
     "identity": "squared_error",
     "exp": "poisson",
@@ -220,8 +223,20 @@ def activation(name, Z):
     relu: ``A = max(Z, 0)``; exp: ``A = exp(Z)``;
     softmax (row-wise): ``A = exp(Z - max_row(Z)) / sum_row(...)``.
     """
-    _check_name(name, HIDDEN_ACTIVATIONS + ("exp", "softmax"), "activation")
+    _check_name(name, HIDDEN_ACTIVATIONS + EXTRA_ACTIVATIONS + ("exp", "softmax"), "activation")
     Z = np.asarray(Z)
+    if name == "leaky_relu":
+        return np.where(Z > 0, Z, Z * Z.dtype.type(0.01))
+    if name == "elu":
+        return np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0)))
+    if name == "softplus":
+        return np.logaddexp(0, Z).astype(Z.dtype)
+    if name == "gelu":
+        from scipy.special import erf
+
+        return (Z * 0.5 * (1 + erf(Z / np.sqrt(2)))).astype(Z.dtype)
+    if name == "silu":
+        return Z * expit(Z)
     if name == "identity":
         return Z.copy()
     if name == "logistic":
@@ -302,7 +317,7 @@ def forward(X, coefs, intercepts, activation, out_activation):
         for hidden layers and ``out_activation`` for the last one. ``X`` is
         returned as given; every other entry is a new dense array.
     """
-    _check_name(activation, HIDDEN_ACTIVATIONS, "activation")
+    _check_name(activation, HIDDEN_ACTIVATIONS + EXTRA_ACTIVATIONS, "activation")
     _check_name(out_activation, OUTPUT_ACTIVATIONS, "out_activation")
     if len(coefs) != len(intercepts) or len(coefs) == 0:
         raise ValueError(

@@ -49,7 +49,7 @@ def engine_loss_grad(params, X, Y, sw, units, activation, out_activation, alpha,
     grads = np.empty_like(params)
     work = np.empty(layout.work_size, dtype=params.dtype)
     loss = _network.loss_grad(
-        params, grads, work, np.empty(chunk + 1), dense, data, indices, indptr,
+        params, grads, work, np.empty(layout.scratch_size), dense, data, indices, indptr,
         np.ascontiguousarray(Y, dtype=params.dtype), None, sw,
         np.arange(n, dtype=np.intp), chunk, layout, alpha, n_threads,
     )
@@ -58,23 +58,25 @@ def engine_loss_grad(params, X, Y, sw, units, activation, out_activation, alpha,
 
 def engine_sgd_epoch(params, X, Y, sw, units, activation, out_activation, alpha,
                      batch_size, lr, order=None, n_threads=1, solver="sgd",
-                     momentum=0.0, clip=0.0, state=None):
+                     momentum=0.0, clip=0.0, state=None, opt_extra=None,
+                     layout_extra=None, seed=0):
     """One engine epoch; returns (loss, params) with params updated in place."""
     n = X.shape[0]
-    layout = _engine.Layout(units, batch_size, activation, out_activation)
+    layout = _engine.Layout(units, batch_size, activation, out_activation,
+                            **(layout_extra or {}))
     dense, data, indices, indptr = _engine.csr_parts(X)
     state = state or {}
     s1 = state.setdefault("s1", np.zeros_like(params))
     s2 = state.setdefault("s2", np.zeros_like(params))
     order = np.arange(n, dtype=np.intp) if order is None else np.asarray(order, dtype=np.intp)
     opt = {"lr": lr, "momentum": momentum, "nesterov": False, "beta_1": 0.9,
-           "beta_2": 0.999, "epsilon": 1e-8, "rho": 0.9}
+           "beta_2": 0.999, "epsilon": 1e-8, "rho": 0.9, **(opt_extra or {})}
     loss_sum, t = _network.train_epoch(
         params, np.empty_like(params), s1, s2, np.empty(layout.work_size, dtype=params.dtype),
-        np.empty(batch_size + 1), dense, data, indices, indptr,
+        np.empty(layout.scratch_size), dense, data, indices, indptr,
         np.ascontiguousarray(Y, dtype=params.dtype), None, sw, order,
         not np.array_equal(order, np.arange(n)), batch_size, layout,
-        _engine.SOLVER_CODES[solver], opt, state.get("t", 0), alpha, clip, n_threads,
+        _engine.SOLVER_CODES[solver], opt, state.get("t", 0), alpha, clip, n_threads, seed,
     )
     state["t"] = t
     return loss_sum / n, params
