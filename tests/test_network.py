@@ -127,3 +127,26 @@ def test_gradient_clipping_bounds_the_step():
     unclipped = start.copy()
     engine_sgd_epoch(unclipped, X, Y, sw, UNITS, "tanh", "identity", 0.0, 16, lr)
     assert np.linalg.norm(unclipped - start) > 10 * lr * clip
+
+
+@pytest.mark.parametrize("loss", ["huber", "absolute_error"])
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_regression_losses_match_finite_differences(loss, n_out):
+    from fastmlp import _engine, _network
+    units = [4, 6, n_out]
+    X, Y, sw, params = make_problem(units, "identity", n_samples=25, weighted=True, seed=9)
+    Y = Y * 3  # residuals on both sides of the Huber threshold
+    layout = _engine.Layout(units, 25, "tanh", "identity", loss=loss, huber_delta=0.7)
+
+    def lg(p, with_grad=True):
+        g = np.empty_like(p)
+        val = _network.loss_grad(p, g, np.empty(layout.work_size), np.empty(layout.scratch_size),
+                                 X, None, None, None, Y, None, sw, np.arange(25, dtype=np.intp),
+                                 25, layout, 0.01, 1, 0.02, with_grad)
+        return val, g
+
+    _, grad = lg(params)
+    eps = 1e-6
+    fd = np.array([(lg(params + eps * e, False)[0] - lg(params - eps * e, False)[0]) / (2 * eps)
+                   for e in np.eye(params.shape[0])])
+    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-7)
