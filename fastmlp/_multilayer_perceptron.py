@@ -45,6 +45,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from fastmlp import _engine, _label, _network
+from fastmlp._sklearn_callbacks import CallbackSupportMixin, EpochCallbacks, with_callbacks
 from fastmlp._openmp import effective_n_threads
 from fastmlp._progress import EpochReporter, TimeBudget, run_callbacks, validate_callbacks
 from fastmlp._schedules import SCHEDULE_PARAM_CONSTRAINTS, epoch_learning_rate
@@ -77,7 +78,7 @@ def _constraints(sk_constraints):
     return constraints
 
 
-class _BaseMLP(BaseEstimator):
+class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     """Shared machinery of MLPClassifier and MLPRegressor."""
 
     # ---------------------------------------------------------------- state
@@ -494,11 +495,13 @@ class _BaseMLP(BaseEstimator):
         reporter = EpochReporter(self.verbose, n_samples, self.max_iter)
         budget = TimeBudget(self.max_time)
         history = self._history()
+        skl_callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter)
 
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 tic = time.perf_counter()
+                skl_callbacks.epoch_begin()
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
@@ -582,7 +585,8 @@ class _BaseMLP(BaseEstimator):
                         break
                     self._no_improvement_count = 0
 
-                if run_callbacks(self.callbacks, self, history):
+                stop = skl_callbacks.epoch_end()
+                if run_callbacks(self.callbacks, self, history) or stop:
                     if self.verbose:
                         print("A callback asked to stop training.")
                     break
@@ -605,6 +609,7 @@ class _BaseMLP(BaseEstimator):
             warnings.warn("Training interrupted by user.")
         finally:
             reporter.close()
+            skl_callbacks.close()
 
         if early_stopping:
             params[:] = self._best_params
@@ -704,6 +709,7 @@ class _BaseMLP(BaseEstimator):
 
     # -------------------------------------------------------------- public
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.
@@ -957,6 +963,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         )
 
     @available_if(lambda est: est._check_solver())
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single iteration over the given data.
@@ -1160,6 +1167,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return X, y
 
     @available_if(lambda est: est._check_solver())
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with a single iteration over the given data.

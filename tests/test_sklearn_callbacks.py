@@ -1,0 +1,76 @@
+"""scikit-learn 1.9's experimental callback protocol on fastmlp's estimators."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+from fastmlp import MLPClassifier, MLPRegressor
+
+pytest.importorskip("sklearn.callback")
+
+
+class Recorder:
+    """Records each epoch's task and the fitted copy's weights; may stop."""
+
+    def __init__(self, stop_after=None):
+        self.stop_after = stop_after
+        self.events = []
+        self.epoch_weights = []
+
+    def setup(self, estimator, context):
+        self.events.append("setup")
+
+    def teardown(self, estimator, context):
+        self.events.append("teardown")
+
+    def on_fit_task_begin(self, estimator, context):
+        self.events.append(("begin", context.task_name))
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        self.events.append(("end", context.task_name))
+        if context.task_name == "epoch":
+            self.epoch_weights.append([c.copy() for c in fitted_estimator.coefs_])
+            return self.stop_after is not None and len(self.epoch_weights) >= self.stop_after
+        return False
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:500] / 16, y[:500]
+
+
+def test_epochs_are_subtasks_with_the_epochs_weights(digits):
+    X, y = digits
+    rec = Recorder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier((16,), max_iter=4, random_state=0).set_callbacks(rec).fit(X, y)
+        for k in (1, 3):
+            ref = MLPClassifier((16,), max_iter=k, random_state=0).fit(X, y)
+            for a, b in zip(rec.epoch_weights[k - 1], ref.coefs_):
+                np.testing.assert_array_equal(a, b)
+    assert rec.events[0] == "setup" and rec.events[-1] == "teardown"
+    assert rec.events.count(("begin", "epoch")) == 4
+    assert rec.events.count(("end", "epoch")) == 4
+
+
+def test_a_callback_can_stop_training(digits):
+    X, y = digits
+    est = MLPRegressor(hidden_layer_sizes=(8,), max_iter=50, random_state=0)
+    est.set_callbacks(Recorder(stop_after=3)).fit(X, y.astype(float))
+    assert est.n_iter_ == 3
+
+
+def test_progress_bar_runs(digits):
+    pytest.importorskip("rich")
+    from sklearn.callback import ProgressBar
+
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier((8,), max_iter=3, random_state=0).set_callbacks(ProgressBar())
+        est.fit(X, y)
+    assert est.n_iter_ == 3
