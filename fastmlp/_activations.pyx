@@ -136,9 +136,9 @@ cdef void _act_backward(const floating* A, const floating* Zpre, floating* D,
     if act == ACT_IDENTITY:
         return
     elif act == ACT_RELU:
+        # a select, not a branch, so the loop vectorizes
         for j in range(n):
-            if A[j] == 0:
-                D[j] = 0
+            D[j] = 0 if A[j] == 0 else D[j]
     elif act == ACT_TANH:
         for j in range(n):
             D[j] = D[j] * (1 - A[j] * A[j])

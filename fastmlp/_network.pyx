@@ -49,11 +49,14 @@ from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW,
 # a few microseconds when the machine is quiet and far more when it is
 # busy; 4e6 flops are ~100 us of one core, enough to pay for it.
 cdef double PAR_MIN_FLOPS = 4e6
-# Forward row blocks aim at this many bytes of layer output (cache-hot bias
-# and activation) but never fewer than MIN_BLOCK_ROWS rows (BLAS packs the
-# weights once per call, so tiny blocks would repack them too often).
-cdef Py_ssize_t BLOCK_BYTES = 1 << 19
-cdef Py_ssize_t MIN_BLOCK_ROWS = 128
+# Forward and delta row blocks aim at BLOCK_BYTES of layer output, so that
+# bias + activation run on output still in cache (L2 on these machines), but
+# never fewer than MIN_BLOCK_ROWS rows: BLAS packs the weight matrix once per
+# GEMM call, and smaller blocks repack it too often.  Measured on
+# 784-1024-1024-10 at batch 512, float32, 2 threads (bench/README.md): 128-row
+# blocks reached 56% of the GEMM limit, one 256-row block per thread 95-99%.
+cdef Py_ssize_t BLOCK_BYTES = 1 << 21
+cdef Py_ssize_t MIN_BLOCK_ROWS = 256
 # Check for Ctrl-C after about this many samples (well under a second).
 cdef Py_ssize_t SIGNAL_CHECK_SAMPLES = 2048
 
@@ -778,3 +781,18 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),
                               &scratch[0] + omp_get_thread_num() * 2 * block * width,
                               block * width, &out[0, 0])
+
+
+def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None):
+    """Read (and optionally set) the engine's tuning constants; returns the
+    values in force before the call.  For bench/ experiments only."""
+    global PAR_MIN_FLOPS, BLOCK_BYTES, MIN_BLOCK_ROWS
+    old = {"par_min_flops": PAR_MIN_FLOPS, "block_bytes": BLOCK_BYTES,
+           "min_block_rows": MIN_BLOCK_ROWS}
+    if par_min_flops is not None:
+        PAR_MIN_FLOPS = par_min_flops
+    if block_bytes is not None:
+        BLOCK_BYTES = block_bytes
+    if min_block_rows is not None:
+        MIN_BLOCK_ROWS = min_block_rows
+    return old
