@@ -581,18 +581,16 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                             " for %d consecutive epochs."
                             % (self.tol, self.n_iter_no_change)
                         )
-                    if self._trigger_stopping(msg):
+                    if self._trigger_stopping(msg, reporter):
                         break
                     self._no_improvement_count = 0
 
                 stop = skl_callbacks.epoch_end()
                 if run_callbacks(self.callbacks, self, history) or stop:
-                    if self.verbose:
-                        print("A callback asked to stop training.")
+                    self._say(reporter)("A callback asked to stop training.")
                     break
                 if budget.exceeded():
-                    if self.verbose:
-                        print("max_time=%g s reached; stopping." % self.max_time)
+                    self._say(reporter)("max_time=%g s reached; stopping." % self.max_time)
                     break
 
                 if incremental:
@@ -623,19 +621,24 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             self._params.dtype, copy=False
         )
 
-    def _trigger_stopping(self, msg):
+    def _say(self, reporter):
+        """Where messages go: nowhere, stdout (verbose=1, as scikit-learn) or
+        above the progress bar (verbose >= 2)."""
+        if not self.verbose:
+            return lambda text: None
+        return reporter.message if self.verbose >= 2 else print
+
+    def _trigger_stopping(self, msg, reporter):
         """scikit-learn's rule: stop, unless sgd 'adaptive' can still divide lr by 5."""
+        say = self._say(reporter)
         if not (self.solver == "sgd" and self.learning_rate == "adaptive"):
-            if self.verbose:
-                print(msg + " Stopping.")
+            say(msg + " Stopping.")
             return True
         if self._opt_lr <= 1e-6:
-            if self.verbose:
-                print(msg + " Learning rate too small. Stopping.")
+            say(msg + " Learning rate too small. Stopping.")
             return True
         self._opt_lr /= 5.0
-        if self.verbose:
-            print(msg + " Setting learning rate to %f" % self._opt_lr)
+        say(msg + " Setting learning rate to %f" % self._opt_lr)
         return False
 
     def _validation_score(self, X, y, sample_weight, val_loss):
@@ -653,7 +656,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if early_stopping:
             val_score = self._validation_score(X, y, sample_weight, val_loss)
             self.validation_scores_.append(val_score)
-            if self.verbose:
+            if self.verbose and self.verbose < 2:  # verbose >= 2: on the epoch line
                 print("Validation score: %f" % self.validation_scores_[-1])
             last_valid_score = self.validation_scores_[-1]
             if last_valid_score < (self.best_validation_score_ + self.tol):
