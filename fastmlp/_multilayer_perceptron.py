@@ -287,6 +287,16 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 "dropout and input_dropout need a stochastic solver (sgd, adam, "
                 "rmsprop, adagrad, adamw); solver='lbfgs' has no minibatches."
             )
+        if self.solver == "lbfgs" and self.max_norm is not None:
+            raise ValueError(
+                "max_norm constrains the weights after each stochastic step; "
+                "solver='lbfgs' takes none. Use a stochastic solver or drop max_norm."
+            )
+        if self.solver == "lbfgs" and validation is not None:
+            raise ValueError(
+                "X_val/y_val are evaluated once per epoch by the stochastic solvers; "
+                "solver='lbfgs' has no epochs."
+            )
         if self.input_dropout > 0 and scipy.sparse.issparse(X):
             raise ValueError("input_dropout needs dense X; got a sparse matrix.")
         if validation is not None:
@@ -327,7 +337,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         """Check X_val/y_val as the training data (same width, dtype)."""
         if X_val is None or y_val is None:
             raise ValueError(
-                "X_val and y_val must be given together (got only one of them)."
+                "X_val and y_val must be given together (sample_weight_val needs "
+                "both); got only part of the validation set."
             )
         X_val = validate_data(
             self, X_val, accept_sparse=["csr", "csc"], reset=False,
@@ -372,12 +383,26 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             )
             return loss, grads.astype(np.float64)
 
+        # callbacks and max_time act once per L-BFGS iteration
+        budget = TimeBudget(self.max_time)
+        history = self._history()
+        watch = self.callbacks is not None or self.max_time is not None
+
+        def on_iteration(intermediate_result):
+            params[:] = intermediate_result.x
+            history["loss"].append(float(intermediate_result.fun))
+            for key in ("val_loss", "val_score", "seconds", "learning_rate"):
+                history[key].append(None)
+            if run_callbacks(self.callbacks, self, history) or budget.exceeded():
+                raise StopIteration
+
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         opt_res = scipy.optimize.minimize(
             loss_grad,
             params.astype(np.float64),
             method="L-BFGS-B",
             jac=True,
+            callback=on_iteration if watch else None,
             options={
                 "maxfun": self.max_fun,
                 "maxiter": self.max_iter,
@@ -492,7 +517,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         clip = 0.0 if self.grad_clip_norm is None else float(self.grad_clip_norm)
         uses_dropout = bool(np.any(layout.keep < 1))
         sample_idx = np.arange(n_samples, dtype=np.intp)
-        reporter = EpochReporter(self.verbose, n_samples, self.max_iter)
+        # epochs are numbered within this call (fit) or since initialisation
+        # (partial_fit, which has no epoch budget)
+        reporter = EpochReporter(self.verbose, n_samples, None if incremental else self.max_iter)
         budget = TimeBudget(self.max_time)
         history = self._history()
         skl_callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter)
@@ -507,9 +534,14 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
                 # dropout masks: a seed per epoch (drawn only when dropout is on,
                 # so scikit-learn's random stream is unchanged otherwise)
+                # mixed with the epoch count, so that partial_fit and warm starts
+                # (which re-seed an int random_state each call) get new masks)
                 seed = (
-                    int(self._random_state.randint(0, 2**31 - 1)) if uses_dropout else 0
-                )
+                    int(self._random_state.randint(0, 2**31 - 1))
+                    + self._epoch * 0x9E3779B97F4A7C15 % 2**63
+                    if uses_dropout
+                    else 0
+                ) % 2**64
                 lr = self._epoch_lr()
                 opt = {
                     "lr": lr,
@@ -564,7 +596,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 history["seconds"].append(time.perf_counter() - tic)
                 history["learning_rate"].append(lr)
                 reporter.epoch_end(
-                    epoch=self._epoch, loss=self.loss_, seconds=history["seconds"][-1],
+                    epoch=self._epoch if incremental else self.n_iter_, loss=self.loss_, seconds=history["seconds"][-1],
                     val_score=history["val_score"][-1], val_loss=val_loss,
                 )
 
@@ -740,7 +772,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             The fitted model.
         """
         validation = None
-        if X_val is not None or y_val is not None:
+        if X_val is not None or y_val is not None or sample_weight_val is not None:
             validation = (X_val, y_val, sample_weight_val)
         return self._fit(X, y, sample_weight=sample_weight, incremental=False,
                          validation=validation)
