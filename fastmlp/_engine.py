@@ -7,7 +7,8 @@ C-contiguous or CSR with intp indices), and the thread policy: OpenMP owns the
 cores inside the engine, BLAS is held to one thread meanwhile (each OpenMP
 thread issues its own GEMMs; see bench/README.md, "Threading design").
 """
-from contextlib import nullcontext
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -27,6 +28,9 @@ LOSS_KINDS = {"huber": 4, "absolute_error": 5}  # identity output, other losses
 SOLVER_CODES = {"sgd": 0, "adam": 1, "rmsprop": 2, "adagrad": 3, "adamw": 4}
 
 _controller = None
+_session_lock = threading.Lock()
+_active_sessions = 0
+_blas_limiter = None
 
 
 def _blas_controller():
@@ -36,11 +40,36 @@ def _blas_controller():
     return _controller
 
 
-def single_threaded_blas(n_threads):
-    """Context holding BLAS to one thread while an OpenMP team issues GEMMs."""
-    if n_threads <= 1:
-        return nullcontext()
-    return _blas_controller().limit(limits=1, user_api="blas")
+@contextmanager
+def engine_session():
+    """Hold BLAS to one thread while any fit (or large predict) runs.
+
+    The engine's OpenMP threads each issue their own GEMMs, so BLAS must not
+    thread underneath them -- also when OpenMP itself is limited to one
+    thread, where a threaded BLAS would only add overhead to small GEMMs.
+    threadpoolctl's limit is process-wide, so concurrent fits share one
+    reference-counted limit: the first to start sets it, the last to finish
+    restores what was there before.
+    """
+    global _active_sessions, _blas_limiter
+    with _session_lock:
+        _active_sessions += 1
+        if _active_sessions == 1:
+            _blas_limiter = _blas_controller().limit(limits=1, user_api="blas")
+    try:
+        yield
+    finally:
+        with _session_lock:
+            _active_sessions -= 1
+            if _active_sessions == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+
+
+def thread_share(n_threads):
+    """This fit's share of the OpenMP threads while other fits run beside it
+    (joblib's threading backend): re-read once per epoch."""
+    return max(1, n_threads // max(1, _active_sessions))
 
 
 class Layout:
@@ -148,7 +177,10 @@ def forward(params, X, layout, n_threads=None):
     out = np.empty((X.shape[0], int(layout.units[-1])), dtype=params.dtype)
     block = 256
     if X.shape[0] <= block:
-        n_threads = 1
-    with single_threaded_blas(n_threads):
-        _network.forward(params, out, dense, data, indices, indptr, layout, n_threads, block)
+        # one block, serial: BLAS does not thread GEMMs this small either
+        _network.forward(params, out, dense, data, indices, indptr, layout, 1, block)
+        return out
+    with engine_session():
+        _network.forward(params, out, dense, data, indices, indptr, layout,
+                         thread_share(n_threads), block)
     return out

@@ -317,7 +317,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             self._link_params()
 
         n_threads = effective_n_threads()
-        with _engine.single_threaded_blas(n_threads):
+        with _engine.engine_session():
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(X, y, sample_weight, incremental, n_threads, validation)
             else:
@@ -560,7 +560,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                     dense, data, indices, indptr, Yf, Yb, sample_weight,
                     np.ascontiguousarray(order, dtype=np.intp),
                     bool(self.shuffle or train_idx is not None), batch_size, layout,
-                    solver, opt, self._adam_t, float(self.alpha), clip, n_threads, seed,
+                    solver, opt, self._adam_t, float(self.alpha), clip,
+                    _engine.thread_share(n_threads), seed,
                 )
                 self.n_iter_ += 1
                 self._epoch += 1
