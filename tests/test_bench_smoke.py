@@ -1,0 +1,102 @@
+"""Smoke test of the benchmark suite: ``python -m bench --smoke`` on minuscule
+sizes, fastmlp and scikit-learn only. Checks the plumbing and the JSON
+(keys present, numbers finite); makes no timing assertions."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+WORKLOADS = ("digits_b1", "digits_b32", "digits_b200", "synth_100_256_128", "mnist_1024x2",
+             "tfidf_sparse", "regression_50")
+
+_fastmlp = pytest.importorskip("fastmlp")
+if not hasattr(_fastmlp, "MLPClassifier"):
+    pytest.skip("fastmlp is not built", allow_module_level=True)
+
+
+def _finite(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+@pytest.fixture(scope="module")
+def smoke_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out / "bench_smoke.json") as f:
+        results = json.load(f)
+    return results, proc.stdout, out
+
+
+def test_top_level_keys(smoke_results):
+    results, stdout, out = smoke_results
+    for key in ("schema_version", "mode", "repeats", "libs", "machine", "fits", "threads",
+                "predict", "memory", "total_seconds", "notes", "fastmlp_config"):
+        assert key in results, key
+    assert results["mode"] == "smoke"
+    assert results["libs"] == ["fastmlp", "sklearn"]
+    assert results["repeats"] >= 2
+    machine = results["machine"]
+    for key in ("cpu_model", "logical_cpus", "architecture", "kernel", "versions", "threadpools", "env"):
+        assert key in machine, key
+    assert any(p.get("user_api") == "blas" for p in machine["threadpools"])
+    assert (out / "bench_smoke.md").exists()
+    assert "| workload |" in stdout
+
+
+def test_fits(smoke_results):
+    results, _, _ = smoke_results
+    names = {(f["workload"], f["dtype"]) for f in results["fits"]}
+    assert names == {(w, d) for w in WORKLOADS for d in ("float32", "float64")}
+    for f in results["fits"]:
+        for lib in ("fastmlp", "sklearn"):
+            r = f["results"][lib]
+            for key in ("seconds_per_epoch", "us_per_sample", "score", "seconds"):
+                assert _finite(r[key]), (f["workload"], lib, key, r[key])
+            assert r["seconds_per_epoch"] > 0
+            assert r["n_iter"] == f["epochs"]
+            assert len(f["all_runs"][lib]) == results["repeats"]
+        for key in ("speedup_vs_sklearn", "fastmlp_gflops", "fraction_of_gemm_limit", "flops_per_epoch"):
+            assert _finite(f[key]) and f[key] > 0, (f["workload"], key)
+        gl = f["gemm_limit"]
+        assert _finite(gl["seconds_per_epoch"]) and gl["seconds_per_epoch"] > 0
+        assert gl["seconds_per_epoch_all_layers"] >= gl["seconds_per_epoch"]
+        score_name = f["results"]["fastmlp"]["score_name"]
+        assert score_name == ("r2" if f["kind"] == "regression" else "accuracy")
+
+
+def test_threads_predict_memory(smoke_results):
+    results, _, _ = smoke_results
+    assert results["threads"]
+    for t in results["threads"]:
+        assert t["thread_counts"][0] == 1
+        for n in t["thread_counts"]:
+            assert _finite(t["by_threads"][str(n)]["seconds_per_epoch"])
+            assert _finite(t["gemm_limit_by_threads"][str(n)])
+        assert _finite(t["speedup"])
+    assert {p["dtype"] for p in results["predict"]} == {"float32", "float64"}
+    for p in results["predict"]:
+        for lib in ("fastmlp", "sklearn"):
+            r = p["results"][lib]
+            for key in ("latency_median_us", "latency_best_us", "rows_per_second", "fraction_of_forward_limit",
+                        "score"):
+                assert _finite(r[key]), (lib, key)
+            assert r["latency_best_us"] <= r["latency_median_us"]
+    assert {m["lib"] for m in results["memory"]} == {"fastmlp", "sklearn"}
+    for m in results["memory"]:
+        assert "error" not in m, m
+        for key in ("X_bytes", "hwm_delta_bytes", "tracemalloc_peak_bytes"):
+            assert _finite(m[key]), key
+        assert m["X_bytes"] > 0
