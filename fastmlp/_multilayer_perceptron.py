@@ -35,7 +35,7 @@ from sklearn.metrics import accuracy_score, get_scorer, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
-from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
@@ -530,7 +530,11 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 tic = time.perf_counter()
                 skl_callbacks.epoch_begin()
                 if self.shuffle:
-                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    # sklearn.utils.shuffle's draw, without its validation overhead:
+                    # the same permutation from the same random state
+                    perm = np.arange(n_samples)
+                    self._random_state.shuffle(perm)
+                    sample_idx = sample_idx[perm]
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
                 # dropout masks: a seed per epoch (drawn only when dropout is on,
                 # so scikit-learn's random stream is unchanged otherwise)
