@@ -7,6 +7,7 @@ import sklearn
 from threadpoolctl import threadpool_info
 
 from fastmlp._openmp import OPENMP_ENABLED, effective_n_threads
+from fastmlp._optimizers import SIMD_PATH
 
 
 def get_config():
@@ -26,6 +27,7 @@ def get_config():
     ]
     return {
         "fastmlp_openmp": OPENMP_ENABLED,
+        "optimizer_kernels": SIMD_PATH,
         "openmp_threads": effective_n_threads(),
         "blas_used_by_fastmlp": blas,
         "python": sys.version.split()[0],
@@ -40,11 +42,13 @@ def show_config(file=None):
     cfg = get_config()
     out = file or sys.stdout
     print(f"fastmlp OpenMP: {'on' if cfg['fastmlp_openmp'] else 'OFF (serial build)'}"
-          f", threads: {cfg['openmp_threads']}", file=out)
+          f", threads: {cfg['openmp_threads']}; optimizer kernels: "
+          f"{cfg['optimizer_kernels']}", file=out)
     for b in cfg["blas_used_by_fastmlp"]:
         print(
             f"BLAS (scipy.linalg.cython_blas): {b['library']} {b['version']}, "
-            f"kernel {b['kernel']}, {b['threading_layer']}, {b['num_threads']} threads",
+            f"kernel {b['kernel']}, {b['threading_layer']}, {b['num_threads']} threads "
+            "(held to 1 inside fastmlp's engine)",
             file=out,
         )
     print(f"python {cfg['python']}, numpy {cfg['numpy']}, scipy {cfg['scipy']}, "

@@ -530,11 +530,10 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 tic = time.perf_counter()
                 skl_callbacks.epoch_begin()
                 if self.shuffle:
-                    # sklearn.utils.shuffle's draw, without its validation overhead:
-                    # the same permutation from the same random state
-                    perm = np.arange(n_samples)
-                    self._random_state.shuffle(perm)
-                    sample_idx = sample_idx[perm]
+                    # sklearn.utils.shuffle draws perm by shuffling arange(n) and
+                    # returns sample_idx[perm]; shuffling sample_idx in place makes
+                    # the same swaps from the same draws: same order, no copies
+                    self._random_state.shuffle(sample_idx)
                 order = sample_idx if train_idx is None else train_idx[sample_idx]
                 # dropout masks: a seed per epoch (drawn only when dropout is on,
                 # so scikit-learn's random stream is unchanged otherwise)
