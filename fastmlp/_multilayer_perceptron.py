@@ -78,6 +78,14 @@ def _constraints(sk_constraints):
     return constraints
 
 
+def _set_params(estimator, params):
+    """__init__'s body: store each constructor argument under its own name
+    (scikit-learn's convention: no validation or logic in __init__)."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     """Shared machinery of MLPClassifier and MLPRegressor."""
 
@@ -870,45 +878,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         callbacks=None,
         class_weight=None,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.rho = rho
-        self.weight_decay = weight_decay
-        self.alpha_l1 = alpha_l1
-        self.grad_clip_norm = grad_clip_norm
-        self.grad_clip_value = grad_clip_value
-        self.warmup_epochs = warmup_epochs
-        self.lr_decay = lr_decay
-        self.lr_step_size = lr_step_size
-        self.lr_min = lr_min
-        self.dropout = dropout
-        self.input_dropout = input_dropout
-        self.max_norm = max_norm
-        self.scoring = scoring
-        self.max_time = max_time
-        self.callbacks = callbacks
-        self.class_weight = class_weight
+        _set_params(self, locals())
 
     loss = "log_loss"  # scikit-learn's classifier fixes its loss
 
@@ -1116,46 +1086,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         callbacks=None,
         huber_delta=1.0,
     ):
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.rho = rho
-        self.weight_decay = weight_decay
-        self.alpha_l1 = alpha_l1
-        self.grad_clip_norm = grad_clip_norm
-        self.grad_clip_value = grad_clip_value
-        self.warmup_epochs = warmup_epochs
-        self.lr_decay = lr_decay
-        self.lr_step_size = lr_step_size
-        self.lr_min = lr_min
-        self.dropout = dropout
-        self.input_dropout = input_dropout
-        self.max_norm = max_norm
-        self.scoring = scoring
-        self.max_time = max_time
-        self.callbacks = callbacks
-        self.huber_delta = huber_delta
+        _set_params(self, locals())
 
     def predict(self, X):
         """Predict using the multi-layer perceptron model.
