@@ -45,10 +45,28 @@ from fastmlp._openmp cimport omp_get_thread_num
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW,
                                   _grad_sqnorm, _update)
 
-# Below this many flops a layer step runs serially: an OpenMP fork/join costs
-# a few microseconds when the machine is quiet and far more when it is
-# busy; 4e6 flops are ~100 us of one core, enough to pay for it.
-cdef double PAR_MIN_FLOPS = 4e6
+# Below this much work a layer step runs serially: an OpenMP fork/join costs
+# a few microseconds on a quiet machine, and 1e6 GEMM flops are ~10 us of
+# one core.  Work is GEMM flops plus an elementwise cost per output value:
+# an exp/log costs what ~1000 GEMM flops do, so a softmax + log-loss block
+# is worth splitting long before its GEMM is (bench/README.md: digits at
+# batch 200 went from 1.07 to 0.79 ms/epoch; batch 32 stays serial).
+cdef double PAR_MIN_FLOPS = 1e6
+cdef double TRANSCENDENTAL_FLOPS = 1000
+
+
+cdef inline double _act_work(int act) noexcept nogil:
+    """GEMM-flop equivalent of one hidden activation value (fwd + bwd)."""
+    if act == 0 or act == 3 or act == 4:   # identity, relu, leaky_relu
+        return 2
+    return TRANSCENDENTAL_FLOPS
+
+
+cdef inline double _out_work(int kind) noexcept nogil:
+    """GEMM-flop equivalent of one output value (activation, loss, delta)."""
+    if kind == 0 or kind == 4 or kind == 5:   # identity-output losses
+        return 4
+    return 2 * TRANSCENDENTAL_FLOPS            # exp (+ log) per value
 # Forward and delta row blocks aim at BLOCK_BYTES of layer output, so that
 # bias + activation run on output still in cache (L2 on these machines), but
 # never fewer than MIN_BLOCK_ROWS rows: BLAS packs the weight matrix once per
@@ -209,7 +227,9 @@ cdef double _forward(const Net* net, const floating* X, const Csr* csr,
         fo = net.units[l + 1]
         Ain = X if l == 0 else work + net.act_off[l]
         Z = work + net.act_off[l + 1]
-        nt = _team(net, 2.0 * m * fi * fo, m)
+        nt = _team(net, m * fo * (2.0 * fi + (_out_work(net.out_kind)
+                                               if l == net.n_layers - 2
+                                               else _act_work(net.acts[l + 1]))), m)
         rb = _block_rows(m, fo, nt, sizeof(floating))
         nb = (m + rb - 1) // rb
         if nt == 1:
@@ -297,7 +317,7 @@ cdef void _delta_below(const Net* net, int l, Py_ssize_t m,
                                        else net.delta_off[l + 1])
     cdef floating* Dn = work + net.delta_off[l]
     cdef const floating* An = work + net.act_off[l]
-    cdef int nt = _team(net, 2.0 * m * fi * fo, m)
+    cdef int nt = _team(net, m * fi * (2.0 * fo + _act_work(net.acts[l])), m)
     cdef Py_ssize_t rb = _block_rows(m, fi, nt, sizeof(floating))
     cdef Py_ssize_t nb = (m + rb - 1) // rb
     cdef Py_ssize_t blk, r0, r1
@@ -805,12 +825,16 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
                               block * width, &out[0, 0])
 
 
-def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None):
+def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None,
+            transcendental_flops=None):
     """Read (and optionally set) the engine's tuning constants; returns the
     values in force before the call.  For bench/ experiments only."""
-    global PAR_MIN_FLOPS, BLOCK_BYTES, MIN_BLOCK_ROWS
+    global PAR_MIN_FLOPS, BLOCK_BYTES, MIN_BLOCK_ROWS, TRANSCENDENTAL_FLOPS
     old = {"par_min_flops": PAR_MIN_FLOPS, "block_bytes": BLOCK_BYTES,
-           "min_block_rows": MIN_BLOCK_ROWS}
+           "min_block_rows": MIN_BLOCK_ROWS,
+           "transcendental_flops": TRANSCENDENTAL_FLOPS}
+    if transcendental_flops is not None:
+        TRANSCENDENTAL_FLOPS = transcendental_flops
     if par_min_flops is not None:
         PAR_MIN_FLOPS = par_min_flops
     if block_bytes is not None:
