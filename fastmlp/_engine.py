@@ -133,7 +133,7 @@ class Layout:
         self.swbuf_off = off
         off += batch_size
         self.work_size = int(off) + 1
-        # double scratch: per-block losses, then per-unit norms (max_norm)
+        # double scratch: per-row losses, then per-unit norms (max_norm)
         self.norms_off = batch_size + 1
         self.scratch_size = self.norms_off + int(units.max()) + 1
 

@@ -15,4 +15,5 @@ cdef void _bias_out_forward(floating* Z, const floating* b, Py_ssize_t n_rows,
 cdef double _bias_out_loss_delta(floating* Z, const floating* b,
                                  const floating* Y, const floating* sw,
                                  Py_ssize_t n_rows, Py_ssize_t n_out,
-                                 int kind, double huber_delta) noexcept nogil
+                                 int kind, double huber_delta,
+                                 double* row_losses) noexcept nogil

@@ -80,8 +80,10 @@ cdef void _bias_out_forward(floating* Z, const floating* b, Py_ssize_t n_rows,
 cdef double _bias_out_loss_delta(floating* Z, const floating* b,
                                  const floating* Y, const floating* sw,
                                  Py_ssize_t n_rows, Py_ssize_t n_out,
-                                 int kind, double huber_delta) noexcept nogil:
-    """Z <- (out_act(Z + b) - Y) * sw row by row; return sum_i sw_i * loss_i."""
+                                 int kind, double huber_delta,
+                                 double* row_losses) noexcept nogil:
+    """Z <- (out_act(Z + b) - Y) * sw row by row; return sum_i sw_i * loss_i
+    (and store each sw_i * loss_i in row_losses, unless it is NULL)."""
     cdef Py_ssize_t i, k
     cdef floating* z
     cdef const floating* y
@@ -124,6 +126,8 @@ cdef double _bias_out_loss_delta(floating* Z, const floating* b,
         if kind == OUT_IDENTITY or kind == OUT_HUBER or kind == OUT_ABSOLUTE:
             row_loss /= n_out
         total += w * row_loss
+        if row_losses != NULL:
+            row_losses[i] = w * row_loss
     return total
 
 
@@ -155,5 +159,6 @@ def bias_out_loss_delta(floating[:, ::1] Z,           # INOUT: in Z, out delta
     with nogil:
         total = _bias_out_loss_delta(&Z[0, 0], &b[0], &Y[0, 0],
                                      NULL if sw is None else &sw[0],
-                                     Z.shape[0], Z.shape[1], kind, huber_delta)
+                                     Z.shape[0], Z.shape[1], kind, huber_delta,
+                                     NULL)
     return total

@@ -19,8 +19,8 @@
 # meanwhile (the Python layer holds threadpoolctl's BLAS limit to 1 around
 # training); a region runs only when the work is worth a fork (PAR_MIN_FLOPS)
 # and otherwise runs serially on the calling thread, so batch size 1 pays no
-# OpenMP overhead.  Results do not depend on scheduling: block partial losses
-# are summed in block order.
+# OpenMP overhead.  Results do not depend on scheduling: each row's loss is
+# kept and the rows are summed in order, whatever blocks the threads took.
 #
 # Dropout (training only): inverted dropout, A *= mask with mask = 0 or 1/keep,
 # drawn from a counter-based hash of (seed, layer, sample position in the
@@ -179,7 +179,7 @@ cdef double _forward_block(const Net* net, int l, const floating* Ain,
                            Py_ssize_t r0, Py_ssize_t r1, const floating* params,
                            floating* work, floating* Z, const floating* Y,
                            const floating* sw, bint training, bint dropout,
-                           Py_ssize_t row0) noexcept nogil:
+                           Py_ssize_t row0, double* row_loss) noexcept nogil:
     """Rows r0:r1 of layer l: Z = act(Ain @ W + b); on the output layer in
     training, Z becomes the delta and the block's weighted loss is returned."""
     cdef Py_ssize_t fi = net.units[l]
@@ -205,12 +205,13 @@ cdef double _forward_block(const Net* net, int l, const floating* Ain,
         return 0
     return _bias_out_loss_delta(Z + r0 * fo, b, Y + r0 * fo,
                                 NULL if sw == NULL else sw + r0,
-                                rows_n, fo, net.out_kind, net.huber_delta)
+                                rows_n, fo, net.out_kind, net.huber_delta,
+                                row_loss + r0)
 
 
 cdef double _forward(const Net* net, const floating* X, const Csr* csr,
                      const Py_ssize_t* rows, Py_ssize_t m,
-                     const floating* params, floating* work, double* block_loss,
+                     const floating* params, floating* work, double* row_loss,
                      const floating* Y, const floating* sw,
                      bint training, bint dropout, Py_ssize_t row0) noexcept nogil:
     """Forward pass of a batch of m rows; returns its summed weighted loss.
@@ -236,19 +237,19 @@ cdef double _forward(const Net* net, const floating* X, const Csr* csr,
             for blk in range(nb):
                 r0 = blk * rb
                 r1 = min(m, r0 + rb)
-                block_loss[blk] = _forward_block(net, l, Ain, fi, csr, rows, r0,
-                                                 r1, params, work, Z, Y, sw,
-                                                 training, dropout, row0)
+                _forward_block(net, l, Ain, fi, csr, rows, r0, r1, params, work,
+                               Z, Y, sw, training, dropout, row0, row_loss)
         else:
             for blk in prange(nb, num_threads=nt, schedule="static"):
                 r0 = blk * rb
                 r1 = min(m, r0 + rb)
-                block_loss[blk] = _forward_block(net, l, Ain, fi, csr, rows, r0,
-                                                 r1, params, work, Z, Y, sw,
-                                                 training, dropout, row0)
+                _forward_block(net, l, Ain, fi, csr, rows, r0, r1, params, work,
+                               Z, Y, sw, training, dropout, row0, row_loss)
     if training:
-        for blk in range(nb):
-            total += block_loss[blk]
+        # summed row by row, in order: the loss does not depend on how the
+        # rows were cut into blocks (that is, on the thread count)
+        for r0 in range(m):
+            total += row_loss[r0]
     return total
 
 
@@ -572,7 +573,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef floating* ybuf = wp + <Py_ssize_t> layout.ybuf_off
     cdef floating* swbuf = wp + <Py_ssize_t> layout.swbuf_off
     cdef floating* xdrop = NULL
-    cdef double* block_loss = &scratch[0]
+    cdef double* row_loss = &scratch[0]
     cdef double* norms = &scratch[0] + <Py_ssize_t> layout.norms_off
     cdef const floating* Xp = NULL
     cdef const floating* Yp = NULL
@@ -647,7 +648,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                     sw_sum += swbuf[i]
 
             loss_sum = _forward(&net, Xb, &csr, &sample_idx[start], m,
-                                &params[0], wp, block_loss, Yb, swb, True, True,
+                                &params[0], wp, row_loss, Yb, swb, True, True,
                                 start)
             _backward(&net, Xb, &csr, &sample_idx[start], m, &params[0],
                       &grads[0], wp, False, True)
