@@ -52,24 +52,29 @@ static inline const char* fastmlp_simd_path(void) { return "portable C"; }
     l1 += FASTMLP_ABS(pj);        
 
 /* One loop over [lo, hi): GRAD computes gj from p[j], g[j]; STEP updates the
- * state and sets pj, the new parameter. */
-#define FASTMLP_LOOP(T, GRAD, STEP)                                             \
+ * state and sets pj, the new parameter; SUMS adds pj to the sums. */
+#define FASTMLP_LOOP(T, GRAD, STEP, SUMS)                                       \
     FASTMLP_PRAGMA(omp simd reduction(+:sq, l1))                                \
     for (ptrdiff_t j = lo; j < hi; j++) {                                       \
         GRAD(T)                                                                 \
         STEP                                                                    \
         p[j] = pj;                                                              \
-        FASTMLP_SUMS(T)                                                         \
+        SUMS(T)                                                                 \
     }
+
+/* without L1 the sum |p| is not needed: leaving it out of the plain loop
+ * takes a compare, a blend and an add off every vector of parameters */
+#define FASTMLP_SUMS_SQ(T)                                                      \
+    sq += pj * pj;
 
 /* The sums run in T: a float loop with double accumulators does not
  * vectorize, and these sums only feed the penalty terms of the loss. */
 #define FASTMLP_BOTH_LOOPS(T, STEP)                                             \
     T sq = 0, l1 = 0;                                                           \
     if (alpha1 == 0 && !(clipv < INFINITY)) {                                   \
-        FASTMLP_LOOP(T, FASTMLP_GRAD_PLAIN, STEP)                               \
+        FASTMLP_LOOP(T, FASTMLP_GRAD_PLAIN, STEP, FASTMLP_SUMS_SQ)              \
     } else {                                                                    \
-        FASTMLP_LOOP(T, FASTMLP_GRAD_FULL, STEP)                                \
+        FASTMLP_LOOP(T, FASTMLP_GRAD_FULL, STEP, FASTMLP_SUMS)                  \
     }                                                                           \
     *l1_out = l1;                                                               \
     return sq;
