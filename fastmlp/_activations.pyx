@@ -13,9 +13,8 @@
 # Threads: none here.  These are serial loops over the rows they are given;
 # the caller (_network) owns the OpenMP team and hands each thread its rows.
 from cython cimport floating
-from libc.math cimport erf, erff, log1p, log1pf, tanh, tanhf
 
-from fastmlp._scalar cimport cexp
+from fastmlp._scalar cimport cerf, cexp, clog1p, ctanh
 
 cdef double LEAKY_SLOPE = 0.01     # leaky_relu: slope for Z < 0 (Keras, PyTorch)
 cdef double INV_SQRT2 = 0.7071067811865476
@@ -29,27 +28,6 @@ cdef bint _needs_preactivation(int act) noexcept nogil:
 cdef inline floating clogistic(floating x) noexcept nogil:
     """1 / (1 + exp(-x)), as scipy.special.expit; exp overflow gives 0, not NaN."""
     return 1 / (1 + cexp(-x))
-
-
-cdef inline floating ctanh(floating x) noexcept nogil:
-    if floating is float:
-        return tanhf(x)
-    else:
-        return tanh(x)
-
-
-cdef inline floating cerf(floating x) noexcept nogil:
-    if floating is float:
-        return erff(x)
-    else:
-        return erf(x)
-
-
-cdef inline floating clog1p(floating x) noexcept nogil:
-    if floating is float:
-        return log1pf(x)
-    else:
-        return log1p(x)
 
 
 cdef inline floating crelu(floating x) noexcept nogil:
