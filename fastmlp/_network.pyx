@@ -174,14 +174,15 @@ cdef void _dropout(floating* A, floating* mask, Py_ssize_t n_rows,
                 mask[i * n_cols + j] = mij
 
 
-cdef double _forward_block(const Net* net, int l, const floating* Ain,
+cdef void _forward_block(const Net* net, int l, const floating* Ain,
                            Py_ssize_t lda, const Csr* csr, const Py_ssize_t* rows,
                            Py_ssize_t r0, Py_ssize_t r1, const floating* params,
                            floating* work, floating* Z, const floating* Y,
                            const floating* sw, bint training, bint dropout,
                            Py_ssize_t row0, double* row_loss) noexcept nogil:
     """Rows r0:r1 of layer l: Z = act(Ain @ W + b); on the output layer in
-    training, Z becomes the delta and the block's weighted loss is returned."""
+    training, Z becomes the delta and each row's weighted loss goes to
+    row_loss[r0:r1]."""
     cdef Py_ssize_t fi = net.units[l]
     cdef Py_ssize_t fo = net.units[l + 1]
     cdef const floating* W = params + net.coef_off[l]
@@ -199,11 +200,11 @@ cdef double _forward_block(const Net* net, int l, const floating* Ain,
         if dropout and net.keep[l + 1] < 1:
             _dropout(Z + r0 * fo, work + net.mask_off[l + 1] + r0 * fo, rows_n,
                      fo, net.keep[l + 1], net.seed, l + 1, row0 + r0)
-        return 0
+        return
     if not training:
         _bias_out_forward(Z + r0 * fo, b, rows_n, fo, net.out_kind)
-        return 0
-    return _bias_out_loss_delta(Z + r0 * fo, b, Y + r0 * fo,
+        return
+    _bias_out_loss_delta(Z + r0 * fo, b, Y + r0 * fo,
                                 NULL if sw == NULL else sw + r0,
                                 rows_n, fo, net.out_kind, net.huber_delta,
                                 row_loss + r0)
