@@ -525,13 +525,39 @@ cdef void _gather_batch(const floating* X, Py_ssize_t n_features,
             swbuf[i] = sw[idx[i]]
 
 
-cdef void _set_csr(Csr* csr, const void* data, Py_ssize_t nnz,
-                   const Py_ssize_t* indices, const Py_ssize_t* indptr,
-                   const void* placeholder) noexcept nogil:
-    # an all-zero CSR matrix has no data pointer: any non-NULL one marks "sparse"
-    csr.data = data if nnz else placeholder
-    csr.indices = indices
-    csr.indptr = indptr
+cdef const floating* _bind_x(const floating[:, ::1] X,
+                             const floating[::1] X_data,
+                             const Py_ssize_t[::1] X_indices,
+                             const Py_ssize_t[::1] X_indptr, Csr* csr,
+                             const void* placeholder):
+    """X's data pointer when X is dense (csr.data stays NULL); NULL when X is
+    CSR, with csr pointing at its arrays.  An all-zero CSR matrix has no data
+    pointer, so any non-NULL placeholder marks it sparse."""
+    csr.data = NULL
+    if X is not None:
+        return &X[0, 0]
+    csr.data = &X_data[0] if X_data.shape[0] else placeholder
+    csr.indices = &X_indices[0] if X_indices.shape[0] else NULL
+    csr.indptr = &X_indptr[0]
+    return NULL
+
+
+cdef void _bind_targets(const floating[:, ::1] Y,
+                        const unsigned char[:, ::1] Y_bool,
+                        const floating[::1] sample_weight,
+                        const floating** Yp, const unsigned char** Yb8,
+                        const floating** swp):
+    """Pointers to the float or the 0/1 targets (the other stays NULL) and to
+    the sample weights (NULL when there are none)."""
+    Yp[0] = NULL
+    Yb8[0] = NULL
+    swp[0] = NULL
+    if Y is not None:
+        Yp[0] = &Y[0, 0]
+    else:
+        Yb8[0] = &Y_bool[0, 0]
+    if sample_weight is not None:
+        swp[0] = &sample_weight[0]
 
 
 def train_epoch(floating[::1] params,              # INOUT: flat coefs + intercepts
@@ -568,7 +594,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef Py_ssize_t n = sample_idx.shape[0]
     cdef Py_ssize_t n_features = v.units[0]
     cdef Py_ssize_t n_out = v.units[net.n_layers - 1]
-    cdef Py_ssize_t start, m, i, k, since_check = 0
+    cdef Py_ssize_t start, m, i, since_check = 0
     cdef floating* wp = &work[0]
     cdef floating* xbuf = wp + <Py_ssize_t> layout.xbuf_off
     cdef floating* ybuf = wp + <Py_ssize_t> layout.ybuf_off
@@ -594,21 +620,10 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
         return 0.0, adam_t
     if drop_input and not dense:
         raise ValueError("input_dropout needs dense X")
-    csr.data = NULL
-    if dense:
-        Xp = &X[0, 0]
-    else:
-        _set_csr(&csr, &X_data[0] if X_data.shape[0] else NULL, X_data.shape[0],
-                 &X_indices[0] if X_indices.shape[0] else NULL, &X_indptr[0],
-                 &params[0])
+    Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
+    _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
     if drop_input:
         xdrop = wp + v.mask_off[0]
-    if Y is not None:
-        Yp = &Y[0, 0]
-    else:
-        Yb8 = &Y_bool[0, 0]
-    if sample_weight is not None:
-        swp = &sample_weight[0]
     c.lr = lr_init
     c.lr_base = lr_init
     c.momentum = opt["momentum"]
@@ -722,19 +737,8 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     cdef bint dense = X is not None
     cdef floating fscale, falpha = <floating> alpha, falpha1 = <floating> alpha1
 
-    csr.data = NULL
-    if dense:
-        Xp = &X[0, 0]
-    else:
-        _set_csr(&csr, &X_data[0] if X_data.shape[0] else NULL, X_data.shape[0],
-                 &X_indices[0] if X_indices.shape[0] else NULL, &X_indptr[0],
-                 &params[0])
-    if Y is not None:
-        Yp = &Y[0, 0]
-    else:
-        Yb8 = &Y_bool[0, 0]
-    if sample_weight is not None:
-        swp = &sample_weight[0]
+    Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
+    _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
     with nogil:
         start = 0
         while start < n:
@@ -804,13 +808,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     nt = 1 if (n_threads <= 1 or nb < 2) else min(n_threads, <int> nb)
     scratch = np.empty(nt * 2 * block * width,
                        dtype=np.float32 if floating is float else np.float64)
-    csr.data = NULL
-    if X is None:
-        _set_csr(&csr, &X_data[0] if X_data.shape[0] else NULL, X_data.shape[0],
-                 &X_indices[0] if X_indices.shape[0] else NULL, &X_indptr[0],
-                 &params[0])
-    else:
-        Xp = &X[0, 0]
+    Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
     with nogil:
         if nt == 1:
             for blk in range(nb):
