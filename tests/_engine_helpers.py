@@ -15,6 +15,20 @@ def tol(dtype):
     return {"rtol": RTOL[dtype], "atol": ATOL[dtype]}
 
 
+def make_targets(rng, out_activation, n_samples, n_out, dtype, poisson_rate=2.0):
+    """Targets an output activation expects: one-hot (softmax), 0/1
+    (logistic), counts (exp), reals (identity)."""
+    if out_activation == "softmax":
+        Y = np.eye(n_out)[rng.randint(n_out, size=n_samples)]
+    elif out_activation == "logistic":
+        Y = (rng.uniform(size=(n_samples, n_out)) < 0.5).astype(float)
+    elif out_activation == "exp":
+        Y = rng.poisson(poisson_rate, size=(n_samples, n_out)).astype(float)
+    else:
+        Y = rng.normal(size=(n_samples, n_out))
+    return Y.astype(dtype)
+
+
 def make_problem(units, out_activation, n_samples=37, dtype=np.float64, seed=0,
                  weighted=False, sparse=False):
     """X, Y (one-hot/indicator for classification), sample_weight, params."""
@@ -25,15 +39,7 @@ def make_problem(units, out_activation, n_samples=37, dtype=np.float64, seed=0,
                       dtype=np.float64).astype(dtype)
     else:
         X = rng.normal(size=(n_samples, n_in)).astype(dtype)
-    if out_activation == "softmax":
-        Y = np.eye(n_out)[rng.randint(n_out, size=n_samples)]
-    elif out_activation == "logistic":
-        Y = (rng.uniform(size=(n_samples, n_out)) < 0.5).astype(float)
-    elif out_activation == "exp":
-        Y = rng.poisson(2.0, size=(n_samples, n_out)).astype(float)
-    else:
-        Y = rng.normal(size=(n_samples, n_out))
-    Y = Y.astype(dtype)
+    Y = make_targets(rng, out_activation, n_samples, n_out, dtype)
     sw = rng.uniform(0.1, 2.0, size=n_samples).astype(dtype) if weighted else None
     n_params = sum(a * b + b for a, b in zip(units[:-1], units[1:]))
     params = (rng.uniform(-1, 1, n_params) / np.sqrt(max(units))).astype(dtype)

@@ -6,7 +6,7 @@ from fastmlp import _activations, _losses, _optimizers
 from fastmlp import _reference as ref
 from fastmlp._engine import HIDDEN_ACTIVATIONS, OUTPUT_KINDS
 
-from _engine_helpers import tol
+from _engine_helpers import make_targets, tol
 
 DTYPES = [np.float32, np.float64]
 
@@ -74,15 +74,7 @@ def test_bias_out_loss_delta(dtype, out, weighted):
     n, k = 17, 4
     Z = rng.normal(size=(n, k)).astype(dtype)
     b = rng.normal(size=k).astype(dtype)
-    if out == "softmax":
-        Y = np.eye(k)[rng.randint(k, size=n)]
-    elif out == "logistic":
-        Y = (rng.uniform(size=(n, k)) < 0.5).astype(float)
-    elif out == "exp":
-        Y = rng.poisson(1.5, size=(n, k)).astype(float)
-    else:
-        Y = rng.normal(size=(n, k))
-    Y = Y.astype(dtype)
+    Y = make_targets(rng, out, n, k, dtype, poisson_rate=1.5)
     sw = rng.uniform(0.2, 3, size=n).astype(dtype) if weighted else None
     P = ref.activation(out, (Z + b).astype(dtype))
     expected_loss = ref.loss(Y, P, out, sample_weight=sw) * (n if sw is None else sw.sum())
