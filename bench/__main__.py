@@ -256,7 +256,6 @@ def run_threads(workload, dtype, mode, repeats, cache):
 def run_predict(dtype, mode, repeats, cache):
     """One-row latency and n-row throughput of predict, fastmlp vs sklearn."""
     workload = wl.BY_NAME[wl.PREDICT_WORKLOAD]
-    sizes = workload.sizes[mode]
     X, X_test, y, y_test = cache.get(workload, dtype)
     n_rows = wl.PREDICT_ROWS[mode]
     n_calls = wl.PREDICT_CALLS[mode]

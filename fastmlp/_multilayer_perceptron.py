@@ -18,7 +18,7 @@ them: ``coefs_`` and ``intercepts_`` are the truth.
 import copy
 import time
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.optimize

@@ -392,7 +392,6 @@ def test_concurrent_fits_in_threads_leave_blas_as_it_was():
 
 
 def test_blas_is_single_threaded_even_when_openmp_is_limited():
-    from fastmlp import _engine
 
     seen = []
 
