@@ -439,21 +439,28 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             )
         return train_idx.astype(np.intp), val_idx
 
-    def _validation_loss(self, X_val, Y_val, sw_val, n_threads):
-        """Data loss on the validation set (no regularization terms)."""
+    def _validation_loss_fn(self, X_val, Y_val, sw_val, n_threads):
+        """A function giving the data loss on the validation set (no
+        regularization terms); layout, buffers and inputs are prepared once
+        per fit, not once per epoch."""
         params = self._params
         n = X_val.shape[0]
         chunk = min(n, _LBFGS_CHUNK)
         layout = self._train_layout(chunk, training=False)
         dense, data, indices, indptr = _engine.csr_parts(X_val)
         Yf, Yb = self._targets(Y_val, params.dtype)
-        return _network.loss_grad(
-            params, np.empty(0, dtype=params.dtype),
-            np.empty(layout.work_size, dtype=params.dtype),
-            np.empty(layout.scratch_size), dense, data, indices, indptr, Yf, Yb,
-            sw_val, np.arange(n, dtype=np.intp), chunk, layout, 0.0, n_threads,
-            0.0, False,
-        )
+        no_grad = np.empty(0, dtype=params.dtype)
+        work = np.empty(layout.work_size, dtype=params.dtype)
+        scratch = np.empty(layout.scratch_size)
+        idx = np.arange(n, dtype=np.intp)
+
+        def validation_loss():
+            return _network.loss_grad(
+                params, no_grad, work, scratch, dense, data, indices, indptr, Yf, Yb,
+                sw_val, idx, chunk, layout, 0.0, n_threads, 0.0, False,
+            )
+
+        return validation_loss
 
     def _epoch_lr(self):
         """Base learning rate of the next epoch (schedules, warm-up)."""
@@ -527,6 +534,10 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         sample_idx = np.arange(n_samples, dtype=np.intp)
         # epochs are numbered within this call (fit) or since initialisation
         # (partial_fit, which has no epoch budget)
+        validation_loss = (
+            None if X_val is None
+            else self._validation_loss_fn(X_val, Y_val, sample_weight_val, n_threads)
+        )
         reporter = EpochReporter(self.verbose, n_samples, None if incremental else self.max_iter)
         budget = TimeBudget(self.max_time)
         history = self._history()
@@ -590,7 +601,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
                 val_loss = None
                 if X_val is not None:
-                    val_loss = self._validation_loss(X_val, Y_val, sample_weight_val, n_threads)
+                    val_loss = validation_loss()
                     self.validation_loss_curve_.append(val_loss)
                 self._update_no_improvement_count(
                     early_stopping, X_val, y_val, sample_weight_val, val_loss
