@@ -5,6 +5,7 @@ program, the extensions are built serial with a loud warning, or the build
 fails when FASTMLP_REQUIRE_OPENMP=1.  FASTMLP_DEBUG=1 turns bounds checking on.
 Every BLAS call goes through scipy.linalg.cython_blas: no BLAS is linked here.
 """
+import glob
 import os
 import shutil
 import subprocess
@@ -99,6 +100,7 @@ def extensions():
             f"fastmlp.{name}",
             [f"fastmlp/{name}.pyx"],
             include_dirs=["fastmlp"],
+            depends=sorted(glob.glob("fastmlp/*.h")),
             extra_compile_args=BASE_COMPILE_ARGS + omp,
             extra_link_args=omp,
             define_macros=[("FASTMLP_OPENMP", "1" if omp else "0")],

@@ -3,9 +3,20 @@
 # column-major C^T = op(B)^T op(A)^T: swap A with B and m with n, and keep the
 # transpose flags.  Only scipy.linalg.cython_blas is called: fastmlp links no
 # BLAS of its own, so it runs on whatever BLAS SciPy ships (and threadpoolctl
-# controls it).
+# controls it).  One exception: rank-one products (k = 1, the weight
+# gradient of a one-row batch) run in a vectorized C loop (_rank1.h), where
+# OpenBLAS's general small-matrix kernel costs twice as much.
 from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+
+cdef extern from "_rank1.h" nogil:
+    void fastmlp_rank1_f(Py_ssize_t m, Py_ssize_t n, float alpha, const float* a,
+                         Py_ssize_t inca, const float* b, float beta, float* C,
+                         Py_ssize_t ldc)
+    void fastmlp_rank1_d(Py_ssize_t m, Py_ssize_t n, double alpha,
+                         const double* a, Py_ssize_t inca, const double* b,
+                         double beta, double* C, Py_ssize_t ldc)
 
 
 cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
@@ -16,6 +27,13 @@ cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
     cdef char ta = b"t" if trans_a else b"n"
     cdef char tb = b"t" if trans_b else b"n"
     if m <= 0 or n <= 0:
+        return
+    if k == 1 and not trans_b:
+        # op(A) is the column A[:, 0] (stride lda) or the row A[0, :]; B[0, :]
+        if floating is float:
+            fastmlp_rank1_f(m, n, alpha, A, 1 if trans_a else lda, B, beta, C, ldc)
+        else:
+            fastmlp_rank1_d(m, n, alpha, A, 1 if trans_a else lda, B, beta, C, ldc)
         return
     if floating is float:
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> B, &ldb,

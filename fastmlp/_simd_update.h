@@ -1,30 +1,15 @@
 /* Optimizer steps over a range of the flat parameter buffer, in C so that
  * the loops vectorize: `omp simd reduction` lets the compiler split the
  * sum(p**2) reduction into lanes (only that sum is reassociated; every
- * parameter update keeps scikit-learn's order of operations), and on x86-64
- * each function is compiled twice -- for AVX2+FMA and for the baseline --
- * with the right one picked at load time (GCC/Clang target_clones), since the
- * build may not use -march=native.  fastmlp_simd_path() says which runs.
+ * parameter update keeps scikit-learn's order of operations), and each
+ * function has one clone per instruction set (_simd.h).
  * Formulas: see the design note of _optimizers.pyx. */
 #ifndef FASTMLP_SIMD_UPDATE_H
 #define FASTMLP_SIMD_UPDATE_H
 #include <math.h>
 #include <stddef.h>
+#include "_simd.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(FASTMLP_NO_CLONES)
-#define FASTMLP_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-static inline const char* fastmlp_simd_path(void) {
-    __builtin_cpu_init();
-    return (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-               ? "x86-64-v3 (AVX2+FMA)" : "x86-64 baseline (SSE2)";
-}
-#else
-#define FASTMLP_CLONES
-static inline const char* fastmlp_simd_path(void) { return "portable C"; }
-#endif
-
-#define FASTMLP_PRAGMA(x) _Pragma(#x)
 /* type-generic min/max/abs that vectorize (minps/maxps/andps) */
 #define FASTMLP_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FASTMLP_MAX(a, b) ((a) > (b) ? (a) : (b))

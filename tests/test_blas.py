@@ -10,8 +10,10 @@ TOL = {np.float32: 1e-5, np.float64: 1e-13}
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
-@pytest.mark.parametrize("m, n, k", [(1, 1, 1), (7, 5, 3), (1, 100, 64), (33, 1, 17), (64, 10, 100)])
-@pytest.mark.parametrize("alpha, beta", [(1.0, 0.0), (0.5, 2.0)])
+# k = 1 (rank one) runs in fastmlp's own loop, the rest in BLAS
+@pytest.mark.parametrize("m, n, k", [(1, 1, 1), (7, 5, 3), (1, 100, 64), (33, 1, 17), (64, 10, 100),
+                                     (64, 100, 1), (37, 13, 1)])
+@pytest.mark.parametrize("alpha, beta", [(1.0, 0.0), (1.0, 1.0), (0.5, 2.0)])
 def test_gemm_matches_numpy(dtype, trans_a, trans_b, m, n, k, alpha, beta):
     rng = np.random.RandomState(0)
     A = rng.normal(size=(k, m) if trans_a else (m, k)).astype(dtype)
@@ -21,6 +23,18 @@ def test_gemm_matches_numpy(dtype, trans_a, trans_b, m, n, k, alpha, beta):
     gemm(A, B, C, trans_a, trans_b, alpha, beta)
     assert C.dtype == dtype
     np.testing.assert_allclose(C, expected, rtol=TOL[dtype], atol=TOL[dtype] * 10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [1, 3])
+def test_gemm_beta_zero_does_not_read_c(dtype, k):
+    # BLAS semantics: with beta = 0 the old C is overwritten, NaN included
+    rng = np.random.RandomState(1)
+    A = rng.normal(size=(k, 9)).astype(dtype)
+    B = rng.normal(size=(k, 11)).astype(dtype)
+    C = np.full((9, 11), np.nan, dtype=dtype)
+    gemm(A, B, C, trans_a=True)
+    np.testing.assert_allclose(C, A.T @ B, rtol=TOL[dtype])
 
 
 def test_gemm_rejects_mismatched_shapes():
