@@ -3,11 +3,13 @@
 # column-major C^T = op(B)^T op(A)^T: swap A with B and m with n, and keep the
 # transpose flags.  Only scipy.linalg.cython_blas is called: fastmlp links no
 # BLAS of its own, so it runs on whatever BLAS SciPy ships (and threadpoolctl
-# controls it).  One exception: rank-one products (k = 1, the weight
-# gradient of a one-row batch) run in a vectorized C loop (_rank1.h), where
-# OpenBLAS's general small-matrix kernel costs twice as much.
+# controls it).  Two shapes of a one-row batch go elsewhere, measured on
+# digits at batch size 1 (bench/README.md): a row times a transposed matrix
+# (the delta D W^T) is a GEMV, which OpenBLAS runs in half the time of its
+# small-matrix GEMM; rank-one products (k = 1, the weight gradient A^T D) run
+# in a vectorized C loop (_rank1.h), also twice as fast as that kernel.
 from cython cimport floating
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 
 cdef extern from "_rank1.h" nogil:
@@ -34,6 +36,18 @@ cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
             fastmlp_rank1_f(m, n, alpha, A, 1 if trans_a else lda, B, beta, C, ldc)
         else:
             fastmlp_rank1_d(m, n, alpha, A, 1 if trans_a else lda, B, beta, C, ldc)
+        return
+    cdef int inc_a = lda if trans_a else 1
+    cdef int one = 1
+    if m == 1 and trans_b:
+        # C[0, :] = alpha * B @ a + beta * C[0, :]: B (n, k) row-major is the
+        # column-major (k, n) matrix, so this is GEMV 't' on it
+        if floating is float:
+            sgemv(b"t", &k, &n, &alpha, <float*> B, &ldb, <float*> A, &inc_a,
+                  &beta, C, &one)
+        else:
+            dgemv(b"t", &k, &n, &alpha, <double*> B, &ldb, <double*> A, &inc_a,
+                  &beta, C, &one)
         return
     if floating is float:
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> B, &ldb,

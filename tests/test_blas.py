@@ -10,9 +10,10 @@ TOL = {np.float32: 1e-5, np.float64: 1e-13}
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
-# k = 1 (rank one) runs in fastmlp's own loop, the rest in BLAS
+# k = 1 (rank one) runs in fastmlp's own loop, m = 1 with trans_b in GEMV,
+# the rest in GEMM
 @pytest.mark.parametrize("m, n, k", [(1, 1, 1), (7, 5, 3), (1, 100, 64), (33, 1, 17), (64, 10, 100),
-                                     (64, 100, 1), (37, 13, 1)])
+                                     (64, 100, 1), (37, 13, 1), (1, 100, 10), (1, 13, 37)])
 @pytest.mark.parametrize("alpha, beta", [(1.0, 0.0), (1.0, 1.0), (0.5, 2.0)])
 def test_gemm_matches_numpy(dtype, trans_a, trans_b, m, n, k, alpha, beta):
     rng = np.random.RandomState(0)
@@ -26,15 +27,17 @@ def test_gemm_matches_numpy(dtype, trans_a, trans_b, m, n, k, alpha, beta):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("k", [1, 3])
-def test_gemm_beta_zero_does_not_read_c(dtype, k):
+@pytest.mark.parametrize("m, k, trans_b", [(9, 1, False), (9, 3, False), (1, 3, True),
+                                           (1, 1, True), (2, 3, True)])
+def test_gemm_beta_zero_does_not_read_c(dtype, m, k, trans_b):
     # BLAS semantics: with beta = 0 the old C is overwritten, NaN included
+    # (k = 1: fastmlp's rank-one loop; m = 1 with trans_b: GEMV; else GEMM)
     rng = np.random.RandomState(1)
-    A = rng.normal(size=(k, 9)).astype(dtype)
-    B = rng.normal(size=(k, 11)).astype(dtype)
-    C = np.full((9, 11), np.nan, dtype=dtype)
-    gemm(A, B, C, trans_a=True)
-    np.testing.assert_allclose(C, A.T @ B, rtol=TOL[dtype])
+    A = rng.normal(size=(k, m)).astype(dtype)
+    B = rng.normal(size=(11, k) if trans_b else (k, 11)).astype(dtype)
+    C = np.full((m, 11), np.nan, dtype=dtype)
+    gemm(A, B, C, trans_a=True, trans_b=trans_b)
+    np.testing.assert_allclose(C, A.T @ (B.T if trans_b else B), rtol=TOL[dtype])
 
 
 def test_gemm_rejects_mismatched_shapes():
