@@ -15,13 +15,27 @@
 #   Huber           mean_k  r**2 / 2 if |r| <= d else d * (|r| - d / 2)
 #   absolute error  mean_k  |r|,     r = p - y
 # with p' = clip(p, eps, 1 - eps), eps the dtype's machine epsilon.  Softmax
-# subtracts the row maximum before exp (stable).  Losses accumulate in double.
+# subtracts the row maximum before exp (stable); the exps of a block run as
+# one vectorized loop (_vexp.h).  Losses accumulate in double.
 # The caller divides the sum by sum(sample_weight).
 # Threads: none here; the caller hands each thread its rows.
 from cython cimport floating
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 
-from fastmlp._scalar cimport cexp, clog
+from fastmlp._scalar cimport clog
+
+
+cdef extern from "_vexp.h" nogil:
+    void fastmlp_vexp_f(float* x, Py_ssize_t n)
+    void fastmlp_vexp_d(double* x, Py_ssize_t n)
+
+
+cdef inline void _vexp(floating* x, Py_ssize_t n) noexcept nogil:
+    """x = exp(x) in place, vectorized (_vexp.h)."""
+    if floating is float:
+        fastmlp_vexp_f(x, n)
+    else:
+        fastmlp_vexp_d(x, n)
 
 
 cdef inline floating cxlogy(floating x, floating y) noexcept nogil:
@@ -39,42 +53,49 @@ cdef inline floating cclip(floating p, floating eps) noexcept nogil:
     return p
 
 
-cdef inline void _softmax_row(floating* z, Py_ssize_t n) noexcept nogil:
-    """z = exp(z - max z) / sum exp(z - max z)."""
-    cdef Py_ssize_t k
-    cdef floating zmax = z[0]
-    cdef floating total = 0
-    for k in range(1, n):
-        if z[k] > zmax:
-            zmax = z[k]
-    for k in range(n):
-        z[k] = cexp(z[k] - zmax)
-        total = total + z[k]
-    for k in range(n):
-        z[k] = z[k] / total
-
-
-cdef inline void _out_row(floating* z, const floating* b, Py_ssize_t n,
-                          int kind) noexcept nogil:
-    cdef Py_ssize_t k
-    for k in range(n):
-        z[k] = z[k] + b[k]
-    if kind == OUT_EXP:
+cdef void _bias_out_block(floating* Z, const floating* b, Py_ssize_t n_rows,
+                          Py_ssize_t n, int kind) noexcept nogil:
+    """Z = out_act(Z + b) on a block of rows.  The exps of the whole block
+    run in one vectorized call between a pass that prepares their arguments
+    (softmax: z - max z of the row; logistic: -z) and a pass that finishes
+    (softmax: / sum of the row; logistic: 1 / (1 + e))."""
+    cdef Py_ssize_t i, k
+    cdef floating* z
+    cdef floating zmax, total
+    for i in range(n_rows):
+        z = Z + i * n
         for k in range(n):
-            z[k] = cexp(z[k])
-    elif kind == OUT_LOGISTIC:
-        for k in range(n):
-            z[k] = 1 / (1 + cexp(-z[k]))
+            z[k] = z[k] + b[k]
+        if kind == OUT_SOFTMAX:
+            zmax = z[0]
+            for k in range(1, n):
+                if z[k] > zmax:
+                    zmax = z[k]
+            for k in range(n):
+                z[k] = z[k] - zmax
+        elif kind == OUT_LOGISTIC:
+            for k in range(n):
+                z[k] = -z[k]
+    if kind != OUT_EXP and kind != OUT_SOFTMAX and kind != OUT_LOGISTIC:
+        return
+    _vexp(Z, n_rows * n)
+    if kind == OUT_LOGISTIC:
+        for i in range(n_rows * n):
+            Z[i] = 1 / (1 + Z[i])
     elif kind == OUT_SOFTMAX:
-        _softmax_row(z, n)
+        for i in range(n_rows):
+            z = Z + i * n
+            total = 0
+            for k in range(n):
+                total = total + z[k]
+            for k in range(n):
+                z[k] = z[k] / total
 
 
 cdef void _bias_out_forward(floating* Z, const floating* b, Py_ssize_t n_rows,
                             Py_ssize_t n_out, int kind) noexcept nogil:
     """Z = out_act(Z + b) row by row (prediction)."""
-    cdef Py_ssize_t i
-    for i in range(n_rows):
-        _out_row(Z + i * n_out, b, n_out, kind)
+    _bias_out_block(Z, b, n_rows, n_out, kind)
 
 
 cdef double _bias_out_loss_delta(floating* Z, const floating* b,
@@ -90,11 +111,11 @@ cdef double _bias_out_loss_delta(floating* Z, const floating* b,
     cdef floating p, pc, w, r, ar
     cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef double row_loss, total = 0
+    _bias_out_block(Z, b, n_rows, n_out, kind)
     for i in range(n_rows):
         z = Z + i * n_out
         y = Y + i * n_out
         w = 1 if sw == NULL else sw[i]
-        _out_row(z, b, n_out, kind)
         row_loss = 0
         for k in range(n_out):
             p = z[k]
@@ -162,3 +183,10 @@ def bias_out_loss_delta(floating[:, ::1] Z,           # INOUT: in Z, out delta
                                      Z.shape[0], Z.shape[1], kind, huber_delta,
                                      NULL)
     return total
+
+
+def vexp(floating[::1] x):                   # INOUT
+    """x = exp(x) in place with the engine's vectorized exp (test entry point)."""
+    if x.shape[0]:
+        with nogil:
+            _vexp(&x[0], x.shape[0])

@@ -151,3 +151,35 @@ def test_optimizer_rejects_bad_lengths():
         _optimizers.update("sgd", np.zeros(3), np.zeros(2), np.zeros(3), np.zeros(0), 3, 0.0, 1.0, 0.1)
     with pytest.raises(ValueError, match="adam needs state2"):
         _optimizers.update("adam", np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(0), 3, 0.0, 1.0, 0.1)
+
+
+# The engine's vectorized exp (_vexp.h) against exp in long double, rounded
+# to the dtype: at most one ulp off in the normal range (NumPy's own float32
+# exp is up to ~2.3 ulp off), at most one smallest subnormal below it, and
+# overflow, underflow and NaN as np.exp gives them.
+@pytest.mark.parametrize("dtype, lo, hi", [(np.float32, -110, 95), (np.float64, -760, 720)])
+def test_vexp_is_within_one_ulp(dtype, lo, hi):
+    rng = np.random.RandomState(0)
+    x = np.concatenate([np.linspace(lo, hi, 400_001), rng.normal(scale=5, size=50_000),
+                        rng.uniform(-1e-3, 1e-3, size=10_000)]).astype(dtype)
+    y = x.copy()
+    _losses.vexp(y)
+    exact = np.exp(x.astype(np.longdouble))
+    with np.errstate(over="ignore", under="ignore"):
+        rounded = exact.astype(dtype)
+    info = np.finfo(dtype)
+    normal = np.isfinite(rounded) & (rounded >= info.tiny)
+    ulps = np.abs(y[normal] - exact[normal]) / np.spacing(rounded[normal])
+    assert ulps.max() <= 1.0
+    sub = (rounded < info.tiny)
+    assert np.abs(y[sub] - rounded[sub]).max() <= info.smallest_subnormal
+    assert np.all(np.isinf(y[np.isinf(rounded)]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_vexp_special_values(dtype):
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, -1e30, 1e30], dtype=dtype)
+    y = x.copy()
+    _losses.vexp(y)
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(y, np.exp(x))

@@ -1,0 +1,90 @@
+/* exp over an array, in place, as a loop the compiler vectorizes.
+ *
+ * libm's exp is a call per value, which no loop around it can vectorize:
+ * the softmax + log-loss of a 200 x 10 output block spent ~9 ns per value
+ * there (bench/README.md).  This is the textbook method in branch-free form:
+ *     x = n ln2 + r,  |r| <= ln2 / 2,   n = round(x / ln2)
+ *     exp(x) = 2**n * exp(r),           exp(r) by its Taylor series
+ * with ln2 split in two parts (the high part has trailing zero bits, so
+ * n * ln2_hi is exact) and the series cut where its remainder is below half
+ * an ulp: degree 7 for float (0.3466**8 / 8! = 5e-9), 13 for double
+ * (0.3466**14 / 14! = 4e-18).  2**n is built from exponent bits, in two
+ * factors so that results down to the subnormal range stay right.  Inputs
+ * past the overflow (underflow) threshold give inf (0), NaN stays NaN.
+ * Accuracy against NumPy's exp: tests/test_kernels.py.  Clones: _simd.h. */
+#ifndef FASTMLP_VEXP_H
+#define FASTMLP_VEXP_H
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "_simd.h"
+
+/* The selects below compare floats; GCC if-converts (vectorizes) them only
+ * when comparisons may not trap, and fastmlp reads no FP exception flags. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-trapping-math")
+#endif
+
+FASTMLP_CLONES void fastmlp_vexp_f(float* x, ptrdiff_t n)
+{
+    const float log2e = 1.44269504088896341f;
+    const float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+    const float round_magic = 12582912.0f;   /* 1.5 * 2**23: adds round to int */
+    FASTMLP_PRAGMA(omp simd)
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float xi = x[i];
+        float xc = xi < -104.0f ? -104.0f : (xi > 89.0f ? 89.0f : xi);
+        float t = (xc * log2e + round_magic) - round_magic;  /* round(xc / ln2) */
+        float r = (xc - t * ln2_hi) - t * ln2_lo;
+        float p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24
+                  + r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+        int32_t k = (int32_t) t;                /* in [-150, 129] */
+        int32_t k1 = k / 2, k2 = k - k1;        /* each in [-75, 65]: normal */
+        int32_t b1 = (k1 + 127) << 23, b2 = (k2 + 127) << 23;
+        float s1, s2;
+        memcpy(&s1, &b1, sizeof s1);
+        memcpy(&s2, &b2, sizeof s2);
+        float y = p * s1 * s2;
+        y = xi < -104.0f ? 0.0f : y;
+        y = xi > 89.0f ? INFINITY : y;
+        x[i] = xi != xi ? xi : y;
+    }
+}
+
+FASTMLP_CLONES void fastmlp_vexp_d(double* x, ptrdiff_t n)
+{
+    const double log2e = 1.44269504088896338700e+00;
+    const double ln2_hi = 6.93147180369123816490e-01;
+    const double ln2_lo = 1.90821492927058770002e-10;
+    const double round_magic = 6755399441055744.0;   /* 1.5 * 2**52 */
+    FASTMLP_PRAGMA(omp simd)
+    for (ptrdiff_t i = 0; i < n; i++) {
+        double xi = x[i];
+        double xc = xi < -746.0 ? -746.0 : (xi > 710.0 ? 710.0 : xi);
+        double t = (xc * log2e + round_magic) - round_magic;
+        double r = (xc - t * ln2_hi) - t * ln2_lo;
+        double p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24
+                   + r * (1.0 / 120 + r * (1.0 / 720 + r * (1.0 / 5040
+                   + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800
+                   + r * (1.0 / 39916800 + r * (1.0 / 479001600
+                   + r * (1.0 / 6227020800.0)))))))))))));
+        int32_t k = (int32_t) t;                /* in [-1076, 1024] */
+        int32_t k1 = k / 2, k2 = k - k1;        /* each in [-538, 512]: normal */
+        int64_t b1 = (int64_t) (k1 + 1023) << 52, b2 = (int64_t) (k2 + 1023) << 52;
+        double s1, s2;
+        memcpy(&s1, &b1, sizeof s1);
+        memcpy(&s2, &b2, sizeof s2);
+        double y = p * s1 * s2;
+        y = xi < -746.0 ? 0.0 : y;
+        y = xi > 710.0 ? INFINITY : y;
+        x[i] = xi != xi ? xi : y;
+    }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+#endif
