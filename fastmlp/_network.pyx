@@ -75,6 +75,18 @@ cdef inline double _out_work(int kind) noexcept nogil:
 # blocks reached 56% of the GEMM limit, one 256-row block per thread 95-99%.
 cdef Py_ssize_t BLOCK_BYTES = 1 << 21
 cdef Py_ssize_t MIN_BLOCK_ROWS = 256
+# Mid-size layers: OpenBLAS runs products up to about M*N*K = 1e6 in its
+# small-matrix kernels, which do not pack, and packs anything larger; for
+# layers of a few thousand weights that packing is a large share of the
+# product.  So the forward GEMM of a row block, and the weight gradient of a
+# thread's fan_in rows, are issued as pieces of at most SMALL_GEMM_MNK when
+# a piece still has SMALL_GEMM_MIN_ROWS rows (never for wide layers, whose
+# pieces would be a few rows).  Measured float32, 1 thread (bench/README.md):
+# 200x64x100 forward 31 -> 24 us, weight gradient 37 -> 26 us; 256x256x128
+# 171 -> 155 and 187 -> 148 us.  The delta D W^T stays whole: in pieces it
+# measured slower (151 -> 239 us at 256x100x256).
+cdef double SMALL_GEMM_MNK = 1e6
+cdef Py_ssize_t SMALL_GEMM_MIN_ROWS = 16
 # Check for Ctrl-C after about this many samples (well under a second).
 cdef Py_ssize_t SIGNAL_CHECK_SAMPLES = 2048
 
@@ -102,6 +114,30 @@ cdef inline Py_ssize_t _block_rows(Py_ssize_t m, Py_ssize_t width, int nt,
     if rb < 1:
         rb = 1
     return rb
+
+
+cdef inline Py_ssize_t _piece_rows(Py_ssize_t rows, double mnk_per_row) noexcept nogil:
+    """Rows per GEMM piece (see SMALL_GEMM_MNK): all rows unless pieces of
+    at most SMALL_GEMM_MNK keep SMALL_GEMM_MIN_ROWS rows or more."""
+    cdef Py_ssize_t pr
+    if rows * mnk_per_row <= SMALL_GEMM_MNK:
+        return rows
+    pr = <Py_ssize_t> (SMALL_GEMM_MNK / mnk_per_row)
+    return pr if pr >= SMALL_GEMM_MIN_ROWS else rows
+
+
+cdef void _gemm_pieces(bint trans_a, Py_ssize_t rows, Py_ssize_t n,
+                       Py_ssize_t k, const floating* A, Py_ssize_t lda,
+                       const floating* B, floating beta, floating* C) noexcept nogil:
+    """C[rows, n] = op(A) @ B + beta * C in pieces of rows (_piece_rows);
+    op(A) rows are A's rows (lda apart) or, transposed, its columns."""
+    cdef Py_ssize_t pr = _piece_rows(rows, <double> n * k)
+    cdef Py_ssize_t r0 = 0, r1
+    while r0 < rows:
+        r1 = min(rows, r0 + pr)
+        gemm_rm(trans_a, False, r1 - r0, n, k, 1,
+                A + (r0 if trans_a else r0 * lda), lda, B, n, beta, C + r0 * n, n)
+        r0 = r1
 
 
 cdef void _csr_rows_dot(const floating* data, const Py_ssize_t* indices,
@@ -192,8 +228,7 @@ cdef void _forward_block(const Net* net, int l, const floating* Ain,
         _csr_rows_dot(<const floating*> csr.data, csr.indices, csr.indptr,
                       rows, r0, r1, W, fo, Z + r0 * fo)
     else:
-        gemm_rm(False, False, rows_n, fo, fi, 1, Ain + r0 * lda, lda, W, fo,
-                0, Z + r0 * fo, fo)
+        _gemm_pieces(False, rows_n, fo, fi, Ain + r0 * lda, lda, W, 0, Z + r0 * fo)
     if l < net.n_layers - 2:
         _bias_act_forward(Z + r0 * fo, b, rows_n, fo, net.acts[l + 1],
                           _layer_buf(work, net.pre_off[l + 1], r0 * fo))
@@ -279,8 +314,8 @@ cdef void _weight_grad(const Net* net, int l, const floating* Ain,
             _csr_rows_tdot(<const floating*> csr.data, csr.indices, csr.indptr,
                            rows, m, D, fo, 0, fo, gW)
         else:
-            gemm_rm(True, False, fi, fo, m, 1, Ain, fi, D, fo,
-                    1 if accumulate else 0, gW, fo)
+            _gemm_pieces(True, fi, fo, m, Ain, fi, D,
+                         1 if accumulate else 0, gW)
         return
     for t in prange(nt, num_threads=nt, schedule="static"):
         lo = t * chunk
@@ -292,8 +327,8 @@ cdef void _weight_grad(const Net* net, int l, const floating* Ain,
         else:
             hi = min(fi, lo + chunk)
             if lo < hi:
-                gemm_rm(True, False, hi - lo, fo, m, 1, Ain + lo, fi, D, fo,
-                        1 if accumulate else 0, gW + lo * fo, fo)
+                _gemm_pieces(True, hi - lo, fo, m, Ain + lo, fi, D,
+                             1 if accumulate else 0, gW + lo * fo)
 
 
 cdef inline void _delta_act(const Net* net, int l, const floating* An,
@@ -422,8 +457,7 @@ cdef void _forward_rows(const Py_ssize_t* units, const Py_ssize_t* coef_off,
                           NULL, r0, r1, params + coef_off[0], fo, dst)
         else:
             src = X + r0 * fi if l == 0 else scratch + ((l - 1) % 2) * half
-            gemm_rm(False, False, m, fo, fi, 1, src, fi, params + coef_off[l],
-                    fo, 0, dst, fo)
+            _gemm_pieces(False, m, fo, fi, src, fi, params + coef_off[l], 0, dst)
         if l == n_layers - 2:
             _bias_out_forward(dst, params + int_off[l], m, fo, out_kind)
         else:
@@ -826,13 +860,17 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
 
 
 def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None,
-            transcendental_flops=None):
+            transcendental_flops=None, small_gemm_mnk=None):
     """Read (and optionally set) the engine's tuning constants; returns the
     values in force before the call.  For bench/ experiments only."""
     global PAR_MIN_FLOPS, BLOCK_BYTES, MIN_BLOCK_ROWS, TRANSCENDENTAL_FLOPS
+    global SMALL_GEMM_MNK
     old = {"par_min_flops": PAR_MIN_FLOPS, "block_bytes": BLOCK_BYTES,
            "min_block_rows": MIN_BLOCK_ROWS,
-           "transcendental_flops": TRANSCENDENTAL_FLOPS}
+           "transcendental_flops": TRANSCENDENTAL_FLOPS,
+           "small_gemm_mnk": SMALL_GEMM_MNK}
+    if small_gemm_mnk is not None:
+        SMALL_GEMM_MNK = small_gemm_mnk
     if transcendental_flops is not None:
         TRANSCENDENTAL_FLOPS = transcendental_flops
     if par_min_flops is not None:

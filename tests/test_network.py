@@ -150,3 +150,28 @@ def test_regression_losses_match_finite_differences(loss, n_out):
     fd = np.array([(lg(params + eps * e, False)[0] - lg(params - eps * e, False)[0]) / (2 * eps)
                    for e in np.eye(params.shape[0])])
     np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_gemms_in_small_pieces_match_reference(dtype, n_threads):
+    # Lower the piece size so that the forward GEMMs (25-row pieces) and the
+    # weight gradients (16 fan_in rows a piece) of this small network are
+    # issued in pieces, as they are for mid-size layers at the default size.
+    from fastmlp import _network
+
+    units = [40, 30, 20, 3]
+    X, Y, sw, params = make_problem(units, "softmax", n_samples=64, dtype=dtype, weighted=True)
+    expected_loss, expected_grad = ref.loss_grad(params, X, Y, sw, units, "relu", "softmax", 0.01)
+    expected_out = reference_forward(params, X, units, "relu", "softmax")
+    old = _network._tuning(small_gemm_mnk=16 * 30 * 64)
+    try:
+        loss, grad = engine_loss_grad(params, X, Y, sw, units, "relu", "softmax", 0.01,
+                                      n_threads=n_threads)
+        out = engine_forward(params, X, units, "relu", "softmax", n_threads, 64)
+    finally:
+        _network._tuning(**old)
+    assert _network._tuning()["small_gemm_mnk"] == old["small_gemm_mnk"]
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-5 if dtype == np.float32 else 1e-11)
+    np.testing.assert_allclose(grad, expected_grad, **tol(dtype))
+    np.testing.assert_allclose(out, expected_out, **tol(dtype))
