@@ -118,12 +118,16 @@ cdef inline Py_ssize_t _block_rows(Py_ssize_t m, Py_ssize_t width, int nt,
 
 cdef inline Py_ssize_t _piece_rows(Py_ssize_t rows, double mnk_per_row) noexcept nogil:
     """Rows per GEMM piece (see SMALL_GEMM_MNK): all rows unless pieces of
-    at most SMALL_GEMM_MNK keep SMALL_GEMM_MIN_ROWS rows or more."""
-    cdef Py_ssize_t pr
+    at most SMALL_GEMM_MNK keep SMALL_GEMM_MIN_ROWS rows or more; the rows
+    are shared evenly, so no piece is a small leftover."""
+    cdef Py_ssize_t pr, n_pieces
     if rows * mnk_per_row <= SMALL_GEMM_MNK:
         return rows
     pr = <Py_ssize_t> (SMALL_GEMM_MNK / mnk_per_row)
-    return pr if pr >= SMALL_GEMM_MIN_ROWS else rows
+    if pr < SMALL_GEMM_MIN_ROWS:
+        return rows
+    n_pieces = (rows + pr - 1) // pr
+    return (rows + n_pieces - 1) // n_pieces
 
 
 cdef void _gemm_pieces(bint trans_a, Py_ssize_t rows, Py_ssize_t n,

@@ -155,9 +155,9 @@ def test_regression_losses_match_finite_differences(loss, n_out):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_gemms_in_small_pieces_match_reference(dtype, n_threads):
-    # Lower the piece size so that the forward GEMMs (25-row pieces) and the
-    # weight gradients (16 fan_in rows a piece) of this small network are
-    # issued in pieces, as they are for mid-size layers at the default size.
+    # Lower the piece size so that the forward GEMMs and the weight gradients
+    # of this small network are issued in pieces (three each: 22 rows of the
+    # batch, 14 fan_in rows), as they are for mid-size layers by default.
     from fastmlp import _network
 
     units = [40, 30, 20, 3]
