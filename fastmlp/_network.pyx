@@ -78,15 +78,16 @@ cdef Py_ssize_t MIN_BLOCK_ROWS = 256
 # Mid-size layers: OpenBLAS runs products up to about M*N*K = 1e6 in its
 # small-matrix kernels, which do not pack, and packs anything larger; for
 # layers of a few thousand weights that packing is a large share of the
-# product.  So the forward GEMM of a row block, and the weight gradient of a
-# thread's fan_in rows, are issued as pieces of at most SMALL_GEMM_MNK when
-# a piece still has SMALL_GEMM_MIN_ROWS rows (never for wide layers, whose
-# pieces would be a few rows).  Measured float32, 1 thread (bench/README.md):
-# 200x64x100 forward 31 -> 24 us, weight gradient 37 -> 26 us; 256x256x128
-# 171 -> 155 and 187 -> 148 us.  The delta D W^T stays whole: in pieces it
-# measured slower (151 -> 239 us at 256x100x256).
+# product (at 256x256 weights, 15-row products run at 97 GFLOP/s and 16-row
+# ones at 54).  So the forward GEMM of a row block, and the weight gradient
+# of a thread's fan_in rows, are issued as pieces of at most SMALL_GEMM_MNK
+# when a piece still has SMALL_GEMM_MIN_ROWS rows (never for wide layers,
+# whose pieces would be a few rows).  Measured float32, 1 thread
+# (bench/README.md): 200x64x100 forward 31 -> 24 us, weight gradient
+# 37 -> 26 us; 256x256x128 171 -> 155 and 187 -> 148 us.  The delta D W^T
+# stays whole: in pieces it measured slower (151 -> 239 us at 256x100x256).
 cdef double SMALL_GEMM_MNK = 1e6
-cdef Py_ssize_t SMALL_GEMM_MIN_ROWS = 16
+cdef Py_ssize_t SMALL_GEMM_MIN_ROWS = 8
 # Check for Ctrl-C after about this many samples (well under a second).
 cdef Py_ssize_t SIGNAL_CHECK_SAMPLES = 2048
 
@@ -120,14 +121,17 @@ cdef inline Py_ssize_t _piece_rows(Py_ssize_t rows, double mnk_per_row) noexcept
     """Rows per GEMM piece (see SMALL_GEMM_MNK): all rows unless pieces of
     at most SMALL_GEMM_MNK keep SMALL_GEMM_MIN_ROWS rows or more; the rows
     are shared evenly, so no piece is a small leftover."""
-    cdef Py_ssize_t pr, n_pieces
+    cdef Py_ssize_t pr, n_pieces, even
     if rows * mnk_per_row <= SMALL_GEMM_MNK:
         return rows
     pr = <Py_ssize_t> (SMALL_GEMM_MNK / mnk_per_row)
     if pr < SMALL_GEMM_MIN_ROWS:
         return rows
     n_pieces = (rows + pr - 1) // pr
-    return (rows + n_pieces - 1) // n_pieces
+    even = (rows + n_pieces - 1) // n_pieces
+    # a multiple of 4 rows runs ~10% faster in those kernels (115 vs 97-108
+    # GFLOP/s at 8-15 rows, bench/README.md)
+    return ((even + 3) // 4) * 4 if ((even + 3) // 4) * 4 <= pr else even
 
 
 cdef void _gemm_pieces(bint trans_a, Py_ssize_t rows, Py_ssize_t n,
@@ -864,17 +868,21 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
 
 
 def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None,
-            transcendental_flops=None, small_gemm_mnk=None):
+            transcendental_flops=None, small_gemm_mnk=None,
+            small_gemm_min_rows=None):
     """Read (and optionally set) the engine's tuning constants; returns the
     values in force before the call.  For bench/ experiments only."""
     global PAR_MIN_FLOPS, BLOCK_BYTES, MIN_BLOCK_ROWS, TRANSCENDENTAL_FLOPS
-    global SMALL_GEMM_MNK
+    global SMALL_GEMM_MNK, SMALL_GEMM_MIN_ROWS
     old = {"par_min_flops": PAR_MIN_FLOPS, "block_bytes": BLOCK_BYTES,
            "min_block_rows": MIN_BLOCK_ROWS,
            "transcendental_flops": TRANSCENDENTAL_FLOPS,
-           "small_gemm_mnk": SMALL_GEMM_MNK}
+           "small_gemm_mnk": SMALL_GEMM_MNK,
+           "small_gemm_min_rows": SMALL_GEMM_MIN_ROWS}
     if small_gemm_mnk is not None:
         SMALL_GEMM_MNK = small_gemm_mnk
+    if small_gemm_min_rows is not None:
+        SMALL_GEMM_MIN_ROWS = small_gemm_min_rows
     if transcendental_flops is not None:
         TRANSCENDENTAL_FLOPS = transcendental_flops
     if par_min_flops is not None:
