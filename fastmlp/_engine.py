@@ -172,7 +172,6 @@ def csr_parts(X):
 
 def forward(params, X, layout, n_threads=None):
     """The network's output for X (prediction), in params' dtype."""
-    n_threads = effective_n_threads(n_threads)
     dense, data, indices, indptr = csr_parts(X)
     out = np.empty((X.shape[0], int(layout.units[-1])), dtype=params.dtype)
     block = 256
@@ -180,6 +179,7 @@ def forward(params, X, layout, n_threads=None):
         # one block, serial: BLAS does not thread GEMMs this small either
         _network.forward(params, out, dense, data, indices, indptr, layout, 1, block)
         return out
+    n_threads = effective_n_threads(n_threads)
     with engine_session():
         _network.forward(params, out, dense, data, indices, indptr, layout,
                          thread_share(n_threads), block)
