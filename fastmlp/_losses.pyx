@@ -53,8 +53,8 @@ cdef inline floating cclip(floating p, floating eps) noexcept nogil:
     return p
 
 
-cdef void _bias_out_block(floating* Z, const floating* b, Py_ssize_t n_rows,
-                          Py_ssize_t n, int kind) noexcept nogil:
+cdef void _bias_out_forward(floating* Z, const floating* b, Py_ssize_t n_rows,
+                            Py_ssize_t n_out, int kind) noexcept nogil:
     """Z = out_act(Z + b) on a block of rows.  The exps of the whole block
     run in one vectorized call between a pass that prepares their arguments
     (softmax: z - max z of the row; logistic: -z) and a pass that finishes
@@ -63,39 +63,33 @@ cdef void _bias_out_block(floating* Z, const floating* b, Py_ssize_t n_rows,
     cdef floating* z
     cdef floating zmax, total
     for i in range(n_rows):
-        z = Z + i * n
-        for k in range(n):
+        z = Z + i * n_out
+        for k in range(n_out):
             z[k] = z[k] + b[k]
         if kind == OUT_SOFTMAX:
             zmax = z[0]
-            for k in range(1, n):
+            for k in range(1, n_out):
                 if z[k] > zmax:
                     zmax = z[k]
-            for k in range(n):
+            for k in range(n_out):
                 z[k] = z[k] - zmax
         elif kind == OUT_LOGISTIC:
-            for k in range(n):
+            for k in range(n_out):
                 z[k] = -z[k]
     if kind != OUT_EXP and kind != OUT_SOFTMAX and kind != OUT_LOGISTIC:
         return
-    _vexp(Z, n_rows * n)
+    _vexp(Z, n_rows * n_out)
     if kind == OUT_LOGISTIC:
-        for i in range(n_rows * n):
+        for i in range(n_rows * n_out):
             Z[i] = 1 / (1 + Z[i])
     elif kind == OUT_SOFTMAX:
         for i in range(n_rows):
-            z = Z + i * n
+            z = Z + i * n_out
             total = 0
-            for k in range(n):
+            for k in range(n_out):
                 total = total + z[k]
-            for k in range(n):
+            for k in range(n_out):
                 z[k] = z[k] / total
-
-
-cdef void _bias_out_forward(floating* Z, const floating* b, Py_ssize_t n_rows,
-                            Py_ssize_t n_out, int kind) noexcept nogil:
-    """Z = out_act(Z + b) row by row (prediction)."""
-    _bias_out_block(Z, b, n_rows, n_out, kind)
 
 
 cdef double _bias_out_loss_delta(floating* Z, const floating* b,
@@ -111,7 +105,7 @@ cdef double _bias_out_loss_delta(floating* Z, const floating* b,
     cdef floating p, pc, w, r, ar
     cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef double row_loss, total = 0
-    _bias_out_block(Z, b, n_rows, n_out, kind)
+    _bias_out_forward(Z, b, n_rows, n_out, kind)
     for i in range(n_rows):
         z = Z + i * n_out
         y = Y + i * n_out

@@ -121,7 +121,7 @@ cdef inline Py_ssize_t _piece_rows(Py_ssize_t rows, double mnk_per_row) noexcept
     """Rows per GEMM piece (see SMALL_GEMM_MNK): all rows unless pieces of
     at most SMALL_GEMM_MNK keep SMALL_GEMM_MIN_ROWS rows or more; the rows
     are shared evenly, so no piece is a small leftover."""
-    cdef Py_ssize_t pr, n_pieces, even
+    cdef Py_ssize_t pr, n_pieces, even, by_four
     if rows * mnk_per_row <= SMALL_GEMM_MNK:
         return rows
     pr = <Py_ssize_t> (SMALL_GEMM_MNK / mnk_per_row)
@@ -131,7 +131,8 @@ cdef inline Py_ssize_t _piece_rows(Py_ssize_t rows, double mnk_per_row) noexcept
     even = (rows + n_pieces - 1) // n_pieces
     # a multiple of 4 rows runs ~10% faster in those kernels (115 vs 97-108
     # GFLOP/s at 8-15 rows, bench/README.md)
-    return ((even + 3) // 4) * 4 if ((even + 3) // 4) * 4 <= pr else even
+    by_four = (even + 3) // 4 * 4
+    return by_four if by_four <= pr else even
 
 
 cdef void _gemm_pieces(bint trans_a, Py_ssize_t rows, Py_ssize_t n,
