@@ -86,6 +86,8 @@ cdef Py_ssize_t MIN_BLOCK_ROWS = 256
 # (bench/README.md): 200x64x100 forward 31 -> 24 us, weight gradient
 # 37 -> 26 us; 256x256x128 171 -> 155 and 187 -> 148 us.  The delta D W^T
 # stays whole: in pieces it measured slower (151 -> 239 us at 256x100x256).
+# Gathering a shuffled batch is split over the team from this many values.
+cdef Py_ssize_t PAR_MIN_GATHER = 1 << 14
 cdef double SMALL_GEMM_MNK = 1e6
 cdef Py_ssize_t SMALL_GEMM_MIN_ROWS = 8
 # Check for Ctrl-C after about this many samples (well under a second).
@@ -548,14 +550,15 @@ cdef Net _make_net(_Views v, layout, Py_ssize_t n_params, int n_threads,
     return net
 
 
-cdef void _gather_batch(const floating* X, Py_ssize_t n_features,
-                        const floating* Y, const unsigned char* Yb8,
-                        Py_ssize_t n_out, const floating* sw,
-                        const Py_ssize_t* idx, Py_ssize_t m, floating* xbuf,
-                        floating* ybuf, floating* swbuf) noexcept nogil:
-    """Copy the batch's rows (X when xbuf, Y or boolean Y, sample weights)."""
+cdef void _gather_rows(const floating* X, Py_ssize_t n_features,
+                       const floating* Y, const unsigned char* Yb8,
+                       Py_ssize_t n_out, const floating* sw,
+                       const Py_ssize_t* idx, Py_ssize_t r0, Py_ssize_t r1,
+                       floating* xbuf, floating* ybuf,
+                       floating* swbuf) noexcept nogil:
+    """Copy rows r0:r1 of the batch (X when xbuf, Y or boolean Y, weights)."""
     cdef Py_ssize_t i, k
-    for i in range(m):
+    for i in range(r0, r1):
         if xbuf != NULL:
             memcpy(xbuf + i * n_features, X + idx[i] * n_features,
                    n_features * sizeof(floating))
@@ -566,6 +569,30 @@ cdef void _gather_batch(const floating* X, Py_ssize_t n_features,
                 ybuf[i * n_out + k] = Yb8[idx[i] * n_out + k]
         if sw != NULL:
             swbuf[i] = sw[idx[i]]
+
+
+cdef void _gather_batch(const Net* net, const floating* X,
+                        Py_ssize_t n_features, const floating* Y,
+                        const unsigned char* Yb8, Py_ssize_t n_out,
+                        const floating* sw, const Py_ssize_t* idx, Py_ssize_t m,
+                        floating* xbuf, floating* ybuf,
+                        floating* swbuf) noexcept nogil:
+    """Copy the batch's rows, split over the team when there are enough of
+    them: rows of a shuffled X are scattered in memory, so the copy waits on
+    cache misses (~45 us for 256 rows of 100 float32 on this machine)."""
+    cdef int nt = 1
+    cdef int t
+    cdef Py_ssize_t chunk
+    if xbuf != NULL and m * n_features >= PAR_MIN_GATHER:
+        nt = _team(net, PAR_MIN_FLOPS, m)
+    if nt == 1:
+        _gather_rows(X, n_features, Y, Yb8, n_out, sw, idx, 0, m, xbuf, ybuf,
+                     swbuf)
+        return
+    chunk = (m + nt - 1) // nt
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        _gather_rows(X, n_features, Y, Yb8, n_out, sw, idx, t * chunk,
+                     min(m, (t + 1) * chunk), xbuf, ybuf, swbuf)
 
 
 cdef const floating* _bind_x(const floating[:, ::1] X,
@@ -687,7 +714,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
             m = min(batch_size, n - start)
             # batch rows: contiguous slices when not shuffled, else gathered
             if shuffled or Yp == NULL or swp != NULL:
-                _gather_batch(Xp, n_features, Yp, Yb8, n_out, swp,
+                _gather_batch(&net, Xp, n_features, Yp, Yb8, n_out, swp,
                               &sample_idx[start], m,
                               xbuf if (dense and shuffled) else NULL, ybuf, swbuf)
             Xb = (xbuf if shuffled else Xp + start * n_features) if dense else NULL
@@ -787,7 +814,7 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
         while start < n:
             m = min(chunk, n - start)
             if Yp == NULL:
-                _gather_batch(Xp, n_features, Yp, Yb8, n_out, NULL,
+                _gather_batch(&net, Xp, n_features, Yp, Yb8, n_out, NULL,
                               &sample_idx[start], m, NULL, ybuf, NULL)
                 Yb = ybuf
             else:
@@ -870,16 +897,19 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
 
 def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None,
             transcendental_flops=None, small_gemm_mnk=None,
-            small_gemm_min_rows=None):
+            small_gemm_min_rows=None, par_min_gather=None):
     """Read (and optionally set) the engine's tuning constants; returns the
     values in force before the call.  For bench/ experiments only."""
     global PAR_MIN_FLOPS, BLOCK_BYTES, MIN_BLOCK_ROWS, TRANSCENDENTAL_FLOPS
-    global SMALL_GEMM_MNK, SMALL_GEMM_MIN_ROWS
+    global SMALL_GEMM_MNK, SMALL_GEMM_MIN_ROWS, PAR_MIN_GATHER
     old = {"par_min_flops": PAR_MIN_FLOPS, "block_bytes": BLOCK_BYTES,
            "min_block_rows": MIN_BLOCK_ROWS,
            "transcendental_flops": TRANSCENDENTAL_FLOPS,
            "small_gemm_mnk": SMALL_GEMM_MNK,
-           "small_gemm_min_rows": SMALL_GEMM_MIN_ROWS}
+           "small_gemm_min_rows": SMALL_GEMM_MIN_ROWS,
+           "par_min_gather": PAR_MIN_GATHER}
+    if par_min_gather is not None:
+        PAR_MIN_GATHER = par_min_gather
     if small_gemm_mnk is not None:
         SMALL_GEMM_MNK = small_gemm_mnk
     if small_gemm_min_rows is not None:

@@ -92,6 +92,28 @@ def test_shuffled_order_equals_presorted_data():
     assert la == pytest.approx(lb, rel=1e-13)
 
 
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_gather_split_over_threads_equals_presorted_data(n_threads):
+    # par_min_gather=1: every shuffled batch is gathered by the team, in row
+    # ranges (the default splits only batches of 16k values and more)
+    from fastmlp import _network
+
+    X, Y, sw, params = make_problem(UNITS, "softmax", n_samples=40, weighted=True)
+    order = np.random.RandomState(1).permutation(40)
+    a = params.copy()
+    b = params.copy()
+    old = _network._tuning(par_min_gather=1)
+    try:
+        la, _ = engine_sgd_epoch(a, X, Y, sw, UNITS, "tanh", "softmax", 0.01, 9, 0.1,
+                                 order=order, n_threads=n_threads)
+    finally:
+        _network._tuning(**old)
+    lb, _ = engine_sgd_epoch(b, X[order], Y[order], sw[order], UNITS, "tanh", "softmax", 0.01,
+                             9, 0.1, n_threads=n_threads)
+    np.testing.assert_allclose(a, b, rtol=1e-13)
+    assert la == pytest.approx(lb, rel=1e-13)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("sparse", [False, True])
 def test_thread_counts_agree(dtype, sparse):
