@@ -579,7 +579,8 @@ cdef void _gather_batch(const Net* net, const floating* X,
                         floating* swbuf) noexcept nogil:
     """Copy the batch's rows, split over the team when there are enough of
     them: rows of a shuffled X are scattered in memory, so the copy waits on
-    cache misses (~45 us for 256 rows of 100 float32 on this machine)."""
+    cache misses (about 45 us for 256 rows of 100 float32 on this machine,
+    estimated from perf's sample share)."""
     cdef int nt = 1
     cdef int t
     cdef Py_ssize_t chunk
