@@ -86,10 +86,10 @@ cdef Py_ssize_t MIN_BLOCK_ROWS = 256
 # (bench/README.md): 200x64x100 forward 31 -> 24 us, weight gradient
 # 37 -> 26 us; 256x256x128 171 -> 155 and 187 -> 148 us.  The delta D W^T
 # stays whole: in pieces it measured slower (151 -> 239 us at 256x100x256).
-# Gathering a shuffled batch is split over the team from this many values.
-cdef Py_ssize_t PAR_MIN_GATHER = 1 << 14
 cdef double SMALL_GEMM_MNK = 1e6
 cdef Py_ssize_t SMALL_GEMM_MIN_ROWS = 8
+# Gathering a shuffled batch is split over the team from this many values.
+cdef Py_ssize_t PAR_MIN_GATHER = 1 << 14
 # Check for Ctrl-C after about this many samples (well under a second).
 cdef Py_ssize_t SIGNAL_CHECK_SAMPLES = 2048
 
@@ -585,7 +585,7 @@ cdef void _gather_batch(const Net* net, const floating* X,
     cdef int t
     cdef Py_ssize_t chunk
     if xbuf != NULL and m * n_features >= PAR_MIN_GATHER:
-        nt = _team(net, PAR_MIN_FLOPS, m)
+        nt = _team(net, PAR_MIN_FLOPS, m)   # past the flops gate: the team, capped at m
     if nt == 1:
         _gather_rows(X, n_features, Y, Yb8, n_out, sw, idx, 0, m, xbuf, ybuf,
                      swbuf)

@@ -3,7 +3,7 @@
  * its general small-matrix kernel, which on digits at batch size 1 (64x100
  * and 100x10) took 1.0 us per sample against 0.47 us for this loop
  * (bench/README.md); the loop is store-bound, so it only has to vectorize.
- * Clones as in _simd_update.h (FASTMLP_CLONES). */
+ * One clone per instruction set (_simd.h). */
 #ifndef FASTMLP_RANK1_H
 #define FASTMLP_RANK1_H
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Runtime dispatch for the C loops of fastmlp (_simd_update.h, _rank1.h):
+/* Runtime dispatch for fastmlp's C loops (_simd_update.h, _rank1.h, _vexp.h):
  * the build may not use -march=native, so on x86-64 each FASTMLP_CLONES
  * function is compiled for AVX-512, for AVX2+FMA and for the baseline, and
  * the loader picks the clone the CPU runs (GCC/Clang target_clones).
