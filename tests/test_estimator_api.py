@@ -824,3 +824,21 @@ def test_sparse_unsorted_indices_and_explicit_zeros(multiclass):
     odd = _make("multiclass", **params).fit(X_odd, y)
     _assert_weights_allclose(odd, ref, rtol=1e-9, atol=1e-12)
     assert_allclose(odd.predict_proba(X_odd), ref.predict_proba(X), rtol=1e-12)
+
+
+def test_param_names_are_kept_per_class():
+    """_get_param_names is cached; a subclass with its own __init__ gets its
+    own list, and the cache never hands out its stored list."""
+
+    class Wider(MLPClassifier):
+        def __init__(self, hidden_layer_sizes=(100,), extra=3, **kwargs):
+            super().__init__(hidden_layer_sizes=hidden_layer_sizes, **kwargs)
+            self.extra = extra
+
+    base = MLPClassifier._get_param_names()
+    assert "extra" not in base
+    assert Wider._get_param_names() == ["extra", "hidden_layer_sizes"]
+    assert Wider(extra=5).get_params() == {"extra": 5, "hidden_layer_sizes": (100,)}
+    base.append("mutated")
+    assert "mutated" not in MLPClassifier._get_param_names()
+    assert MLPClassifier._get_param_names() == sorted(MLPClassifier().get_params())

@@ -1487,3 +1487,24 @@ def test_lbfgs_honours_callbacks_and_max_time():
         MLPClassifier((16,), solver="lbfgs", max_norm=1.0).fit(X, y)
     with pytest.raises(ValueError, match="lbfgs"):
         MLPClassifier((16,), solver="lbfgs").fit(X, y, X_val=X, y_val=y)
+
+
+@pytest.mark.parametrize(
+    "option", [{"dropout": 0.3}, {"input_dropout": 0.2}, {"max_norm": 0.5}]
+)
+def test_cached_training_layout_is_keyed_by_every_option(option):
+    """Layouts are cached; a fit after one with another option must get its
+    own layout, so it trains exactly as it does with an empty cache."""
+    from fastmlp import _engine
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 5))
+    y = (X[:, 0] > 0).astype(int)
+    params = dict(hidden_layer_sizes=(7,), max_iter=3, batch_size=16, random_state=0)
+    _engine.layout_for.cache_clear()
+    MLPClassifier(**params, **option).fit(X, y)
+    after_other = MLPClassifier(**params).fit(X, y)
+    _engine.layout_for.cache_clear()
+    fresh = MLPClassifier(**params).fit(X, y)
+    for a, b in zip(after_other.coefs_ + after_other.intercepts_, fresh.coefs_ + fresh.intercepts_):
+        np.testing.assert_array_equal(a, b)
