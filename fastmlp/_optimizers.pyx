@@ -172,14 +172,18 @@ def update(str solver,
            double lr, double momentum=0.9, bint nesterov=True,
            double beta_1=0.9, double beta_2=0.999, double epsilon=1e-8,
            double rho=0.9, double weight_decay=0.0, double alpha1=0.0,
-           double clip_value=0.0, lr_base=None, int n_threads=1):
+           double clip_value=0.0, lr_base=None, int n_threads=1,
+           Py_ssize_t repeat=1):
     """One fused step (test entry point); returns (sum(coefs**2), sum|coefs|).
 
     ``lr`` is the step size used as is (for Adam, pass the bias-corrected one);
     ``lr_base`` (default ``lr``) is the rate AdamW's decoupled decay uses.
+    ``repeat`` runs the step that many times (bench/limits.py times the kernel
+    without the cost of a Python call per step); the sums are the last step's.
     """
     cdef OptConsts c
     cdef int code
+    cdef Py_ssize_t r
     cdef Py_ssize_t n = params.shape[0]
     cdef double sq, l1 = 0
     code = SOLVERS[solver]
@@ -200,12 +204,15 @@ def update(str solver,
     c.weight_decay = weight_decay
     c.alpha1 = alpha1
     c.clip_value = clip_value
+    if repeat < 1:
+        raise ValueError(f"repeat={repeat} must be at least 1")
     if n == 0:
         return 0.0, 0.0
     with nogil:
-        sq = _update(code, &params[0], &grads[0], &state1[0],
-                     &state2[0] if state2.shape[0] else NULL, n, n_coef,
-                     <floating> alpha, <floating> scale, &c, n_threads, &l1)
+        for r in range(repeat):
+            sq = _update(code, &params[0], &grads[0], &state1[0],
+                         &state2[0] if state2.shape[0] else NULL, n, n_coef,
+                         <floating> alpha, <floating> scale, &c, n_threads, &l1)
     return sq, l1
 
 

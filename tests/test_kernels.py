@@ -146,6 +146,22 @@ def test_grad_sqnorm(dtype):
                                np.sum(g.astype(np.float64) ** 2), rtol=1e-5)
 
 
+def test_optimizer_repeat_is_that_many_steps():
+    rng = np.random.RandomState(5)
+    n = 300
+    raw = rng.normal(size=n).astype(np.float32)
+    once = [rng.normal(size=n).astype(np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32)]
+    many = [a.copy() for a in once]
+    for _ in range(3):
+        expected = _optimizers.update("adam", *once[:1], raw, *once[1:], 200, 1e-4, 0.5, 1e-3)
+    got = _optimizers.update("adam", *many[:1], raw, *many[1:], 200, 1e-4, 0.5, 1e-3, repeat=3)
+    assert got == expected
+    for a, b in zip(once, many):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="repeat"):
+        _optimizers.update("adam", *many[:1], raw, *many[1:], 200, 1e-4, 0.5, 1e-3, repeat=0)
+
+
 def test_optimizer_rejects_bad_lengths():
     with pytest.raises(ValueError):
         _optimizers.update("sgd", np.zeros(3), np.zeros(2), np.zeros(3), np.zeros(0), 3, 0.0, 1.0, 0.1)
