@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 
 from . import gemm_limit as gl
+from . import limits as lim
 from . import report
 from . import runners
 from . import workloads as wl
@@ -402,6 +403,12 @@ def main(argv=None):
         memory = runners.measure_memory_many(jobs, mode, in_process=(mode == "smoke"))
         _log(f"[{time.perf_counter() - t_start:6.1f}s] memory done")
 
+    limits = None
+    if "limits" in chosen:
+        limits = lim.measure(mode, repeats, DTYPES if mode == "full" else (np.float32,),
+                             wl.GEMM_MIN_TIME[mode])
+        _log(f"[{time.perf_counter() - t_start:6.1f}s] limits done")
+
     results = {
         "schema_version": 1,
         "mode": mode,
@@ -417,6 +424,7 @@ def main(argv=None):
         "threads": threads,
         "predict": predict,
         "memory": memory,
+        "limits": limits,
     }
     if results["load_average_end"][0] > (os.cpu_count() or 1) + 0.5 and mode != "smoke":
         notes.append(f"load average at end {results['load_average_end'][0]:.2f} (this run alone keeps it "

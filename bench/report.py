@@ -254,6 +254,27 @@ def memory_table(memory):
     return _table(header, rows)
 
 
+def limits_tables(limits):
+    if not limits:
+        return ""
+    opt = limits.get("optimizer") or []
+    text = ""
+    if opt:
+        header = ["dtype", "parameters", "bytes of p, g, m, v", "ns per parameter", "µs per step"]
+        rows = [[o["dtype"], str(o["n_params"]),
+                 f"{4 * o['n_params'] * (8 if o['dtype'] == 'float64' else 4) / 1024:.0f} KiB",
+                 f"{o['ns_per_param']:.3f}", _f(o["us_per_step"], "{:.3g}")] for o in opt]
+        text += "Adam step (fastmlp's kernel, one thread):\n\n" + _table(header, rows)
+    gemm = limits.get("gemm") or []
+    if gemm:
+        header = ["dtype", "M×K×N", "NumPy 1T GFLOP/s", "NumPy 2T GFLOP/s", "SciPy BLAS 1T GFLOP/s"]
+        rows = [[g["dtype"], "×".join(str(d) for d in g["shape"]), f"{g['numpy_1t_gflops']:.1f}",
+                 f"{g['numpy_2t_gflops']:.1f}", f"{g['scipy_1t_gflops']:.1f}"] for g in gemm]
+        text += ("\n\nOne GEMM, A @ B (NumPy: its own OpenBLAS; SciPy BLAS: the one fastmlp's "
+                 "threads call):\n\n" + _table(header, rows))
+    return text
+
+
 def machine_lines(machine, config):
     lines = [
         f"- CPU: {machine['cpu_model']} ({machine['cpus_available']} CPUs available of "
@@ -295,6 +316,9 @@ def markdown(results):
         parts += ["", "## predict", "", predict_table(results["predict"])]
     if results.get("memory"):
         parts += ["", "## peak memory of fit, relative to X.nbytes", "", memory_table(results["memory"])]
+    if results.get("limits"):
+        parts += ["", "## limits: what a step cannot go below on this machine (bench/README.md)", "",
+                  limits_tables(results["limits"])]
     parts += ["", f"Total time: {results['total_seconds']:.1f} s"]
     return "\n".join(parts) + "\n"
 

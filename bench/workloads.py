@@ -326,7 +326,9 @@ WORKLOADS = [
 BY_NAME = {w.name: w for w in WORKLOADS}
 
 # Workloads used for the thread-scaling table: the two largest by FLOPs.
-THREAD_WORKLOADS = ("synth_100_256_128", "mnist_1024x2")
+# digits at batch 200 is there to show whether a second core helps a
+# small network (bench/README.md, "Limits")
+THREAD_WORKLOADS = ("digits_b200", "synth_100_256_128", "mnist_1024x2")
 
 # Model used for predict latency / throughput, and rows for throughput.
 PREDICT_WORKLOAD = "synth_100_256_128"
@@ -350,7 +352,7 @@ GEMM_MIN_TIME = {"smoke": 0.0002, "quick": 0.003, "full": 0.01}
 PAUSE = {"smoke": 0.0, "quick": 0.1, "full": 0.2}
 
 # Sections that are not fit workloads but can be named in --only.
-EXTRA_SECTIONS = ("predict", "memory", "threads")
+EXTRA_SECTIONS = ("predict", "memory", "threads", "limits")
 
 
 def make_data(workload: Workload, mode: str, dtype, n_train: Optional[int] = None):

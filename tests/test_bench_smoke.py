@@ -100,3 +100,18 @@ def test_threads_predict_memory(smoke_results):
         for key in ("X_bytes", "hwm_delta_bytes", "tracemalloc_peak_bytes"):
             assert _finite(m[key]), key
         assert m["X_bytes"] > 0
+
+
+def test_limits(smoke_results):
+    results, stdout, _ = smoke_results
+    limits = results["limits"]
+    assert limits["optimizer"] and limits["gemm"]
+    for o in limits["optimizer"]:
+        assert o["n_params"] > 0
+        assert _finite(o["ns_per_param"]) and o["ns_per_param"] > 0
+        assert o["us_per_step"] == pytest.approx(o["ns_per_param"] * o["n_params"] / 1e3)
+    for g in limits["gemm"]:
+        assert len(g["shape"]) == 3
+        for key in ("numpy_1t_gflops", "numpy_2t_gflops", "scipy_1t_gflops"):
+            assert _finite(g[key]) and g[key] > 0, key
+    assert "## limits" in stdout
