@@ -175,6 +175,34 @@ def test_regression_losses_match_finite_differences(loss, n_out):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("delta_wt", [True, False])
+@pytest.mark.parametrize(
+    "units, out",
+    [([40, 30, 20, 3], "softmax"),      # deltas through 20x3 and 30x20 weights
+     ([8, 12, 1], "identity"),          # one output: D @ W.T is a rank-one product
+     ([10, 80, 60, 2], "logistic")],    # 80x60 weights: more than DELTA_WT_MAX
+)
+def test_delta_with_transposed_copy_of_w_matches_reference(dtype, delta_wt, units, out):
+    # Small layers take the delta D @ W.T as D @ (a contiguous copy of W.T);
+    # both ways must give the reference's gradient, on 1 and 2 threads.
+    from fastmlp import _network
+
+    X, Y, sw, params = make_problem(units, out, n_samples=50, dtype=dtype, weighted=True)
+    expected_loss, expected_grad = ref.loss_grad(params, X, Y, sw, units, "relu", out, 0.01)
+    old = _network._tuning(delta_wt=delta_wt)
+    try:
+        for n_threads in (1, 2):
+            loss, grad = engine_loss_grad(params, X, Y, sw, units, "relu", out, 0.01,
+                                          n_threads=n_threads)
+            np.testing.assert_allclose(loss, expected_loss,
+                                       rtol=1e-5 if dtype == np.float32 else 1e-11)
+            np.testing.assert_allclose(grad, expected_grad, **tol(dtype))
+    finally:
+        _network._tuning(**old)
+    assert _network._tuning()["delta_wt"] == old["delta_wt"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_gemms_in_small_pieces_match_reference(dtype, n_threads):
     # Lower the piece size so that the forward GEMMs and the weight gradients
