@@ -19,8 +19,12 @@
 # meanwhile (the Python layer holds threadpoolctl's BLAS limit to 1 around
 # training); a region runs only when the work is worth a fork (PAR_MIN_FLOPS)
 # and otherwise runs serially on the calling thread, so batch size 1 pays no
-# OpenMP overhead.  Results do not depend on scheduling: each row's loss is
-# kept and the rows are summed in order, whatever blocks the threads took.
+# OpenMP overhead.  A training batch with enough rows takes ONE region
+# (_step_rows_split, ROWS_PASS): each thread runs its rows forward and back
+# to the hidden deltas, then after a barrier its share of the gradients.
+# Results do not depend on scheduling: each row's loss is kept and the rows
+# are summed in order, whatever blocks the threads took, and every gradient
+# entry is one GEMM over all the batch's rows.
 #
 # Dropout (training only): inverted dropout, A *= mask with mask = 0 or 1/keep,
 # drawn from a counter-based hash of (seed, layer, sample position in the
@@ -30,7 +34,7 @@
 # Input: dense C-contiguous X (never copied when not shuffled; shuffled
 # batches gather their rows into `work`), or CSR (first layer by CSR x dense).
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
 from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport sqrt, pow
 from libc.string cimport memcpy, memset
@@ -41,7 +45,7 @@ from fastmlp._activations cimport (_act_backward, _act_backward_masked,
                                    _bias_act_forward)
 from fastmlp._blas cimport gemm_rm
 from fastmlp._losses cimport _bias_out_forward, _bias_out_loss_delta
-from fastmlp._openmp cimport omp_get_thread_num
+from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW,
                                   _grad_sqnorm, _update)
 
@@ -97,6 +101,14 @@ cdef Py_ssize_t SMALL_GEMM_MIN_ROWS = 8
 cdef enum:
     DELTA_WT_MAX = 4096
 cdef bint DELTA_WT = True
+# Training batches can go through all layers, forward and back to the hidden
+# deltas, in ONE parallel region, each thread on its own rows (_rows_pass):
+# one fork instead of one per layer, and a thread's rows stay in its cache
+# from the forward pass to their deltas.  Only the weight gradients (a sum
+# over all rows) need the other threads' rows.  Each thread gets at least
+# ROWS_PASS_MIN_ROWS rows.
+cdef bint ROWS_PASS = True
+cdef Py_ssize_t ROWS_PASS_MIN_ROWS = 64
 # Gathering a shuffled batch is split over the team from this many values.
 cdef Py_ssize_t PAR_MIN_GATHER = 1 << 14
 # Check for Ctrl-C after about this many samples (well under a second).
@@ -363,47 +375,73 @@ cdef inline void _delta_act(const Net* net, int l, const floating* An,
         _act_backward(An + start, Zpre, Dn + start, n, net.acts[l])
 
 
+cdef inline bint _delta_copies_wt(const Net* net, int l, Py_ssize_t m) noexcept nogil:
+    """Does the delta of layer l over an m-row batch take W^T copied
+    contiguous (see DELTA_WT_MAX)?  Decided on the whole batch, so that every
+    row takes the same kernel whatever the thread count."""
+    cdef Py_ssize_t fi = net.units[l]
+    cdef Py_ssize_t fo = net.units[l + 1]
+    return (DELTA_WT and m > 1 and fi * fo <= DELTA_WT_MAX
+            and <double> m * fi * fo <= SMALL_GEMM_MNK)
+
+
+cdef inline void _copy_wt(const Net* net, int l, const floating* params,
+                          floating* wt) noexcept nogil:
+    """wt = W_l^T, (fo, fi) row-major."""
+    cdef Py_ssize_t fi = net.units[l]
+    cdef Py_ssize_t fo = net.units[l + 1]
+    cdef const floating* W = params + net.coef_off[l]
+    cdef Py_ssize_t i, j
+    for j in range(fo):
+        for i in range(fi):
+            wt[j * fi + i] = W[i * fo + j]
+
+
+cdef void _delta_block(const Net* net, int l, Py_ssize_t r0, Py_ssize_t r1,
+                       const floating* params, const floating* wt,
+                       floating* work, bint dropout) noexcept nogil:
+    """Rows r0:r1 of D_l = (D_{l+1} @ W_l^T) * act'(A_l); wt is W_l^T
+    (_copy_wt) or NULL to pass W_l transposed to BLAS."""
+    cdef Py_ssize_t fi = net.units[l]
+    cdef Py_ssize_t fo = net.units[l + 1]
+    cdef const floating* Dup = work + (net.act_off[l + 1] if l + 1 == net.n_layers - 1
+                                       else net.delta_off[l + 1])
+    cdef floating* Dn = work + net.delta_off[l]
+    if wt != NULL:
+        gemm_rm(False, False, r1 - r0, fi, fo, 1, Dup + r0 * fo, fo, wt, fi,
+                0, Dn + r0 * fi, fi)
+    else:
+        gemm_rm(False, True, r1 - r0, fi, fo, 1, Dup + r0 * fo, fo,
+                params + net.coef_off[l], fo, 0, Dn + r0 * fi, fi)
+    _delta_act(net, l, work + net.act_off[l], work, Dn, r0 * fi, (r1 - r0) * fi,
+               dropout)
+
+
 cdef void _delta_below(const Net* net, int l, Py_ssize_t m,
                        const floating* params, floating* work,
                        bint dropout) noexcept nogil:
     """D_l = (D_{l+1} @ W_l^T) * act'(A_l), split over batch rows."""
     cdef Py_ssize_t fi = net.units[l]
     cdef Py_ssize_t fo = net.units[l + 1]
-    cdef const floating* W = params + net.coef_off[l]
-    cdef const floating* Dup = work + (net.act_off[l + 1] if l + 1 == net.n_layers - 1
-                                       else net.delta_off[l + 1])
-    cdef floating* Dn = work + net.delta_off[l]
-    cdef const floating* An = work + net.act_off[l]
     cdef int nt = _team(net, m * fi * (2.0 * fo + _act_work(net.acts[l])), m)
     cdef Py_ssize_t rb = _block_rows(m, fi, nt, sizeof(floating))
     cdef Py_ssize_t nb = (m + rb - 1) // rb
-    cdef Py_ssize_t blk, r0, r1, i, j
+    cdef Py_ssize_t blk, r0, r1
     cdef floating wt[DELTA_WT_MAX]
-    cdef const floating* Wop = W
-    cdef bint trans = True
-    if (DELTA_WT and m > 1 and fi * fo <= DELTA_WT_MAX
-            and <double> m * fi * fo <= SMALL_GEMM_MNK):
-        # W^T made contiguous, so that the product takes OpenBLAS's unpacked
-        # small-matrix kernel, which it refuses D @ W.T (see DELTA_WT_MAX)
-        for j in range(fo):
-            for i in range(fi):
-                wt[j * fi + i] = W[i * fo + j]
-        Wop = wt
-        trans = False
+    cdef floating* wtp = NULL
+    if _delta_copies_wt(net, l, m):
+        _copy_wt(net, l, params, wt)
+        wtp = wt
     if nt == 1:
         for blk in range(nb):
             r0 = blk * rb
             r1 = min(m, r0 + rb)
-            gemm_rm(False, trans, r1 - r0, fi, fo, 1, Dup + r0 * fo, fo, Wop,
-                    fo if trans else fi, 0, Dn + r0 * fi, fi)
-            _delta_act(net, l, An, work, Dn, r0 * fi, (r1 - r0) * fi, dropout)
+            _delta_block(net, l, r0, r1, params, wtp, work, dropout)
         return
     for blk in prange(nb, num_threads=nt, schedule="static"):
         r0 = blk * rb
         r1 = min(m, r0 + rb)
-        gemm_rm(False, trans, r1 - r0, fi, fo, 1, Dup + r0 * fo, fo, Wop,
-                fo if trans else fi, 0, Dn + r0 * fi, fi)
-        _delta_act(net, l, An, work, Dn, r0 * fi, (r1 - r0) * fi, dropout)
+        _delta_block(net, l, r0, r1, params, wtp, work, dropout)
 
 
 cdef void _colsum(const floating* D, Py_ssize_t m, Py_ssize_t fo,
@@ -453,6 +491,126 @@ cdef void _backward(const Net* net, const floating* X, const Csr* csr,
         _bias_grad(net, D, m, fo, grads + net.int_off[l], accumulate)
         if l > 0:
             _delta_below(net, l, m, params, work, dropout)
+
+
+cdef void _rows_pass(const Net* net, const floating* X, const Csr* csr,
+                     const Py_ssize_t* rows, Py_ssize_t m, Py_ssize_t r0,
+                     Py_ssize_t r1, const floating* params, floating* work,
+                     double* row_loss, const floating* Y, const floating* sw,
+                     bint dropout, Py_ssize_t row0) noexcept nogil:
+    """Batch rows r0:r1 through every layer and back: forward, loss and output
+    delta, then the hidden deltas (see ROWS_PASS).  m is the whole batch."""
+    cdef int l
+    cdef int last = net.n_layers - 2
+    cdef Py_ssize_t fo, rb, b0, b1
+    cdef floating wt[DELTA_WT_MAX]
+    cdef floating* wtp
+    for l in range(last + 1):
+        fo = net.units[l + 1]
+        rb = _block_rows(m, fo, 1, sizeof(floating))
+        b0 = r0
+        while b0 < r1:
+            b1 = min(r1, b0 + rb)
+            _forward_block(net, l, X if l == 0 else work + net.act_off[l],
+                           net.units[l], csr, rows, b0, b1, params, work,
+                           work + net.act_off[l + 1], Y, sw, True, dropout,
+                           row0, row_loss)
+            b0 = b1
+    for l in range(last, 0, -1):
+        wtp = NULL
+        if _delta_copies_wt(net, l, m):
+            _copy_wt(net, l, params, wt)
+            wtp = wt
+        rb = _block_rows(m, net.units[l], 1, sizeof(floating))
+        b0 = r0
+        while b0 < r1:
+            b1 = min(r1, b0 + rb)
+            _delta_block(net, l, b0, b1, params, wtp, work, dropout)
+            b0 = b1
+
+
+cdef int _rows_team(const Net* net, Py_ssize_t m) noexcept nogil:
+    """Threads for _rows_pass: 1 (use _forward and _backward) unless the
+    forward and delta work is worth a fork and each thread gets
+    ROWS_PASS_MIN_ROWS rows."""
+    cdef double work = 0
+    cdef int l
+    cdef int last = net.n_layers - 2
+    if not ROWS_PASS:
+        return 1
+    for l in range(last + 1):
+        work += m * net.units[l + 1] * (2.0 * net.units[l] + (
+            _out_work(net.out_kind) if l == last else _act_work(net.acts[l + 1])))
+        if l > 0:
+            work += m * net.units[l] * (2.0 * net.units[l + 1] + _act_work(net.acts[l]))
+    return _team(net, work, m // ROWS_PASS_MIN_ROWS)
+
+
+cdef void _grads_share(const Net* net, const floating* X, const Csr* csr,
+                       const Py_ssize_t* rows, Py_ssize_t m, int t, int nt,
+                       floating* grads, floating* work) noexcept nogil:
+    """Thread t's share of every layer's raw gradients, as _weight_grad and
+    _bias_grad split them: dW rows of fan_in (CSR input: columns of
+    fan_out), db columns."""
+    cdef int l
+    cdef int last = net.n_layers - 2
+    cdef Py_ssize_t fi, fo, chunk, lo, hi, i
+    cdef const floating* D
+    cdef const floating* Ain
+    cdef floating* gW
+    for l in range(last, -1, -1):
+        fi = net.units[l]
+        fo = net.units[l + 1]
+        D = work + (net.act_off[l + 1] if l == last else net.delta_off[l + 1])
+        Ain = X if l == 0 else work + net.act_off[l]
+        gW = grads + net.coef_off[l]
+        if l == 0 and csr.data != NULL:
+            chunk = (fo + nt - 1) // nt
+            lo = t * chunk
+            hi = min(fo, lo + chunk)
+            if lo < hi:
+                for i in range(fi):
+                    memset(gW + i * fo + lo, 0, (hi - lo) * sizeof(floating))
+                _csr_rows_tdot(<const floating*> csr.data, csr.indices,
+                               csr.indptr, rows, m, D, fo, lo, hi, gW)
+        else:
+            chunk = (fi + nt - 1) // nt
+            lo = t * chunk
+            hi = min(fi, lo + chunk)
+            if lo < hi:
+                _gemm_pieces(True, hi - lo, fo, m, Ain + lo, fi, D, 0, gW + lo * fo)
+        chunk = (fo + nt - 1) // nt
+        lo = t * chunk
+        hi = min(fo, lo + chunk)
+        if lo < hi:
+            _colsum(D, m, fo, lo, hi, grads + net.int_off[l], False)
+
+
+cdef double _step_rows_split(const Net* net, const floating* X,
+                             const Csr* csr, const Py_ssize_t* rows,
+                             Py_ssize_t m, int nt, const floating* params,
+                             floating* grads, floating* work, double* row_loss,
+                             const floating* Y, const floating* sw,
+                             bint dropout, Py_ssize_t row0) noexcept nogil:
+    """Forward, loss, deltas and raw gradients of a batch in one parallel
+    region: _rows_pass on each thread's rows, a barrier, then each thread's
+    share of the gradients.  Returns the summed weighted loss (row by row,
+    in order)."""
+    cdef int t, team
+    cdef Py_ssize_t chunk, i
+    cdef double total = 0
+    with parallel(num_threads=nt):
+        t = omp_get_thread_num()
+        team = omp_get_num_threads()
+        chunk = (m + team - 1) // team
+        if t * chunk < m:
+            _rows_pass(net, X, csr, rows, m, t * chunk, min(m, (t + 1) * chunk),
+                       params, work, row_loss, Y, sw, dropout, row0)
+        fastmlp_barrier()
+        _grads_share(net, X, csr, rows, m, t, team, grads, work)
+    for i in range(m):
+        total += row_loss[i]
+    return total
 
 
 cdef double _coef_sqnorm(const floating* params, Py_ssize_t n_coef) noexcept nogil:
@@ -707,6 +865,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef bint dense = X is not None
     cdef bint drop_input = net.keep[0] < 1
     cdef bint adam = solver == SOLVER_ADAM or solver == SOLVER_ADAMW
+    cdef int rows_nt
 
     if n == 0:
         return 0.0, adam_t
@@ -755,11 +914,17 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 for i in range(m):
                     sw_sum += swbuf[i]
 
-            loss_sum = _forward(&net, Xb, &csr, &sample_idx[start], m,
-                                &params[0], wp, row_loss, Yb, swb, True, True,
-                                start)
-            _backward(&net, Xb, &csr, &sample_idx[start], m, &params[0],
-                      &grads[0], wp, False, True)
+            rows_nt = _rows_team(&net, m)
+            if rows_nt > 1:
+                loss_sum = _step_rows_split(&net, Xb, &csr, &sample_idx[start],
+                                            m, rows_nt, &params[0], &grads[0],
+                                            wp, row_loss, Yb, swb, True, start)
+            else:
+                loss_sum = _forward(&net, Xb, &csr, &sample_idx[start], m,
+                                    &params[0], wp, row_loss, Yb, swb, True, True,
+                                    start)
+                _backward(&net, Xb, &csr, &sample_idx[start], m, &params[0],
+                          &grads[0], wp, False, True)
 
             batch_loss = (loss_sum + 0.5 * alpha * sqnorm + c.alpha1 * l1norm) / sw_sum
             scale = 1.0 / sw_sum
@@ -919,17 +1084,24 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
 
 def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None,
             transcendental_flops=None, small_gemm_mnk=None,
-            small_gemm_min_rows=None, par_min_gather=None, delta_wt=None):
+            small_gemm_min_rows=None, par_min_gather=None, delta_wt=None,
+            rows_pass=None, rows_pass_min_rows=None):
     """Read (and optionally set) the engine's tuning constants; returns the
     values in force before the call.  For bench/ experiments only."""
     global PAR_MIN_FLOPS, BLOCK_BYTES, MIN_BLOCK_ROWS, TRANSCENDENTAL_FLOPS
     global SMALL_GEMM_MNK, SMALL_GEMM_MIN_ROWS, PAR_MIN_GATHER, DELTA_WT
+    global ROWS_PASS, ROWS_PASS_MIN_ROWS
     old = {"par_min_flops": PAR_MIN_FLOPS, "block_bytes": BLOCK_BYTES,
            "min_block_rows": MIN_BLOCK_ROWS,
            "transcendental_flops": TRANSCENDENTAL_FLOPS,
            "small_gemm_mnk": SMALL_GEMM_MNK,
            "small_gemm_min_rows": SMALL_GEMM_MIN_ROWS,
-           "par_min_gather": PAR_MIN_GATHER, "delta_wt": DELTA_WT}
+           "par_min_gather": PAR_MIN_GATHER, "delta_wt": DELTA_WT,
+           "rows_pass": ROWS_PASS, "rows_pass_min_rows": ROWS_PASS_MIN_ROWS}
+    if rows_pass is not None:
+        ROWS_PASS = rows_pass
+    if rows_pass_min_rows is not None:
+        ROWS_PASS_MIN_ROWS = rows_pass_min_rows
     if delta_wt is not None:
         DELTA_WT = delta_wt
     if par_min_gather is not None:

@@ -81,6 +81,58 @@ def test_sgd_epoch_matches_reference(dtype, activation, out, weighted):
     np.testing.assert_allclose(got, expected, **tol(dtype))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ref.HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("out", list(OUTPUT_KINDS))
+@pytest.mark.parametrize("sparse", [False, True])
+def test_one_region_step_matches_reference(dtype, activation, out, sparse):
+    # Force the step that runs forward, deltas and gradients of a batch in
+    # one parallel region (_network's ROWS_PASS) on a small problem: 2 threads,
+    # batches of 31 rows split 16 + 15, the last batch of 13 split 7 + 6.
+    from fastmlp import _network
+
+    X, Y, sw, params = make_problem(UNITS, out, n_samples=106, dtype=dtype,
+                                    weighted=True, sparse=sparse)
+    expected = params.copy()
+    ref_loss = ref.sgd_epoch(expected, X, Y, sw, UNITS, activation, out, 0.01, 31, 0.05)
+    old = _network._tuning(par_min_flops=0, rows_pass=True, rows_pass_min_rows=4)
+    try:
+        loss, got = engine_sgd_epoch(params, X, Y, sw, UNITS, activation, out, 0.01, 31,
+                                     0.05, n_threads=2)
+    finally:
+        _network._tuning(**old)
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-5 if dtype == np.float32 else 1e-11)
+    np.testing.assert_allclose(got, expected, **tol(dtype))
+
+
+@pytest.mark.parametrize("activation", ["gelu", "silu", "elu"])
+@pytest.mark.parametrize("dropout", [False, True])
+def test_one_region_step_matches_the_layer_by_layer_step(activation, dropout):
+    # Activations the NumPy reference lacks (gelu and silu keep their
+    # pre-activation), with and without dropout: the one-region step on 2
+    # threads gives the weights the layer-by-layer step gives on 1.
+    from fastmlp import _network
+
+    units = [7, 12, 9, 4]
+    X, Y, sw, params = make_problem(units, "softmax", n_samples=90, dtype=np.float64,
+                                    weighted=True)
+    extra = {"dropout": [0.3, 0.1], "input_dropout": 0.2} if dropout else None
+    runs = []
+    for n_threads, tuning in [(1, {}), (2, dict(par_min_flops=0, rows_pass=True,
+                                                 rows_pass_min_rows=4))]:
+        old = _network._tuning(**tuning)
+        try:
+            p = params.copy()
+            loss, _ = engine_sgd_epoch(p, X, Y, sw, units, activation, "softmax", 0.01, 30,
+                                       0.05, n_threads=n_threads, solver="adam",
+                                       layout_extra=extra, seed=5)
+        finally:
+            _network._tuning(**old)
+        runs.append((loss, p))
+    np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-12, atol=1e-14)
+    assert runs[1][0] == pytest.approx(runs[0][0], rel=1e-12)
+
+
 def test_shuffled_order_equals_presorted_data():
     X, Y, sw, params = make_problem(UNITS, "softmax", n_samples=40, weighted=True)
     order = np.random.RandomState(0).permutation(40)
