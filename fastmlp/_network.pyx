@@ -109,6 +109,28 @@ cdef bint DELTA_WT = True
 # ROWS_PASS_MIN_ROWS rows.
 cdef bint ROWS_PASS = True
 cdef Py_ssize_t ROWS_PASS_MIN_ROWS = 64
+# In that region each thread can also take the optimizer step of the
+# parameters whose gradients it made (dense input, no clipping by the global
+# norm, which needs every gradient first): the gradients, m and v then never
+# leave that thread's cache.
+cdef bint ROWS_PASS_STEP = True
+cdef enum:
+    STEP_MAX_THREADS = 256
+
+
+cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:
+    """p + off, keeping NULL (an unused optimizer state) NULL."""
+    return NULL if p == NULL else p + off
+
+
+cdef struct StepOpt:
+    int solver
+    void* params        # floating*: the flat parameters and optimizer state
+    void* s1
+    void* s2            # NULL unless adam
+    double alpha
+    double scale
+    const OptConsts* c
 # Gathering a shuffled batch is split over the team from this many values.
 cdef Py_ssize_t PAR_MIN_GATHER = 1 << 14
 # Check for Ctrl-C after about this many samples (well under a second).
@@ -548,16 +570,27 @@ cdef int _rows_team(const Net* net, Py_ssize_t m) noexcept nogil:
 
 cdef void _grads_share(const Net* net, const floating* X, const Csr* csr,
                        const Py_ssize_t* rows, Py_ssize_t m, int t, int nt,
-                       floating* grads, floating* work) noexcept nogil:
+                       floating* grads, floating* work, const StepOpt* opt,
+                       double* sums) noexcept nogil:
     """Thread t's share of every layer's raw gradients, as _weight_grad and
     _bias_grad split them: dW rows of fan_in (CSR input: columns of
-    fan_out), db columns."""
+    fan_out), db columns.  With opt (dense input only), the thread then
+    steps the parameters of its own shares (see StepOpt) and stores
+    sum(coefs**2) and sum|coefs| of them in sums[0], sums[1]."""
     cdef int l
     cdef int last = net.n_layers - 2
-    cdef Py_ssize_t fi, fo, chunk, lo, hi, i
+    cdef Py_ssize_t fi, fo, chunk, lo, hi, i, off
     cdef const floating* D
     cdef const floating* Ain
     cdef floating* gW
+    cdef double sq = 0, l1 = 0, part
+    cdef floating* P = NULL
+    cdef floating* S1 = NULL
+    cdef floating* S2 = NULL
+    if opt != NULL:
+        P = <floating*> opt.params
+        S1 = <floating*> opt.s1
+        S2 = <floating*> opt.s2
     for l in range(last, -1, -1):
         fi = net.units[l]
         fo = net.units[l + 1]
@@ -579,37 +612,68 @@ cdef void _grads_share(const Net* net, const floating* X, const Csr* csr,
             hi = min(fi, lo + chunk)
             if lo < hi:
                 _gemm_pieces(True, hi - lo, fo, m, Ain + lo, fi, D, 0, gW + lo * fo)
+                if opt != NULL:
+                    off = net.coef_off[l] + lo * fo
+                    sq += _update(opt.solver, P + off, grads + off,
+                                  S1 + off, _at(S2, off), (hi - lo) * fo,
+                                  (hi - lo) * fo, <floating> opt.alpha,
+                                  <floating> opt.scale, opt.c, 1, &part)
+                    l1 += part
         chunk = (fo + nt - 1) // nt
         lo = t * chunk
         hi = min(fo, lo + chunk)
         if lo < hi:
             _colsum(D, m, fo, lo, hi, grads + net.int_off[l], False)
+            if opt != NULL:
+                off = net.int_off[l] + lo
+                _update(opt.solver, P + off, grads + off, S1 + off,
+                        _at(S2, off), hi - lo, 0, <floating> opt.alpha,
+                        <floating> opt.scale, opt.c, 1, &part)
+    if opt != NULL:
+        sums[0] = sq
+        sums[1] = l1
 
 
 cdef double _step_rows_split(const Net* net, const floating* X,
                              const Csr* csr, const Py_ssize_t* rows,
-                             Py_ssize_t m, int nt, const floating* params,
+                             Py_ssize_t m, int nt, floating* params,
                              floating* grads, floating* work, double* row_loss,
                              const floating* Y, const floating* sw,
-                             bint dropout, Py_ssize_t row0) noexcept nogil:
+                             bint dropout, Py_ssize_t row0,
+                             const StepOpt* opt, double* sums) noexcept nogil:
     """Forward, loss, deltas and raw gradients of a batch in one parallel
     region: _rows_pass on each thread's rows, a barrier, then each thread's
-    share of the gradients.  Returns the summed weighted loss (row by row,
-    in order)."""
+    share of the gradients (and with opt, its step).  Returns the summed
+    weighted loss (row by row, in order); with opt, sums gets
+    sum(coefs**2) and sum|coefs| after the step (per thread, added in
+    thread order)."""
     cdef int t, team
     cdef Py_ssize_t chunk, i
     cdef double total = 0
+    cdef double parts[2 * STEP_MAX_THREADS]
+    cdef double* partp = parts
+    cdef int used = 0
+    cdef int* usedp = &used        # written in the region, read after it
     with parallel(num_threads=nt):
         t = omp_get_thread_num()
         team = omp_get_num_threads()
+        if t == 0:
+            usedp[0] = team
         chunk = (m + team - 1) // team
         if t * chunk < m:
             _rows_pass(net, X, csr, rows, m, t * chunk, min(m, (t + 1) * chunk),
                        params, work, row_loss, Y, sw, dropout, row0)
         fastmlp_barrier()
-        _grads_share(net, X, csr, rows, m, t, team, grads, work)
+        _grads_share(net, X, csr, rows, m, t, team, grads, work, opt,
+                     partp + 2 * t)
     for i in range(m):
         total += row_loss[i]
+    if opt != NULL:
+        sums[0] = 0
+        sums[1] = 0
+        for t in range(used):
+            sums[0] += parts[2 * t]
+            sums[1] += parts[2 * t + 1]
     return total
 
 
@@ -866,6 +930,10 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef bint drop_input = net.keep[0] < 1
     cdef bint adam = solver == SOLVER_ADAM or solver == SOLVER_ADAMW
     cdef int rows_nt
+    cdef bint stepped
+    cdef floating* s2 = &state2[0] if state2.shape[0] else NULL
+    cdef StepOpt step
+    cdef double sums[2]
 
     if n == 0:
         return 0.0, adam_t
@@ -886,6 +954,11 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     c.weight_decay = opt.get("weight_decay", 0.0)
     c.alpha1 = opt.get("alpha1", 0.0)
     c.clip_value = opt.get("clip_value", 0.0)
+    step.solver = solver
+    step.params = &params[0]
+    step.s1 = &state1[0]
+    step.s2 = s2
+    step.alpha = alpha
 
     with nogil:
         sqnorm = _coef_sqnorm(&params[0], net.n_coef)
@@ -914,11 +987,22 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 for i in range(m):
                     sw_sum += swbuf[i]
 
+            scale = 1.0 / sw_sum
+            if adam:
+                adam_t = adam_t + 1
+                c.lr = (lr_init * sqrt(1 - pow(c.beta_2, <double> adam_t))
+                        / (1 - pow(c.beta_1, <double> adam_t)))
             rows_nt = _rows_team(&net, m)
+            stepped = (rows_nt > 1 and ROWS_PASS_STEP and dense and clip_norm <= 0
+                       and rows_nt <= STEP_MAX_THREADS)
+            if stepped:
+                step.scale = scale
+                step.c = &c
             if rows_nt > 1:
                 loss_sum = _step_rows_split(&net, Xb, &csr, &sample_idx[start],
                                             m, rows_nt, &params[0], &grads[0],
-                                            wp, row_loss, Yb, swb, True, start)
+                                            wp, row_loss, Yb, swb, True, start,
+                                            &step if stepped else NULL, sums)
             else:
                 loss_sum = _forward(&net, Xb, &csr, &sample_idx[start], m,
                                     &params[0], wp, row_loss, Yb, swb, True, True,
@@ -927,21 +1011,19 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                           &grads[0], wp, False, True)
 
             batch_loss = (loss_sum + 0.5 * alpha * sqnorm + c.alpha1 * l1norm) / sw_sum
-            scale = 1.0 / sw_sum
-            if clip_norm > 0:
-                gnorm = sqrt(_grad_sqnorm(&params[0], &grads[0], net.n_params,
-                                          net.n_coef, <floating> alpha,
-                                          <floating> c.alpha1, <floating> scale))
-                if gnorm > clip_norm:
-                    scale = scale * (clip_norm / gnorm)
-            if adam:
-                adam_t = adam_t + 1
-                c.lr = (lr_init * sqrt(1 - pow(c.beta_2, <double> adam_t))
-                        / (1 - pow(c.beta_1, <double> adam_t)))
-            sqnorm = _update(solver, &params[0], &grads[0], &state1[0],
-                             &state2[0] if state2.shape[0] else NULL,
-                             net.n_params, net.n_coef, <floating> alpha,
-                             <floating> scale, &c, n_threads, &l1norm)
+            if stepped:
+                sqnorm = sums[0]
+                l1norm = sums[1]
+            else:
+                if clip_norm > 0:
+                    gnorm = sqrt(_grad_sqnorm(&params[0], &grads[0], net.n_params,
+                                              net.n_coef, <floating> alpha,
+                                              <floating> c.alpha1, <floating> scale))
+                    if gnorm > clip_norm:
+                        scale = scale * (clip_norm / gnorm)
+                sqnorm = _update(solver, &params[0], &grads[0], &state1[0], s2,
+                                 net.n_params, net.n_coef, <floating> alpha,
+                                 <floating> scale, &c, n_threads, &l1norm)
             if net.max_norm > 0:
                 _max_norm(&net, &params[0], norms)
                 sqnorm = _coef_sqnorm(&params[0], net.n_coef)
@@ -1085,19 +1167,22 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
 def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None,
             transcendental_flops=None, small_gemm_mnk=None,
             small_gemm_min_rows=None, par_min_gather=None, delta_wt=None,
-            rows_pass=None, rows_pass_min_rows=None):
+            rows_pass=None, rows_pass_min_rows=None, rows_pass_step=None):
     """Read (and optionally set) the engine's tuning constants; returns the
     values in force before the call.  For bench/ experiments only."""
     global PAR_MIN_FLOPS, BLOCK_BYTES, MIN_BLOCK_ROWS, TRANSCENDENTAL_FLOPS
     global SMALL_GEMM_MNK, SMALL_GEMM_MIN_ROWS, PAR_MIN_GATHER, DELTA_WT
-    global ROWS_PASS, ROWS_PASS_MIN_ROWS
+    global ROWS_PASS, ROWS_PASS_MIN_ROWS, ROWS_PASS_STEP
     old = {"par_min_flops": PAR_MIN_FLOPS, "block_bytes": BLOCK_BYTES,
            "min_block_rows": MIN_BLOCK_ROWS,
            "transcendental_flops": TRANSCENDENTAL_FLOPS,
            "small_gemm_mnk": SMALL_GEMM_MNK,
            "small_gemm_min_rows": SMALL_GEMM_MIN_ROWS,
            "par_min_gather": PAR_MIN_GATHER, "delta_wt": DELTA_WT,
-           "rows_pass": ROWS_PASS, "rows_pass_min_rows": ROWS_PASS_MIN_ROWS}
+           "rows_pass": ROWS_PASS, "rows_pass_min_rows": ROWS_PASS_MIN_ROWS,
+           "rows_pass_step": ROWS_PASS_STEP}
+    if rows_pass_step is not None:
+        ROWS_PASS_STEP = rows_pass_step
     if rows_pass is not None:
         ROWS_PASS = rows_pass
     if rows_pass_min_rows is not None:
