@@ -519,14 +519,21 @@ cdef void _rows_pass(const Net* net, const floating* X, const Csr* csr,
                      const Py_ssize_t* rows, Py_ssize_t m, Py_ssize_t r0,
                      Py_ssize_t r1, const floating* params, floating* work,
                      double* row_loss, const floating* Y, const floating* sw,
-                     bint dropout, Py_ssize_t row0) noexcept nogil:
+                     bint dropout, Py_ssize_t row0,
+                     const floating* Xsrc) noexcept nogil:
     """Batch rows r0:r1 through every layer and back: forward, loss and output
-    delta, then the hidden deltas (see ROWS_PASS).  m is the whole batch."""
+    delta, then the hidden deltas (see ROWS_PASS).  m is the whole batch.
+    With Xsrc, the rows are first gathered from Xsrc's rows `rows` into X
+    (the batch buffer), by the thread that then uses them."""
     cdef int l
     cdef int last = net.n_layers - 2
     cdef Py_ssize_t fo, rb, b0, b1
+    cdef Py_ssize_t nf = net.units[0]
     cdef floating wt[DELTA_WT_MAX]
     cdef floating* wtp
+    if Xsrc != NULL:
+        for b0 in range(r0, r1):
+            memcpy(<floating*> X + b0 * nf, Xsrc + rows[b0] * nf, nf * sizeof(floating))
     for l in range(last + 1):
         fo = net.units[l + 1]
         rb = _block_rows(m, fo, 1, sizeof(floating))
@@ -640,10 +647,12 @@ cdef double _step_rows_split(const Net* net, const floating* X,
                              floating* grads, floating* work, double* row_loss,
                              const floating* Y, const floating* sw,
                              bint dropout, Py_ssize_t row0,
-                             const StepOpt* opt, double* sums) noexcept nogil:
+                             const StepOpt* opt, double* sums,
+                             const floating* Xsrc) noexcept nogil:
     """Forward, loss, deltas and raw gradients of a batch in one parallel
     region: _rows_pass on each thread's rows, a barrier, then each thread's
-    share of the gradients (and with opt, its step).  Returns the summed
+    share of the gradients (and with opt, its step); with Xsrc, each thread
+    first gathers its rows of X (see _rows_pass).  Returns the summed
     weighted loss (row by row, in order); with opt, sums gets
     sum(coefs**2) and sum|coefs| after the step (per thread, added in
     thread order)."""
@@ -662,7 +671,7 @@ cdef double _step_rows_split(const Net* net, const floating* X,
         chunk = (m + team - 1) // team
         if t * chunk < m:
             _rows_pass(net, X, csr, rows, m, t * chunk, min(m, (t + 1) * chunk),
-                       params, work, row_loss, Y, sw, dropout, row0)
+                       params, work, row_loss, Y, sw, dropout, row0, Xsrc)
         fastmlp_barrier()
         _grads_share(net, X, csr, rows, m, t, team, grads, work, opt,
                      partp + 2 * t)
@@ -930,7 +939,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef bint drop_input = net.keep[0] < 1
     cdef bint adam = solver == SOLVER_ADAM or solver == SOLVER_ADAMW
     cdef int rows_nt
-    cdef bint stepped
+    cdef bint stepped, gather_in_region
     cdef floating* s2 = &state2[0] if state2.shape[0] else NULL
     cdef StepOpt step
     cdef double sums[2]
@@ -967,10 +976,15 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
         while start < n:
             m = min(batch_size, n - start)
             # batch rows: contiguous slices when not shuffled, else gathered
+            # (X's rows inside the one-region step, by the threads that use
+            # them, when that step runs and the input is not dropped)
+            rows_nt = _rows_team(&net, m)
+            gather_in_region = rows_nt > 1 and dense and shuffled and not drop_input
             if shuffled or Yp == NULL or swp != NULL:
                 _gather_batch(&net, Xp, n_features, Yp, Yb8, n_out, swp,
                               &sample_idx[start], m,
-                              xbuf if (dense and shuffled) else NULL, ybuf, swbuf)
+                              xbuf if (dense and shuffled and not gather_in_region)
+                              else NULL, ybuf, swbuf)
             Xb = (xbuf if shuffled else Xp + start * n_features) if dense else NULL
             if drop_input:
                 # input dropout: drop into a copy, X itself is read-only
@@ -992,7 +1006,6 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 adam_t = adam_t + 1
                 c.lr = (lr_init * sqrt(1 - pow(c.beta_2, <double> adam_t))
                         / (1 - pow(c.beta_1, <double> adam_t)))
-            rows_nt = _rows_team(&net, m)
             stepped = (rows_nt > 1 and ROWS_PASS_STEP and dense and clip_norm <= 0
                        and rows_nt <= STEP_MAX_THREADS)
             if stepped:
@@ -1002,7 +1015,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 loss_sum = _step_rows_split(&net, Xb, &csr, &sample_idx[start],
                                             m, rows_nt, &params[0], &grads[0],
                                             wp, row_loss, Yb, swb, True, start,
-                                            &step if stepped else NULL, sums)
+                                            &step if stepped else NULL, sums,
+                                            Xp if gather_in_region else NULL)
             else:
                 loss_sum = _forward(&net, Xb, &csr, &sample_idx[start], m,
                                     &params[0], wp, row_loss, Yb, swb, True, True,

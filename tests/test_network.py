@@ -88,17 +88,20 @@ def test_sgd_epoch_matches_reference(dtype, activation, out, weighted):
 def test_one_region_step_matches_reference(dtype, activation, out, sparse):
     # Force the step that runs forward, deltas and gradients of a batch in
     # one parallel region (_network's ROWS_PASS) on a small problem: 2 threads,
-    # batches of 31 rows split 16 + 15, the last batch of 13 split 7 + 6.
+    # batches of 31 rows split 16 + 15, the last batch of 13 split 7 + 6; in
+    # shuffled order, so that each thread gathers its own rows of X.
     from fastmlp import _network
 
     X, Y, sw, params = make_problem(UNITS, out, n_samples=106, dtype=dtype,
                                     weighted=True, sparse=sparse)
+    order = np.random.RandomState(1).permutation(106)
     expected = params.copy()
-    ref_loss = ref.sgd_epoch(expected, X, Y, sw, UNITS, activation, out, 0.01, 31, 0.05)
+    ref_loss = ref.sgd_epoch(expected, X[order], Y[order], sw[order], UNITS, activation,
+                             out, 0.01, 31, 0.05)
     old = _network._tuning(par_min_flops=0, rows_pass=True, rows_pass_min_rows=4)
     try:
         loss, got = engine_sgd_epoch(params, X, Y, sw, UNITS, activation, out, 0.01, 31,
-                                     0.05, n_threads=2)
+                                     0.05, n_threads=2, order=order)
     finally:
         _network._tuning(**old)
     np.testing.assert_allclose(loss, ref_loss, rtol=1e-5 if dtype == np.float32 else 1e-11)
