@@ -117,20 +117,6 @@ cdef bint ROWS_PASS_STEP = True
 cdef enum:
     STEP_MAX_THREADS = 256
 
-
-cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:
-    """p + off, keeping NULL (an unused optimizer state) NULL."""
-    return NULL if p == NULL else p + off
-
-
-cdef struct StepOpt:
-    int solver
-    void* params        # floating*: the flat parameters and optimizer state
-    void* s1
-    void* s2            # NULL unless adam
-    double alpha
-    double scale
-    const OptConsts* c
 # Gathering a shuffled batch is split over the team from this many values.
 cdef Py_ssize_t PAR_MIN_GATHER = 1 << 14
 # Check for Ctrl-C after about this many samples (well under a second).
@@ -515,6 +501,22 @@ cdef void _backward(const Net* net, const floating* X, const Csr* csr,
             _delta_below(net, l, m, params, work, dropout)
 
 
+cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:
+    """p + off, keeping NULL (an unused optimizer state) NULL."""
+    return NULL if p == NULL else p + off
+
+
+cdef struct StepOpt:
+    # the optimizer step each thread takes in _step_rows_split (ROWS_PASS_STEP)
+    int solver
+    void* params        # floating*: the flat parameters and optimizer state
+    void* s1
+    void* s2            # NULL unless adam
+    double alpha
+    double scale
+    const OptConsts* c
+
+
 cdef void _rows_pass(const Net* net, const floating* X, const Csr* csr,
                      const Py_ssize_t* rows, Py_ssize_t m, Py_ssize_t r0,
                      Py_ssize_t r1, const floating* params, floating* work,
@@ -578,10 +580,9 @@ cdef int _rows_team(const Net* net, Py_ssize_t m, bint dense) noexcept nogil:
     return _team(net, work, m // ROWS_PASS_MIN_ROWS)
 
 
-cdef void _grads_share(const Net* net, const floating* X, const Csr* csr,
-                       const Py_ssize_t* rows, Py_ssize_t m, int t, int nt,
-                       floating* grads, floating* work, const StepOpt* opt,
-                       double* sums) noexcept nogil:
+cdef void _grads_share(const Net* net, const floating* X, Py_ssize_t m, int t,
+                       int nt, floating* grads, floating* work,
+                       const StepOpt* opt, double* sums) noexcept nogil:
     """Thread t's share of every layer's raw gradients (dense input), as
     _weight_grad and _bias_grad split them: dW rows of fan_in, db columns.
     With opt, the thread then steps the parameters of its own shares (see
@@ -666,8 +667,7 @@ cdef double _step_rows_split(const Net* net, const floating* X,
             _rows_pass(net, X, csr, rows, m, t * chunk, min(m, (t + 1) * chunk),
                        params, work, row_loss, Y, sw, dropout, row0, Xsrc)
         fastmlp_barrier()
-        _grads_share(net, X, csr, rows, m, t, team, grads, work, opt,
-                     partp + 2 * t)
+        _grads_share(net, X, m, t, team, grads, work, opt, partp + 2 * t)
     for i in range(m):
         total += row_loss[i]
     if opt != NULL:
