@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from . import gemm_limit as gl
+
 OPT_SIZES = (1024, 7510, 65536, 1 << 20)
 GEMM_SHAPES = {
     "quick": ((512, 1024, 1024), (256, 1024, 1024), (200, 64, 100), (1024, 1024, 1024)),
@@ -65,17 +67,6 @@ def optimizer_limits(mode, repeats, dtypes):
     ]
 
 
-def _gemm_seconds(fn, min_time):
-    fn()
-    best, spent = float("inf"), 0.0
-    while spent < min_time:
-        t0 = time.perf_counter()
-        fn()
-        dt = time.perf_counter() - t0
-        best, spent = min(best, dt), spent + dt
-    return best
-
-
 def gemm_limits(mode, repeats, dtypes, min_time):
     """GFLOP/s of A @ B through NumPy at 1 and 2 threads and through SciPy's
     BLAS (fastmlp's) at 1 thread, at each shape of GEMM_SHAPES."""
@@ -103,7 +94,7 @@ def gemm_limits(mode, repeats, dtypes, min_time):
             )
             for name, threads, fn in runs:
                 with threadpool_limits(limits=threads, user_api="blas"):
-                    s = _gemm_seconds(fn, min_time)
+                    s = gl.time_call(fn, repeats=2, min_time=min_time)
                 key = (dt, shape, name)
                 best[key] = min(best.get(key, s), s)
     out = []
