@@ -45,7 +45,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from fastmlp import _engine, _label, _network
+from fastmlp import _engine, _fastcheck, _label, _network
 from fastmlp._sklearn_callbacks import CallbackSupportMixin, EpochCallbacks, with_callbacks
 from fastmlp._openmp import effective_n_threads
 from fastmlp._progress import EpochReporter, TimeBudget, run_callbacks, validate_callbacks
@@ -103,6 +103,11 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if names is None:
             names = _PARAM_NAMES[cls] = tuple(super()._get_param_names())
         return list(names)
+
+    def _validate_params(self):
+        """scikit-learn's parameter validation, skipped for values this class
+        has already accepted (see _fastcheck)."""
+        _fastcheck.validate_params(self, super()._validate_params)
 
     # ---------------------------------------------------------------- state
 
@@ -751,14 +756,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         """validate_data(reset=False), with a fast path for the common case:
         a 2-D float ndarray of the right width from a model fitted without
         feature names.  Anything else takes scikit-learn's full validation."""
-        if (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype in (np.float64, np.float32)
-            and X.shape[0] >= 1
-            and X.shape[1] == self.n_features_in_
-            and not hasattr(self, "feature_names_in_")
-            and np.isfinite(X).all()
+        if not hasattr(self, "feature_names_in_") and _fastcheck.plain_matrix(
+            X, self.n_features_in_
         ):
             return X
         return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
@@ -910,7 +909,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     loss = "log_loss"  # scikit-learn's classifier fixes its loss
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
+        checked = _fastcheck.plain_fit_data(self, X, y, reset)
+        X, y = checked if checked is not None else validate_data(
             self,
             X,
             y,
@@ -1144,7 +1144,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
+        checked = _fastcheck.plain_fit_data(self, X, y, reset)
+        X, y = checked if checked is not None else validate_data(
             self,
             X,
             y,

@@ -1,0 +1,185 @@
+"""fastmlp._fastcheck against scikit-learn's own validation, and the BLAS
+thread limit an engine session holds."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.validation import validate_data
+from threadpoolctl import threadpool_info
+
+from fastmlp import MLPClassifier, MLPRegressor, _engine, _fastcheck
+
+try:
+    import pandas as pd
+except ImportError:  # pragma: no cover - dask-ml, a test extra, brings it
+    pd = None
+
+RNG = np.random.default_rng(0)
+X32 = RNG.normal(size=(30, 4)).astype(np.float32)
+X64 = RNG.normal(size=(30, 4))
+
+
+def _sklearn_check(est, X, y, reset):
+    kwargs = dict(accept_sparse=["csr", "csc"], multi_output=True,
+                  dtype=(np.float64, np.float32), reset=reset)
+    if isinstance(est, MLPRegressor):
+        kwargs["y_numeric"] = True
+    return validate_data(est, X, y, **kwargs)
+
+
+PLAIN = [
+    (X32, np.arange(30) % 3),
+    (X64, (np.arange(30) % 2).astype(bool)),
+    (X64, RNG.normal(size=30)),
+    (X32, RNG.normal(size=(30, 2)).astype(np.float32)),
+    (np.asfortranarray(X64), np.arange(30) % 3),
+    (X32[::2], np.arange(15) % 3),
+    (X64[:1], np.array([7], dtype=np.uint8)),
+]
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("case", range(len(PLAIN)))
+def test_plain_data_takes_the_fast_path_and_matches_validate_data(Est, case):
+    X, y = PLAIN[case]
+    fast, slow = Est(), Est()
+    for est in (fast, slow):  # a previous fit on a DataFrame left names
+        est.feature_names_in_ = np.array(["a", "b", "c", "d"], dtype=object)
+        est.n_features_in_ = 9
+    out = _fastcheck.plain_fit_data(fast, X, y, reset=True)
+    assert out is not None
+    expected = _sklearn_check(slow, X, y, reset=True)
+    for got, want in zip(out, expected):
+        assert got is want or (
+            got.dtype == want.dtype and np.shares_memory(got, want)
+            and np.array_equal(got, want)
+        )
+    assert fast.n_features_in_ == slow.n_features_in_ == X.shape[1]
+    assert not hasattr(fast, "feature_names_in_")
+    assert not hasattr(slow, "feature_names_in_")
+    # reset=False: same width passes, another width is left to scikit-learn
+    assert _fastcheck.plain_fit_data(fast, X, y, reset=False) is not None
+    assert _fastcheck.plain_fit_data(fast, X[:, :2], y, reset=False) is None
+
+
+NOT_PLAIN = {
+    "list": (X64.tolist(), np.arange(30) % 3),
+    "int X": (np.arange(120).reshape(30, 4), np.arange(30) % 3),
+    "nan": (np.where(np.eye(30, 4, dtype=bool), np.nan, X64), np.arange(30) % 3),
+    "inf": (np.where(np.eye(30, 4, dtype=bool), np.inf, X64), np.arange(30) % 3),
+    "nan y": (X64, np.where(np.arange(30) == 3, np.nan, 1.0)),
+    "str y": (X64, np.array(["a", "b", "c"] * 10)),
+    "object y": (X64, (np.arange(30) % 3).astype(object)),
+    "short y": (X64, np.arange(29) % 3),
+    "3-D X": (X64.reshape(30, 2, 2), np.arange(30) % 3),
+    "1-D X": (X64[:, 0], np.arange(30) % 3),
+    "no rows": (X64[:0], np.arange(0)),
+    "no columns": (X64[:, :0], np.arange(30) % 3),
+    "csr": (sp.csr_matrix(X64), np.arange(30) % 3),
+    "subclass": (np.ma.masked_array(X64), np.arange(30) % 3),
+    "overflowing sum": (np.full((30, 4), np.finfo(np.float32).max, np.float32), np.arange(30) % 3),
+}
+if pd is not None:
+    NOT_PLAIN["DataFrame"] = (pd.DataFrame(X64, columns=list("abcd")), np.arange(30) % 3)
+
+
+@pytest.mark.parametrize("name", NOT_PLAIN)
+def test_anything_else_goes_to_scikit_learn(name):
+    X, y = NOT_PLAIN[name]
+    est = MLPClassifier()
+    assert _fastcheck.plain_fit_data(est, X, y, reset=True) is None
+    assert not hasattr(est, "n_features_in_")  # untouched: sklearn decides
+
+
+def test_large_finite_values_are_still_accepted():
+    # the sum overflows, so the fast path declines and scikit-learn's
+    # element-wise check accepts the data
+    X, y = NOT_PLAIN["overflowing sum"]
+    X = X.copy()
+    X[::2] = -X[::2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert not _fastcheck.plain_matrix(X)  # quietly
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scikit-learn's own sum
+        out, _ = _sklearn_check(MLPClassifier(), X, y, reset=True)
+    assert out is X
+
+
+@pytest.mark.skipif(pd is None, reason="pandas is not installed")
+def test_refit_on_an_array_drops_the_feature_names_of_a_dataframe_fit():
+    X = pd.DataFrame(X64, columns=list("abcd"))
+    y = np.arange(30) % 3
+    est = MLPClassifier(max_iter=2, random_state=0).fit(X, y)
+    assert list(est.feature_names_in_) == list("abcd")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X64, y)
+    assert not hasattr(est, "feature_names_in_")
+    with pytest.warns(UserWarning, match="feature names"):
+        est.fit(X, y).predict(X64)
+
+
+@pytest.mark.parametrize(
+    "name, valid, invalid",
+    [
+        ("max_iter", 200, 200.0),  # equal and same hash: the type tells them apart
+        ("shuffle", True, 1),
+        ("batch_size", 10, 10.0),
+        ("alpha", 0.0, -1.0),
+        ("activation", "relu", "Relu"),
+    ],
+)
+def test_cached_parameter_validation_still_rejects_what_sklearn_rejects(name, valid, invalid):
+    X, y = X64, np.arange(30) % 3
+    est = MLPClassifier(max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.set_params(**{name: valid}).fit(X, y)
+        est.set_params(**{name: valid}).fit(X, y)  # from the cache
+    est.set_params(**{name: invalid})
+    for _ in range(2):  # failures are never cached
+        with pytest.raises(InvalidParameterError):
+            est.fit(X, y)
+
+
+def test_freeze_keeps_types_and_declines_other_objects():
+    assert _fastcheck._freeze(1) != _fastcheck._freeze(1.0)
+    assert _fastcheck._freeze(True) != _fastcheck._freeze(1)
+    assert _fastcheck._freeze((1, 2)) != _fastcheck._freeze([1, 2])
+    assert _fastcheck._freeze((1, [2.0])) == _fastcheck._freeze((1, [2.0]))
+    assert _fastcheck._freeze(np.float32(0.5)) != _fastcheck._freeze(0.5)
+    for other in ({"a": 1}, [print], np.zeros(2), object(), (1, {2})):
+        assert _fastcheck._freeze(other) is None
+
+
+def test_unhashable_parameters_are_validated_every_time():
+    est = MLPClassifier(max_iter=1, class_weight={0: 1.0, 1: 2.0})
+    calls = []
+    _fastcheck.validate_params(est, lambda: calls.append(1))
+    _fastcheck.validate_params(est, lambda: calls.append(1))
+    assert calls == [1, 1]
+    est = MLPClassifier(max_iter=3, alpha=0.123456)
+    _fastcheck.validate_params(est, lambda: calls.append(2))
+    _fastcheck.validate_params(est, lambda: calls.append(2))
+    assert calls == [1, 1, 2]
+
+
+def _blas_threads():
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_engine_session_holds_blas_to_one_thread_and_restores_it():
+    before = _blas_threads()
+    with _engine.engine_session():
+        assert all(n == 1 for n in _blas_threads())
+        with _engine.engine_session():  # nested / concurrent sessions
+            assert all(n == 1 for n in _blas_threads())
+        assert all(n == 1 for n in _blas_threads())
+    assert _blas_threads() == before
+    with pytest.raises(RuntimeError):
+        with _engine.engine_session():
+            raise RuntimeError
+    assert _blas_threads() == before
