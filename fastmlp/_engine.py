@@ -27,17 +27,19 @@ OUTPUT_KINDS = {"identity": 0, "exp": 1, "logistic": 2, "softmax": 3}
 LOSS_KINDS = {"huber": 4, "absolute_error": 5}  # identity output, other losses
 SOLVER_CODES = {"sgd": 0, "adam": 1, "rmsprop": 2, "adagrad": 3, "adamw": 4}
 
-_controller = None
+_blas_libs = None
 _session_lock = threading.Lock()
 _active_sessions = 0
-_blas_limiter = None
+_blas_saved = None
 
 
-def _blas_controller():
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller
+def _blas_lib_controllers():
+    """threadpoolctl's controllers of the BLAS libraries loaded at the first
+    fit (scanning the process for them costs milliseconds, so once)."""
+    global _blas_libs
+    if _blas_libs is None:
+        _blas_libs = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas_libs
 
 
 @contextmanager
@@ -51,19 +53,24 @@ def engine_session():
     reference-counted limit: the first to start sets it, the last to finish
     restores what was there before.
     """
-    global _active_sessions, _blas_limiter
+    global _active_sessions, _blas_saved
     with _session_lock:
         _active_sessions += 1
         if _active_sessions == 1:
-            _blas_limiter = _blas_controller().limit(limits=1, user_api="blas")
+            # what threadpoolctl's limit() sets and restores, less the info()
+            # it reads from every library (~25 us warm, ~150 cold per fit)
+            _blas_saved = [(lib, lib.num_threads) for lib in _blas_lib_controllers()]
+            for lib, _ in _blas_saved:
+                lib.set_num_threads(1)
     try:
         yield
     finally:
         with _session_lock:
             _active_sessions -= 1
             if _active_sessions == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
+                for lib, n in _blas_saved:
+                    lib.set_num_threads(n)
+                _blas_saved = None
 
 
 def thread_share(n_threads):
