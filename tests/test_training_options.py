@@ -1343,6 +1343,46 @@ def test_callback_that_raises_propagates_and_leaves_model_unchanged():
     assert not hasattr(fresh, "coefs_")
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_partial_fit_that_fails_after_its_step_is_undone_exactly(solver):
+    # the step has already moved the weights and the optimizer state in
+    # place and appended to loss_curve_ when the callback raises
+    X, y = _multiclass()
+    twin, est = (
+        MLPClassifier(hidden_layer_sizes=(4,), solver=solver, random_state=0)
+        for _ in range(2)
+    )
+    for model in (twin, est):
+        for _ in range(3):
+            model.partial_fit(X, y, classes=np.unique(y))
+
+    def boom(est, history):
+        raise RuntimeError("boom")
+
+    est.set_params(callbacks=boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        est.partial_fit(X, y)
+    est.set_params(callbacks=None)
+    assert est.loss_curve_ == twin.loss_curve_
+    assert (est.n_iter_, est.t_) == (twin.n_iter_, twin.t_)
+    for model in (twin, est):
+        model.partial_fit(X, y)
+    assert_array_equal(_flat(est), _flat(twin))
+    assert est.loss_curve_ == twin.loss_curve_
+
+
+def test_a_fresh_model_that_fails_is_left_unfitted():
+    X, y = _multiclass()
+
+    def boom(est, history):
+        raise RuntimeError("boom")
+
+    fresh = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, callbacks=boom)
+    with pytest.raises(RuntimeError):
+        fresh.fit(X, y)
+    assert not hasattr(fresh, "coefs_")
+
+
 @pytest.mark.parametrize("how", ["max_time", "callback"])
 def test_early_stop_by_budget_or_callback_warns_nothing(how):
     import warnings
