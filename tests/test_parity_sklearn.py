@@ -16,6 +16,7 @@ Four levels, from strict to loose:
 4. Held-out accuracy / R^2 within 0.02 with default parameters.
 """
 
+import copy
 import warnings
 
 import numpy as np
@@ -284,6 +285,30 @@ def test_random_state_instance_is_consumed_like_sklearn(multiclass):
         _fit(sk, X, y)
         _assert_same_weights(ours, sk, rtol=1e-9, atol=1e-12)
     assert rs_ours.randint(2**31) == rs_sk.randint(2**31)
+
+
+def test_int_seed_reuses_only_the_estimators_own_generator(multiclass):
+    # each call starts from RandomState(seed) (the estimator reseeds the one it
+    # made): never by reseeding the user's RandomState or a shallow copy's
+    X, y = multiclass
+    params = dict(hidden_layer_sizes=(4,), max_iter=2, batch_size=8)
+    user_rs = np.random.RandomState(5)
+    est = _fit(MLPClassifier(random_state=user_rs, **params), X, y)
+    state = user_rs.get_state()[1].copy()
+    _fit(est.set_params(random_state=5), X, y)
+    assert_array_equal(user_rs.get_state()[1], state)
+    assert est._random_state is not user_rs
+
+    twin = copy.copy(est)
+    own = est._random_state
+    before = own.get_state()[1].copy()
+    _fit(twin, X, y)
+    assert twin._random_state is not own
+    assert_array_equal(own.get_state()[1], before)
+    for model in (est, twin):  # and both train as a fresh estimator does
+        _fit(model, X, y)
+        fresh = _fit(MLPClassifier(random_state=5, **params), X, y)
+        _assert_same_weights(model, fresh, rtol=0, atol=0)
 
 
 OPTIMIZERS = {
