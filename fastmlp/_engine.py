@@ -112,6 +112,7 @@ class Layout:
         self.keep = np.ones(n_layers, dtype=np.float64)
         self.keep[0] = 1.0 - float(input_dropout or 0.0)
         self.keep[1 : n_layers - 1] = [1.0 - float(r) for r in rates]
+        self.uses_dropout = bool((self.keep < 1).any())
 
         # work buffer: A_l for l >= 1, D_l, Z_l, masks for hidden l, then gathers
         self.batch_size = batch_size = int(batch_size)

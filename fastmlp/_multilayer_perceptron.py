@@ -341,7 +341,12 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
         hidden_layer_sizes = list(hidden_layer_sizes)
-        if np.any(np.array(hidden_layer_sizes) <= 0):
+        # plain ints are checked in Python (numpy's way costs ~10 us, ~80 cold)
+        if (
+            min(hidden_layer_sizes) <= 0
+            if hidden_layer_sizes and all(type(h) is int for h in hidden_layer_sizes)
+            else np.any(np.array(hidden_layer_sizes) <= 0)
+        ):
             raise ValueError(
                 "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
             )
@@ -594,7 +599,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                     "Got `batch_size` less than 1 or larger than "
                     "sample size. It is going to be clipped"
                 )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+            batch_size = int(min(max(self.batch_size, 1), n_samples))
 
         params = self._params
         layout = self._train_layout(batch_size)
@@ -605,7 +610,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         scratch = np.empty(layout.scratch_size)
         solver = _engine.SOLVER_CODES[self.solver]
         clip = 0.0 if self.grad_clip_norm is None else float(self.grad_clip_norm)
-        uses_dropout = bool(np.any(layout.keep < 1))
+        uses_dropout = layout.uses_dropout
         sample_idx = np.arange(n_samples, dtype=np.intp)
         # epochs are numbered within this call (fit) or since initialisation
         # (partial_fit, which has no epoch budget)
