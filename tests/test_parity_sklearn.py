@@ -311,6 +311,23 @@ def test_int_seed_reuses_only_the_estimators_own_generator(multiclass):
         _assert_same_weights(model, fresh, rtol=0, atol=0)
 
 
+def test_a_new_estimator_reseeds_the_generator_of_one_that_is_gone(multiclass):
+    import gc
+
+    X, y = multiclass
+    params = dict(hidden_layer_sizes=(4,), max_iter=2, batch_size=8)
+    gone = _fit(MLPClassifier(random_state=1, **params), X, y)
+    generator = gone._random_state
+    generator.random_sample(7)  # moved on, as a user's draw would
+    del gone
+    gc.collect()
+    est = _fit(MLPClassifier(random_state=3, **params), X, y)
+    assert est._random_state is generator
+    sk = _fit(SkMLPClassifier(random_state=3, **params), X, y)
+    _assert_same_weights(est, sk, rtol=1e-9, atol=1e-12)
+    assert_array_equal(generator.get_state()[1], sk._random_state.get_state()[1])
+
+
 OPTIMIZERS = {
     "sgd-momentum": dict(solver="sgd", momentum=0.9, nesterovs_momentum=False),
     "sgd-nesterov": dict(solver="sgd", momentum=0.9, nesterovs_momentum=True),
