@@ -23,6 +23,7 @@ MODULES = [
     "_activations",
     "_losses",
     "_optimizers",
+    "_online",
     "_network",
 ]
 

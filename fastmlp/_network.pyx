@@ -46,6 +46,8 @@ from fastmlp._activations cimport (_act_backward, _act_backward_masked,
 from fastmlp._blas cimport gemm_rm
 from fastmlp._losses cimport _bias_out_forward, _bias_out_loss_delta
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
+from fastmlp._online cimport (ONLINE_MAX_THREADS, OnlineData, OnlineShared,
+                              online_epoch)
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW,
                                   _grad_sqnorm, _update)
 
@@ -116,6 +118,13 @@ cdef Py_ssize_t ROWS_PASS_MIN_ROWS = 64
 cdef bint ROWS_PASS_STEP = True
 cdef enum:
     STEP_MAX_THREADS = 256
+
+# Batch size 1 on two or more threads: each thread owns a slice of every
+# layer's fan_in for the whole epoch (_online.pyx), for networks of at least
+# ONLINE_MIN_COEFS weights (below that the meetings between threads cost
+# more than the halved work saves; bench/README.md).
+cdef bint ONLINE_SPLIT = True
+cdef Py_ssize_t ONLINE_MIN_COEFS = 1024
 
 # Gathering a shuffled batch is split over the team from this many values.
 cdef Py_ssize_t PAR_MIN_GATHER = 1 << 14
@@ -795,6 +804,35 @@ cdef Net _make_net(_Views v, layout, Py_ssize_t n_params, int n_threads,
     return net
 
 
+cdef int _online_team(const Net* net, Py_ssize_t batch_size, bint dense,
+                      double clip_norm) noexcept nogil:
+    """Threads for online_epoch: 1 (the usual step) unless batch size 1,
+    dense X, no dropout, no clipping by the global norm, no max_norm, a
+    hidden layer, ONLINE_MIN_COEFS weights and two threads."""
+    cdef int l
+    if (not ONLINE_SPLIT or batch_size != 1 or not dense or clip_norm > 0
+            or net.max_norm > 0 or net.n_layers < 3
+            or net.n_coef < ONLINE_MIN_COEFS or net.n_threads < 2):
+        return 1
+    for l in range(net.n_layers):
+        if net.keep[l] < 1:
+            return 1
+    return min(net.n_threads, <int> ONLINE_MAX_THREADS)
+
+
+def online_threads(layout, Py_ssize_t batch_size, bint dense, double clip_norm,
+                   int n_threads):
+    """The team train_epoch would give the online step (1: the usual step)."""
+    cdef _Views v = _views(layout)
+    cdef Net net = _make_net(v, layout, layout.n_params, n_threads, 0)
+    return _online_team(&net, batch_size, dense, clip_norm)
+
+
+cdef int _raise_pending() except -1:
+    """Propagate the exception already set (KeyboardInterrupt)."""
+    return -1
+
+
 cdef void _gather_rows(const floating* X, Py_ssize_t n_features,
                        const floating* Y, const unsigned char* Yb8,
                        Py_ssize_t n_out, const floating* sw,
@@ -936,6 +974,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef floating* s2 = &state2[0] if state2.shape[0] else NULL
     cdef StepOpt step
     cdef double sums[2]
+    cdef int online_nt
 
     if n == 0:
         return 0.0, adam_t
@@ -945,6 +984,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
     if drop_input:
         xdrop = wp + v.mask_off[0]
+    online_nt = _online_team(&net, batch_size, dense, clip_norm)
     c.lr = lr_init
     c.lr_base = lr_init
     c.momentum = opt["momentum"]
@@ -961,6 +1001,10 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     step.s1 = &state1[0]
     step.s2 = s2
     step.alpha = alpha
+    if online_nt > 1:
+        return _train_online(&net, online_nt, Xp, Yp, Yb8, swp, &sample_idx[0],
+                             n, &params[0], &grads[0], &state1[0], s2, wp, &c,
+                             solver, lr_init, adam_t, alpha)
 
     with nogil:
         sqnorm = _coef_sqnorm(&params[0], net.n_coef)
@@ -1043,6 +1087,64 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 with gil:
                     PyErr_CheckSignals()
     return total, adam_t
+
+
+cdef inline void* _aligned(void* p, size_t to) noexcept nogil:
+    """p rounded up to a multiple of `to` bytes."""
+    return <void*> ((<size_t> p + to - 1) // to * to)
+
+
+cdef tuple _train_online(const Net* net, int nt, const floating* Xp,
+                         const floating* Yp, const unsigned char* Yb8,
+                         const floating* swp, const Py_ssize_t* idx,
+                         Py_ssize_t n, floating* params, floating* grads,
+                         floating* s1, floating* s2, floating* work,
+                         const OptConsts* c, int solver, double lr_init,
+                         Py_ssize_t adam_t, double alpha):
+    """train_epoch at batch size 1 on nt threads (_online.pyx)."""
+    cdef OnlineData d
+    cdef OnlineShared sh
+    cdef Py_ssize_t l, done
+    cdef Py_ssize_t n_out = net.units[net.n_layers - 1]
+    cdef floating[::1] scratch, mirrors
+    d.max_fo = 0
+    for l in range(1, net.n_layers):
+        d.max_fo = max(d.max_fo, net.units[l])
+    # per thread: the partial products, the output and the converted target,
+    # each thread's on its own cache lines
+    d.max_fo = (d.max_fo + 15) // 16 * 16
+    d.stride = 2 * d.max_fo + (2 * n_out + 15) // 16 * 16
+    scratch = np.empty(nt * d.stride + 16,
+                       dtype=np.float32 if floating is float else np.float64)
+    # each thread's copies of its parameters, gradients and optimizer state
+    # (_online.pyx), a page apart: sharing the flat buffers, a thread's
+    # stores waited on lines the other core's prefetcher had pulled in
+    d.mirror_len = (net.n_params + 15) // 16 * 16
+    d.mirror_stride = 4 * d.mirror_len + 1024
+    mirrors = np.empty(nt * d.mirror_stride + 1024,
+                       dtype=np.float32 if floating is float else np.float64)
+    d.mirrors = _aligned(&mirrors[0], 4096)
+    d.X = Xp
+    d.Y = Yp
+    d.Yb8 = Yb8
+    d.sw = swp
+    d.idx = idx
+    d.n = n
+    d.solver = solver
+    d.lr_init = lr_init
+    d.adam_t0 = adam_t
+    d.alpha = alpha
+    d.signal_every = SIGNAL_CHECK_SAMPLES
+    with nogil:
+        sh.sqnorm0 = _coef_sqnorm(params, net.n_coef)
+        sh.l1norm0 = _coef_abssum(params, net.n_coef) if c.alpha1 > 0 else 0
+        done = online_epoch(net, &d, params, grads, s1, s2, work, &scratch[0],
+                            c, &sh, nt)
+    if sh.stop:
+        _raise_pending()
+    if solver == SOLVER_ADAM or solver == SOLVER_ADAMW:
+        adam_t += done
+    return sh.total, adam_t
 
 
 def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
@@ -1174,12 +1276,14 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
 def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None,
             transcendental_flops=None, small_gemm_mnk=None,
             small_gemm_min_rows=None, par_min_gather=None, delta_wt=None,
-            rows_pass=None, rows_pass_min_rows=None, rows_pass_step=None):
+            rows_pass=None, rows_pass_min_rows=None, rows_pass_step=None,
+            online_split=None, online_min_coefs=None):
     """Read (and optionally set) the engine's tuning constants; returns the
     values in force before the call.  For bench/ experiments only."""
     global PAR_MIN_FLOPS, BLOCK_BYTES, MIN_BLOCK_ROWS, TRANSCENDENTAL_FLOPS
     global SMALL_GEMM_MNK, SMALL_GEMM_MIN_ROWS, PAR_MIN_GATHER, DELTA_WT
     global ROWS_PASS, ROWS_PASS_MIN_ROWS, ROWS_PASS_STEP
+    global ONLINE_SPLIT, ONLINE_MIN_COEFS
     old = {"par_min_flops": PAR_MIN_FLOPS, "block_bytes": BLOCK_BYTES,
            "min_block_rows": MIN_BLOCK_ROWS,
            "transcendental_flops": TRANSCENDENTAL_FLOPS,
@@ -1187,7 +1291,12 @@ def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None,
            "small_gemm_min_rows": SMALL_GEMM_MIN_ROWS,
            "par_min_gather": PAR_MIN_GATHER, "delta_wt": DELTA_WT,
            "rows_pass": ROWS_PASS, "rows_pass_min_rows": ROWS_PASS_MIN_ROWS,
-           "rows_pass_step": ROWS_PASS_STEP}
+           "rows_pass_step": ROWS_PASS_STEP, "online_split": ONLINE_SPLIT,
+           "online_min_coefs": ONLINE_MIN_COEFS}
+    if online_split is not None:
+        ONLINE_SPLIT = online_split
+    if online_min_coefs is not None:
+        ONLINE_MIN_COEFS = online_min_coefs
     if rows_pass_step is not None:
         ROWS_PASS_STEP = rows_pass_step
     if rows_pass is not None:

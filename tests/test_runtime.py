@@ -22,7 +22,10 @@ def _data(n=600, n_features=20, seed=0):
     return X, y
 
 
-def test_ctrl_c_stops_fit_quickly_and_leaves_a_usable_model(tmp_path):
+@pytest.mark.parametrize("hidden, batch_size", [("(256, 256)", "'auto'"), ("(100,)", "1")],
+                         ids=["minibatches", "online"])
+def test_ctrl_c_stops_fit_quickly_and_leaves_a_usable_model(tmp_path, hidden, batch_size):
+    # batch size 1 runs the online step on two threads, which stops together
     script = textwrap.dedent(
         """
         import sys, time, warnings
@@ -30,8 +33,8 @@ def test_ctrl_c_stops_fit_quickly_and_leaves_a_usable_model(tmp_path):
         from fastmlp import MLPClassifier
         rng = np.random.RandomState(0)
         X = rng.normal(size=(20000, 50)); y = (X[:, 0] > 0).astype(int)
-        clf = MLPClassifier((256, 256), max_iter=100000, tol=0, n_iter_no_change=10**9,
-                            random_state=0)
+        clf = MLPClassifier(HIDDEN, max_iter=100000, tol=0, n_iter_no_change=10**9,
+                            batch_size=BATCH, random_state=0)
         print("ready", flush=True)
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as w:
@@ -41,7 +44,7 @@ def test_ctrl_c_stops_fit_quickly_and_leaves_a_usable_model(tmp_path):
         print("warned", any("interrupted" in str(x.message) for x in w), flush=True)
         print("accuracy", clf.score(X, y), flush=True)
         """
-    )
+    ).replace("HIDDEN", hidden).replace("BATCH", batch_size)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"

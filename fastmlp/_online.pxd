@@ -1,0 +1,51 @@
+from cython cimport floating
+
+from fastmlp._network cimport Net
+from fastmlp._optimizers cimport OptConsts
+
+
+cdef extern from "_spin_barrier.h" nogil:
+    ctypedef struct fastmlp_spin_barrier:
+        pass
+
+cdef enum:
+    ONLINE_MAX_THREADS = 64
+
+
+# What every thread reads (see _online.pyx); pointers are floating* of the
+# epoch's dtype, typed void* here.
+cdef struct OnlineData:
+    const void* X                  # dense X, (n_samples, n_features)
+    const void* Y                  # float targets (n_samples, n_out), or NULL
+    const unsigned char* Yb8       # 0/1 targets when Y is NULL
+    const void* sw                 # sample weights, or NULL
+    const Py_ssize_t* idx          # the epoch's order of samples
+    Py_ssize_t n                   # samples in the epoch
+    Py_ssize_t stride              # scratch values per thread
+    Py_ssize_t max_fo              # widest layer output (P's length)
+    int solver
+    double lr_init                 # the epoch's rate (Adam: before bias correction)
+    Py_ssize_t adam_t0             # Adam's step count before the epoch
+    double alpha
+    Py_ssize_t signal_every        # samples between checks for Ctrl-C
+    void* mirrors                  # per thread: params, grads, s1, s2 copies
+    Py_ssize_t mirror_len          # values per copy (n_params, padded)
+    Py_ssize_t mirror_stride       # values per thread
+
+
+# What the threads share and write.
+cdef struct OnlineShared:
+    fastmlp_spin_barrier barrier
+    double sums[8 * ONLINE_MAX_THREADS]   # per thread (SLOT apart): sum p**2, sum |p|
+    double sqnorm0                 # sum p**2, sum |p| of the coefs before the epoch
+    double l1norm0
+    double total                   # summed loss (thread 0)
+    Py_ssize_t n_done              # samples done (thread 0)
+    int stop                       # set by thread 0 on Ctrl-C
+
+
+cdef Py_ssize_t online_epoch(const Net* net, const OnlineData* d,
+                             floating* params, floating* grads, floating* s1,
+                             floating* s2, floating* work, floating* scratch,
+                             const OptConsts* c, OnlineShared* sh,
+                             int n_threads) noexcept nogil

@@ -1,0 +1,160 @@
+"""The online step on two threads (fastmlp/_online.pyx): batch size 1, each
+thread owning a slice of every layer's fan_in.  Checked against the
+one-thread step (itself checked against the NumPy reference elsewhere) for
+every activation, output and optimizer, against itself for determinism, and
+through the estimators."""
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from fastmlp import MLPClassifier, MLPRegressor, _engine, _network
+
+from _engine_helpers import engine_sgd_epoch, make_problem
+
+
+@pytest.fixture
+def online_everywhere():
+    """The online step for networks of any size (it needs two threads)."""
+    old = _network._tuning(online_min_coefs=0, online_split=True)
+    yield
+    _network._tuning(**old)
+
+
+def _epoch(units, activation, out, n_threads, solver="adam", weighted=True, alpha=0.01,
+           opt_extra=None, layout_extra=None, n_samples=40, order=None, seed=0):
+    X, Y, sw, params = make_problem(units, out if out in ("softmax", "logistic", "identity",
+                                                          "exp") else "identity",
+                                    n_samples=n_samples, weighted=weighted, seed=seed)
+    state = {"s1": np.zeros_like(params), "s2": np.zeros_like(params)}
+    loss, p = engine_sgd_epoch(params, X, Y, sw, units, activation,
+                               "identity" if out in ("huber", "absolute_error") else out,
+                               alpha, 1, 0.05, order=order, n_threads=n_threads,
+                               solver=solver, momentum=0.9, state=state,
+                               opt_extra=opt_extra, layout_extra=layout_extra)
+    return loss, p, state
+
+
+def _layout(units, activation="relu", out="softmax", batch_size=1, **extra):
+    return _engine.Layout(units, batch_size, activation, out, **extra)
+
+
+ACTIVATIONS = sorted(_engine.HIDDEN_ACTIVATIONS)
+OUTPUTS = ["softmax", "logistic", "identity", "exp", "huber", "absolute_error"]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("out", OUTPUTS)
+def test_online_step_matches_the_one_thread_step(online_everywhere, activation, out):
+    units = [6, 40, 9, 3]
+    extra = {"loss": out} if out in ("huber", "absolute_error") else None
+    assert _network.online_threads(_layout(units, activation, "identity" if extra else out,
+                                           **(extra or {})), 1, True, 0.0, 2) == 2
+    order = np.random.RandomState(3).permutation(40)
+    runs = [_epoch(units, activation, out, n_threads, layout_extra=extra, order=order)
+            for n_threads in (1, 2)]
+    (l1, p1, s1), (l2, p2, s2) = runs
+    # the forward sums are split in two: equal up to float64 rounding
+    np.testing.assert_allclose(p2, p1, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(s2["s1"], s1["s1"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(s2["s2"], s1["s2"], rtol=1e-9, atol=1e-15)
+    assert l2 == pytest.approx(l1, rel=1e-10)
+    assert s2["t"] == s1["t"] == 40
+
+
+@pytest.mark.parametrize(
+    "solver, opt_extra",
+    [
+        ("sgd", {}),
+        ("sgd", {"nesterov": True}),
+        ("adam", {"alpha1": 0.003, "clip_value": 0.05}),
+        ("adamw", {"weight_decay": 0.1}),
+        ("rmsprop", {}),
+        ("adagrad", {}),
+    ],
+)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_every_optimizer_and_option(online_everywhere, solver, opt_extra, weighted):
+    units = [5, 70, 4]   # 70 units: slices cut on a multiple of 16 (32 + 38)
+    runs = [_epoch(units, "tanh", "softmax", n_threads, solver=solver,
+                   weighted=weighted, opt_extra=opt_extra) for n_threads in (1, 2)]
+    np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(runs[1][2]["s1"], runs[0][2]["s1"], rtol=1e-9, atol=1e-12)
+    assert runs[1][0] == pytest.approx(runs[0][0], rel=1e-10)
+
+
+@pytest.mark.parametrize("units", [[7, 33, 1, 5], [3, 2, 2, 2, 2], [9, 64, 64, 1]])
+def test_layers_thinner_than_the_team_and_deep_networks(online_everywhere, units):
+    # a layer of 1 unit: one thread owns no row of the next layer
+    runs = [_epoch(units, "relu", "identity", n_threads, n_samples=30)
+            for n_threads in (1, 2)]
+    np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-9, atol=1e-12)
+    assert runs[1][0] == pytest.approx(runs[0][0], rel=1e-10)
+
+
+def test_same_result_every_time(online_everywhere):
+    units = [6, 40, 9, 3]
+    runs = [_epoch(units, "relu", "softmax", 2)[1] for _ in range(3)]
+    for p in runs[1:]:
+        np.testing.assert_array_equal(p, runs[0])
+
+
+def test_float32(online_everywhere):
+    X, Y, sw, params = make_problem([8, 48, 5], "softmax", n_samples=60, dtype=np.float32)
+    runs = []
+    for n_threads in (1, 2):
+        p = params.copy()
+        engine_sgd_epoch(p, X, Y, sw, [8, 48, 5], "relu", "softmax", 1e-4, 1, 0.01,
+                         n_threads=n_threads, solver="adam")
+        runs.append(p)
+    assert runs[1].dtype == np.float32
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-4, atol=1e-6)
+
+
+def test_when_the_online_step_runs():
+    old = _network._tuning(online_split=True)
+    try:
+        default_min = old["online_min_coefs"]
+        big = [64, 100, 10]
+        assert 64 * 100 + 100 * 10 >= default_min
+        assert _network.online_threads(_layout(big), 1, True, 0.0, 2) == 2
+        # not: a larger batch, one thread, CSR input, clipping by the global
+        # norm, dropout, max_norm, no hidden layer, a small network
+        assert _network.online_threads(_layout(big, batch_size=2), 2, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout(big), 1, True, 0.0, 1) == 1
+        assert _network.online_threads(_layout(big), 1, False, 0.0, 2) == 1
+        assert _network.online_threads(_layout(big), 1, True, 1.0, 2) == 1
+        assert _network.online_threads(_layout(big, dropout=[0.2]), 1, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout(big, input_dropout=0.1), 1, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout(big, max_norm=2.0), 1, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout([500, 10]), 1, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout([4, 8, 3]), 1, True, 0.0, 2) == 1
+        _network._tuning(online_split=False)
+        assert _network.online_threads(_layout(big), 1, True, 0.0, 2) == 1
+    finally:
+        _network._tuning(**old)
+
+
+@pytest.mark.parametrize("Est, target", [(MLPClassifier, "multiclass"),
+                                         (MLPClassifier, "multilabel"),
+                                         (MLPRegressor, "regression")])
+def test_estimators_train_the_same_model_on_one_and_two_threads(Est, target):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(150, 30))
+    if target == "multiclass":
+        y = rng.randint(0, 4, 150)
+    elif target == "multilabel":
+        y = rng.randint(0, 2, (150, 3))
+    else:
+        y = X[:, :2] @ [1.0, -2.0] + 0.1 * rng.normal(size=150)
+    layout = _layout([30, 100, 4])
+    assert _network.online_threads(layout, 1, True, 0.0, 2) == 2
+    fits = []
+    for n_threads in (1, 2):
+        with threadpool_limits(limits=n_threads):
+            est = Est(hidden_layer_sizes=(100,), batch_size=1, max_iter=3, random_state=0)
+            with pytest.warns(Warning):  # not converged in 3 epochs
+                fits.append(est.fit(X, y))
+    for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
+        np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(fits[1].loss_curve_, fits[0].loss_curve_, rtol=1e-9)
+    assert fits[1]._adam_t == fits[0]._adam_t == 450
