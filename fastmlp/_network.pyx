@@ -46,8 +46,8 @@ from fastmlp._activations cimport (_act_backward, _act_backward_masked,
 from fastmlp._blas cimport gemm_rm
 from fastmlp._losses cimport _bias_out_forward, _bias_out_loss_delta
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
-from fastmlp._online cimport (ONLINE_MAX_THREADS, OnlineData, OnlineShared,
-                              online_epoch)
+from fastmlp._online cimport (ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, OnlineData,
+                              OnlineShared, online_epoch)
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW,
                                   _grad_sqnorm, _update)
 
@@ -124,7 +124,7 @@ cdef enum:
 # ONLINE_MIN_COEFS weights (below that the meetings between threads cost
 # more than the halved work saves; bench/README.md).
 cdef bint ONLINE_SPLIT = True
-cdef Py_ssize_t ONLINE_MIN_COEFS = 1024
+cdef Py_ssize_t ONLINE_MIN_COEFS = 2048
 
 # Gathering a shuffled batch is split over the team from this many values.
 cdef Py_ssize_t PAR_MIN_GATHER = 1 << 14
@@ -812,6 +812,7 @@ cdef int _online_team(const Net* net, Py_ssize_t batch_size, bint dense,
     cdef int l
     if (not ONLINE_SPLIT or batch_size != 1 or not dense or clip_norm > 0
             or net.max_norm > 0 or net.n_layers < 3
+            or net.n_layers > ONLINE_MAX_LAYERS
             or net.n_coef < ONLINE_MIN_COEFS or net.n_threads < 2):
         return 1
     for l in range(net.n_layers):
@@ -1003,7 +1004,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     step.alpha = alpha
     if online_nt > 1:
         return _train_online(&net, online_nt, Xp, Yp, Yb8, swp, &sample_idx[0],
-                             n, &params[0], &grads[0], &state1[0], s2, wp, &c,
+                             n, &params[0], &grads[0], &state1[0], s2, &c,
                              solver, lr_init, adam_t, alpha)
 
     with nogil:
@@ -1098,32 +1099,32 @@ cdef tuple _train_online(const Net* net, int nt, const floating* Xp,
                          const floating* Yp, const unsigned char* Yb8,
                          const floating* swp, const Py_ssize_t* idx,
                          Py_ssize_t n, floating* params, floating* grads,
-                         floating* s1, floating* s2, floating* work,
-                         const OptConsts* c, int solver, double lr_init,
-                         Py_ssize_t adam_t, double alpha):
+                         floating* s1, floating* s2, const OptConsts* c,
+                         int solver, double lr_init, Py_ssize_t adam_t,
+                         double alpha):
     """train_epoch at batch size 1 on nt threads (_online.pyx)."""
     cdef OnlineData d
     cdef OnlineShared sh
-    cdef Py_ssize_t l, done
+    cdef Py_ssize_t l, done, region_len
     cdef Py_ssize_t n_out = net.units[net.n_layers - 1]
-    cdef floating[::1] scratch, mirrors
+    cdef Py_ssize_t page = 4096 // sizeof(floating)
+    cdef floating[::1] regions
     d.max_fo = 0
-    for l in range(1, net.n_layers):
-        d.max_fo = max(d.max_fo, net.units[l])
-    # per thread: the partial products, the output and the converted target,
-    # each thread's on its own cache lines
-    d.max_fo = (d.max_fo + 15) // 16 * 16
-    d.stride = 2 * d.max_fo + (2 * n_out + 15) // 16 * 16
-    scratch = np.empty(nt * d.stride + 16,
-                       dtype=np.float32 if floating is float else np.float64)
-    # each thread's copies of its parameters, gradients and optimizer state
-    # (_online.pyx), a page apart: sharing the flat buffers, a thread's
-    # stores waited on lines the other core's prefetcher had pulled in
+    d.u_total = 0
+    for l in range(net.n_layers):
+        d.u_total += (net.units[l] + 15) // 16 * 16
+        if l > 0:
+            d.max_fo = max(d.max_fo, (net.units[l] + 15) // 16 * 16)
+    d.out_len = (n_out + 15) // 16 * 16
     d.mirror_len = (net.n_params + 15) // 16 * 16
-    d.mirror_stride = 4 * d.mirror_len + 1024
-    mirrors = np.empty(nt * d.mirror_stride + 1024,
+    # each thread's region (laid out in _online._thread_loop), whole pages
+    # and a page apart: the threads' stores waited on lines the other core
+    # had pulled in when their data sat side by side (bench/README.md)
+    region_len = 4 * d.mirror_len + 4 * d.u_total + 2 * d.out_len + 2 * d.max_fo
+    d.region_stride = (region_len + page - 1) // page * page + page
+    regions = np.empty(nt * d.region_stride + page,
                        dtype=np.float32 if floating is float else np.float64)
-    d.mirrors = _aligned(&mirrors[0], 4096)
+    d.regions = _aligned(&regions[0], 4096)
     d.X = Xp
     d.Y = Yp
     d.Yb8 = Yb8
@@ -1138,8 +1139,7 @@ cdef tuple _train_online(const Net* net, int nt, const floating* Xp,
     with nogil:
         sh.sqnorm0 = _coef_sqnorm(params, net.n_coef)
         sh.l1norm0 = _coef_abssum(params, net.n_coef) if c.alpha1 > 0 else 0
-        done = online_epoch(net, &d, params, grads, s1, s2, work, &scratch[0],
-                            c, &sh, nt)
+        done = online_epoch(net, &d, params, grads, s1, s2, c, &sh, nt)
     if sh.stop:
         _raise_pending()
     if solver == SOLVER_ADAM or solver == SOLVER_ADAMW:

@@ -10,6 +10,7 @@ cdef extern from "_spin_barrier.h" nogil:
 
 cdef enum:
     ONLINE_MAX_THREADS = 64
+    ONLINE_MAX_LAYERS = 64
 
 
 # What every thread reads (see _online.pyx); pointers are floating* of the
@@ -21,16 +22,17 @@ cdef struct OnlineData:
     const void* sw                 # sample weights, or NULL
     const Py_ssize_t* idx          # the epoch's order of samples
     Py_ssize_t n                   # samples in the epoch
-    Py_ssize_t stride              # scratch values per thread
-    Py_ssize_t max_fo              # widest layer output (P's length)
+    Py_ssize_t max_fo              # widest layer output (P's length), padded
+    Py_ssize_t u_total             # all layers' units, each padded to 16
+    Py_ssize_t out_len             # n_outputs, padded to 16
     int solver
     double lr_init                 # the epoch's rate (Adam: before bias correction)
     Py_ssize_t adam_t0             # Adam's step count before the epoch
     double alpha
     Py_ssize_t signal_every        # samples between checks for Ctrl-C
-    void* mirrors                  # per thread: params, grads, s1, s2 copies
-    Py_ssize_t mirror_len          # values per copy (n_params, padded)
-    Py_ssize_t mirror_stride       # values per thread
+    void* regions                  # one region per thread (_train_online)
+    Py_ssize_t mirror_len          # values per copy of params (n_params, padded)
+    Py_ssize_t region_stride       # values from one thread's region to the next
 
 
 # What the threads share and write.
@@ -46,6 +48,5 @@ cdef struct OnlineShared:
 
 cdef Py_ssize_t online_epoch(const Net* net, const OnlineData* d,
                              floating* params, floating* grads, floating* s1,
-                             floating* s2, floating* work, floating* scratch,
-                             const OptConsts* c, OnlineShared* sh,
+                             floating* s2, const OptConsts* c, OnlineShared* sh,
                              int n_threads) noexcept nogil

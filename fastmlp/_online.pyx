@@ -88,12 +88,6 @@ cdef inline floating* _opt(floating* p, Py_ssize_t off) noexcept nogil:
     return NULL if p == NULL else p + off
 
 
-cdef inline floating* _pre(const Net* net, floating* work, int l,
-                           Py_ssize_t lo) noexcept nogil:
-    """Where layer l keeps its pre-activations (gelu, silu), else NULL."""
-    return NULL if net.pre_off[l] < 0 else work + net.pre_off[l] + lo
-
-
 cdef void _copy_own(const Net* net, int t, int nt, const floating* src,
                     floating* dst) noexcept nogil:
     """dst = src on thread t's own parameters: rows lo:hi of every W_l and
@@ -113,35 +107,42 @@ cdef void _copy_own(const Net* net, int t, int nt, const floating* src,
 
 
 cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
-                       floating* grads, floating* s1, floating* s2,
-                       floating* work, floating* scratch, OptConsts c,
+                       floating* grads, floating* s1, floating* s2, OptConsts c,
                        OnlineShared* sh, int t, int nt) noexcept nogil:
     """Thread t's part of every sample of the epoch (see the design note)."""
     cdef int L = net.n_layers - 1
     cdef int l, s, sense = 0, stopped = 0
-    cdef Py_ssize_t k, j, r, lo, hi, fi, fo, off, par
+    cdef Py_ssize_t k, j, r, lo, hi, fi, fo, off, par, lo2, hi2
     cdef Py_ssize_t nf = net.units[0]
     cdef Py_ssize_t n_out = net.units[L]
+    cdef Py_ssize_t uoff[ONLINE_MAX_LAYERS + 1]
     cdef const floating* X = <const floating*> d.X
     cdef const floating* Y = <const floating*> d.Y
     cdef const floating* sw = <const floating*> d.sw
-    # P: this thread's partial products, two buffers used by layer parity,
-    # so that it writes layer l + 1's while the others still sum layer l's
-    cdef floating* P
-    # this thread's copies of its parameters, gradients and optimizer state,
-    # at the flat buffers' offsets, in memory no other thread touches
-    cdef floating* base = <floating*> d.mirrors + t * d.mirror_stride
-    cdef floating* pm = base
-    cdef floating* gm = base + d.mirror_len
-    cdef floating* s1m = base + 2 * d.mirror_len
-    cdef floating* s2m = NULL if s2 == NULL else base + 3 * d.mirror_len
-    cdef floating* zout = scratch + t * d.stride + 2 * d.max_fo
-    cdef floating* ybuf = zout + n_out
+    # this thread's region (see _train_online): copies of its parameters,
+    # gradients and optimizer state at the flat buffers' offsets, its
+    # activations, pre-activations and gathered deltas (a vector per layer at
+    # uoff[l]), the output and target, then what the others read: the
+    # partial products (two buffers, by layer parity) and its delta slices
+    cdef floating* R = <floating*> d.regions + t * d.region_stride
+    cdef floating* pm = R
+    cdef floating* gm = R + d.mirror_len
+    cdef floating* s1m = R + 2 * d.mirror_len
+    cdef floating* s2m = NULL if s2 == NULL else R + 3 * d.mirror_len
+    cdef floating* Av = R + 4 * d.mirror_len
+    cdef floating* Zp = Av + d.u_total
+    cdef floating* Df = Zp + d.u_total
+    cdef floating* zout = Df + d.u_total
+    cdef floating* ybuf = zout + d.out_len
+    cdef floating* Pb = ybuf + d.out_len
+    cdef floating* Ds = Pb + 2 * d.max_fo
+    cdef Py_ssize_t p_at = Pb - R
+    cdef Py_ssize_t ds_at = Ds - R
     cdef const floating* x
     cdef const floating* y
+    cdef const floating* a
     cdef const floating* dn
-    cdef floating* A
-    cdef floating* Dl
+    cdef const floating* Rs
     cdef double row_loss = 0, sq, l1, part, w, scale
     cdef double sqnorm = sh.sqnorm0
     cdef double l1norm = sh.l1norm0
@@ -149,6 +150,9 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
     cdef floating z
     cdef bint adam = d.solver == SOLVER_ADAM or d.solver == SOLVER_ADAMW
     cdef Py_ssize_t adam_t = d.adam_t0
+    uoff[0] = 0
+    for l in range(L):
+        uoff[l + 1] = uoff[l] + (net.units[l] + 15) // 16 * 16
     _copy_own(net, t, nt, params, pm)
     _copy_own(net, t, nt, s1, s1m)
     _copy_own(net, t, nt, s2, s2m)
@@ -177,14 +181,13 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
             fi = net.units[l]
             fo = net.units[l + 1]
             par = (l % 2) * d.max_fo
-            P = scratch + t * d.stride + par
+            a = x if l == 0 else Av + uoff[l]
             _share(fi, t, nt, &lo, &hi)
             if lo < hi:
-                gemm_rm(False, False, 1, fo, hi - lo, 1,
-                        (x if l == 0 else work + net.act_off[l]) + lo, fi,
-                        pm + net.coef_off[l] + lo * fo, fo, 0, P, fo)
+                gemm_rm(False, False, 1, fo, hi - lo, 1, a + lo, fi,
+                        pm + net.coef_off[l] + lo * fo, fo, 0, Pb + par, fo)
             else:
-                memset(P, 0, fo * sizeof(floating))
+                memset(Pb + par, 0, fo * sizeof(floating))
             fastmlp_spin_wait(&sh.barrier, &sense)
             if l == 0:
                 stopped = sh.stop    # every thread sees the flag after this meeting
@@ -197,20 +200,21 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
                         sqnorm += sh.sums[s * SLOT]
                         l1norm += sh.sums[s * SLOT + 1]
             if l < L - 1:
+                # this thread's units of layer l + 1: the P's summed in thread order
                 _share(fo, t, nt, &lo, &hi)
-                A = work + net.act_off[l + 1]
                 for j in range(lo, hi):
-                    z = scratch[par + j]
+                    z = Pb[par + j] if t == 0 else (<floating*> d.regions)[p_at + par + j]
                     for s in range(1, nt):
-                        z = z + scratch[s * d.stride + par + j]
-                    A[j] = z
-                _bias_act_forward(A + lo, pm + net.int_off[l] + lo, 1, hi - lo,
-                                  net.acts[l + 1], _pre(net, work, l + 1, lo))
+                        z = z + (<floating*> d.regions)[s * d.region_stride + p_at + par + j]
+                    Av[uoff[l + 1] + j] = z
+                _bias_act_forward(Av + uoff[l + 1] + lo, pm + net.int_off[l] + lo, 1,
+                                  hi - lo, net.acts[l + 1],
+                                  NULL if net.pre_off[l + 1] < 0 else Zp + uoff[l + 1] + lo)
             else:
                 for j in range(fo):
-                    z = scratch[par + j]
+                    z = (<floating*> d.regions)[p_at + par + j]
                     for s in range(1, nt):
-                        z = z + scratch[s * d.stride + par + j]
+                        z = z + (<floating*> d.regions)[s * d.region_stride + p_at + par + j]
                     zout[j] = z
                 _bias_out_loss_delta(zout, params + net.int_off[l], y,
                                      NULL if sw == NULL else sw + r, 1, fo,
@@ -229,21 +233,23 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
             fi = net.units[l]
             fo = net.units[l + 1]
             _share(fi, t, nt, &lo, &hi)
-            dn = zout if l == L - 1 else work + net.delta_off[l + 1]
+            dn = zout if l == L - 1 else Df + uoff[l + 1]
+            a = x if l == 0 else Av + uoff[l]
             if lo < hi:
                 off = net.coef_off[l] + lo * fo
                 # dW_l[lo:hi] = a_l[lo:hi] (x) d_{l+1}
-                gemm_rm(True, False, hi - lo, fo, 1, 1,
-                        (x if l == 0 else work + net.act_off[l]) + lo, fi,
-                        dn, fo, 0, gm + off, fo)
+                gemm_rm(True, False, hi - lo, fo, 1, 1, a + lo, fi, dn, fo, 0,
+                        gm + off, fo)
                 if l > 0:
                     # d_l[lo:hi] = (W_l[lo:hi] @ d_{l+1}) * act'(a_l[lo:hi]),
-                    # with W_l before its step
-                    Dl = work + net.delta_off[l]
-                    gemm_rm(False, True, 1, hi - lo, fo, 1, dn, fo,
-                            pm + off, fo, 0, Dl + lo, fi)
-                    _act_backward(work + net.act_off[l] + lo, _pre(net, work, l, lo),
-                                  Dl + lo, hi - lo, net.acts[l])
+                    # with W_l before its step; published for the others
+                    gemm_rm(False, True, 1, hi - lo, fo, 1, dn, fo, pm + off, fo, 0,
+                            Df + uoff[l] + lo, fi)
+                    _act_backward(Av + uoff[l] + lo,
+                                  NULL if net.pre_off[l] < 0 else Zp + uoff[l] + lo,
+                                  Df + uoff[l] + lo, hi - lo, net.acts[l])
+                    memcpy(Ds + uoff[l] + lo, Df + uoff[l] + lo,
+                           (hi - lo) * sizeof(floating))
                 sq += _update(d.solver, pm + off, gm + off, s1m + off,
                               _opt(s2m, off), (hi - lo) * fo, (hi - lo) * fo,
                               <floating> d.alpha, <floating> scale, &c, 1, &part)
@@ -251,12 +257,19 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
                 if l > 0:
                     # b_{l-1}[lo:hi]: the biases of the units whose delta this is
                     off = net.int_off[l - 1] + lo
-                    memcpy(gm + off, Dl + lo, (hi - lo) * sizeof(floating))
+                    memcpy(gm + off, Df + uoff[l] + lo, (hi - lo) * sizeof(floating))
                     _update(d.solver, pm + off, gm + off, s1m + off,
                             _opt(s2m, off), hi - lo, 0, <floating> d.alpha,
                             <floating> scale, &c, 1, &part)
             if l > 0:
                 fastmlp_spin_wait(&sh.barrier, &sense)
+                # gather the others' slices of d_l
+                for s in range(nt):
+                    if s != t:
+                        _share(fi, s, nt, &lo2, &hi2)
+                        Rs = <floating*> d.regions + s * d.region_stride
+                        memcpy(Df + uoff[l] + lo2, Rs + ds_at + uoff[l] + lo2,
+                               (hi2 - lo2) * sizeof(floating))
             if l == L - 1 and t == 0:
                 # the output bias: every thread has read it by now
                 off = net.int_off[L - 1]
@@ -276,8 +289,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
 
 cdef Py_ssize_t online_epoch(const Net* net, const OnlineData* d,
                              floating* params, floating* grads, floating* s1,
-                             floating* s2, floating* work, floating* scratch,
-                             const OptConsts* c, OnlineShared* sh,
+                             floating* s2, const OptConsts* c, OnlineShared* sh,
                              int n_threads) noexcept nogil:
     """Train d.n samples one at a time on a team of n_threads (see the
     design note); returns how many were done (fewer when Ctrl-C set
@@ -293,6 +305,5 @@ cdef Py_ssize_t online_epoch(const Net* net, const OnlineData* d,
         if t == 0:
             fastmlp_spin_init(&sh.barrier, team)
         fastmlp_barrier()
-        _thread_loop(net, d, params, grads, s1, s2, work, scratch, c[0], sh,
-                     t, team)
+        _thread_loop(net, d, params, grads, s1, s2, c[0], sh, t, team)
     return sh.n_done
