@@ -125,6 +125,10 @@ cdef enum:
 # more than the halved work saves; bench/README.md).
 cdef bint ONLINE_SPLIT = True
 cdef Py_ssize_t ONLINE_MIN_COEFS = 2048
+# ...and epochs of at least this many samples: starting the threads and
+# copying each one's parameters in and out costs tens of microseconds
+# (partial_fit on a handful of samples stays on one thread).
+cdef Py_ssize_t ONLINE_MIN_SAMPLES = 256
 
 # Gathering a shuffled batch is split over the team from this many values.
 cdef Py_ssize_t PAR_MIN_GATHER = 1 << 14
@@ -804,13 +808,15 @@ cdef Net _make_net(_Views v, layout, Py_ssize_t n_params, int n_threads,
     return net
 
 
-cdef int _online_team(const Net* net, Py_ssize_t batch_size, bint dense,
-                      double clip_norm) noexcept nogil:
+cdef int _online_team(const Net* net, Py_ssize_t batch_size, Py_ssize_t n,
+                      bint dense, double clip_norm) noexcept nogil:
     """Threads for online_epoch: 1 (the usual step) unless batch size 1,
-    dense X, no dropout, no clipping by the global norm, no max_norm, a
-    hidden layer, ONLINE_MIN_COEFS weights and two threads."""
+    ONLINE_MIN_SAMPLES samples, dense X, no dropout, no clipping by the
+    global norm, no max_norm, a hidden layer, ONLINE_MIN_COEFS weights and
+    two threads."""
     cdef int l
-    if (not ONLINE_SPLIT or batch_size != 1 or not dense or clip_norm > 0
+    if (not ONLINE_SPLIT or batch_size != 1 or n < ONLINE_MIN_SAMPLES
+            or not dense or clip_norm > 0
             or net.max_norm > 0 or net.n_layers < 3
             or net.n_layers > ONLINE_MAX_LAYERS
             or net.n_coef < ONLINE_MIN_COEFS or net.n_threads < 2):
@@ -821,12 +827,12 @@ cdef int _online_team(const Net* net, Py_ssize_t batch_size, bint dense,
     return min(net.n_threads, <int> ONLINE_MAX_THREADS)
 
 
-def online_threads(layout, Py_ssize_t batch_size, bint dense, double clip_norm,
-                   int n_threads):
+def online_threads(layout, Py_ssize_t batch_size, Py_ssize_t n_samples,
+                   bint dense, double clip_norm, int n_threads):
     """The team train_epoch would give the online step (1: the usual step)."""
     cdef _Views v = _views(layout)
     cdef Net net = _make_net(v, layout, layout.n_params, n_threads, 0)
-    return _online_team(&net, batch_size, dense, clip_norm)
+    return _online_team(&net, batch_size, n_samples, dense, clip_norm)
 
 
 cdef int _raise_pending() except -1:
@@ -985,7 +991,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
     if drop_input:
         xdrop = wp + v.mask_off[0]
-    online_nt = _online_team(&net, batch_size, dense, clip_norm)
+    online_nt = _online_team(&net, batch_size, n, dense, clip_norm)
     c.lr = lr_init
     c.lr_base = lr_init
     c.momentum = opt["momentum"]
@@ -1277,13 +1283,13 @@ def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None,
             transcendental_flops=None, small_gemm_mnk=None,
             small_gemm_min_rows=None, par_min_gather=None, delta_wt=None,
             rows_pass=None, rows_pass_min_rows=None, rows_pass_step=None,
-            online_split=None, online_min_coefs=None):
+            online_split=None, online_min_coefs=None, online_min_samples=None):
     """Read (and optionally set) the engine's tuning constants; returns the
     values in force before the call.  For bench/ experiments only."""
     global PAR_MIN_FLOPS, BLOCK_BYTES, MIN_BLOCK_ROWS, TRANSCENDENTAL_FLOPS
     global SMALL_GEMM_MNK, SMALL_GEMM_MIN_ROWS, PAR_MIN_GATHER, DELTA_WT
     global ROWS_PASS, ROWS_PASS_MIN_ROWS, ROWS_PASS_STEP
-    global ONLINE_SPLIT, ONLINE_MIN_COEFS
+    global ONLINE_SPLIT, ONLINE_MIN_COEFS, ONLINE_MIN_SAMPLES
     old = {"par_min_flops": PAR_MIN_FLOPS, "block_bytes": BLOCK_BYTES,
            "min_block_rows": MIN_BLOCK_ROWS,
            "transcendental_flops": TRANSCENDENTAL_FLOPS,
@@ -1292,7 +1298,10 @@ def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None,
            "par_min_gather": PAR_MIN_GATHER, "delta_wt": DELTA_WT,
            "rows_pass": ROWS_PASS, "rows_pass_min_rows": ROWS_PASS_MIN_ROWS,
            "rows_pass_step": ROWS_PASS_STEP, "online_split": ONLINE_SPLIT,
-           "online_min_coefs": ONLINE_MIN_COEFS}
+           "online_min_coefs": ONLINE_MIN_COEFS,
+           "online_min_samples": ONLINE_MIN_SAMPLES}
+    if online_min_samples is not None:
+        ONLINE_MIN_SAMPLES = online_min_samples
     if online_split is not None:
         ONLINE_SPLIT = online_split
     if online_min_coefs is not None:

@@ -15,7 +15,7 @@ from _engine_helpers import engine_sgd_epoch, make_problem
 @pytest.fixture
 def online_everywhere():
     """The online step for networks of any size (it needs two threads)."""
-    old = _network._tuning(online_min_coefs=0, online_split=True)
+    old = _network._tuning(online_min_coefs=0, online_min_samples=0, online_split=True)
     yield
     _network._tuning(**old)
 
@@ -48,7 +48,7 @@ def test_online_step_matches_the_one_thread_step(online_everywhere, activation, 
     units = [6, 40, 9, 3]
     extra = {"loss": out} if out in ("huber", "absolute_error") else None
     assert _network.online_threads(_layout(units, activation, "identity" if extra else out,
-                                           **(extra or {})), 1, True, 0.0, 2) == 2
+                                           **(extra or {})), 1, 1000, True, 0.0, 2) == 2
     order = np.random.RandomState(3).permutation(40)
     runs = [_epoch(units, activation, out, n_threads, layout_extra=extra, order=order)
             for n_threads in (1, 2)]
@@ -116,20 +116,21 @@ def test_when_the_online_step_runs():
         default_min = old["online_min_coefs"]
         big = [64, 100, 10]
         assert 64 * 100 + 100 * 10 >= default_min
-        assert _network.online_threads(_layout(big), 1, True, 0.0, 2) == 2
-        # not: a larger batch, one thread, CSR input, clipping by the global
+        assert _network.online_threads(_layout(big), 1, 1000, True, 0.0, 2) == 2
+        # not: a larger batch, one thread, a short epoch, CSR input, clipping by the global
         # norm, dropout, max_norm, no hidden layer, a small network
-        assert _network.online_threads(_layout(big, batch_size=2), 2, True, 0.0, 2) == 1
-        assert _network.online_threads(_layout(big), 1, True, 0.0, 1) == 1
-        assert _network.online_threads(_layout(big), 1, False, 0.0, 2) == 1
-        assert _network.online_threads(_layout(big), 1, True, 1.0, 2) == 1
-        assert _network.online_threads(_layout(big, dropout=[0.2]), 1, True, 0.0, 2) == 1
-        assert _network.online_threads(_layout(big, input_dropout=0.1), 1, True, 0.0, 2) == 1
-        assert _network.online_threads(_layout(big, max_norm=2.0), 1, True, 0.0, 2) == 1
-        assert _network.online_threads(_layout([500, 10]), 1, True, 0.0, 2) == 1
-        assert _network.online_threads(_layout([4, 8, 3]), 1, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout(big, batch_size=2), 2, 1000, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout(big), 1, 1000, True, 0.0, 1) == 1
+        assert _network.online_threads(_layout(big), 1, 100, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout(big), 1, 1000, False, 0.0, 2) == 1
+        assert _network.online_threads(_layout(big), 1, 1000, True, 1.0, 2) == 1
+        assert _network.online_threads(_layout(big, dropout=[0.2]), 1, 1000, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout(big, input_dropout=0.1), 1, 1000, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout(big, max_norm=2.0), 1, 1000, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout([500, 10]), 1, 1000, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout([4, 8, 3]), 1, 1000, True, 0.0, 2) == 1
         _network._tuning(online_split=False)
-        assert _network.online_threads(_layout(big), 1, True, 0.0, 2) == 1
+        assert _network.online_threads(_layout(big), 1, 1000, True, 0.0, 2) == 1
     finally:
         _network._tuning(**old)
 
@@ -139,15 +140,15 @@ def test_when_the_online_step_runs():
                                          (MLPRegressor, "regression")])
 def test_estimators_train_the_same_model_on_one_and_two_threads(Est, target):
     rng = np.random.RandomState(0)
-    X = rng.normal(size=(150, 30))
+    X = rng.normal(size=(300, 30))
     if target == "multiclass":
-        y = rng.randint(0, 4, 150)
+        y = rng.randint(0, 4, 300)
     elif target == "multilabel":
-        y = rng.randint(0, 2, (150, 3))
+        y = rng.randint(0, 2, (300, 3))
     else:
-        y = X[:, :2] @ [1.0, -2.0] + 0.1 * rng.normal(size=150)
+        y = X[:, :2] @ [1.0, -2.0] + 0.1 * rng.normal(size=300)
     layout = _layout([30, 100, 4])
-    assert _network.online_threads(layout, 1, True, 0.0, 2) == 2
+    assert _network.online_threads(layout, 1, 300, True, 0.0, 2) == 2
     fits = []
     for n_threads in (1, 2):
         with threadpool_limits(limits=n_threads):
@@ -157,4 +158,4 @@ def test_estimators_train_the_same_model_on_one_and_two_threads(Est, target):
     for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
         np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(fits[1].loss_curve_, fits[0].loss_curve_, rtol=1e-9)
-    assert fits[1]._adam_t == fits[0]._adam_t == 450
+    assert fits[1]._adam_t == fits[0]._adam_t == 900
