@@ -24,7 +24,9 @@
 # to the hidden deltas, then after a barrier its share of the gradients.
 # Results do not depend on scheduling: each row's loss is kept and the rows
 # are summed in order, whatever blocks the threads took, and every gradient
-# entry is one GEMM over all the batch's rows.
+# entry is one GEMM over all the batch's rows.  An epoch at batch size 1
+# with two threads or more goes to _online.pyx instead (ONLINE_SPLIT): each
+# thread owns a slice of every layer's fan_in for the whole epoch.
 #
 # Dropout (training only): inverted dropout, A *= mask with mask = 0 or 1/keep,
 # drawn from a counter-based hash of (seed, layer, sample position in the
