@@ -21,3 +21,8 @@ cdef struct Net:
     double max_norm               # max L2 norm of each unit's incoming weights; 0 = off
     unsigned long long seed       # dropout masks: counter-based, seeded per epoch
     int n_threads
+
+
+cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:
+    """p + off, keeping NULL (an unused optimizer state) NULL."""
+    return NULL if p == NULL else p + off

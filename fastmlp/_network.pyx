@@ -516,11 +516,6 @@ cdef void _backward(const Net* net, const floating* X, const Csr* csr,
             _delta_below(net, l, m, params, work, dropout)
 
 
-cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:
-    """p + off, keeping NULL (an unused optimizer state) NULL."""
-    return NULL if p == NULL else p + off
-
-
 cdef struct StepOpt:
     # the optimizer step each thread takes in _step_rows_split (ROWS_PASS_STEP)
     int solver

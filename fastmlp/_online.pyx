@@ -49,6 +49,7 @@ from libc.string cimport memcpy, memset
 from fastmlp._activations cimport _act_backward, _bias_act_forward
 from fastmlp._blas cimport gemm_rm
 from fastmlp._losses cimport _bias_out_loss_delta
+from fastmlp._network cimport _at
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
 from fastmlp._optimizers cimport SOLVER_ADAM, SOLVER_ADAMW, _update
 
@@ -82,10 +83,6 @@ cdef inline void _share(Py_ssize_t n, int t, int nt, Py_ssize_t* lo,
     """Thread t's slice lo:hi of n units (see _cut)."""
     lo[0] = _cut(n, t, nt)
     hi[0] = _cut(n, t + 1, nt)
-
-
-cdef inline floating* _opt(floating* p, Py_ssize_t off) noexcept nogil:
-    return NULL if p == NULL else p + off
 
 
 cdef void _copy_own(const Net* net, int t, int nt, const floating* src,
@@ -251,7 +248,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
                     memcpy(Ds + uoff[l] + lo, Df + uoff[l] + lo,
                            (hi - lo) * sizeof(floating))
                 sq += _update(d.solver, pm + off, gm + off, s1m + off,
-                              _opt(s2m, off), (hi - lo) * fo, (hi - lo) * fo,
+                              _at(s2m, off), (hi - lo) * fo, (hi - lo) * fo,
                               <floating> d.alpha, <floating> scale, &c, 1, &part)
                 l1 += part
                 if l > 0:
@@ -259,7 +256,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
                     off = net.int_off[l - 1] + lo
                     memcpy(gm + off, Df + uoff[l] + lo, (hi - lo) * sizeof(floating))
                     _update(d.solver, pm + off, gm + off, s1m + off,
-                            _opt(s2m, off), hi - lo, 0, <floating> d.alpha,
+                            _at(s2m, off), hi - lo, 0, <floating> d.alpha,
                             <floating> scale, &c, 1, &part)
             if l > 0:
                 fastmlp_spin_wait(&sh.barrier, &sense)
@@ -275,7 +272,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
                 off = net.int_off[L - 1]
                 memcpy(grads + off, zout, n_out * sizeof(floating))
                 _update(d.solver, params + off, grads + off, s1 + off,
-                        _opt(s2, off), n_out, 0, <floating> d.alpha,
+                        _at(s2, off), n_out, 0, <floating> d.alpha,
                         <floating> scale, &c, 1, &part)
         sh.sums[t * SLOT] = sq
         sh.sums[t * SLOT + 1] = l1
