@@ -159,3 +159,22 @@ def test_estimators_train_the_same_model_on_one_and_two_threads(Est, target):
         np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(fits[1].loss_curve_, fits[0].loss_curve_, rtol=1e-9)
     assert fits[1]._adam_t == fits[0]._adam_t == 900
+
+
+def test_partial_fit_continues_the_online_step_as_on_one_thread():
+    # the optimizer state and Adam's step count carry over between calls
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(300, 30))
+    y = rng.randint(0, 3, 300)
+    assert _network.online_threads(_layout([30, 100, 3]), 1, 300, True, 0.0, 2) == 2
+    fits = []
+    for n_threads in (1, 2):
+        with threadpool_limits(limits=n_threads):
+            est = MLPClassifier(hidden_layer_sizes=(100,), batch_size=1, random_state=0)
+            for _ in range(3):
+                est.partial_fit(X, y, classes=np.arange(3))
+        fits.append(est)
+    for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
+        np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(fits[1]._opt_state2, fits[0]._opt_state2, rtol=1e-7, atol=1e-14)
+    assert fits[1]._adam_t == fits[0]._adam_t == 900
