@@ -11,6 +11,7 @@ cdef extern from "_spin_barrier.h" nogil:
 cdef enum:
     ONLINE_MAX_THREADS = 64
     ONLINE_MAX_LAYERS = 64
+    SLOT = 8                       # doubles per thread in sums: a cache line each
 
 
 # What every thread reads (see _online.pyx); pointers are floating* of the
@@ -38,7 +39,7 @@ cdef struct OnlineData:
 # What the threads share and write.
 cdef struct OnlineShared:
     fastmlp_spin_barrier barrier
-    double sums[8 * ONLINE_MAX_THREADS]   # per thread (SLOT apart): sum p**2, sum |p|
+    double sums[SLOT * ONLINE_MAX_THREADS]   # per thread (SLOT apart): sum p**2, sum |p|
     double sqnorm0                 # sum p**2, sum |p| of the coefs before the epoch
     double l1norm0
     double total                   # summed loss (thread 0)

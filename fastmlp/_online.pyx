@@ -63,10 +63,6 @@ cdef extern from "_spin_barrier.h" nogil:
     void fastmlp_spin_wait(fastmlp_spin_barrier* b, int* local)
 
 
-cdef enum:
-    SLOT = 8    # doubles per thread in the sums array: one cache line each
-
-
 cdef inline Py_ssize_t _cut(Py_ssize_t n, int t, int nt) noexcept nogil:
     """Where thread t's slice of n units starts: t * n / nt, on a multiple
     of 16 units when every slice still gets 16 or more (so that the slices
@@ -83,6 +79,17 @@ cdef inline void _share(Py_ssize_t n, int t, int nt, Py_ssize_t* lo,
     """Thread t's slice lo:hi of n units (see _cut)."""
     lo[0] = _cut(n, t, nt)
     hi[0] = _cut(n, t + 1, nt)
+
+
+cdef inline floating _sum_partials(const floating* regions, Py_ssize_t stride,
+                                   Py_ssize_t at, int nt) noexcept nogil:
+    """The value at offset `at` of every thread's region (`stride` values
+    apart), summed in thread order: a unit's partial products."""
+    cdef floating z = regions[at]
+    cdef int s
+    for s in range(1, nt):
+        z = z + regions[s * stride + at]
+    return z
 
 
 cdef void _copy_own(const Net* net, int t, int nt, const floating* src,
@@ -121,7 +128,8 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
     # activations, pre-activations and gathered deltas (a vector per layer at
     # uoff[l]), the output and target, then what the others read: the
     # partial products (two buffers, by layer parity) and its delta slices
-    cdef floating* R = <floating*> d.regions + t * d.region_stride
+    cdef floating* regions = <floating*> d.regions
+    cdef floating* R = regions + t * d.region_stride
     cdef floating* pm = R
     cdef floating* gm = R + d.mirror_len
     cdef floating* s1m = R + 2 * d.mirror_len
@@ -144,7 +152,6 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
     cdef double sqnorm = sh.sqnorm0
     cdef double l1norm = sh.l1norm0
     cdef double total = 0          # thread 0's: shared only at the end
-    cdef floating z
     cdef bint adam = d.solver == SOLVER_ADAM or d.solver == SOLVER_ADAMW
     cdef Py_ssize_t adam_t = d.adam_t0
     uoff[0] = 0
@@ -200,19 +207,14 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
                 # this thread's units of layer l + 1: the P's summed in thread order
                 _share(fo, t, nt, &lo, &hi)
                 for j in range(lo, hi):
-                    z = Pb[par + j] if t == 0 else (<floating*> d.regions)[p_at + par + j]
-                    for s in range(1, nt):
-                        z = z + (<floating*> d.regions)[s * d.region_stride + p_at + par + j]
-                    Av[uoff[l + 1] + j] = z
+                    Av[uoff[l + 1] + j] = _sum_partials(regions, d.region_stride,
+                                                        p_at + par + j, nt)
                 _bias_act_forward(Av + uoff[l + 1] + lo, pm + net.int_off[l] + lo, 1,
                                   hi - lo, net.acts[l + 1],
                                   NULL if net.pre_off[l + 1] < 0 else Zp + uoff[l + 1] + lo)
             else:
                 for j in range(fo):
-                    z = (<floating*> d.regions)[p_at + par + j]
-                    for s in range(1, nt):
-                        z = z + (<floating*> d.regions)[s * d.region_stride + p_at + par + j]
-                    zout[j] = z
+                    zout[j] = _sum_partials(regions, d.region_stride, p_at + par + j, nt)
                 _bias_out_loss_delta(zout, params + net.int_off[l], y,
                                      NULL if sw == NULL else sw + r, 1, fo,
                                      net.out_kind, net.huber_delta, &row_loss)
@@ -264,7 +266,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
                 for s in range(nt):
                     if s != t:
                         _share(fi, s, nt, &lo2, &hi2)
-                        Rs = <floating*> d.regions + s * d.region_stride
+                        Rs = regions + s * d.region_stride
                         memcpy(Df + uoff[l] + lo2, Rs + ds_at + uoff[l] + lo2,
                                (hi2 - lo2) * sizeof(floating))
             if l == L - 1 and t == 0:
