@@ -1007,7 +1007,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     step.alpha = alpha
     if online_nt > 1:
         return _train_online(&net, online_nt, Xp, Yp, Yb8, swp, &sample_idx[0],
-                             n, &params[0], &grads[0], &state1[0], s2, &c,
+                             n, &params[0], &state1[0], s2, &c,
                              solver, lr_init, adam_t, alpha)
 
     with nogil:
@@ -1101,7 +1101,7 @@ cdef inline void* _aligned(void* p, size_t to) noexcept nogil:
 cdef tuple _train_online(const Net* net, int nt, const floating* Xp,
                          const floating* Yp, const unsigned char* Yb8,
                          const floating* swp, const Py_ssize_t* idx,
-                         Py_ssize_t n, floating* params, floating* grads,
+                         Py_ssize_t n, floating* params,
                          floating* s1, floating* s2, const OptConsts* c,
                          int solver, double lr_init, Py_ssize_t adam_t,
                          double alpha):
@@ -1119,7 +1119,8 @@ cdef tuple _train_online(const Net* net, int nt, const floating* Xp,
         if l > 0:
             d.max_fo = max(d.max_fo, (net.units[l] + 15) // 16 * 16)
     d.out_len = (n_out + 15) // 16 * 16
-    d.mirror_len = (net.n_params + 15) // 16 * 16
+    # a thread's own parameters, each part padded to 16 values (_online._own_layout)
+    d.mirror_len = (net.n_params + 32 * net.n_layers + 15) // 16 * 16
     # each thread's region (laid out in _online._thread_loop), whole pages
     # and a page apart: the threads' stores waited on lines the other core
     # had pulled in when their data sat side by side (bench/README.md)
@@ -1142,7 +1143,7 @@ cdef tuple _train_online(const Net* net, int nt, const floating* Xp,
     with nogil:
         sh.sqnorm0 = _coef_sqnorm(params, net.n_coef)
         sh.l1norm0 = _coef_abssum(params, net.n_coef) if c.alpha1 > 0 else 0
-        done = online_epoch(net, &d, params, grads, s1, s2, c, &sh, nt)
+        done = online_epoch(net, &d, params, s1, s2, c, &sh, nt)
     if sh.stop:
         _raise_pending()
     if solver == SOLVER_ADAM or solver == SOLVER_ADAMW:

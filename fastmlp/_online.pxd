@@ -32,22 +32,23 @@ cdef struct OnlineData:
     double alpha
     Py_ssize_t signal_every        # samples between checks for Ctrl-C
     void* regions                  # one region per thread (_train_online)
-    Py_ssize_t mirror_len          # values per copy of params (n_params, padded)
+    Py_ssize_t mirror_len          # values per block of a thread's own params (padded)
     Py_ssize_t region_stride       # values from one thread's region to the next
 
 
 # What the threads share and write.
 cdef struct OnlineShared:
     fastmlp_spin_barrier barrier
-    double sums[SLOT * ONLINE_MAX_THREADS]   # per thread (SLOT apart): sum p**2, sum |p|
+    double sums[SLOT * ONLINE_MAX_THREADS]   # per thread (SLOT apart), two
+                                             # (sum p**2, sum |p|) by sample parity
     double sqnorm0                 # sum p**2, sum |p| of the coefs before the epoch
     double l1norm0
     double total                   # summed loss (thread 0)
     Py_ssize_t n_done              # samples done (thread 0)
-    int stop                       # set by thread 0 on Ctrl-C
+    Py_ssize_t stop                # k + 1: thread 0 saw Ctrl-C at sample k
 
 
 cdef Py_ssize_t online_epoch(const Net* net, const OnlineData* d,
-                             floating* params, floating* grads, floating* s1,
-                             floating* s2, const OptConsts* c, OnlineShared* sh,
+                             floating* params, floating* s1, floating* s2,
+                             const OptConsts* c, OnlineShared* sh,
                              int n_threads) noexcept nogil

@@ -5,35 +5,41 @@
 # only the optimizer over the cores lost: each sample the other core then
 # owns half of the freshly stepped weights that the next forward pass reads
 # (9.2 against 4.3 us per sample, bench/README.md).  Here every thread owns
-# a slice of every layer's fan_in for the whole epoch: rows lo:hi of W_l,
-# the bias entries of the units lo:hi (b_{l-1}), their gradients and their
-# optimizer state, and it is the only thread that reads or writes them.  It
-# works on copies of them in memory of its own for the epoch (written back
-# at the end): when the threads stepped their slices of the shared buffers,
-# the thread owning the second half ran its Adam 1.5-2x slower, its stores
-# waiting on lines that the other core had pulled in, most likely by
-# prefetching past the end of its own slice.  Each thread's partial
-# products go to two buffers used by layer parity, so that no thread
-# overwrites them while another still sums them.  Per sample, each thread:
-#   forward   P_t = a_l[lo:hi] @ W_l[lo:hi, :] into its own buffer; barrier;
-#             then for its own units of the next layer z = sum of the P's in
-#             thread order, + bias, activation.  At the output layer every
-#             thread sums all of it and computes the loss and the output
-#             delta in its own buffer: the same arithmetic on the same
+# a slice lo:hi of every hidden layer's units for the whole epoch: their
+# columns of W_0 (the weights into them), their rows of the next W (the
+# weights out of them), their biases, the gradients and optimizer state of
+# all these, and the output bias (each thread a copy, stepped the same
+# way).  It is the only thread that reads or writes them, and it works on
+# copies in one block of memory of its own (_own_layout; written back at
+# the end of the epoch): when the threads stepped their slices of shared
+# buffers, the thread owning the second half ran its Adam 1.5-2x slower,
+# its stores waiting on lines the other core had pulled in.  Per sample,
+# each thread:
+#   forward   layer 0: its units of layer 1 from its columns of W_0 and the
+#             whole row of X, bias, activation: nothing to wait for.  Each
+#             later layer: P_t = a_l[lo:hi] @ W_l[lo:hi, :] into a buffer
+#             the others read; barrier; then for its own units of the next
+#             layer z = sum of the P's in thread order, + bias, activation.
+#             At the output layer every thread sums all of it and computes
+#             the loss and the output delta: the same arithmetic on the same
 #             numbers, so every thread holds the same delta;
-#   backward  for l = last .. 0: dW_l[lo:hi] = a_l[lo:hi] (x) d_{l+1} (a
-#             rank-one product), d_l[lo:hi] = (W_l[lo:hi] d_{l+1}) * act'(
-#             a_l[lo:hi]) with the weights before the step, then the step of
-#             W_l[lo:hi] and of b_{l-1}[lo:hi]; barrier (the layer below needs
-#             all of d_l).  Thread 0 steps the output bias after the first
-#             backward barrier, when no thread reads it any more.
-# What crosses between cores per sample is the P's (fan_out values per
-# thread and layer) and the hidden deltas; 2 L - 1 meetings per sample for L
-# weight layers, on a spin barrier (_spin_barrier.h: ~34 ns, libgomp's
-# barrier ~280 ns).  Thread 0 keeps the loss: the penalty uses the sums of
-# squared coefs each thread left after the previous step, added in thread
-# order.  Results are deterministic for a thread count and equal the
-# one-thread step up to rounding (the forward sums are split in two).
+#   backward  for l = last .. 1: dW_l[lo:hi] = a_l[lo:hi] (x) d_{l+1} (rank
+#             one), d_l[lo:hi] = (W_l[lo:hi] d_{l+1}) * act'(a_l[lo:hi]);
+#             for l > 1 a barrier, then it gathers the others' slices of d_l
+#             (layer l - 1 needs all of it).  Layer 0 needs only d_1[lo:hi]:
+#             dW_0[:, lo:hi] = x (x) d_1[lo:hi].  Then one optimizer call
+#             steps all its parameters.
+# So 2 L - 3 meetings per sample for L weight layers (one for a single
+# hidden layer), on a spin barrier (_spin_barrier.h: ~34 ns, libgomp's ~280
+# ns).  What a thread publishes before a meeting, the others read before
+# the next one; as a thread may run from one meeting to the one after next
+# in the meantime, published partial products alternate between two
+# buffers by the meetings' parity, the penalty sums between two slots by
+# the sample's parity, and the Ctrl-C flag names its sample.  Thread 0
+# keeps the loss: the penalty uses the sums of squared coefs each thread
+# left after the previous step, added in thread order.  Results are
+# deterministic for a thread count and equal the one-thread step up to
+# rounding (the later layers' forward sums are split).
 #
 # Used for dense input without dropout, clipping by the global norm or
 # max_norm, when there are at least two threads and ONLINE_MIN_COEFS
@@ -49,7 +55,6 @@ from libc.string cimport memcpy, memset
 from fastmlp._activations cimport _act_backward, _bias_act_forward
 from fastmlp._blas cimport gemm_rm
 from fastmlp._losses cimport _bias_out_loss_delta
-from fastmlp._network cimport _at
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
 from fastmlp._optimizers cimport SOLVER_ADAM, SOLVER_ADAMW, _update
 
@@ -92,42 +97,93 @@ cdef inline floating _sum_partials(const floating* regions, Py_ssize_t stride,
     return z
 
 
-cdef void _copy_own(const Net* net, int t, int nt, const floating* src,
-                    floating* dst) noexcept nogil:
-    """dst = src on thread t's own parameters: rows lo:hi of every W_l and
-    the bias entries b_{l-1}[lo:hi] of its units (not the output bias)."""
-    cdef int l
-    cdef Py_ssize_t lo, hi, fo, off
-    if src == NULL:
-        return
-    for l in range(net.n_layers - 1):
-        fo = net.units[l + 1]
+cdef inline Py_ssize_t _pad16(Py_ssize_t n) noexcept nogil:
+    return (n + 15) // 16 * 16
+
+
+cdef Py_ssize_t _own_layout(const Net* net, int t, int nt, Py_ssize_t* o_w,
+                            Py_ssize_t* o_b, Py_ssize_t* n_reg) noexcept nogil:
+    """Where thread t's own parameters sit in its region (one block, so that
+    one optimizer call steps them all): the columns lo:hi of W_0 packed as
+    a fan_in x (hi - lo) matrix at o_w[0], rows lo:hi of every other W_l at
+    o_w[l], then the bias entries b_{l-1}[lo:hi] of its units at o_b[l-1]
+    and the output bias at o_b[L-1].  Every part starts on 16 values; the
+    gaps stay zero in parameters, gradients and state, so stepping them
+    changes nothing.  n_reg: the weights' part (penalized); returns the
+    block's length."""
+    cdef int l, L = net.n_layers - 1
+    cdef Py_ssize_t lo, hi, at = 0
+    _share(net.units[1], t, nt, &lo, &hi)
+    o_w[0] = 0
+    at = _pad16(net.units[0] * (hi - lo))
+    for l in range(1, L):
         _share(net.units[l], t, nt, &lo, &hi)
-        off = net.coef_off[l] + lo * fo
-        memcpy(dst + off, src + off, (hi - lo) * fo * sizeof(floating))
-        if l > 0:
-            off = net.int_off[l - 1] + lo
-            memcpy(dst + off, src + off, (hi - lo) * sizeof(floating))
+        o_w[l] = at
+        at += _pad16((hi - lo) * net.units[l + 1])
+    n_reg[0] = at
+    for l in range(1, L):
+        _share(net.units[l], t, nt, &lo, &hi)
+        o_b[l - 1] = at
+        at += _pad16(hi - lo)
+    o_b[L - 1] = at
+    return at + _pad16(net.units[L])
+
+
+cdef inline void _move(floating* flat, floating* own, Py_ssize_t n,
+                       bint back) noexcept nogil:
+    if back:
+        memcpy(flat, own, n * sizeof(floating))
+    else:
+        memcpy(own, flat, n * sizeof(floating))
+
+
+cdef void _copy_own(const Net* net, int t, int nt, const Py_ssize_t* o_w,
+                    const Py_ssize_t* o_b, floating* flat, floating* own,
+                    bint back) noexcept nogil:
+    """Copy thread t's own parameters (see _own_layout) from a flat buffer
+    to its block (back=False), or back (back=True; the output bias by
+    thread 0 only: every thread steps its own copy the same way)."""
+    cdef int l, L = net.n_layers - 1
+    cdef Py_ssize_t i, lo, hi, n
+    cdef Py_ssize_t nf = net.units[0]
+    cdef Py_ssize_t fo0 = net.units[1]
+    if flat == NULL:
+        return
+    _share(fo0, t, nt, &lo, &hi)
+    for i in range(nf if hi > lo else 0):
+        _move(flat + net.coef_off[0] + i * fo0 + lo, own + o_w[0] + i * (hi - lo),
+              hi - lo, back)
+    for l in range(1, L):
+        _share(net.units[l], t, nt, &lo, &hi)
+        n = net.units[l + 1]
+        _move(flat + net.coef_off[l] + lo * n, own + o_w[l], (hi - lo) * n, back)
+        _move(flat + net.int_off[l - 1] + lo, own + o_b[l - 1], hi - lo, back)
+    if t == 0 or not back:
+        _move(flat + net.int_off[L - 1], own + o_b[L - 1], net.units[L], back)
 
 
 cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
-                       floating* grads, floating* s1, floating* s2, OptConsts c,
+                       floating* s1, floating* s2, OptConsts c,
                        OnlineShared* sh, int t, int nt) noexcept nogil:
     """Thread t's part of every sample of the epoch (see the design note)."""
     cdef int L = net.n_layers - 1
-    cdef int l, s, sense = 0, stopped = 0
-    cdef Py_ssize_t k, j, r, lo, hi, fi, fo, off, par, lo2, hi2
+    cdef int l, s, sense = 0, stopped = 0, meet = 0
+    cdef Py_ssize_t k, j, r, lo, hi, fi, fo, par, lo2, hi2, w0, n_own, n_reg
+    cdef Py_ssize_t o_w[ONLINE_MAX_LAYERS]
+    cdef Py_ssize_t o_b[ONLINE_MAX_LAYERS]
     cdef Py_ssize_t nf = net.units[0]
     cdef Py_ssize_t n_out = net.units[L]
     cdef Py_ssize_t uoff[ONLINE_MAX_LAYERS + 1]
     cdef const floating* X = <const floating*> d.X
     cdef const floating* Y = <const floating*> d.Y
     cdef const floating* sw = <const floating*> d.sw
-    # this thread's region (see _train_online): copies of its parameters,
-    # gradients and optimizer state at the flat buffers' offsets, its
-    # activations, pre-activations and gathered deltas (a vector per layer at
-    # uoff[l]), the output and target, then what the others read: the
-    # partial products (two buffers, by layer parity) and its delta slices
+    # this thread's region (see _train_online): its parameters, gradients
+    # and optimizer state (a block each, see _own_layout), its activations,
+    # pre-activations and
+    # gathered deltas (a vector per layer at uoff[l]), the output and
+    # target, then what the others read: the partial products (two
+    # buffers, by the parity of the meeting they are for) and its delta
+    # slices
     cdef floating* regions = <floating*> d.regions
     cdef floating* R = regions + t * d.region_stride
     cdef floating* pm = R
@@ -148,7 +204,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
     cdef const floating* a
     cdef const floating* dn
     cdef const floating* Rs
-    cdef double row_loss = 0, sq, l1, part, w, scale
+    cdef double row_loss = 0, sq, l1, w, scale
     cdef double sqnorm = sh.sqnorm0
     cdef double l1norm = sh.l1norm0
     cdef double total = 0          # thread 0's: shared only at the end
@@ -157,9 +213,11 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
     uoff[0] = 0
     for l in range(L):
         uoff[l + 1] = uoff[l] + (net.units[l] + 15) // 16 * 16
-    _copy_own(net, t, nt, params, pm)
-    _copy_own(net, t, nt, s1, s1m)
-    _copy_own(net, t, nt, s2, s2m)
+    n_own = _own_layout(net, t, nt, o_w, o_b, &n_reg)
+    memset(R, 0, (4 if s2 != NULL else 3) * d.mirror_len * sizeof(floating))
+    _copy_own(net, t, nt, o_w, o_b, params, pm, False)
+    _copy_own(net, t, nt, o_w, o_b, s1, s1m, False)
+    _copy_own(net, t, nt, o_w, o_b, s2, s2m, False)
     for k in range(d.n):
         r = d.idx[k]
         x = X + r * nf
@@ -178,44 +236,59 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
         if t == 0 and k > 0 and k % d.signal_every == 0:
             with gil:
                 if PyErr_CheckSignals() < 0:
-                    sh.stop = 1
+                    sh.stop = k + 1
 
-        # ---- forward
-        for l in range(L):
+        # ---- forward.  Layer 0: this thread's units of layer 1 from its
+        # own columns of W_0 and the whole row of X, without meeting
+        _share(net.units[1], t, nt, &lo, &hi)
+        w0 = hi - lo
+        if w0 > 0:
+            gemm_rm(False, False, 1, w0, nf, 1, x, nf, pm + o_w[0], w0,
+                    0, Av + uoff[1] + lo, w0)
+            _bias_act_forward(Av + uoff[1] + lo, pm + o_b[0], 1, w0,
+                              net.acts[1],
+                              NULL if net.pre_off[1] < 0 else Zp + uoff[1] + lo)
+        for l in range(1, L):
             fi = net.units[l]
             fo = net.units[l + 1]
-            par = (l % 2) * d.max_fo
-            a = x if l == 0 else Av + uoff[l]
+            par = (meet % 2) * d.max_fo
+            a = Av + uoff[l]
             _share(fi, t, nt, &lo, &hi)
             if lo < hi:
                 gemm_rm(False, False, 1, fo, hi - lo, 1, a + lo, fi,
-                        pm + net.coef_off[l] + lo * fo, fo, 0, Pb + par, fo)
+                        pm + o_w[l], fo, 0, Pb + par, fo)
             else:
                 memset(Pb + par, 0, fo * sizeof(floating))
             fastmlp_spin_wait(&sh.barrier, &sense)
-            if l == 0:
-                stopped = sh.stop    # every thread sees the flag after this meeting
+            meet += 1
+            if l == 1:
+                # every thread reads the flag after this meeting; it names the
+                # sample, for a thread may still be here at sample k when
+                # thread 0 has set it at sample k + 1
+                stopped = sh.stop == k + 1
                 if stopped:
                     break
                 if t == 0 and k > 0:
+                    # the penalty's sums that the threads left after the
+                    # previous sample (two slots, by the sample's parity)
                     sqnorm = 0
                     l1norm = 0
                     for s in range(nt):
-                        sqnorm += sh.sums[s * SLOT]
-                        l1norm += sh.sums[s * SLOT + 1]
+                        sqnorm += sh.sums[s * SLOT + 2 * ((k - 1) % 2)]
+                        l1norm += sh.sums[s * SLOT + 2 * ((k - 1) % 2) + 1]
             if l < L - 1:
                 # this thread's units of layer l + 1: the P's summed in thread order
                 _share(fo, t, nt, &lo, &hi)
                 for j in range(lo, hi):
                     Av[uoff[l + 1] + j] = _sum_partials(regions, d.region_stride,
                                                         p_at + par + j, nt)
-                _bias_act_forward(Av + uoff[l + 1] + lo, pm + net.int_off[l] + lo, 1,
+                _bias_act_forward(Av + uoff[l + 1] + lo, pm + o_b[l], 1,
                                   hi - lo, net.acts[l + 1],
                                   NULL if net.pre_off[l + 1] < 0 else Zp + uoff[l + 1] + lo)
             else:
                 for j in range(fo):
                     zout[j] = _sum_partials(regions, d.region_stride, p_at + par + j, nt)
-                _bias_out_loss_delta(zout, params + net.int_off[l], y,
+                _bias_out_loss_delta(zout, pm + o_b[L - 1], y,
                                      NULL if sw == NULL else sw + r, 1, fo,
                                      net.out_kind, net.huber_delta, &row_loss)
                 if t == 0:
@@ -225,43 +298,35 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
         if stopped:
             break
 
-        # ---- backward, and the step of this thread's parameters
-        sq = 0
-        l1 = 0
-        for l in range(L - 1, -1, -1):
+        # ---- backward: this thread's gradients, then one step of all its
+        # parameters (no other thread reads them)
+        memcpy(gm + o_b[L - 1], zout, n_out * sizeof(floating))
+        for l in range(L - 1, 0, -1):
             fi = net.units[l]
             fo = net.units[l + 1]
             _share(fi, t, nt, &lo, &hi)
             dn = zout if l == L - 1 else Df + uoff[l + 1]
-            a = x if l == 0 else Av + uoff[l]
+            a = Av + uoff[l]
             if lo < hi:
-                off = net.coef_off[l] + lo * fo
                 # dW_l[lo:hi] = a_l[lo:hi] (x) d_{l+1}
                 gemm_rm(True, False, hi - lo, fo, 1, 1, a + lo, fi, dn, fo, 0,
-                        gm + off, fo)
-                if l > 0:
-                    # d_l[lo:hi] = (W_l[lo:hi] @ d_{l+1}) * act'(a_l[lo:hi]),
-                    # with W_l before its step; published for the others
-                    gemm_rm(False, True, 1, hi - lo, fo, 1, dn, fo, pm + off, fo, 0,
-                            Df + uoff[l] + lo, fi)
-                    _act_backward(Av + uoff[l] + lo,
-                                  NULL if net.pre_off[l] < 0 else Zp + uoff[l] + lo,
-                                  Df + uoff[l] + lo, hi - lo, net.acts[l])
+                        gm + o_w[l], fo)
+                # d_l[lo:hi] = (W_l[lo:hi] @ d_{l+1}) * act'(a_l[lo:hi]), the
+                # gradient of b_{l-1}[lo:hi]
+                gemm_rm(False, True, 1, hi - lo, fo, 1, dn, fo, pm + o_w[l], fo, 0,
+                        Df + uoff[l] + lo, fi)
+                _act_backward(Av + uoff[l] + lo,
+                              NULL if net.pre_off[l] < 0 else Zp + uoff[l] + lo,
+                              Df + uoff[l] + lo, hi - lo, net.acts[l])
+                memcpy(gm + o_b[l - 1], Df + uoff[l] + lo, (hi - lo) * sizeof(floating))
+                if l > 1:
+                    # published for the others (layer 0 needs only this
+                    # thread's slice of d_1)
                     memcpy(Ds + uoff[l] + lo, Df + uoff[l] + lo,
                            (hi - lo) * sizeof(floating))
-                sq += _update(d.solver, pm + off, gm + off, s1m + off,
-                              _at(s2m, off), (hi - lo) * fo, (hi - lo) * fo,
-                              <floating> d.alpha, <floating> scale, &c, 1, &part)
-                l1 += part
-                if l > 0:
-                    # b_{l-1}[lo:hi]: the biases of the units whose delta this is
-                    off = net.int_off[l - 1] + lo
-                    memcpy(gm + off, Df + uoff[l] + lo, (hi - lo) * sizeof(floating))
-                    _update(d.solver, pm + off, gm + off, s1m + off,
-                            _at(s2m, off), hi - lo, 0, <floating> d.alpha,
-                            <floating> scale, &c, 1, &part)
-            if l > 0:
+            if l > 1:
                 fastmlp_spin_wait(&sh.barrier, &sense)
+                meet += 1
                 # gather the others' slices of d_l
                 for s in range(nt):
                     if s != t:
@@ -269,26 +334,26 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
                         Rs = regions + s * d.region_stride
                         memcpy(Df + uoff[l] + lo2, Rs + ds_at + uoff[l] + lo2,
                                (hi2 - lo2) * sizeof(floating))
-            if l == L - 1 and t == 0:
-                # the output bias: every thread has read it by now
-                off = net.int_off[L - 1]
-                memcpy(grads + off, zout, n_out * sizeof(floating))
-                _update(d.solver, params + off, grads + off, s1 + off,
-                        _at(s2, off), n_out, 0, <floating> d.alpha,
-                        <floating> scale, &c, 1, &part)
-        sh.sums[t * SLOT] = sq
-        sh.sums[t * SLOT + 1] = l1
-    _copy_own(net, t, nt, pm, params)
-    _copy_own(net, t, nt, s1m, s1)
-    _copy_own(net, t, nt, s2m, s2)
+        # dW_0[:, lo:hi] = x (x) d_1[lo:hi], on the packed columns
+        _share(net.units[1], t, nt, &lo, &hi)
+        if w0 > 0:
+            gemm_rm(True, False, nf, w0, 1, 1, x, nf, Df + uoff[1] + lo, w0, 0,
+                    gm + o_w[0], w0)
+        sq = _update(d.solver, pm, gm, s1m, s2m, n_own, n_reg, <floating> d.alpha,
+                     <floating> scale, &c, 1, &l1)
+        sh.sums[t * SLOT + 2 * (k % 2)] = sq
+        sh.sums[t * SLOT + 2 * (k % 2) + 1] = l1
+    _copy_own(net, t, nt, o_w, o_b, params, pm, True)
+    _copy_own(net, t, nt, o_w, o_b, s1, s1m, True)
+    _copy_own(net, t, nt, o_w, o_b, s2, s2m, True)
     if t == 0:
         sh.total = total
         sh.n_done = k if stopped else d.n
 
 
 cdef Py_ssize_t online_epoch(const Net* net, const OnlineData* d,
-                             floating* params, floating* grads, floating* s1,
-                             floating* s2, const OptConsts* c, OnlineShared* sh,
+                             floating* params, floating* s1, floating* s2,
+                             const OptConsts* c, OnlineShared* sh,
                              int n_threads) noexcept nogil:
     """Train d.n samples one at a time on a team of n_threads (see the
     design note); returns how many were done (fewer when Ctrl-C set
@@ -304,5 +369,5 @@ cdef Py_ssize_t online_epoch(const Net* net, const OnlineData* d,
         if t == 0:
             fastmlp_spin_init(&sh.barrier, team)
         fastmlp_barrier()
-        _thread_loop(net, d, params, grads, s1, s2, c[0], sh, t, team)
+        _thread_loop(net, d, params, s1, s2, c[0], sh, t, team)
     return sh.n_done
