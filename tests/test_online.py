@@ -1,6 +1,6 @@
-"""The online step on two threads (fastmlp/_online.pyx): batch size 1, each
-thread owning a slice of every layer's fan_in.  Checked against the
-one-thread step (itself checked against the NumPy reference elsewhere) for
+"""The online step on two or more threads (fastmlp/_online.pyx): batch size
+1, each thread owning a slice of every hidden layer's units (their columns of
+W_0, their rows of the next W).  Checked against the one-thread step (itself checked against the NumPy reference elsewhere) for
 every activation, output and optimizer, against itself for determinism, and
 through the estimators."""
 import numpy as np
@@ -178,3 +178,19 @@ def test_partial_fit_continues_the_online_step_as_on_one_thread():
         np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(fits[1]._opt_state2, fits[0]._opt_state2, rtol=1e-7, atol=1e-14)
     assert fits[1]._adam_t == fits[0]._adam_t == 900
+
+
+@pytest.mark.parametrize("n_threads", [3, 4])
+@pytest.mark.parametrize("units", [[6, 40, 9, 3], [5, 70, 4], [3, 2, 2, 2, 2]])
+def test_more_threads_than_cores(online_everywhere, units, n_threads):
+    # three or four threads on this two-core machine: slices of every width,
+    # partial sums over more threads, and threads descheduled between
+    # meetings (the spin wait yields), still the one-thread step's numbers
+    layout = _layout(units, "relu", "identity")
+    assert _network.online_threads(layout, 1, 1000, True, 0.0, n_threads) == n_threads
+    order = np.random.RandomState(5).permutation(60)
+    runs = [_epoch(units, "relu", "identity", nt, n_samples=60, order=order)
+            for nt in (1, n_threads)]
+    np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(runs[1][2]["s2"], runs[0][2]["s2"], rtol=1e-9, atol=1e-15)
+    assert runs[1][0] == pytest.approx(runs[0][0], rel=1e-10)
