@@ -26,3 +26,15 @@ cdef struct Net:
 cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:
     """p + off, keeping NULL (an unused optimizer state) NULL."""
     return NULL if p == NULL else p + off
+
+
+cdef inline Py_ssize_t _part_lo(Py_ssize_t n, int t, int nt) noexcept nogil:
+    """Where thread t's part of n items starts: parts of ceil(n / nt) items,
+    the last ones shorter or empty (then _part_lo == _part_hi == n)."""
+    cdef Py_ssize_t lo = t * ((n + nt - 1) // nt)
+    return lo if lo < n else n
+
+
+cdef inline Py_ssize_t _part_hi(Py_ssize_t n, int t, int nt) noexcept nogil:
+    """Where thread t's part of n items ends (see _part_lo)."""
+    return _part_lo(n, t + 1, nt)

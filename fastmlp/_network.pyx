@@ -351,7 +351,7 @@ cdef void _weight_grad(const Net* net, int l, const floating* Ain,
     cdef Py_ssize_t fi = net.units[l]
     cdef Py_ssize_t fo = net.units[l + 1]
     cdef int nt, t
-    cdef Py_ssize_t chunk, lo, hi, nnz
+    cdef Py_ssize_t lo, hi, nnz
     cdef bint sparse = l == 0 and csr.data != NULL
     if sparse:
         if not accumulate:
@@ -360,10 +360,8 @@ cdef void _weight_grad(const Net* net, int l, const floating* Ain,
         for lo in range(m):
             nnz = nnz + csr.indptr[rows[lo] + 1] - csr.indptr[rows[lo]]
         nt = _team(net, 2.0 * fo * nnz, fo)
-        chunk = (fo + nt - 1) // nt
     else:
         nt = _team(net, 2.0 * m * fi * fo, fi)
-        chunk = (fi + nt - 1) // nt
     if nt == 1:
         if sparse:
             _csr_rows_tdot(<const floating*> csr.data, csr.indices, csr.indptr,
@@ -373,14 +371,15 @@ cdef void _weight_grad(const Net* net, int l, const floating* Ain,
                          1 if accumulate else 0, gW)
         return
     for t in prange(nt, num_threads=nt, schedule="static"):
-        lo = t * chunk
         if sparse:
-            hi = min(fo, lo + chunk)
+            lo = _part_lo(fo, t, nt)
+            hi = _part_hi(fo, t, nt)
             if lo < hi:
                 _csr_rows_tdot(<const floating*> csr.data, csr.indices,
                                csr.indptr, rows, m, D, fo, lo, hi, gW)
         else:
-            hi = min(fi, lo + chunk)
+            lo = _part_lo(fi, t, nt)
+            hi = _part_hi(fi, t, nt)
             if lo < hi:
                 _gemm_pieces(True, hi - lo, fo, m, Ain + lo, fi, D,
                              1 if accumulate else 0, gW + lo * fo)
@@ -485,13 +484,11 @@ cdef void _bias_grad(const Net* net, const floating* D, Py_ssize_t m,
     """db (+)= sum(D, axis=0), split over columns when it is worth a fork."""
     cdef int nt = _team(net, 4.0 * m * fo, fo // 16)
     cdef int t
-    cdef Py_ssize_t chunk
     if nt == 1:
         _colsum(D, m, fo, 0, fo, gb, accumulate)
         return
-    chunk = (fo + nt - 1) // nt
     for t in prange(nt, num_threads=nt, schedule="static"):
-        _colsum(D, m, fo, t * chunk, min(fo, (t + 1) * chunk), gb, accumulate)
+        _colsum(D, m, fo, _part_lo(fo, t, nt), _part_hi(fo, t, nt), gb, accumulate)
 
 
 cdef void _backward(const Net* net, const floating* X, const Csr* csr,
@@ -600,7 +597,7 @@ cdef void _grads_share(const Net* net, const floating* X, Py_ssize_t m, int t,
     sums[1]."""
     cdef int l
     cdef int last = net.n_layers - 2
-    cdef Py_ssize_t fi, fo, chunk, lo, hi, off
+    cdef Py_ssize_t fi, fo, lo, hi, off
     cdef const floating* D
     cdef const floating* Ain
     cdef floating* gW
@@ -618,9 +615,8 @@ cdef void _grads_share(const Net* net, const floating* X, Py_ssize_t m, int t,
         D = work + (net.act_off[l + 1] if l == last else net.delta_off[l + 1])
         Ain = X if l == 0 else work + net.act_off[l]
         gW = grads + net.coef_off[l]
-        chunk = (fi + nt - 1) // nt
-        lo = t * chunk
-        hi = min(fi, lo + chunk)
+        lo = _part_lo(fi, t, nt)
+        hi = _part_hi(fi, t, nt)
         if lo < hi:
             _gemm_pieces(True, hi - lo, fo, m, Ain + lo, fi, D, 0, gW + lo * fo)
             if opt != NULL:
@@ -630,9 +626,8 @@ cdef void _grads_share(const Net* net, const floating* X, Py_ssize_t m, int t,
                               (hi - lo) * fo, <floating> opt.alpha,
                               <floating> opt.scale, opt.c, 1, &part)
                 l1 += part
-        chunk = (fo + nt - 1) // nt
-        lo = t * chunk
-        hi = min(fo, lo + chunk)
+        lo = _part_lo(fo, t, nt)
+        hi = _part_hi(fo, t, nt)
         if lo < hi:
             _colsum(D, m, fo, lo, hi, grads + net.int_off[l], False)
             if opt != NULL:
@@ -661,7 +656,7 @@ cdef double _step_rows_split(const Net* net, const floating* X,
     sum(coefs**2) and sum|coefs| after the step (per thread, added in
     thread order)."""
     cdef int t, team
-    cdef Py_ssize_t chunk, i
+    cdef Py_ssize_t i
     cdef double total = 0
     cdef double parts[2 * STEP_MAX_THREADS]
     cdef double* partp = parts
@@ -672,9 +667,8 @@ cdef double _step_rows_split(const Net* net, const floating* X,
         team = omp_get_num_threads()
         if t == 0:
             usedp[0] = team
-        chunk = (m + team - 1) // team
-        if t * chunk < m:
-            _rows_pass(net, X, csr, rows, m, t * chunk, min(m, (t + 1) * chunk),
+        if _part_lo(m, t, team) < m:
+            _rows_pass(net, X, csr, rows, m, _part_lo(m, t, team), _part_hi(m, t, team),
                        params, work, row_loss, Y, sw, dropout, row0, Xsrc)
         fastmlp_barrier()
         _grads_share(net, X, m, t, team, grads, work, opt, partp + 2 * t)
@@ -870,17 +864,15 @@ cdef void _gather_batch(const Net* net, const floating* X,
     estimated from perf's sample share)."""
     cdef int nt = 1
     cdef int t
-    cdef Py_ssize_t chunk
     if xbuf != NULL and m * n_features >= PAR_MIN_GATHER:
         nt = _team(net, PAR_MIN_FLOPS, m)   # past the flops gate: the team, capped at m
     if nt == 1:
         _gather_rows(X, n_features, Y, Yb8, n_out, sw, idx, 0, m, xbuf, ybuf,
                      swbuf)
         return
-    chunk = (m + nt - 1) // nt
     for t in prange(nt, num_threads=nt, schedule="static"):
-        _gather_rows(X, n_features, Y, Yb8, n_out, sw, idx, t * chunk,
-                     min(m, (t + 1) * chunk), xbuf, ybuf, swbuf)
+        _gather_rows(X, n_features, Y, Yb8, n_out, sw, idx, _part_lo(m, t, nt),
+                     _part_hi(m, t, nt), xbuf, ybuf, swbuf)
 
 
 cdef const floating* _bind_x(const floating[:, ::1] X,
