@@ -26,7 +26,7 @@
 # are summed in order, whatever blocks the threads took, and every gradient
 # entry is one GEMM over all the batch's rows.  An epoch at batch size 1
 # with two threads or more goes to _online.pyx instead (ONLINE_SPLIT): each
-# thread owns a slice of every layer's fan_in for the whole epoch.
+# thread owns a slice of every hidden layer's units for the whole epoch.
 #
 # Dropout (training only): inverted dropout, A *= mask with mask = 0 or 1/keep,
 # drawn from a counter-based hash of (seed, layer, sample position in the
@@ -122,7 +122,7 @@ cdef enum:
     STEP_MAX_THREADS = 256
 
 # Batch size 1 on two or more threads: each thread owns a slice of every
-# layer's fan_in for the whole epoch (_online.pyx), for networks of at least
+# hidden layer's units for the whole epoch (_online.pyx), for networks of at least
 # ONLINE_MIN_COEFS weights (below that the meetings between threads cost
 # more than the halved work saves; bench/README.md).
 cdef bint ONLINE_SPLIT = True
