@@ -167,7 +167,8 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
                        OnlineShared* sh, int t, int nt) noexcept nogil:
     """Thread t's part of every sample of the epoch (see the design note)."""
     cdef int L = net.n_layers - 1
-    cdef int l, s, sense = 0, stopped = 0, meet = 0
+    cdef int l, s, sense = 0, stopped = 0
+    cdef Py_ssize_t meet = 0       # meetings so far (their parity picks the buffer)
     cdef Py_ssize_t k, j, r, lo, hi, fi, fo, par, lo2, hi2, w0, n_own, n_reg
     cdef Py_ssize_t o_w[ONLINE_MAX_LAYERS]
     cdef Py_ssize_t o_b[ONLINE_MAX_LAYERS]
@@ -179,11 +180,10 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
     cdef const floating* sw = <const floating*> d.sw
     # this thread's region (see _train_online): its parameters, gradients
     # and optimizer state (a block each, see _own_layout), its activations,
-    # pre-activations and
-    # gathered deltas (a vector per layer at uoff[l]), the output and
-    # target, then what the others read: the partial products (two
-    # buffers, by the parity of the meeting they are for) and its delta
-    # slices
+    # pre-activations and gathered deltas (a vector per layer at uoff[l]),
+    # the output and target, then what the others read: the partial
+    # products (two buffers, by the parity of the meeting they are for) and
+    # its delta slices
     cdef floating* regions = <floating*> d.regions
     cdef floating* R = regions + t * d.region_stride
     cdef floating* pm = R
