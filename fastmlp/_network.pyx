@@ -49,7 +49,7 @@ from fastmlp._blas cimport gemm_rm
 from fastmlp._losses cimport _bias_out_forward, _bias_out_loss_delta
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
 from fastmlp._online cimport (ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, OnlineData,
-                              OnlineShared, online_epoch)
+                              OnlineShared, _pad16, online_epoch)
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW,
                                   _grad_sqnorm, _update)
 
@@ -1107,12 +1107,12 @@ cdef tuple _train_online(const Net* net, int nt, const floating* Xp,
     d.max_fo = 0
     d.u_total = 0
     for l in range(net.n_layers):
-        d.u_total += (net.units[l] + 15) // 16 * 16
+        d.u_total += _pad16(net.units[l])
         if l > 0:
-            d.max_fo = max(d.max_fo, (net.units[l] + 15) // 16 * 16)
-    d.out_len = (n_out + 15) // 16 * 16
+            d.max_fo = max(d.max_fo, _pad16(net.units[l]))
+    d.out_len = _pad16(n_out)
     # a thread's own parameters, each part padded to 16 values (_online._own_layout)
-    d.mirror_len = (net.n_params + 32 * net.n_layers + 15) // 16 * 16
+    d.mirror_len = _pad16(net.n_params + 32 * net.n_layers)
     # each thread's region (laid out in _online._thread_loop), whole pages
     # and a page apart: the threads' stores waited on lines the other core
     # had pulled in when their data sat side by side (bench/README.md)

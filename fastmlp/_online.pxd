@@ -14,6 +14,12 @@ cdef enum:
     SLOT = 8                       # doubles per thread in sums: a cache line each
 
 
+cdef inline Py_ssize_t _pad16(Py_ssize_t n) noexcept nogil:
+    """n rounded up to 16 values: the unit of every part of a thread's region
+    (_train_online sizes the regions, _thread_loop lays them out)."""
+    return (n + 15) // 16 * 16
+
+
 # What every thread reads (see _online.pyx); pointers are floating* of the
 # epoch's dtype, typed void* here.
 cdef struct OnlineData:

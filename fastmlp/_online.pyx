@@ -97,10 +97,6 @@ cdef inline floating _sum_partials(const floating* regions, Py_ssize_t stride,
     return z
 
 
-cdef inline Py_ssize_t _pad16(Py_ssize_t n) noexcept nogil:
-    return (n + 15) // 16 * 16
-
-
 cdef Py_ssize_t _own_layout(const Net* net, int t, int nt, Py_ssize_t* o_w,
                             Py_ssize_t* o_b, Py_ssize_t* n_reg) noexcept nogil:
     """Where thread t's own parameters sit in its region (one block, so that
@@ -212,7 +208,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
     cdef Py_ssize_t adam_t = d.adam_t0
     uoff[0] = 0
     for l in range(L):
-        uoff[l + 1] = uoff[l] + (net.units[l] + 15) // 16 * 16
+        uoff[l + 1] = uoff[l] + _pad16(net.units[l])
     n_own = _own_layout(net, t, nt, o_w, o_b, &n_reg)
     memset(R, 0, (4 if s2 != NULL else 3) * d.mirror_len * sizeof(floating))
     _copy_own(net, t, nt, o_w, o_b, params, pm, False)
