@@ -19,6 +19,7 @@ from setuptools import Extension, setup
 
 MODULES = [
     "_openmp",
+    "_finite",
     "_blas",
     "_activations",
     "_losses",

@@ -3,11 +3,15 @@
 # column-major C^T = op(B)^T op(A)^T: swap A with B and m with n, and keep the
 # transpose flags.  Only scipy.linalg.cython_blas is called: fastmlp links no
 # BLAS of its own, so it runs on whatever BLAS SciPy ships (and threadpoolctl
-# controls it).  Two shapes of a one-row batch go elsewhere, measured on
+# controls it).  Three shapes of a one-row batch go elsewhere, measured on
 # digits at batch size 1 (bench/README.md): a row times a transposed matrix
 # (the delta D W^T) is a GEMV, which OpenBLAS runs in half the time of its
 # small-matrix GEMM; rank-one products (k = 1, the weight gradient A^T D) run
-# in a vectorized C loop (_rank1.h), also twice as fast as that kernel.
+# in a vectorized C loop (_rank1.h), also twice as fast as that kernel; and a
+# row times a wide matrix (the forward x W of a one-row predict,
+# row_times_rm) is a GEMV too, where OpenBLAS's GEMM would first pack all of W: 1.05 against 1.32 us at
+# 100x256, 51 against 379 us at 1024x1024 (one thread, float32).  Narrow or
+# small W stay with the GEMM, whose small-matrix kernel is the faster there.
 from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
@@ -19,6 +23,12 @@ cdef extern from "_rank1.h" nogil:
     void fastmlp_rank1_d(Py_ssize_t m, Py_ssize_t n, double alpha,
                          const double* a, Py_ssize_t inca, const double* b,
                          double beta, double* C, Py_ssize_t ldc)
+
+
+# One-row products x W go to GEMV from this width and size of W (see above;
+# at 256x64 or 1000x10 the GEMM is the faster, at 128x128 the GEMV).
+cdef int GEMV_MIN_N = 96
+cdef Py_ssize_t GEMV_MIN_NK = 16384
 
 
 cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
@@ -55,6 +65,28 @@ cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
     else:
         dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> B, &ldb,
               <double*> A, &lda, &beta, C, &ldc)
+
+
+cdef void row_times_rm(int n, int k, const floating* a, const floating* B,
+                       floating* c) noexcept nogil:
+    """c[n] = a[k] @ B[k, n] (B row-major), for a predict of one row: GEMV
+    'n' on B when B is wide (see the top of this file), else the GEMM.
+
+    Not for training, and not for one row among others: GEMV sums in
+    another order than the GEMM, so a row's bits would then depend on how
+    the batch was cut into threads' pieces."""
+    cdef int one = 1
+    cdef floating alpha = 1, beta = 0
+    if n >= GEMV_MIN_N and <Py_ssize_t> n * k >= GEMV_MIN_NK:
+        # B (k, n) row-major is the column-major (n, k) matrix
+        if floating is float:
+            sgemv(b"n", &n, &k, &alpha, <float*> B, &n, <float*> a, &one,
+                  &beta, c, &one)
+        else:
+            dgemv(b"n", &n, &k, &alpha, <double*> B, &n, <double*> a, &one,
+                  &beta, c, &one)
+    else:
+        gemm_rm(False, False, 1, n, k, alpha, a, k, B, n, beta, c, n)
 
 
 def gemm(const floating[:, ::1] A,   # IN

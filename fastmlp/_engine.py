@@ -101,6 +101,7 @@ class Layout:
         self.n_coef = int(coef_sizes.sum())
         self.int_off = (self.n_coef + np.concatenate([[0], np.cumsum(units[1:])[:-1]])).astype(np.intp)
         self.n_params = self.n_coef + int(units[1:].sum())
+        self.n_outputs = int(units[-1])
 
         names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
         self.acts = np.zeros(n_layers, dtype=np.intc)
@@ -144,6 +145,7 @@ class Layout:
         # double scratch: per-row losses, then per-unit norms (max_norm)
         self.norms_off = batch_size + 1
         self.scratch_size = self.norms_off + int(units.max()) + 1
+        self.typed_views = None  # the engine's typed views of the arrays above
 
     def coef_views(self, params):
         """coefs_ and intercepts_ as views into the flat buffer."""
@@ -184,8 +186,11 @@ def csr_parts(X):
 
 def forward(params, X, layout, n_threads=None):
     """The network's output for X (prediction), in params' dtype."""
-    dense, data, indices, indptr = csr_parts(X)
-    out = np.empty((X.shape[0], int(layout.units[-1])), dtype=params.dtype)
+    if type(X) is np.ndarray and X.flags.c_contiguous:
+        dense, data, indices, indptr = X, None, None, None
+    else:
+        dense, data, indices, indptr = csr_parts(X)
+    out = np.empty((X.shape[0], layout.n_outputs), dtype=params.dtype)
     block = 256
     if X.shape[0] <= block:
         # one block, serial: BLAS does not thread GEMMs this small either

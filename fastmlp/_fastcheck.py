@@ -12,6 +12,8 @@ import weakref
 
 import numpy as np
 
+from fastmlp._finite import all_finite
+
 # class -> keys of parameter values that passed validation (weak: classes
 # made on the fly go); cleared when it grows past _MAX_KEYS
 _VALIDATED = weakref.WeakKeyDictionary()
@@ -70,6 +72,8 @@ def plain_matrix(X, n_features=None):
         and (n_features is None or X.shape[1] == n_features)
     ):
         return False
+    if X.flags.c_contiguous:
+        return all_finite(X)
     # scikit-learn's first pass: a finite sum means finite values (a sum
     # that overflows sends the caller to the element-wise check)
     with np.errstate(over="ignore", invalid="ignore"):

@@ -176,7 +176,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             self._link_params()
 
     def _units(self):
-        return (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
+        coefs = self.coefs_
+        return (coefs[0].shape[0], *[c.shape[1] for c in coefs])
 
     def _activations(self, n_hidden):
         """One activation name per hidden layer (validated)."""
@@ -230,8 +231,14 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         views = getattr(self, "_views", None)
         if views is None or getattr(self, "_params", None) is None:
             return False
-        arrays = self.coefs_ + self.intercepts_
-        return len(arrays) == len(views) and all(a is b for a, b in zip(arrays, views))
+        coefs, intercepts = self.coefs_, self.intercepts_
+        if len(coefs) + len(intercepts) != len(views):
+            return False
+        # a loop, not all() over a generator: this runs on every predict
+        for a, b in zip(coefs + intercepts, views):
+            if a is not b:
+                return False
+        return True
 
     def _packed(self, dtype=None):
         """The flat parameters, packed anew from coefs_ if they were replaced."""
@@ -845,12 +852,13 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if check_input:
             X = self._validate_predict_input(X)
         params = self._packed()
-        if X.dtype.kind == "f":
-            dtype = np.result_type(X.dtype, params.dtype)
-        else:
-            dtype = np.result_type(np.float64, params.dtype)
-        X = X.astype(dtype, copy=False)
-        params = params.astype(dtype, copy=False)
+        if X.dtype != params.dtype:
+            if X.dtype.kind == "f":
+                dtype = np.result_type(X.dtype, params.dtype)
+            else:
+                dtype = np.result_type(np.float64, params.dtype)
+            X = X.astype(dtype, copy=False)
+            params = params.astype(dtype, copy=False)
         return _engine.forward(params, X, self._layout())
 
     def _score_with_function(self, X, y, sample_weight, score_function):

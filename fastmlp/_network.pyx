@@ -45,7 +45,7 @@ import numpy as np
 
 from fastmlp._activations cimport (_act_backward, _act_backward_masked,
                                    _bias_act_forward)
-from fastmlp._blas cimport gemm_rm
+from fastmlp._blas cimport gemm_rm, row_times_rm
 from fastmlp._losses cimport _bias_out_forward, _bias_out_loss_delta
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
 from fastmlp._online cimport (ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, OnlineData,
@@ -717,7 +717,10 @@ cdef void _forward_rows(const Py_ssize_t* units, const Py_ssize_t* coef_off,
                           NULL, r0, r1, params + coef_off[0], fo, dst)
         else:
             src = X + r0 * fi if l == 0 else scratch + ((l - 1) % 2) * half
-            _gemm_pieces(False, m, fo, fi, src, fi, params + coef_off[l], 0, dst)
+            if m == 1:
+                row_times_rm(fo, fi, src, params + coef_off[l], dst)
+            else:
+                _gemm_pieces(False, m, fo, fi, src, fi, params + coef_off[l], 0, dst)
         if l == n_layers - 2:
             _bias_out_forward(dst, params + int_off[l], m, fo, out_kind)
         else:
@@ -755,7 +758,9 @@ cdef void _max_norm(const Net* net, floating* params, double* norms) noexcept no
 
 
 cdef class _Views:
-    """Typed views of the layout arrays, kept alive for one call."""
+    """Typed views of the layout arrays, made once per Layout (a Layout is
+    read-only once built) and kept on it: acquiring the nine views costs
+    more than a one-row predict's arithmetic."""
     cdef const Py_ssize_t[::1] units, coef_off, int_off, act_off, delta_off
     cdef const Py_ssize_t[::1] pre_off, mask_off
     cdef const int[::1] acts
@@ -763,7 +768,10 @@ cdef class _Views:
 
 
 cdef _Views _views(layout):
-    cdef _Views v = _Views()
+    cdef _Views v = layout.typed_views
+    if v is not None:
+        return v
+    v = _Views()
     v.units = layout.units
     v.coef_off = layout.coef_off
     v.int_off = layout.int_off
@@ -773,6 +781,7 @@ cdef _Views _views(layout):
     v.mask_off = layout.mask_off
     v.acts = layout.acts
     v.keep = layout.keep
+    layout.typed_views = v
     return v
 
 
@@ -1248,6 +1257,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
         width = max(width, v.units[l])
     if n == 0:
         return
+    block = min(block, n)  # scratch for the rows there are, not a whole block
     nb = (n + block - 1) // block
     nt = 1 if (n_threads <= 1 or nb < 2) else min(n_threads, <int> nb)
     scratch = np.empty(nt * 2 * block * width,

@@ -10,6 +10,7 @@ from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_info
 
 from fastmlp import MLPClassifier, MLPRegressor, _engine, _fastcheck
+from fastmlp._finite import all_finite
 
 try:
     import pandas as pd
@@ -79,7 +80,14 @@ NOT_PLAIN = {
     "no columns": (X64[:, :0], np.arange(30) % 3),
     "csr": (sp.csr_matrix(X64), np.arange(30) % 3),
     "subclass": (np.ma.masked_array(X64), np.arange(30) % 3),
-    "overflowing sum": (np.full((30, 4), np.finfo(np.float32).max, np.float32), np.arange(30) % 3),
+    # not C-contiguous, so NumPy's sum decides, and it overflows
+    "overflowing sum, F order": (
+        np.asfortranarray(np.full((30, 4), np.finfo(np.float32).max, np.float32)),
+        np.arange(30) % 3,
+    ),
+    "nan, F order": (np.asfortranarray(np.where(np.eye(30, 4, dtype=bool), np.nan, X64)),
+                     np.arange(30) % 3),
+    "inf, strided": (np.where(np.eye(60, 4, dtype=bool), np.inf, 1.0)[::2], np.arange(30) % 3),
 }
 if pd is not None:
     NOT_PLAIN["DataFrame"] = (pd.DataFrame(X64, columns=list("abcd")), np.arange(30) % 3)
@@ -93,19 +101,44 @@ def test_anything_else_goes_to_scikit_learn(name):
     assert not hasattr(est, "n_features_in_")  # untouched: sklearn decides
 
 
-def test_large_finite_values_are_still_accepted():
-    # the sum overflows, so the fast path declines and scikit-learn's
-    # element-wise check accepts the data
-    X, y = NOT_PLAIN["overflowing sum"]
-    X = X.copy()
+def test_large_finite_values_are_accepted_as_scikit_learn_accepts_them():
+    # their sum overflows; scikit-learn then checks element-wise and accepts
+    # them, and so does the fast path (which tests each value, quietly)
+    X, y = NOT_PLAIN["overflowing sum, F order"]
+    X = np.ascontiguousarray(X)
     X[::2] = -X[::2]
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        assert not _fastcheck.plain_matrix(X)  # quietly
+        assert _fastcheck.plain_matrix(X)
+        assert not _fastcheck.plain_matrix(np.asfortranarray(X))  # NumPy's sum
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # scikit-learn's own sum
         out, _ = _sklearn_check(MLPClassifier(), X, y, reset=True)
     assert out is X
+    assert _fastcheck.plain_fit_data(MLPClassifier(), X, y, reset=True)[0] is X
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_all_finite_finds_every_non_finite_value(dtype):
+    info = np.finfo(dtype)
+    extremes = np.array([info.max, -info.max, info.tiny, info.smallest_subnormal,
+                         -info.smallest_subnormal, 0.0, -0.0, 1.0], dtype=dtype)
+    X = np.resize(extremes, (7, 9)).astype(dtype)
+    assert all_finite(X)
+    X.setflags(write=False)
+    assert all_finite(X)  # read-only input is fine
+    assert all_finite(np.empty((0, 3), dtype))
+    for bad in (np.nan, np.inf, -np.inf, -np.nan):
+        for i, j in [(0, 0), (3, 4), (6, 8), (6, 0)]:
+            Y = X.copy()
+            Y[i, j] = bad
+            assert not all_finite(Y), (bad, i, j)
+    # a NaN with a payload (not NumPy's default bit pattern)
+    Y = X.copy()
+    Y.view(np.uint32 if dtype == np.float32 else np.uint64)[2, 2] |= (
+        0x7F800001 if dtype == np.float32 else 0x7FF0000000000001
+    )
+    assert np.isnan(Y[2, 2]) and not all_finite(Y)
 
 
 @pytest.mark.skipif(pd is None, reason="pandas is not installed")
