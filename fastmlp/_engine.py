@@ -147,6 +147,10 @@ class Layout:
         self.scratch_size = self.norms_off + int(units.max()) + 1
         self.typed_views = None  # the engine's typed views of the arrays above
 
+    def __getstate__(self):
+        # the typed views are remade on first use; they do not pickle
+        return {**self.__dict__, "typed_views": None}
+
     def coef_views(self, params):
         """coefs_ and intercepts_ as views into the flat buffer."""
         units = self.units

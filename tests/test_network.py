@@ -293,3 +293,22 @@ def test_gemms_in_small_pieces_match_reference(dtype, n_threads):
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-5 if dtype == np.float32 else 1e-11)
     np.testing.assert_allclose(grad, expected_grad, **tol(dtype))
     np.testing.assert_allclose(out, expected_out, **tol(dtype))
+
+
+def test_a_used_layout_pickles_and_copies():
+    # the engine keeps typed views on a Layout (they do not pickle); a
+    # pickled or copied Layout drops them and makes its own on first use
+    import copy
+    import pickle
+
+    from fastmlp import _engine
+
+    X, _, _, params = make_problem(UNITS, "softmax", n_samples=9)
+    layout = _engine.Layout(UNITS, 0, "tanh", "softmax")
+    expected = _engine.forward(params, X, layout)
+    assert layout.typed_views is not None
+    for other in (pickle.loads(pickle.dumps(layout)), copy.deepcopy(layout)):
+        assert other.typed_views is None
+        np.testing.assert_array_equal(_engine.forward(params, X, other), expected)
+        assert other.typed_views is not None
+    assert layout.typed_views is not None  # the original keeps its views
