@@ -9,9 +9,10 @@
 # small-matrix GEMM; rank-one products (k = 1, the weight gradient A^T D) run
 # in a vectorized C loop (_rank1.h), also twice as fast as that kernel; and a
 # row times a wide matrix (the forward x W of a one-row predict,
-# row_times_rm) is a GEMV too, where OpenBLAS's GEMM would first pack all of W: 1.05 against 1.32 us at
-# 100x256, 51 against 379 us at 1024x1024 (one thread, float32).  Narrow or
-# small W stay with the GEMM, whose small-matrix kernel is the faster there.
+# row_times_rm) is a GEMV too, where OpenBLAS's GEMM would first pack all of
+# W: 1.05 against 1.32 us at 100x256, 51 against 379 us at 1024x1024 (one
+# thread, float32).  Narrow or small W stay with the GEMM, whose
+# small-matrix kernel is the faster there.
 from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
