@@ -175,6 +175,8 @@ def layout_for(units, batch_size, activation, out_activation, loss=None, *,
 
 def csr_parts(X):
     """(dense, data, indices, indptr) as the kernels take them."""
+    if type(X) is np.ndarray and X.flags.c_contiguous:
+        return X, None, None, None  # the common case, first (one-row predict)
     if sp.issparse(X):
         X = X.tocsr()
         if not X.has_sorted_indices:
@@ -190,10 +192,7 @@ def csr_parts(X):
 
 def forward(params, X, layout, n_threads=None):
     """The network's output for X (prediction), in params' dtype."""
-    if type(X) is np.ndarray and X.flags.c_contiguous:
-        dense, data, indices, indptr = X, None, None, None
-    else:
-        dense, data, indices, indptr = csr_parts(X)
+    dense, data, indices, indptr = csr_parts(X)
     out = np.empty((X.shape[0], layout.n_outputs), dtype=params.dtype)
     block = 256
     if X.shape[0] <= block:
