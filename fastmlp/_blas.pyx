@@ -32,6 +32,20 @@ cdef int GEMV_MIN_N = 96
 cdef Py_ssize_t GEMV_MIN_NK = 16384
 
 
+cdef inline void _gemv(char* trans, int m, int n, floating alpha,
+                       const floating* A, int lda, const floating* x, int incx,
+                       floating beta, floating* y) noexcept nogil:
+    """y = alpha * op(A) @ x + beta * y, in BLAS's own (column-major) terms:
+    A is (m, n) with leading dimension lda, y is contiguous."""
+    cdef int one = 1
+    if floating is float:
+        sgemv(trans, &m, &n, &alpha, <float*> A, &lda, <float*> x, &incx,
+              &beta, y, &one)
+    else:
+        dgemv(trans, &m, &n, &alpha, <double*> A, &lda, <double*> x, &incx,
+              &beta, y, &one)
+
+
 cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
                   floating alpha, const floating* A, int lda,
                   const floating* B, int ldb,
@@ -48,17 +62,10 @@ cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
         else:
             fastmlp_rank1_d(m, n, alpha, A, 1 if trans_a else lda, B, beta, C, ldc)
         return
-    cdef int inc_a = lda if trans_a else 1
-    cdef int one = 1
     if m == 1 and trans_b:
         # C[0, :] = alpha * B @ a + beta * C[0, :]: B (n, k) row-major is the
         # column-major (k, n) matrix, so this is GEMV 't' on it
-        if floating is float:
-            sgemv(b"t", &k, &n, &alpha, <float*> B, &ldb, <float*> A, &inc_a,
-                  &beta, C, &one)
-        else:
-            dgemv(b"t", &k, &n, &alpha, <double*> B, &ldb, <double*> A, &inc_a,
-                  &beta, C, &one)
+        _gemv(b"t", k, n, alpha, B, ldb, A, lda if trans_a else 1, beta, C)
         return
     if floating is float:
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> B, &ldb,
@@ -76,18 +83,11 @@ cdef void row_times_rm(int n, int k, const floating* a, const floating* B,
     Not for training, and not for one row among others: GEMV sums in
     another order than the GEMM, so a row's bits would then depend on how
     the batch was cut into threads' pieces."""
-    cdef int one = 1
-    cdef floating alpha = 1, beta = 0
     if n >= GEMV_MIN_N and <Py_ssize_t> n * k >= GEMV_MIN_NK:
         # B (k, n) row-major is the column-major (n, k) matrix
-        if floating is float:
-            sgemv(b"n", &n, &k, &alpha, <float*> B, &n, <float*> a, &one,
-                  &beta, c, &one)
-        else:
-            dgemv(b"n", &n, &k, &alpha, <double*> B, &n, <double*> a, &one,
-                  &beta, c, &one)
+        _gemv(b"n", n, k, 1, B, n, a, 1, 0, c)
     else:
-        gemm_rm(False, False, 1, n, k, alpha, a, k, B, n, beta, c, n)
+        gemm_rm(False, False, 1, n, k, 1, a, k, B, n, 0, c, n)
 
 
 def gemm(const floating[:, ::1] A,   # IN
