@@ -72,12 +72,18 @@ def plain_matrix(X, n_features=None):
         and (n_features is None or X.shape[1] == n_features)
     ):
         return False
-    if X.flags.c_contiguous:
-        return all_finite(X)
-    # scikit-learn's first pass: a finite sum means finite values (a sum
-    # that overflows sends the caller to the element-wise check)
+    return _finite_values(X)
+
+
+def _finite_values(A):
+    """Are all values of the float ndarray A finite?  Compiled for float32 or
+    float64 in C order (_finite.pyx); otherwise scikit-learn's first pass: a
+    finite sum means finite values (a sum that overflows sends the caller to
+    the element-wise check)."""
+    if A.flags.c_contiguous and (A.dtype == np.float64 or A.dtype == np.float32):
+        return all_finite(A if A.ndim == 2 else A.reshape(-1, 1))
     with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.isfinite(X.sum()))
+        return bool(np.isfinite(A.sum()))
 
 
 def _plain_target(y, n_samples):
@@ -89,10 +95,7 @@ def _plain_target(y, n_samples):
         and (y.ndim == 1 or (y.ndim == 2 and y.shape[1] >= 1))
     ):
         return False
-    if y.dtype.kind != "f":
-        return True
-    with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.isfinite(y.sum()))
+    return y.dtype.kind != "f" or _finite_values(y)
 
 
 def plain_fit_data(estimator, X, y, reset):

@@ -116,6 +116,14 @@ def test_large_finite_values_are_accepted_as_scikit_learn_accepts_them():
         out, _ = _sklearn_check(MLPClassifier(), X, y, reset=True)
     assert out is X
     assert _fastcheck.plain_fit_data(MLPClassifier(), X, y, reset=True)[0] is X
+    # the regressor's float targets go through the same check
+    big = np.full(30, np.finfo(np.float32).max, np.float32)
+    big[::2] = -big[::2]
+    assert _fastcheck._plain_target(big, 30)
+    assert _fastcheck._plain_target(np.ones(30, np.float16), 30)  # NumPy's sum decides
+    assert not _fastcheck._plain_target(np.where(np.arange(30) == 7, np.nan, big), 30)
+    assert not _fastcheck._plain_target(
+        np.asfortranarray(np.where(np.eye(30, 2, dtype=bool), np.inf, 1.0)), 30)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
