@@ -8,7 +8,7 @@ matplotlib is imported inside ``plot`` only, so it stays an optional
 dependency of fastmlp.
 """
 import numpy as np
-from sklearn.utils._optional_dependencies import check_matplotlib_support
+from fastmlp._sklearn_compat import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted
 
 

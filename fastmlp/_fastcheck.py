@@ -86,6 +86,11 @@ def _finite_values(A):
         return bool(np.isfinite(A.sum()))
 
 
+def finite_params(params):
+    """Are all values of the flat parameter buffer finite?  (once per epoch)"""
+    return all_finite(params.reshape(-1, 1))
+
+
 def _plain_target(y, n_samples):
     """Is y a 1-D or 2-D (non-empty) numeric ndarray, finite, of n_samples?"""
     if not (

@@ -28,27 +28,40 @@ from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
-    _fit_context,
     is_classifier,
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, get_scorer, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
-from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
-from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastmlp import _engine, _fastcheck, _label, _network
-from fastmlp._sklearn_callbacks import CallbackSupportMixin, EpochCallbacks, with_callbacks
+from fastmlp._sklearn_callbacks import EpochCallbacks
+from fastmlp._sklearn_compat import (
+    SKLEARN_CLASSIFIER_CONSTRAINTS,
+    SKLEARN_REGRESSOR_CONSTRAINTS,
+    CallbackSupportMixin,
+    Interval,
+    StrOptions,
+    _check_optimize_result,
+    _check_partial_fit_first_call,
+    _check_sample_weight,
+    _fit_context,
+    _get_additional_lbfgs_options_dict,
+    with_callbacks,
+)
 from fastmlp._openmp import effective_n_threads
-from fastmlp._progress import EpochReporter, TimeBudget, run_callbacks, validate_callbacks
+from fastmlp._progress import (
+    PROGRESS_PARAM_CONSTRAINTS,
+    EpochReporter,
+    TimeBudget,
+    run_callbacks,
+    validate_callbacks,
+)
 from fastmlp._schedules import SCHEDULE_PARAM_CONSTRAINTS, epoch_learning_rate
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop", "adagrad", "adamw")
@@ -74,8 +87,7 @@ def _constraints(sk_constraints):
     constraints["input_dropout"] = [Interval(Real, 0, 1, closed="left")]
     constraints["max_norm"] = [None, Interval(Real, 0, None, closed="neither")]
     constraints["scoring"] = [None, str, callable]
-    constraints["max_time"] = [None, Interval(Real, 0, None, closed="neither")]
-    constraints["callbacks"] = [None, callable, list, tuple]
+    constraints.update(PROGRESS_PARAM_CONSTRAINTS)
     return constraints
 
 
@@ -438,7 +450,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             else:
                 self._fit_lbfgs(X, y, sample_weight, n_threads)
 
-        if not np.isfinite(self._params).all():
+        if not _fastcheck.finite_params(self._params):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
@@ -645,7 +657,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             None if X_val is None
             else self._validation_loss_fn(X_val, Y_val, sample_weight_val, n_threads)
         )
-        reporter = EpochReporter(self.verbose, n_samples, None if incremental else self.max_iter)
+        reporter = EpochReporter(self.progress, n_samples, None if incremental else self.max_iter)
         budget = TimeBudget(self.max_time)
         history = self._history()
         skl_callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter)
@@ -695,23 +707,24 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 self.n_iter_ += 1
                 self._epoch += 1
                 self.loss_ = loss_sum / n_samples
-                if not np.isfinite(self.loss_):
-                    raise ValueError(
-                        "Solver produced a non-finite loss (%r) at iteration %d: training"
-                        " diverged. Lower learning_rate_init or scale the input data."
-                        % (self.loss_, self.n_iter_)
-                    )
+                if not early_stopping and not _fastcheck.finite_params(params):
+                    # non-finite weights never become finite again: stop now,
+                    # and _fit_unsafe raises scikit-learn's error.  With early
+                    # stopping scikit-learn trains on, records NaN validation
+                    # scores and restores the best weights (its issue 29504).
+                    break
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
-                if self.verbose and self.verbose < 2:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                if self.verbose:
+                    self._say(reporter)("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
                 val_loss = None
                 if X_val is not None:
                     val_loss = validation_loss()
                     self.validation_loss_curve_.append(val_loss)
                 self._update_no_improvement_count(
-                    early_stopping, X_val, y_val, sample_weight_val, val_loss
+                    early_stopping, X_val, y_val, sample_weight_val, val_loss,
+                    self._say(reporter),
                 )
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
                     self._opt_lr = float(self.learning_rate_init) / (
@@ -784,11 +797,11 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         )
 
     def _say(self, reporter):
-        """Where messages go: nowhere, stdout (verbose=1, as scikit-learn) or
-        above the progress bar (verbose >= 2)."""
-        if not self.verbose:
-            return lambda text: None
-        return reporter.message if self.verbose >= 2 else print
+        """Where messages go: above the progress bar (progress=True), stdout
+        (verbose, as scikit-learn prints them) or nowhere."""
+        if self.progress:
+            return reporter.message
+        return print if self.verbose else (lambda text: None)
 
     def _trigger_stopping(self, msg, reporter):
         """scikit-learn's rule: stop, unless sgd 'adaptive' can still divide lr by 5."""
@@ -814,12 +827,13 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             return scorer(self, X, y)
         return scorer(self, X, y, sample_weight=sample_weight)
 
-    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight, val_loss=None):
+    def _update_no_improvement_count(self, early_stopping, X, y, sample_weight, val_loss,
+                                     say):
         if early_stopping:
             val_score = self._validation_score(X, y, sample_weight, val_loss)
             self.validation_scores_.append(val_score)
-            if self.verbose and self.verbose < 2:  # verbose >= 2: on the epoch line
-                print("Validation score: %f" % self.validation_scores_[-1])
+            if self.verbose:
+                say("Validation score: %f" % self.validation_scores_[-1])
             last_valid_score = self.validation_scores_[-1]
             if last_valid_score < (self.best_validation_score_ + self.tol):
                 self._no_improvement_count += 1
@@ -934,6 +948,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     grad_clip_norm : float > 0 or None, default=None
         When set, each stochastic step's gradient (L2 term included) is
         scaled down so that its global L2 norm is at most this value.
+    verbose : bool or int, default=False
+        As scikit-learn's, at every value: a true value prints its lines
+        (``Iteration 3, loss = 0.12345678``, ``Validation score: ...``).
+    progress : bool, default=False
+        fastmlp's own report: one line per epoch (loss, validation loss and
+        score, seconds, samples/s) and, on a terminal, a progress bar under
+        those lines, erased when ``fit`` ends.
 
     Attributes
     ----------
@@ -944,7 +965,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     """
 
     _parameter_constraints: dict = {
-        **_constraints(_SkMLPClassifier._parameter_constraints),
+        **_constraints(SKLEARN_CLASSIFIER_CONSTRAINTS),
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
@@ -989,6 +1010,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         scoring=None,
         max_time=None,
         callbacks=None,
+        progress=False,
         class_weight=None,
     ):
         _set_params(self, locals())
@@ -1155,11 +1177,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`
     (``loss='squared_error'`` or ``'poisson'``); see :class:`MLPClassifier`
     for the parameters fastmlp adds (``solver='rmsprop'``, ``rho``,
-    ``grad_clip_norm``).
+    ``grad_clip_norm``, ``progress``) and for ``verbose``.
     """
 
     _parameter_constraints: dict = {
-        **_constraints(_SkMLPRegressor._parameter_constraints),
+        **_constraints(SKLEARN_REGRESSOR_CONSTRAINTS),
         "loss": [StrOptions({"squared_error", "poisson", "huber", "absolute_error"})],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
@@ -1206,6 +1228,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         scoring=None,
         max_time=None,
         callbacks=None,
+        progress=False,
         huber_delta=1.0,
     ):
         _set_params(self, locals())

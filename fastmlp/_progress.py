@@ -3,11 +3,12 @@
 Design: everything here runs once per epoch, between calls into the compiled
 engine, so none of it is on the minibatch path.
 
-- ``EpochReporter`` prints one line per epoch at ``verbose >= 2`` and, when
-  the output is a terminal, keeps a one-line progress bar under those lines
-  (carriage-return based; no dependency).  ``verbose`` of ``True``/``1`` is
-  scikit-learn's verbose mode, which the estimator prints itself: the reporter
-  stays silent there.
+- ``EpochReporter`` prints one line per epoch when the estimator's
+  ``progress=True`` and, when the output is a terminal, keeps a one-line
+  progress bar under those lines (carriage-return based; no dependency).
+  ``verbose`` stays scikit-learn's: any true value prints scikit-learn's
+  lines, which the estimator prints itself (above the bar, through
+  ``message``, when both are on).
 - ``TimeBudget`` answers "has ``max_time`` passed since fit started?".
 - ``run_callbacks`` calls the user's ``callbacks(estimator, history)`` and
   says whether one of them asked to stop.
@@ -17,10 +18,11 @@ import sys
 import time
 from numbers import Real
 
-from sklearn.utils._param_validation import Interval
+from fastmlp._sklearn_compat import Interval
 
 # Constraints for the estimator's ``_parameter_constraints``.
 PROGRESS_PARAM_CONSTRAINTS = {
+    "progress": ["boolean"],
     "max_time": [None, Interval(Real, 0, None, closed="neither")],
     "callbacks": [None, callable, list, tuple],
 }
@@ -39,8 +41,8 @@ class EpochReporter:
 
     Parameters
     ----------
-    verbose : bool or int
-        Active only when ``verbose >= 2`` (``True`` counts as 1).
+    active : bool
+        The estimator's ``progress``: when false, every method does nothing.
     n_samples : int
         Training samples per epoch, for the samples/s figure.
     max_iter : int or None
@@ -60,8 +62,8 @@ class EpochReporter:
     ``message()`` so that they do not land on the bar's line.
     """
 
-    def __init__(self, verbose, n_samples, max_iter, file=None):
-        self.active = int(verbose) >= 2
+    def __init__(self, active, n_samples, max_iter, file=None):
+        self.active = bool(active)
         self.n_samples = int(n_samples)
         self.max_iter = None if max_iter is None else int(max_iter)
         self._file = file

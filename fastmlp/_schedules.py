@@ -40,7 +40,7 @@ default ``lr_min = 0`` they are exactly ``lr0 * lr_decay ** e`` and
 import math
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from fastmlp._sklearn_compat import Interval, validate_parameter_constraints
 
 SCHEDULES = ("constant", "invscaling", "adaptive", "cosine", "exponential", "step")
 

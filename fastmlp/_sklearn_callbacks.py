@@ -6,15 +6,6 @@ returning True stops training after that epoch, and ``fitted_estimator`` is a
 copy of the model with the epoch's weights.  Where scikit-learn has no
 ``sklearn.callback`` module the adapter is inert.
 """
-try:  # experimental in scikit-learn 1.9
-    from sklearn.callback import CallbackSupportMixin, with_callbacks
-except ImportError:  # pragma: no cover - older or newer scikit-learn
-
-    class CallbackSupportMixin:
-        pass
-
-    def with_callbacks(method):
-        return method
 
 
 class EpochCallbacks:

@@ -41,14 +41,13 @@ def screen(text):
 # --------------------------------------------------------------- reporter
 
 
-@pytest.mark.parametrize("verbose", [False, 0, True, 1])
-def test_silent_below_verbose_2(verbose, capsys):
-    rep = EpochReporter(verbose, 100, 10)
+def test_silent_when_inactive(capsys):
+    rep = EpochReporter(False, 100, 10)
     rep.epoch_end(epoch=1, loss=0.5, seconds=0.1)
     rep.message("hello")
     rep.close()
     tty = FakeTTY()
-    rep = EpochReporter(verbose, 100, 10, file=tty)
+    rep = EpochReporter(False, 100, 10, file=tty)
     rep.epoch_end(epoch=1, loss=0.5, seconds=0.1)
     rep.close()
     assert capsys.readouterr().out == ""
@@ -56,7 +55,7 @@ def test_silent_below_verbose_2(verbose, capsys):
 
 
 def test_line_format_stdout(capsys):
-    rep = EpochReporter(2, 1500, 200)  # file=None: sys.stdout at call time
+    rep = EpochReporter(True, 1500, 200)  # file=None: sys.stdout at call time
     rep.epoch_end(epoch=3, loss=0.1234564, seconds=0.1)
     rep.epoch_end(epoch=4, loss=0.1, seconds=0.5, val_score=0.9, val_loss=0.25)
     rep.epoch_end(epoch=5, loss=0.1, seconds=2.0, val_score=0.875)
@@ -72,7 +71,7 @@ def test_line_format_stdout(capsys):
 
 
 def test_file_defaults_to_stdout_at_call_time(monkeypatch):
-    rep = EpochReporter(2, 10, 5)
+    rep = EpochReporter(True, 10, 5)
     buf = io.StringIO()
     monkeypatch.setattr("sys.stdout", buf)  # swapped after construction
     rep.epoch_end(epoch=1, loss=1.0, seconds=1.0)
@@ -81,14 +80,14 @@ def test_file_defaults_to_stdout_at_call_time(monkeypatch):
 
 def test_no_max_iter_and_zero_seconds():
     buf = io.StringIO()
-    rep = EpochReporter(3, 10, None, file=buf)
+    rep = EpochReporter(True, 10, None, file=buf)
     rep.epoch_end(epoch=7, loss=1.0, seconds=0.0)
     assert buf.getvalue() == "Epoch 7: loss=1.000000, 0.00 s, inf samples/s\n"
 
 
 def test_non_tty_has_no_bar():
     buf = io.StringIO()
-    rep = EpochReporter(2, 10, 4, file=buf)
+    rep = EpochReporter(True, 10, 4, file=buf)
     for epoch in range(1, 5):
         rep.epoch_end(epoch=epoch, loss=1.0, seconds=0.01)
     rep.close()
@@ -99,7 +98,7 @@ def test_non_tty_has_no_bar():
 
 def test_tty_bar_drawn_updated_and_cleared():
     tty = FakeTTY()
-    rep = EpochReporter(2, 100, 4, file=tty)
+    rep = EpochReporter(True, 100, 4, file=tty)
     rep.epoch_end(epoch=1, loss=0.5, seconds=1.0)
     out = tty.getvalue()
     line, bar = out.split("\n")
@@ -135,7 +134,7 @@ def test_tty_bar_drawn_updated_and_cleared():
 
 def test_tty_bar_full_at_last_epoch_without_eta():
     tty = FakeTTY()
-    rep = EpochReporter(2, 100, 2, file=tty)
+    rep = EpochReporter(True, 100, 2, file=tty)
     rep.epoch_end(epoch=1, loss=0.5, seconds=1.0)
     rep.epoch_end(epoch=2, loss=0.5, seconds=1.0)
     bar = tty.getvalue().rsplit("\n", 1)[1]
@@ -144,7 +143,7 @@ def test_tty_bar_full_at_last_epoch_without_eta():
 
 def test_message_keeps_bar_below():
     tty = FakeTTY()
-    rep = EpochReporter(2, 100, 10, file=tty)
+    rep = EpochReporter(True, 100, 10, file=tty)
     rep.epoch_end(epoch=3, loss=0.5, seconds=1.0)
     start = len(tty.getvalue())
     rep.message("Validation score did not improve. Stopping.")
@@ -158,7 +157,7 @@ def test_message_keeps_bar_below():
 
 def test_context_manager_closes():
     tty = FakeTTY()
-    with EpochReporter(2, 100, 10, file=tty) as rep:
+    with EpochReporter(True, 100, 10, file=tty) as rep:
         rep.epoch_end(epoch=1, loss=0.5, seconds=1.0)
     assert tty.getvalue().endswith(" \r")
 

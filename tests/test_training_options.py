@@ -1242,9 +1242,9 @@ def test_l1_one_step_gradient(weighted):
 # ================================================================= 10. watching
 
 
-def test_verbose_2_prints_one_epoch_line_per_epoch(capsys):
+def test_progress_prints_one_epoch_line_per_epoch(capsys):
     X, y = _multiclass()
-    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0, verbose=2)
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0, progress=True)
     est.fit(X, y)
     out = capsys.readouterr().out
     lines = [ln for ln in out.splitlines() if re.match(r"^Epoch \d+/5: ", ln)]
@@ -1254,11 +1254,28 @@ def test_verbose_2_prints_one_epoch_line_per_epoch(capsys):
     assert "Iteration" not in out
 
 
-def test_verbose_2_epoch_numbers_with_warm_start(capsys):
+@pytest.mark.parametrize("verbose", [True, 1, 2, 10])
+def test_any_verbose_prints_scikit_learn_lines_and_progress_adds_its_own(verbose, capsys):
+    """verbose is scikit-learn's at every value; progress=True adds the epoch
+    lines, with scikit-learn's lines still printed (above the bar)."""
+    X, y = _multiclass()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0, verbose=verbose)
+    est.fit(X, y)
+    out = capsys.readouterr().out
+    expected = ["Iteration %d, loss = %.8f" % (i + 1, l) for i, l in enumerate(est.loss_curve_)]
+    assert [ln for ln in out.splitlines() if ln.startswith("Iteration")] == expected
+    assert "Epoch " not in out
+    est.set_params(progress=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert [ln for ln in out.splitlines() if ln.startswith("Iteration")] == expected
+    assert len([ln for ln in out.splitlines() if ln.startswith("Epoch ")]) == 3
+
+
+def test_progress_epoch_numbers_with_warm_start(capsys):
     """A warm-started fit of max_iter=N runs N epochs: its lines must not
     claim more epochs than planned ("Epoch 4/3")."""
     X, y = _multiclass()
-    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0, verbose=2,
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0, progress=True,
                         warm_start=True)
     est.fit(X, y)
     est.fit(X, y)
@@ -1269,12 +1286,12 @@ def test_verbose_2_epoch_numbers_with_warm_start(capsys):
         assert 1 <= done <= planned, ln
 
 
-def test_verbose_2_partial_fit_does_not_claim_max_iter_epochs(capsys):
+def test_progress_partial_fit_does_not_claim_max_iter_epochs(capsys):
     """partial_fit runs one epoch per call: as EpochReporter documents
     (max_iter=None for partial_fit), its lines read "Epoch k", not
     "Epoch k/200" (max_iter plays no part in partial_fit)."""
     X, y = _multiclass()
-    est = MLPClassifier(hidden_layer_sizes=(4,), random_state=0, verbose=2)
+    est = MLPClassifier(hidden_layer_sizes=(4,), random_state=0, progress=True)
     est.partial_fit(X, y, classes=np.unique(y))
     est.partial_fit(X, y)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Epoch ")]
@@ -1404,10 +1421,10 @@ def test_early_stop_by_budget_or_callback_warns_nothing(how):
     assert est.n_iter_ == (1 if how == "max_time" else 2)
 
 
-def test_verbose_2_reports_validation(capsys):
+def test_progress_reports_validation(capsys):
     X, y = _multiclass(n=90)
     Xt, yt, Xv, yv = _split(X, y, 30)
-    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0, verbose=2,
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0, progress=True,
                         early_stopping=True, n_iter_no_change=10)
     est.fit(Xt, yt, X_val=Xv, y_val=yv)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Epoch ")]
@@ -1555,3 +1572,10 @@ def test_cached_training_layout_is_keyed_by_every_option(option):
     fresh = MLPClassifier(**params).fit(X, y)
     for a, b in zip(after_other.coefs_ + after_other.intercepts_, fresh.coefs_ + fresh.intercepts_):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bad", ["yes", 2, None])
+def test_progress_must_be_a_bool(bad):
+    X, y = _multiclass()
+    with pytest.raises(InvalidParameterError, match="The 'progress' parameter"):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, progress=bad).fit(X, y)
