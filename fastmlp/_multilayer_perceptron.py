@@ -174,6 +174,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         # the flat buffer is rebuilt from coefs_/intercepts_ on load
         state.pop("_params", None)
         state.pop("_views", None)
+        state.pop("_view_shapes", None)
         own = state.get("_random_state")
         if type(own) is _SeededRandomState:
             # stored as the plain RandomState it stands for (pickle, skops)
@@ -189,7 +190,51 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
     def _units(self):
         coefs = self.coefs_
-        return (coefs[0].shape[0], *[c.shape[1] for c in coefs])
+        try:
+            return (coefs[0].shape[0], *[c.shape[1] for c in coefs])
+        except AttributeError:  # replaced by nested lists (checked in _packed)
+            return (np.shape(coefs[0])[0], *[np.shape(c)[1] for c in coefs])
+
+    def _check_parameters(self):
+        """coefs_ and intercepts_ as arrays, once they are known to form this
+        model's network, or ValueError naming the layer, the shape it needs
+        and the shape found.  Runs before anything is packed from replaced
+        (or unpickled) parameters: the engine would read past them otherwise.
+        """
+        coefs, intercepts = self.coefs_, self.intercepts_
+        if not isinstance(coefs, (list, tuple)) or not isinstance(intercepts, (list, tuple)):
+            raise ValueError(
+                "coefs_ and intercepts_ must be lists of arrays; got "
+                f"{type(coefs).__name__} and {type(intercepts).__name__}."
+            )
+        n_weights = self.n_layers_ - 1
+        if len(coefs) != n_weights or len(intercepts) != n_weights:
+            raise ValueError(
+                f"The model has n_layers_={self.n_layers_}, so coefs_ and intercepts_ "
+                f"need {n_weights} arrays each; got {len(coefs)} and {len(intercepts)}."
+            )
+        coefs = [np.asarray(W) for W in coefs]
+        intercepts = [np.asarray(b) for b in intercepts]
+        fan_in = self.n_features_in_
+        for i, (W, b) in enumerate(zip(coefs, intercepts)):
+            for name, a in ((f"coefs_[{i}]", W), (f"intercepts_[{i}]", b)):
+                if a.dtype.kind not in "biuf":
+                    raise ValueError(
+                        f"{name} must hold real numbers; got dtype {a.dtype}."
+                    )
+            last = i == n_weights - 1
+            fan_out = self.n_outputs_ if last else (W.shape[1] if W.ndim == 2 else None)
+            if W.ndim != 2 or W.shape[0] != fan_in or W.shape[1] != fan_out or fan_out < 1:
+                needed = f"({fan_in}, {fan_out if last else 'n_units'})"
+                raise ValueError(
+                    f"coefs_[{i}] must have shape {needed}; got {W.shape}."
+                )
+            if b.shape != (fan_out,):
+                raise ValueError(
+                    f"intercepts_[{i}] must have shape ({fan_out},); got {b.shape}."
+                )
+            fan_in = fan_out
+        return coefs, intercepts
 
     def _activations(self, n_hidden):
         """One activation name per hidden layer (validated)."""
@@ -239,16 +284,21 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         )
 
     def _params_intact(self):
-        """Are coefs_/intercepts_ still the views we made of _params?"""
+        """Are coefs_/intercepts_ still the views we made of _params, with the
+        shapes they were made with, in a model of as many layers?"""
         views = getattr(self, "_views", None)
         if views is None or getattr(self, "_params", None) is None:
             return False
         coefs, intercepts = self.coefs_, self.intercepts_
-        if len(coefs) + len(intercepts) != len(views):
+        if (type(coefs) is not list or type(intercepts) is not list
+                or len(coefs) + len(intercepts) != len(views)
+                or len(coefs) != self.n_layers_ - 1
+                or views[0].shape[0] != self.n_features_in_):
             return False
         # a loop, not all() over a generator: this runs on every predict
-        for a, b in zip(coefs + intercepts, views):
-            if a is not b:
+        # (a view's shape can be assigned in place: compare it too)
+        for a, b, shape in zip(coefs + intercepts, views, self._view_shapes):
+            if a is not b or a.shape != shape:
                 return False
         return True
 
@@ -256,18 +306,19 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         """The flat parameters, packed anew from coefs_ if they were replaced."""
         if self._params_intact() and (dtype is None or dtype == self._params.dtype):
             return self._params
-        dtype = dtype or np.result_type(*self.coefs_, *self.intercepts_)
-        return np.concatenate(
-            [np.asarray(a, dtype=dtype).ravel() for a in self.coefs_ + self.intercepts_]
-        )
+        coefs, intercepts = self._check_parameters()
+        dtype = dtype or np.result_type(*coefs, *intercepts)
+        return np.concatenate([a.astype(dtype, copy=False).ravel() for a in coefs + intercepts])
 
     def _link_params(self, dtype=None):
         """Make coefs_/intercepts_ views of one flat buffer (copying if needed)."""
         if self._params_intact() and (dtype is None or dtype == self._params.dtype):
             return
-        self._params = self._packed(dtype)
-        self.coefs_, self.intercepts_ = self._layout().coef_views(self._params)
+        params = self._packed(dtype)
+        self.coefs_, self.intercepts_ = self._layout().coef_views(params)
+        self._params = params
         self._views = tuple(self.coefs_ + self.intercepts_)
+        self._view_shapes = tuple(a.shape for a in self._views)
 
     def _snapshot(self):
         """Copy of the fitted state, to restore if a call fails.
@@ -279,7 +330,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         grew with loss_curve_ and copied the random state: ~0.5 ms per
         partial_fit call after a few hundred calls.
         """
-        skip = set(self._get_param_names()) | {"_params", "_views"}
+        skip = set(self._get_param_names()) | {"_params", "_views", "_view_shapes"}
         state = {}
         for key, value in self.__dict__.items():
             if key in skip:
@@ -302,7 +353,13 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             del self.__dict__[key]
         self.__dict__.update(snapshot)
         if "coefs_" in snapshot:
-            self._link_params()
+            try:
+                self._link_params()
+            except ValueError:
+                # the call failed on coefs_/intercepts_ the user had replaced
+                # by ones that do not fit: they stay as the user set them, and
+                # the next call says so again
+                pass
 
     # ------------------------------------------------------------- training
 
@@ -429,7 +486,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if validation is not None:
             validation = self._validate_validation_set(*validation, X)
         if not first_pass:
-            expected = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+            self._link_params()  # checks replaced coefs_ before anything reads them
+            expected = list(self._units())
             if expected != layer_units:
                 raise ValueError(
                     f"The fitted network has layer sizes {expected}, but the data and "

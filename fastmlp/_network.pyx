@@ -46,12 +46,13 @@ import numpy as np
 from fastmlp._activations cimport (_act_backward, _act_backward_masked,
                                    _bias_act_forward)
 from fastmlp._blas cimport gemm_rm, row_times_rm
+from fastmlp._contract cimport check_csr, check_data, check_len, check_room
 from fastmlp._losses cimport _bias_out_forward, _bias_out_loss_delta
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
 from fastmlp._online cimport (ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, OnlineData,
                               OnlineShared, _pad16, online_epoch)
-from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW,
-                                  _grad_sqnorm, _update)
+from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAGRAD, SOLVER_ADAM,
+                                  SOLVER_ADAMW, SOLVER_SGD, _grad_sqnorm, _update)
 
 # Below this much work a layer step runs serially: an OpenMP fork/join costs
 # a few microseconds on a quiet machine, and 1e6 GEMM flops are ~10 us of
@@ -981,6 +982,20 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef double sums[2]
     cdef int online_nt
 
+    check_len(params.shape[0], layout.n_params, "params")
+    check_len(grads.shape[0], layout.n_params, "grads")
+    check_len(state1.shape[0], layout.n_params, "state1")
+    if solver < SOLVER_SGD or solver > SOLVER_ADAMW:
+        raise ValueError(f"Unknown solver code {solver}.")
+    if adam:
+        check_len(state2.shape[0], layout.n_params, "state2 (Adam's second moment)")
+    check_room(work.shape[0], layout.work_size, "work")
+    check_room(scratch.shape[0], layout.scratch_size, "scratch")
+    if batch_size < 1 or batch_size > layout.batch_size:
+        raise ValueError(f"batch_size={batch_size} is outside the layout's "
+                         f"[1, {layout.batch_size}].")
+    check_data(layout, X, X_data, X_indices, X_indptr, Y, Y_bool, sample_weight,
+               sample_idx)
     if n == 0:
         return 0.0, adam_t
     if drop_input and not dense:
@@ -1190,6 +1205,15 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     cdef bint dense = X is not None
     cdef floating fscale, falpha = <floating> alpha, falpha1 = <floating> alpha1
 
+    check_len(params.shape[0], layout.n_params, "params")
+    if with_grad:
+        check_len(grads.shape[0], layout.n_params, "grads")
+    check_room(work.shape[0], layout.work_size, "work")
+    check_room(scratch.shape[0], layout.scratch_size, "scratch")
+    if chunk < 1 or chunk > layout.batch_size:
+        raise ValueError(f"chunk={chunk} is outside the layout's [1, {layout.batch_size}].")
+    check_data(layout, X, X_data, X_indices, X_indptr, Y, Y_bool, sample_weight,
+               sample_idx)
     Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
     with nogil:
@@ -1253,6 +1277,17 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     cdef Csr csr
     cdef const floating* Xp = NULL
     cdef floating[::1] scratch
+    check_len(params.shape[0], layout.n_params, "params")
+    check_len(out.shape[1], layout.n_outputs, "Each row of out")
+    if X is not None:
+        check_len(X.shape[0], n, "X's rows (one per row of out)")
+        check_len(X.shape[1], v.units[0], "Each row of X")
+    elif X_data is not None:
+        check_csr(X_indptr, X_indices, X_data.shape[0], n, v.units[0])
+    else:
+        raise ValueError("The engine needs X: dense or CSR.")
+    if block < 1:
+        raise ValueError(f"block={block} must be at least 1.")
     for l in range(1, n_layers):
         width = max(width, v.units[l])
     if n == 0:

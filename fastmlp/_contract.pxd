@@ -1,0 +1,98 @@
+# Design: the engine's entry contract.  Every `def` of the engine that takes
+# buffers checks each one against the Layout before any kernel touches it,
+# because the kernels run with bounds checking off and trust every length and
+# offset.  The checks are O(1) per buffer, plus one pass over the arrays whose
+# values the kernels use as offsets (the epoch's row order, a CSR matrix's
+# indptr and indices).  A failed check raises ValueError naming the buffer,
+# the size the layout needs and the size found; nothing has been written then.
+from cython cimport floating
+
+
+cdef inline int check_len(Py_ssize_t found, Py_ssize_t needed, str what) except -1:
+    """found == needed, or ValueError."""
+    if found != needed:
+        raise ValueError(f"{what} has {found} values; the network's layout needs {needed}.")
+    return 0
+
+
+cdef inline int check_room(Py_ssize_t found, Py_ssize_t needed, str what) except -1:
+    """found >= needed (a scratch buffer may be larger), or ValueError."""
+    if found < needed:
+        raise ValueError(f"{what} has room for {found} values; the network's layout "
+                         f"needs {needed}.")
+    return 0
+
+
+cdef inline int check_indices(const Py_ssize_t* idx, Py_ssize_t n, Py_ssize_t bound,
+                              str what) except -1:
+    """0 <= idx[i] < bound for every i < n, or ValueError."""
+    cdef Py_ssize_t i, bad = -1
+    with nogil:
+        for i in range(n):
+            if idx[i] < 0 or idx[i] >= bound:
+                bad = i
+                break
+    if bad >= 0:
+        raise ValueError(f"{what}[{bad}] = {idx[bad]} is outside [0, {bound}).")
+    return 0
+
+
+cdef inline int check_csr(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] indices,
+                          Py_ssize_t n_data, Py_ssize_t n_rows,
+                          Py_ssize_t n_features) except -1:
+    """A CSR matrix of n_rows rows and n_features columns, or ValueError."""
+    cdef Py_ssize_t r, bad = -1
+    if indptr is None or indices is None:
+        raise ValueError("A CSR X needs its indptr and indices.")
+    check_len(indptr.shape[0], n_rows + 1, "X.indptr")
+    check_len(indices.shape[0], n_data, "X.indices")
+    with nogil:
+        if indptr[0] != 0 or indptr[n_rows] > n_data:
+            bad = 0
+        else:
+            for r in range(n_rows):
+                if indptr[r + 1] < indptr[r]:
+                    bad = r + 1
+                    break
+    if bad >= 0:
+        raise ValueError(f"X.indptr is not a CSR row index of {n_data} values "
+                         f"(entry {bad}).")
+    if n_data:
+        check_indices(&indices[0], n_data, n_features, "X.indices")
+    return 0
+
+
+cdef inline Py_ssize_t check_data(layout,
+                                  const floating[:, ::1] X,
+                                  const floating[::1] X_data,
+                                  const Py_ssize_t[::1] X_indices,
+                                  const Py_ssize_t[::1] X_indptr,
+                                  const floating[:, ::1] Y,
+                                  const unsigned char[:, ::1] Y_bool,
+                                  const floating[::1] sample_weight,
+                                  const Py_ssize_t[::1] sample_idx) except -1:
+    """X (dense or CSR), the targets (float or 0/1, exactly one), the sample
+    weights and the row order against the layout; returns the number of rows."""
+    cdef Py_ssize_t n_features = layout.units[0]
+    cdef Py_ssize_t n_out = layout.n_outputs
+    cdef Py_ssize_t n_rows
+    if (Y is None) == (Y_bool is None):
+        raise ValueError("The engine takes float targets or 0/1 targets: exactly one.")
+    if Y is not None:
+        n_rows = Y.shape[0]
+        check_len(Y.shape[1], n_out, "Each row of the targets")
+    else:
+        n_rows = Y_bool.shape[0]
+        check_len(Y_bool.shape[1], n_out, "Each row of the targets")
+    if X is not None:
+        check_len(X.shape[0], n_rows, "X's rows (one per target row)")
+        check_len(X.shape[1], n_features, "Each row of X")
+    elif X_data is not None:
+        check_csr(X_indptr, X_indices, X_data.shape[0], n_rows, n_features)
+    else:
+        raise ValueError("The engine needs X: dense or CSR.")
+    if sample_weight is not None:
+        check_len(sample_weight.shape[0], n_rows, "sample_weight")
+    if sample_idx.shape[0]:
+        check_indices(&sample_idx[0], sample_idx.shape[0], n_rows, "sample_idx")
+    return n_rows
