@@ -2,9 +2,9 @@
 
 Run as ``python -c "import _fork_work; _fork_work.main(scenario, out_path)"``
 in a process of its own (a child that hangs must not take pytest with it):
-the parent fits with OpenMP teams, starts a pool of one worker with the
-scenario's start method, has the worker fit and predict (``child_work``), and
-pickles what both sides saw to ``out_path``.  The pool's workers import this
+the parent fits with OpenMP teams, starts pools of one worker each (fork,
+spawn, forkserver: see SCENARIOS), has each worker fit and predict
+(``child_work``), and pickles what both sides saw to ``out_path``.  The pool's workers import this
 module by name, so it must be on PYTHONPATH.
 """
 import multiprocessing as mp
@@ -133,23 +133,44 @@ def _fork_inside_fit(X, y):
             os._exit(0)
 
 
-def main(scenario, out_path):
-    """scenario: a start method ("fork", "forkserver", "spawn"), or
-    "fork_before_any_fit", or "fork_during_fit" (another thread is inside
-    fit, a third holds the session lock).  "fork" then also forks inside a
-    fit (result["inside_fit"])."""
-    X, y = digits()
-    result = {"scenario": scenario, "parent_pid": os.getpid(), "timings": {}}
-    method = "fork" if scenario.startswith("fork_") else scenario
-    ctx = mp.get_context(method)
-    if method == "forkserver":
-        # as a server that preloads the user's modules: it imports fastmlp
-        # (and never fits), and forks every worker from there
-        ctx.set_forkserver_preload(["fastmlp", "_fork_work"])
+def _run_child(pool, X, y, timings, name):
+    """child_work in the pool's worker, or "timeout" (the pool is then
+    terminated, the hung worker with it)."""
+    t0 = time.perf_counter()
+    try:
+        pool.apply_async(os.getpid).get(CHILD_TIMEOUT)  # the worker is up
+        timings[f"{name}: pool start"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        seen = pool.apply_async(child_work, (X, y)).get(CHILD_TIMEOUT)
+        timings[f"{name}: child work"] = time.perf_counter() - t0
+        pool.close()
+    except mp.TimeoutError:
+        seen = "timeout"
+        pool.terminate()
+    pool.join()
+    return seen
 
-    pool = None
-    if scenario == "fork_before_any_fit":
-        pool = ctx.Pool(1)  # forked now, before this process started a team
+
+# the children each scenario process starts, in order
+SCENARIOS = {
+    "fork": ["fork_before_any_fit", "fork"],
+    "fork_during_fit": ["fork_during_fit"],
+    "fresh": ["spawn", "forkserver"],
+}
+
+
+def main(scenario, out_path):
+    """Fit in this process, then start the scenario's children (SCENARIOS):
+    "fork_before_any_fit" is forked before this process started a team,
+    "fork" after it, "fork_during_fit" while another thread is inside fit
+    and a third holds the session lock; "spawn" and "forkserver" start
+    fresh interpreters.  "fork" also forks inside a fit (result["inside_fit"])."""
+    X, y = digits()
+    result = {"parent_pid": os.getpid(), "timings": {}, "children": {}}
+    timings = result["timings"]
+    pools = {}
+    if scenario == "fork":
+        pools["fork_before_any_fit"] = mp.get_context("fork").Pool(1)
 
     result["parent_blas_threads"] = scipy_blas_threads()
     result["parent_n_threads"] = effective_n_threads()
@@ -157,17 +178,19 @@ def main(scenario, out_path):
     before = os_threads()
     result["reference_2"], _ = fit_all(X, y)  # the parent's own fits: OpenMP teams
     result["parent_new_os_threads"] = os_threads() - before
-    if method == "fork" and scenario != "fork_before_any_fit":
+    if scenario.startswith("fork"):
         with threadpool_limits(limits=1, user_api="openmp"):
             result["reference_1"], _ = fit_all(X, y)
-    result["timings"]["parent fits"] = time.perf_counter() - t0
+    timings["parent fits"] = time.perf_counter() - t0
     result["online_team_in_parent"] = _network.online_threads(
         _engine.Layout([X.shape[1], 64, 10], 1, "relu", "softmax"), 1, len(X),
         True, 0.0, 2)
 
     worker = None
     stop = threading.Event()
-    if scenario == "fork_during_fit":
+    if scenario == "fork":
+        pools["fork"] = mp.get_context("fork").Pool(1)
+    elif scenario == "fork_during_fit":
         started = threading.Event()
         worker = threading.Thread(target=_fit_until, args=(stop, started, X, y))
         worker.start()
@@ -176,31 +199,26 @@ def main(scenario, out_path):
         result["blas_threads_at_fork"] = scipy_blas_threads()
         # and as if a third thread were inside engine_session's `with _session_lock`
         with _engine._session_lock:
-            pool = ctx.Pool(1)
+            pools["fork_during_fit"] = mp.get_context("fork").Pool(1)
+    else:
+        pools["spawn"] = mp.get_context("spawn").Pool(1)
+        forkserver = mp.get_context("forkserver")
+        # as a server that preloads the user's modules: it imports fastmlp
+        # (and never fits), and forks every worker from there
+        forkserver.set_forkserver_preload(["fastmlp", "_fork_work"])
+        pools["forkserver"] = forkserver.Pool(1)
 
-    t0 = time.perf_counter()
-    if pool is None:
-        pool = ctx.Pool(1)
     try:
-        # the worker has started once it answers
-        pool.apply_async(os.getpid).get(CHILD_TIMEOUT)
-        result["timings"]["pool start"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        result["child"] = pool.apply_async(child_work, (X, y)).get(CHILD_TIMEOUT)
-        result["timings"]["child work"] = time.perf_counter() - t0
-        pool.close()
-    except mp.TimeoutError:
-        result["child"] = "timeout"
-        pool.terminate()  # the hung worker too
+        for name in SCENARIOS[scenario]:
+            result["children"][name] = _run_child(pools[name], X, y, timings, name)
     finally:
-        pool.join()
         stop.set()
         if worker is not None:
             worker.join()
     if scenario == "fork":
         t0 = time.perf_counter()
         result["inside_fit"] = _fork_inside_fit(X, y)
-        result["timings"]["fork inside fit"] = time.perf_counter() - t0
+        timings["fork inside fit"] = time.perf_counter() - t0
     with open(out_path, "wb") as f:
         pickle.dump(result, f)
 

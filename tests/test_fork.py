@@ -3,16 +3,16 @@
 GNU libgomp's thread pool does not survive fork: a child forked after the
 parent ran an OpenMP team hangs in its own first team.  fastmlp runs such a
 child on one thread and warns once (fastmlp/_openmp.pyx), and resets the
-engine's session state there (fastmlp/_engine.py).  Each scenario runs in a
-process of its own (tests/_fork_work.py) whose parent fits with a team of
-two, then has a pool worker started with the scenario's method fit three
-models (minibatches, L-BFGS, batch size 1 on the online step) and predict
-(large: the engine's session; small: BLAS outside it).  The worker's wait
-has a timeout, and the whole process group is killed if the scenario
-process itself overruns, so a hang fails the test instead of freezing pytest.
+engine's session state there (fastmlp/_engine.py).  Three processes
+(tests/_fork_work.py) each fit with a team of two, then have pool workers
+started with fork, spawn or forkserver fit three models (minibatches,
+L-BFGS, batch size 1 on the online step) and predict (large: the engine's
+session; small: BLAS outside it).  Each wait on a worker has a timeout, and
+the whole process group is killed if a scenario process itself overruns,
+so a hang fails the test instead of freezing pytest.
 
-Without the fix the fork scenarios time out (CHILD_TIMEOUT each).  With it
-the file takes about 30 s on 2 cores.
+Without the fix the forked children time out (CHILD_TIMEOUT each).  With it
+the file takes about 20 s on 2 cores.
 """
 import os
 import pickle
@@ -36,7 +36,8 @@ SCENARIO_TIMEOUT = 120  # the scenario takes a few seconds; this only stops a ha
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """Run a scenario once for the module (two tests read "fork")."""
+    """Run each scenario process once for the module (it starts several
+    children: _fork_work.SCENARIOS)."""
     results = {}
 
     def get(scenario):
@@ -45,6 +46,12 @@ def run(tmp_path_factory):
         return results[scenario]
 
     return get
+
+
+def _scenario_of(child):
+    from _fork_work import SCENARIOS
+
+    return next(s for s, children in SCENARIOS.items() if child in children)
 
 
 def _run(scenario, tmp_path):
@@ -99,9 +106,9 @@ def _assert_learned(fits):
 
 @pytest.mark.parametrize("scenario", ["fork", "fork_during_fit"])
 def test_forked_child_trains_on_one_thread_and_warns_once(scenario, run):
-    result = run(scenario)
+    result = run(_scenario_of(scenario))
     _assert_parent_used_teams(result)
-    child = result["child"]
+    child = result["children"][scenario]
     assert child != "timeout", "the forked child hung"
     assert child["pid"] != result["parent_pid"]
     # one thread in the child: the same fits as the parent's on one thread
@@ -133,9 +140,9 @@ def test_child_keeps_its_threads_when_it_can(scenario, run):
     # spawn: a fresh process; forkserver: forked from a server that imported
     # fastmlp and never fitted; fork_before_any_fit: forked before the parent
     # started a team.  None of them has a broken thread pool.
-    result = run(scenario)
+    result = run(_scenario_of(scenario))
     _assert_parent_used_teams(result)
-    child = result["child"]
+    child = result["children"][scenario]
     assert child != "timeout", "the child hung"
     assert child["pid"] != result["parent_pid"]
     assert child["n_threads_after"] == result["parent_n_threads"]
