@@ -12,7 +12,8 @@ the whole process group is killed if a scenario process itself overruns,
 so a hang fails the test instead of freezing pytest.
 
 Without the fix the forked children time out (CHILD_TIMEOUT each).  With it
-the file takes about 20 s on 2 cores.
+the file took 38-49 s on 2 cores shared with other builds (load average
+3-6), most of it interpreter and scikit-learn imports in the five processes.
 """
 import os
 import pickle
