@@ -7,6 +7,7 @@ C-contiguous or CSR with intp indices), and the thread policy: OpenMP owns the
 cores inside the engine, BLAS is held to one thread meanwhile (each OpenMP
 thread issues its own GEMMs; see bench/README.md, "Threading design").
 """
+import os
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -31,6 +32,7 @@ _blas_libs = None
 _session_lock = threading.Lock()
 _active_sessions = 0
 _blas_saved = None
+_forks = 0  # forks between import and this process: see _after_fork_in_child
 
 
 def _blas_lib_controllers():
@@ -55,6 +57,7 @@ def engine_session():
     """
     global _active_sessions, _blas_saved
     with _session_lock:
+        forks = _forks
         _active_sessions += 1
         if _active_sessions == 1:
             # what threadpoolctl's limit() sets and restores, less the info()
@@ -66,11 +69,34 @@ def engine_session():
         yield
     finally:
         with _session_lock:
-            _active_sessions -= 1
-            if _active_sessions == 0:
-                for lib, n in _blas_saved:
-                    lib.set_num_threads(n)
-                _blas_saved = None
+            if forks == _forks:  # else opened in the parent, not counted here
+                _active_sessions -= 1
+                if _active_sessions == 0:
+                    for lib, n in _blas_saved:
+                        lib.set_num_threads(n)
+                    _blas_saved = None
+
+
+def _after_fork_in_child():
+    """A forked child runs only the thread that forked: the sessions of the
+    parent's other threads (fits running beside it) never end here, and the
+    forking thread's own, if it forked inside one, must not end the child's.
+    So the child counts only the sessions it opens, takes a fresh lock
+    (another thread may have held the parent's at the fork: it would never
+    be released here), and gives BLAS back the threads it had before the
+    parent's sessions held it to one."""
+    global _session_lock, _active_sessions, _blas_saved, _forks
+    _session_lock = threading.Lock()
+    _forks += 1
+    _active_sessions = 0
+    if _blas_saved is not None:
+        for lib, n in _blas_saved:
+            lib.set_num_threads(n)
+        _blas_saved = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def thread_share(n_threads):
