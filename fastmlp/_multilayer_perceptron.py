@@ -39,7 +39,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fastmlp import _engine, _fastcheck, _label, _network
+from fastmlp import _docstrings, _engine, _fastcheck, _label, _network
 from fastmlp._sklearn_callbacks import EpochCallbacks
 from fastmlp._sklearn_compat import (
     SKLEARN_CLASSIFIER_CONSTRAINTS,
@@ -991,36 +991,83 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multi-layer Perceptron classifier: scikit-learn's, compiled.
 
-    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
-    the same parameters, defaults, validation, fitted attributes and methods
-    (see its documentation), trained by fastmlp's Cython/OpenMP engine.
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`,
+    with the same parameters, defaults, validation, fitted attributes,
+    methods and errors, trained by fastmlp's Cython/OpenMP engine. The
+    parameters marked (fastmlp) are fastmlp's own options. At their defaults,
+    the model is scikit-learn's.
 
-    Parameters beyond scikit-learn's
-    --------------------------------
-    solver : {'lbfgs', 'sgd', 'adam', 'rmsprop'}, default='adam'
-        'rmsprop' divides each step by a running root-mean-square of the
-        gradient: ``s = rho * s + (1 - rho) * g**2``,
-        ``w -= learning_rate_init * g / (sqrt(s) + epsilon)``.
-    rho : float in [0, 1), default=0.9
-        Decay of RMSprop's running average of squared gradients.
-    grad_clip_norm : float > 0 or None, default=None
-        When set, each stochastic step's gradient (L2 term included) is
-        scaled down so that its global L2 norm is at most this value.
-    verbose : bool or int, default=False
-        As scikit-learn's, at every value: a true value prints its lines
-        (``Iteration 3, loss = 0.12345678``, ``Validation score: ...``).
-    progress : bool, default=False
-        fastmlp's own report: one line per epoch (loss, validation loss and
-        score, seconds, samples/s) and, on a terminal, a progress bar under
-        those lines, erased when ``fit`` ends.
+    The network minimises the log-loss plus the ``alpha`` and ``alpha_l1``
+    penalties. Its output layer is a softmax for a multiclass target, and one
+    logistic unit per output for a binary or multilabel target. Each sample's
+    loss is weighted by its ``sample_weight`` times its ``class_weight``.
+
+    Parameters
+    ----------
+    $parameters
+
+    class_weight : dict, 'balanced' or None, default=None
+        (fastmlp) Weight of each class in the loss: a sample's loss is
+        multiplied by its class's weight (and by its ``sample_weight``, if
+        given). A dict maps class labels to weights, and classes it leaves
+        out weigh 1. 'balanced' weighs each class by
+        ``n_samples / (n_classes * n_samples_of_that_class)``, counted in the
+        ``y`` given to ``fit``. None weighs every class 1. The weights also
+        apply to the split that ``early_stopping`` holds out, but not to an
+        ``X_val``, ``y_val`` given to ``fit`` (``sample_weight_val`` weighs
+        those). Multilabel targets do not support it. ``partial_fit`` takes
+        only a dict, because one batch's class counts are not the data's.
+        ``sklearn.utils.class_weight.compute_class_weight`` can make one.
 
     Attributes
     ----------
-    classes_, loss_, best_loss_, loss_curve_, validation_scores_,
-    best_validation_score_, t_, coefs_, intercepts_, n_features_in_,
-    feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
-        As scikit-learn's.  ``coefs_[i]`` has shape ``(fan_in, fan_out)``.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in the order of the columns of ``predict_proba``. For a
+        multilabel target, ``0 .. n_labels - 1``.
+
+    $attributes
+
+    n_outputs_ : int
+        Number of output units: 1 for a binary target, the number of classes
+        for a multiclass one, the number of labels for a multilabel one.
+
+    out_activation_ : str
+        Function of the output layer: 'logistic' (binary, multilabel) or
+        'softmax' (multiclass).
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The scikit-learn estimator this
+        one replaces.
+    MLPRegressor : The same network, for regression.
+    fastmlp.LossCurveDisplay : Plots ``loss_curve_`` and the validation
+        curve of a fitted model.
+    fastmlp.to_onnx : Exports a fitted model as an ONNX graph.
+
+    Notes
+    -----
+    $notes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_iris
+    >>> from fastmlp import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = X.astype(np.float32)  # float32 in: float32 weights and outputs
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), solver="adamw",
+    ...                     learning_rate="cosine", learning_rate_init=0.02,
+    ...                     max_iter=300, random_state=0).fit(X, y)
+    >>> [W.shape for W in clf.coefs_], clf.coefs_[0].dtype
+    ([(4, 16), (16, 3)], dtype('float32'))
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_proba(X[:1]).dtype
+    dtype('float32')
+    >>> clf.score(X, y) > 0.9
+    True
     """
+    __doc__ = _docstrings.expand(__doc__, "MLPClassifier")
 
     _parameter_constraints: dict = {
         **_constraints(SKLEARN_CLASSIFIER_CONSTRAINTS),
@@ -1232,11 +1279,81 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multi-layer Perceptron regressor: scikit-learn's, compiled.
 
-    A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`
-    (``loss='squared_error'`` or ``'poisson'``); see :class:`MLPClassifier`
-    for the parameters fastmlp adds (``solver='rmsprop'``, ``rho``,
-    ``grad_clip_norm``, ``progress``) and for ``verbose``.
+    A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`,
+    with the same parameters, defaults, validation, fitted attributes,
+    methods and errors, trained by fastmlp's Cython/OpenMP engine. The
+    parameters marked (fastmlp) are fastmlp's own options. At their defaults,
+    the model is scikit-learn's.
+
+    The network minimises the loss chosen by ``loss`` plus the ``alpha`` and
+    ``alpha_l1`` penalties, with each sample's loss weighted by its
+    ``sample_weight``. It predicts one value per target column.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson', 'huber', 'absolute_error'}, default='squared_error'
+        Loss of one sample, with ``p`` its prediction and ``r = p - y``:
+
+        - 'squared_error': ``r**2 / 2``, averaged over the targets.
+        - 'poisson': ``y * log(y / p) - y + p``, summed over the targets.
+          This is half the Poisson deviance, with ``0 * log(0) = 0``. The
+          output layer is ``exp`` (a log link), so predictions are positive.
+          The targets must be >= 0.
+        - 'huber' (fastmlp): ``r**2 / 2`` where ``|r| <= huber_delta``,
+          else ``huber_delta * (|r| - huber_delta / 2)``, averaged over the
+          targets. It is quadratic near zero and linear in the tails, so
+          outliers pull less on the fit.
+        - 'absolute_error' (fastmlp): ``|r|``, averaged over the targets.
+          Its gradient is ``sign(r)``, and 0 where ``r = 0``.
+
+        Every loss except 'poisson' has an identity output layer.
+
+    $parameters
+
+    huber_delta : float > 0, default=1.0
+        (fastmlp) Size of the residual at which the 'huber' loss turns from
+        quadratic to linear. Only used with ``loss='huber'``.
+
+    Attributes
+    ----------
+    $attributes
+
+    n_outputs_ : int
+        Number of targets: the columns of ``y``, or 1 for a 1-D ``y``.
+
+    out_activation_ : str
+        Function of the output layer: 'exp' for ``loss='poisson'``, else
+        'identity'.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : The scikit-learn estimator this
+        one replaces.
+    MLPClassifier : The same network, for classification.
+    fastmlp.LossCurveDisplay : Plots ``loss_curve_`` and the validation
+        curve of a fitted model.
+    fastmlp.to_onnx : Exports a fitted model as an ONNX graph.
+
+    Notes
+    -----
+    $notes
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from fastmlp import MLPRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0,
+    ...                        random_state=0)
+    >>> y = y / y.std()
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), loss="huber",
+    ...                    solver="lbfgs", max_iter=500,
+    ...                    random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> reg.score(X, y) > 0.9
+    True
     """
+    __doc__ = _docstrings.expand(__doc__, "MLPRegressor")
 
     _parameter_constraints: dict = {
         **_constraints(SKLEARN_REGRESSOR_CONSTRAINTS),
