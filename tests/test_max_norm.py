@@ -1,13 +1,15 @@
 """``max_norm`` at the estimator level: it bounds every unit's incoming weight
 column (one single-batch sgd epoch renormalises each column of ``W - lr *
-grad`` exactly), a large bound changes nothing, and with solver='lbfgs' (which
-takes no stochastic steps) it is not silently ignored.
+grad`` exactly), a large bound changes nothing, and solver='lbfgs' (which
+takes no stochastic steps) refuses it, leaving a fitted model as it was.
 
 Everything runs in float64 on small data and small networks.
 """
+import re
+
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from fastmlp import MLPClassifier
 from fastmlp import _reference as ref
@@ -60,19 +62,33 @@ def test_max_norm_one_step_rescales_columns():
     assert_allclose(p1, q, rtol=1e-9, atol=1e-15)
 
 
-def test_max_norm_with_lbfgs_is_honoured_or_rejected():
-    """max_norm is a constraint on the fitted weights: with solver='lbfgs'
-    (which has no stochastic updates) it must either hold after fit or be
-    refused, as dropout is -- not silently ignored."""
+def test_max_norm_with_lbfgs_is_rejected():
+    """max_norm constrains the weights after each stochastic step and
+    solver='lbfgs' takes none: fit refuses the pair, as it refuses dropout,
+    rather than silently ignore max_norm -- before touching the model."""
     X, y = _multiclass(n=80)
     c = 0.1
     est = MLPClassifier(hidden_layer_sizes=(6,), solver="lbfgs", max_norm=c,
                         max_iter=50, random_state=0)
-    try:
+    message = re.escape(
+        "max_norm constrains the weights after each stochastic step; "
+        "solver='lbfgs' takes none. Use a stochastic solver or drop max_norm."
+    )
+    with pytest.raises(ValueError, match=message):
         est.fit(X, y)
-    except ValueError:
-        return
-    assert np.concatenate(_column_norms(est)).max() <= c * (1 + 1e-6)
+    assert not hasattr(est, "coefs_")
+    # a model fitted before the failing call is left as it was
+    est.set_params(max_norm=None).fit(X, y)
+    before = _flat(est).copy()
+    n_iter, loss = est.n_iter_, est.loss_
+    P = est.predict_proba(X)
+    for warm in (False, True):
+        est.set_params(max_norm=c, warm_start=warm)
+        with pytest.raises(ValueError, match=message):
+            est.fit(X, y)
+        assert_array_equal(_flat(est), before)
+        assert (est.n_iter_, est.loss_) == (n_iter, loss)
+        assert_array_equal(est.predict_proba(X), P)
 
 
 def test_max_norm_large_is_a_no_op():
