@@ -5,10 +5,17 @@ features) so that the whole estimator suite stays fast; the tests pick small
 networks and few epochs to match.
 
 Each fixture returns fresh arrays, so a test may modify what it receives.
+
+``require_threads`` is for the tests that compare runs on different thread
+counts: it skips them, saying why, where fewer threads can run than they
+compare.
 """
+
+import os
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 from sklearn.datasets import (
     load_digits,
     make_classification,
@@ -121,3 +128,60 @@ def digits(_digits_cached):
     """All 1797 digits, pixels scaled to [0, 1]."""
     X, y = _digits_cached
     return X.copy(), y.copy()
+
+
+def _require_threads(n, explicit=False):
+    """Skip the calling test, saying why, unless a run asking for ``n``
+    OpenMP threads gets ``n`` here.
+
+    With fewer, the "n-thread" run of a test comparing thread counts is the
+    one-thread run again and the comparison proves nothing.  fastmlp does not
+    report how many threads a fit used, so this asks what a run would get:
+
+    * ``explicit=False``: the test limits OpenMP with
+      ``threadpool_limits(limits=n)`` and lets fastmlp choose, as every
+      estimator fit does.  The count is ``_openmp.effective_n_threads()``
+      under that limit: ``omp_get_max_threads()``, capped by the CPUs this
+      process may run on (``os.sched_getaffinity``) unless ``OMP_NUM_THREADS``
+      is set.
+    * ``explicit=True``: the test passes ``n_threads=n`` to the compiled
+      engine, which takes it as is (``effective_n_threads(n)``); ``n``
+      threads then run even on fewer CPUs, taking turns.
+
+    Either way a serial build runs one thread, and ``OMP_THREAD_LIMIT`` caps
+    every OpenMP team.
+    """
+    from fastmlp import _openmp
+
+    why = f"compares runs on {n} threads with runs on fewer, but"
+    if not _openmp.OPENMP_ENABLED:
+        pytest.skip(f"{why} fastmlp was built without OpenMP (serial build): "
+                    "only 1 thread can run here")
+    thread_limit = os.environ.get("OMP_THREAD_LIMIT", "").strip()
+    if thread_limit.isdigit() and int(thread_limit) < n:
+        pytest.skip(f"{why} OMP_THREAD_LIMIT={thread_limit}: only {thread_limit} "
+                    "OpenMP thread(s) can run here")
+    if explicit:
+        k = _openmp.effective_n_threads(n)
+        detail = f"effective_n_threads({n}) is {k}"
+    else:
+        with threadpool_limits(limits=n, user_api="openmp"):
+            k = _openmp.effective_n_threads()
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            cpus = os.cpu_count()
+        detail = (f"effective_n_threads() under threadpool_limits(limits={n}) is {k}: "
+                  f"{cpus} CPU(s) allowed by the affinity mask, "
+                  f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')!r}")
+    if k < n:
+        pytest.skip(f"{why} only {k} OpenMP thread(s) can run here ({detail})")
+
+
+@pytest.fixture
+def require_threads():
+    """``require_threads(n, explicit=False)``: skip unless ``n`` OpenMP
+    threads can run (see ``_require_threads``).  Call it before the first
+    comparison across thread counts and after the checks that hold on any
+    thread count, so that those still run where it skips."""
+    return _require_threads

@@ -123,11 +123,14 @@ def test_one_region_step_matches_reference(dtype, activation, out):
 
 @pytest.mark.parametrize("activation", ["gelu", "silu", "elu"])
 @pytest.mark.parametrize("dropout", [False, True])
-def test_one_region_step_matches_the_layer_by_layer_step(activation, dropout):
+def test_one_region_step_matches_the_layer_by_layer_step(activation, dropout,
+                                                         require_threads):
     # Activations the NumPy reference lacks (gelu and silu keep their
     # pre-activation), with and without dropout: the one-region step on 2
     # threads gives the weights the layer-by-layer step gives on 1.
     from fastmlp import _network
+
+    require_threads(2, explicit=True)
 
     units = [7, 12, 9, 4]
     X, Y, sw, params = make_problem(units, "softmax", n_samples=90, dtype=np.float64,
@@ -184,7 +187,7 @@ def test_gather_split_over_threads_equals_presorted_data(n_threads):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("sparse", [False, True])
-def test_thread_counts_agree(dtype, sparse):
+def test_thread_counts_agree(dtype, sparse, require_threads):
     # big enough that every step takes the parallel path with 2 threads
     units = [200, 256, 128, 10]
     X, Y, sw, params = make_problem(units, "softmax", n_samples=1024, dtype=dtype,
@@ -200,6 +203,7 @@ def test_thread_counts_agree(dtype, sparse):
     for n_threads in (1, 2):
         np.testing.assert_array_equal(results[n_threads, 0][1], results[n_threads, 1][1])
         assert results[n_threads, 0][0] == results[n_threads, 1][0]
+    require_threads(2, explicit=True)
     np.testing.assert_allclose(results[1, 0][1], results[2, 0][1], **tol(dtype))
     lg1 = engine_loss_grad(params, X, Y, sw, units, "relu", "softmax", 1e-3, n_threads=1)
     lg2 = engine_loss_grad(params, X, Y, sw, units, "relu", "softmax", 1e-3, n_threads=2)

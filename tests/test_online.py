@@ -44,11 +44,13 @@ OUTPUTS = ["softmax", "logistic", "identity", "exp", "huber", "absolute_error"]
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("out", OUTPUTS)
-def test_online_step_matches_the_one_thread_step(online_everywhere, activation, out):
+def test_online_step_matches_the_one_thread_step(online_everywhere, activation, out,
+                                                  require_threads):
     units = [6, 40, 9, 3]
     extra = {"loss": out} if out in ("huber", "absolute_error") else None
     assert _network.online_threads(_layout(units, activation, "identity" if extra else out,
                                            **(extra or {})), 1, 1000, True, 0.0, 2) == 2
+    require_threads(2, explicit=True)
     order = np.random.RandomState(3).permutation(40)
     runs = [_epoch(units, activation, out, n_threads, layout_extra=extra, order=order)
             for n_threads in (1, 2)]
@@ -73,7 +75,9 @@ def test_online_step_matches_the_one_thread_step(online_everywhere, activation, 
     ],
 )
 @pytest.mark.parametrize("weighted", [False, True])
-def test_every_optimizer_and_option(online_everywhere, solver, opt_extra, weighted):
+def test_every_optimizer_and_option(online_everywhere, solver, opt_extra, weighted,
+                                    require_threads):
+    require_threads(2, explicit=True)
     units = [5, 70, 4]   # 70 units: slices cut on a multiple of 16 (32 + 38)
     runs = [_epoch(units, "tanh", "softmax", n_threads, solver=solver,
                    weighted=weighted, opt_extra=opt_extra) for n_threads in (1, 2)]
@@ -83,8 +87,10 @@ def test_every_optimizer_and_option(online_everywhere, solver, opt_extra, weight
 
 
 @pytest.mark.parametrize("units", [[7, 33, 1, 5], [3, 2, 2, 2, 2], [9, 64, 64, 1]])
-def test_layers_thinner_than_the_team_and_deep_networks(online_everywhere, units):
+def test_layers_thinner_than_the_team_and_deep_networks(online_everywhere, units,
+                                                        require_threads):
     # a layer of 1 unit: one thread owns no row of the next layer
+    require_threads(2, explicit=True)
     runs = [_epoch(units, "relu", "identity", n_threads, n_samples=30)
             for n_threads in (1, 2)]
     np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-9, atol=1e-12)
@@ -98,7 +104,7 @@ def test_same_result_every_time(online_everywhere):
         np.testing.assert_array_equal(p, runs[0])
 
 
-def test_float32(online_everywhere):
+def test_float32(online_everywhere, require_threads):
     X, Y, sw, params = make_problem([8, 48, 5], "softmax", n_samples=60, dtype=np.float32)
     runs = []
     for n_threads in (1, 2):
@@ -107,6 +113,7 @@ def test_float32(online_everywhere):
                          n_threads=n_threads, solver="adam")
         runs.append(p)
     assert runs[1].dtype == np.float32
+    require_threads(2, explicit=True)
     np.testing.assert_allclose(runs[1], runs[0], rtol=1e-4, atol=1e-6)
 
 
@@ -138,7 +145,7 @@ def test_when_the_online_step_runs():
 @pytest.mark.parametrize("Est, target", [(MLPClassifier, "multiclass"),
                                          (MLPClassifier, "multilabel"),
                                          (MLPRegressor, "regression")])
-def test_estimators_train_the_same_model_on_one_and_two_threads(Est, target):
+def test_estimators_train_the_same_model_on_one_and_two_threads(Est, target, require_threads):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(300, 30))
     if target == "multiclass":
@@ -155,13 +162,14 @@ def test_estimators_train_the_same_model_on_one_and_two_threads(Est, target):
             est = Est(hidden_layer_sizes=(100,), batch_size=1, max_iter=3, random_state=0)
             with pytest.warns(Warning):  # not converged in 3 epochs
                 fits.append(est.fit(X, y))
+    require_threads(2)
     for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
         np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(fits[1].loss_curve_, fits[0].loss_curve_, rtol=1e-9)
     assert fits[1]._adam_t == fits[0]._adam_t == 900
 
 
-def test_partial_fit_continues_the_online_step_as_on_one_thread():
+def test_partial_fit_continues_the_online_step_as_on_one_thread(require_threads):
     # the optimizer state and Adam's step count carry over between calls
     rng = np.random.RandomState(1)
     X = rng.normal(size=(300, 30))
@@ -174,6 +182,7 @@ def test_partial_fit_continues_the_online_step_as_on_one_thread():
             for _ in range(3):
                 est.partial_fit(X, y, classes=np.arange(3))
         fits.append(est)
+    require_threads(2)
     for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
         np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(fits[1]._opt_state2, fits[0]._opt_state2, rtol=1e-7, atol=1e-14)
@@ -182,12 +191,13 @@ def test_partial_fit_continues_the_online_step_as_on_one_thread():
 
 @pytest.mark.parametrize("n_threads", [3, 4])
 @pytest.mark.parametrize("units", [[6, 40, 9, 3], [5, 70, 4], [3, 2, 2, 2, 2]])
-def test_more_threads_than_cores(online_everywhere, units, n_threads):
+def test_more_threads_than_cores(online_everywhere, units, n_threads, require_threads):
     # three or four threads on this two-core machine: slices of every width,
     # partial sums over more threads, and threads descheduled between
     # meetings (the spin wait yields), still the one-thread step's numbers
     layout = _layout(units, "relu", "identity")
     assert _network.online_threads(layout, 1, 1000, True, 0.0, n_threads) == n_threads
+    require_threads(n_threads, explicit=True)
     order = np.random.RandomState(5).permutation(60)
     runs = [_epoch(units, "relu", "identity", nt, n_samples=60, order=order)
             for nt in (1, n_threads)]

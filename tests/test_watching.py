@@ -1,0 +1,255 @@
+"""Watching a fit at the estimator level: ``verbose`` (scikit-learn's lines at
+every value), ``progress`` (fastmlp's epoch lines), ``max_time`` and
+``callbacks`` (which may stop training, and whose exceptions propagate and
+leave the model as it was), with the stochastic solvers and L-BFGS.
+
+The reporter, the time budget and the callback runner themselves are tested
+in test_progress.py.  Everything runs in float64 on small data and small
+networks.
+"""
+import re
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import InvalidParameterError
+
+from fastmlp import MLPClassifier
+
+from _option_helpers import (
+    _multiclass,
+    _flat,
+    _split,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def test_progress_prints_one_epoch_line_per_epoch(capsys):
+    X, y = _multiclass()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0, progress=True)
+    est.fit(X, y)
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines() if re.match(r"^Epoch \d+/5: ", ln)]
+    assert [int(re.match(r"^Epoch (\d+)/", ln).group(1)) for ln in lines] == [1, 2, 3, 4, 5]
+    for ln, loss in zip(lines, est.loss_curve_):
+        assert "loss=%.6f" % loss in ln
+    assert "Iteration" not in out
+
+
+@pytest.mark.parametrize("verbose", [True, 1, 2, 10])
+def test_any_verbose_prints_scikit_learn_lines_and_progress_adds_its_own(verbose, capsys):
+    """verbose is scikit-learn's at every value; progress=True adds the epoch
+    lines, with scikit-learn's lines still printed (above the bar)."""
+    X, y = _multiclass()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0, verbose=verbose)
+    est.fit(X, y)
+    out = capsys.readouterr().out
+    expected = ["Iteration %d, loss = %.8f" % (i + 1, l) for i, l in enumerate(est.loss_curve_)]
+    assert [ln for ln in out.splitlines() if ln.startswith("Iteration")] == expected
+    assert "Epoch " not in out
+    est.set_params(progress=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert [ln for ln in out.splitlines() if ln.startswith("Iteration")] == expected
+    assert len([ln for ln in out.splitlines() if ln.startswith("Epoch ")]) == 3
+
+
+def test_progress_epoch_numbers_with_warm_start(capsys):
+    """A warm-started fit of max_iter=N runs N epochs: its lines must not
+    claim more epochs than planned ("Epoch 4/3")."""
+    X, y = _multiclass()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0, progress=True,
+                        warm_start=True)
+    est.fit(X, y)
+    est.fit(X, y)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Epoch ")]
+    assert len(lines) == 6
+    for ln in lines:
+        done, planned = map(int, re.match(r"^Epoch (\d+)/(\d+):", ln).groups())
+        assert 1 <= done <= planned, ln
+
+
+def test_progress_partial_fit_does_not_claim_max_iter_epochs(capsys):
+    """partial_fit runs one epoch per call: as EpochReporter documents
+    (max_iter=None for partial_fit), its lines read "Epoch k", not
+    "Epoch k/200" (max_iter plays no part in partial_fit)."""
+    X, y = _multiclass()
+    est = MLPClassifier(hidden_layer_sizes=(4,), random_state=0, progress=True)
+    est.partial_fit(X, y, classes=np.unique(y))
+    est.partial_fit(X, y)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Epoch ")]
+    assert len(lines) == 2
+    for k, ln in enumerate(lines, start=1):
+        assert ln.startswith("Epoch %d: " % k), ln
+
+
+def test_verbose_true_prints_scikit_learn_lines(capsys):
+    X, y = _multiclass()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=4, random_state=0, verbose=True)
+    est.fit(X, y)
+    out = capsys.readouterr().out
+    expected = ["Iteration %d, loss = %.8f" % (i + 1, l) for i, l in enumerate(est.loss_curve_)]
+    got = [ln for ln in out.splitlines() if ln.startswith("Iteration")]
+    assert got == expected
+    assert "Epoch " not in out
+
+
+def test_max_time_tiny_stops_after_first_epoch():
+    X, y = _multiclass()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=50, random_state=0, max_time=1e-9)
+    est.fit(X, y)
+    assert est.n_iter_ == 1
+    assert len(est.loss_curve_) == 1
+
+
+def test_callback_stop_at_epoch_3_and_all_callbacks_called():
+    X, y = _multiclass()
+    calls = {"a": 0, "b": 0}
+
+    def stop_at_3(est, history):
+        calls["a"] += 1
+        assert len(history["loss"]) == est.n_iter_
+        return len(history["loss"]) == 3
+
+    def logger(est, history):
+        calls["b"] += 1
+
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=50, random_state=0,
+                        callbacks=[stop_at_3, logger])
+    est.fit(X, y)
+    assert est.n_iter_ == 3
+    assert calls == {"a": 3, "b": 3}
+    # a single callable (not in a list) works too
+    est.set_params(callbacks=stop_at_3).fit(X, y)
+    assert est.n_iter_ == 3
+
+
+def test_callback_that_raises_propagates_and_leaves_model_unchanged():
+    X, y = _multiclass()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
+    before = _flat(est).copy()
+    curve = list(est.loss_curve_)
+    P = est.predict_proba(X)
+
+    def boom(est, history):
+        if len(history["loss"]) == 2:
+            raise RuntimeError("boom")
+
+    for warm in (False, True):
+        est.set_params(callbacks=boom, warm_start=warm, random_state=1)
+        with pytest.raises(RuntimeError, match="boom"):
+            est.fit(X, y)
+        assert_array_equal(_flat(est), before)
+        assert est.loss_curve_ == curve
+        assert est.n_iter_ == 5
+        assert_array_equal(est.predict_proba(X), P)
+    # and a fresh model is left unfitted
+    fresh = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, callbacks=boom)
+    with pytest.raises(RuntimeError):
+        fresh.fit(X, y)
+    assert not hasattr(fresh, "coefs_")
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_partial_fit_that_fails_after_its_step_is_undone_exactly(solver):
+    # the step has already moved the weights and the optimizer state in
+    # place and appended to loss_curve_ when the callback raises
+    X, y = _multiclass()
+    twin, est = (
+        MLPClassifier(hidden_layer_sizes=(4,), solver=solver, random_state=0)
+        for _ in range(2)
+    )
+    for model in (twin, est):
+        for _ in range(3):
+            model.partial_fit(X, y, classes=np.unique(y))
+
+    def boom(est, history):
+        raise RuntimeError("boom")
+
+    est.set_params(callbacks=boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        est.partial_fit(X, y)
+    est.set_params(callbacks=None)
+    assert est.loss_curve_ == twin.loss_curve_
+    assert (est.n_iter_, est.t_) == (twin.n_iter_, twin.t_)
+    for model in (twin, est):
+        model.partial_fit(X, y)
+    assert_array_equal(_flat(est), _flat(twin))
+    assert est.loss_curve_ == twin.loss_curve_
+
+
+def test_a_fresh_model_that_fails_is_left_unfitted():
+    X, y = _multiclass()
+
+    def boom(est, history):
+        raise RuntimeError("boom")
+
+    fresh = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, callbacks=boom)
+    with pytest.raises(RuntimeError):
+        fresh.fit(X, y)
+    assert not hasattr(fresh, "coefs_")
+
+
+@pytest.mark.parametrize("how", ["max_time", "callback"])
+def test_early_stop_by_budget_or_callback_warns_nothing(how):
+    import warnings
+
+    X, y = _multiclass()
+    extra = {"max_time": 1e-9} if how == "max_time" else {
+        "callbacks": lambda est, h: len(h["loss"]) == 2}
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0, **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.n_iter_ == (1 if how == "max_time" else 2)
+
+
+def test_progress_reports_validation(capsys):
+    X, y = _multiclass(n=90)
+    Xt, yt, Xv, yv = _split(X, y, 30)
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0, progress=True,
+                        early_stopping=True, n_iter_no_change=10)
+    est.fit(Xt, yt, X_val=Xv, y_val=yv)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Epoch ")]
+    assert len(lines) == 3
+    for ln, vl, vs in zip(lines, est.validation_loss_curve_, est.validation_scores_):
+        assert "val_loss=%.6f" % vl in ln
+        assert "val_score=%.6f" % vs in ln
+
+
+def test_callbacks_not_callable():
+    X, y = _multiclass()
+    with pytest.raises(TypeError):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, callbacks=[1]).fit(X, y)
+    with pytest.raises(TypeError):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2,
+                      callbacks=[lambda e, h: False, "x"]).fit(X, y)
+    with pytest.raises(InvalidParameterError):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, callbacks=5).fit(X, y)
+
+
+def test_lbfgs_honours_callbacks_and_max_time():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:400] / 16
+    y = y[:400]
+    seen = []
+
+    def stop_at_three(est, history):
+        seen.append(history["loss"][-1])
+        return len(history["loss"]) >= 3
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = MLPClassifier((16,), solver="lbfgs", max_iter=100, random_state=0,
+                            callbacks=stop_at_three).fit(X, y)
+    assert est.n_iter_ == 3
+    assert seen == sorted(seen, reverse=True)  # L-BFGS losses decrease
+    assert est.loss_ == pytest.approx(seen[-1])
+    with pytest.raises(ValueError, match="lbfgs"):
+        MLPClassifier((16,), solver="lbfgs", max_norm=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="lbfgs"):
+        MLPClassifier((16,), solver="lbfgs").fit(X, y, X_val=X, y_val=y)
