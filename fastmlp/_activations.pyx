@@ -16,6 +16,14 @@ from cython cimport floating
 
 from fastmlp._scalar cimport cerf, cexp, clog1p, ctanh
 
+# The Python names of the codes in _activations.pxd: the one table of them.
+ACTIVATIONS = {"identity": ACT_IDENTITY, "logistic": ACT_LOGISTIC, "tanh": ACT_TANH,
+               "relu": ACT_RELU, "leaky_relu": ACT_LEAKY_RELU, "elu": ACT_ELU,
+               "softplus": ACT_SOFTPLUS, "gelu": ACT_GELU, "silu": ACT_SILU}
+# hidden activations whose derivative needs the pre-activation Z
+NEEDS_PREACTIVATION = frozenset(
+    name for name, code in ACTIVATIONS.items() if _needs_preactivation(code))
+
 cdef double LEAKY_SLOPE = 0.01     # leaky_relu: slope for Z < 0 (Keras, PyTorch)
 cdef double INV_SQRT2 = 0.7071067811865476
 cdef double INV_SQRT_2PI = 0.3989422804014327

@@ -16,17 +16,15 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from fastmlp import _network
+from fastmlp import _activations, _losses, _network, _optimizers
 from fastmlp._openmp import effective_n_threads
 
-HIDDEN_ACTIVATIONS = {
-    "identity": 0, "logistic": 1, "tanh": 2, "relu": 3,
-    "leaky_relu": 4, "elu": 5, "softplus": 6, "gelu": 7, "silu": 8,
-}
-NEEDS_PREACTIVATION = {"gelu", "silu"}
-OUTPUT_KINDS = {"identity": 0, "exp": 1, "logistic": 2, "softmax": 3}
-LOSS_KINDS = {"huber": 4, "absolute_error": 5}  # identity output, other losses
-SOLVER_CODES = {"sgd": 0, "adam": 1, "rmsprop": 2, "adagrad": 3, "adamw": 4}
+# the codes of the kernels' enums (.pxd), by name
+HIDDEN_ACTIVATIONS = _activations.ACTIVATIONS
+NEEDS_PREACTIVATION = _activations.NEEDS_PREACTIVATION
+OUTPUT_KINDS = _losses.OUTPUTS
+LOSS_KINDS = _losses.IDENTITY_LOSSES  # identity output, other losses
+SOLVER_CODES = _optimizers.SOLVERS
 
 _blas_libs = None
 _session_lock = threading.Lock()
@@ -230,3 +228,98 @@ def forward(params, X, layout, n_threads=None):
         _network.forward(params, out, dense, data, indices, indptr, layout,
                          thread_share(n_threads), block)
     return out
+
+
+def _targets(Y, dtype):
+    """The engine's targets: (float Y, None), or (None, 0/1 uint8 Y) for bool Y."""
+    if Y.dtype == bool:
+        return None, np.ascontiguousarray(Y).view(np.uint8)
+    return np.ascontiguousarray(Y, dtype=dtype), None
+
+
+class Problem:
+    """One call's data and every buffer the engine writes, checked once.
+
+    Built once per ``fit``/``partial_fit`` (training data), L-BFGS run or
+    validation set, from the layout, X (dense or CSR), the 2-D targets and
+    the sample weights.  It holds the parameters (the estimator's flat
+    buffer, of which ``coefs_``/``intercepts_`` are views) and owns the
+    gradient, work and scratch buffers; the optimizer's state is held by the
+    ``optimizer`` passed to :meth:`epoch` (it outlives the call).  The
+    compiled entry points check every buffer against the layout again
+    (``_contract.pxd``): this class is where they are made to fit.
+
+    Parameters
+    ----------
+    layout : Layout
+        Its ``batch_size`` is the most rows one engine step takes.
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+        Float targets, or bool (0/1, classification) kept as uint8.
+    sample_weight : ndarray of shape (n_samples,) or None
+    params : ndarray of shape (layout.n_params,)
+        The flat parameters, C-contiguous, in the dtype the engine runs in.
+    with_grad : bool, default=True
+        Whether gradients are wanted (no gradient buffer for a validation set).
+    """
+
+    def __init__(self, layout, X, Y, sample_weight, params, *, with_grad=True):
+        dtype = params.dtype
+        if params.ndim != 1 or params.shape[0] != layout.n_params:
+            raise ValueError(
+                f"params has shape {params.shape}; the layout needs ({layout.n_params},)."
+            )
+        if X.shape[1] != layout.units[0] or Y.shape != (X.shape[0], layout.n_outputs):
+            raise ValueError(
+                f"X {X.shape} and Y {Y.shape} do not fit a network of layer sizes "
+                f"{tuple(int(u) for u in layout.units)}."
+            )
+        if sample_weight is not None and sample_weight.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight has shape {sample_weight.shape}; X has {X.shape[0]} rows."
+            )
+        self.layout = layout
+        self.params = params
+        self.n_samples = X.shape[0]
+        self.X = csr_parts(X)
+        if self.X[0] is not None:
+            self.X = (self.X[0].astype(dtype, copy=False), None, None, None)
+        elif self.X[1].dtype != dtype:
+            self.X = (None, self.X[1].astype(dtype), *self.X[2:])
+        self.Y = _targets(Y, dtype)
+        self.sample_weight = (
+            None if sample_weight is None
+            else np.ascontiguousarray(sample_weight, dtype=dtype)
+        )
+        self.grads = np.empty(layout.n_params if with_grad else 0, dtype=dtype)
+        self.work = np.empty(layout.work_size, dtype=dtype)
+        self.scratch = np.empty(layout.scratch_size)
+        self.all_rows = np.arange(self.n_samples, dtype=np.intp)
+
+    @property
+    def dense(self):
+        return self.X[0] is not None
+
+    def epoch(self, optimizer, order, *, shuffled, batch_size, lr, alpha, clip_norm,
+              n_threads, seed=0):
+        """One epoch of minibatch training over the rows ``order``, stepping
+        ``params`` and ``optimizer``'s state in place; returns the sum over
+        batches of batch loss times batch rows (scikit-learn's accumulation)."""
+        loss_sum, optimizer.t = _network.train_epoch(
+            self.params, self.grads, optimizer.state1, optimizer.state2,
+            self.work, self.scratch, *self.X, *self.Y, self.sample_weight,
+            np.ascontiguousarray(order, dtype=np.intp), bool(shuffled), batch_size,
+            self.layout, optimizer.code, optimizer.epoch_constants(lr), optimizer.t,
+            float(alpha), float(clip_norm), n_threads, seed,
+        )
+        return loss_sum
+
+    def loss_grad(self, *, alpha, alpha1=0.0, n_threads):
+        """Loss (with the L2 and L1 terms) at ``params`` over every row; the
+        finished gradient is left in ``self.grads`` (scikit-learn's
+        ``_loss_grad_lbfgs``), unless the problem was built without one."""
+        return _network.loss_grad(
+            self.params, self.grads, self.work, self.scratch, *self.X, *self.Y,
+            self.sample_weight, self.all_rows, self.layout.batch_size, self.layout,
+            float(alpha), n_threads, float(alpha1), self.grads.shape[0] > 0,
+        )

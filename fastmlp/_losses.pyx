@@ -24,6 +24,13 @@ from libc.float cimport DBL_EPSILON, FLT_EPSILON
 
 from fastmlp._scalar cimport clog
 
+# The Python names of the codes in _losses.pxd: the one table of them.
+# An output activation with its canonical loss...
+OUTPUTS = {"identity": OUT_IDENTITY, "exp": OUT_EXP, "logistic": OUT_LOGISTIC,
+           "softmax": OUT_SOFTMAX}
+# ...and the other losses of an identity output (MLPRegressor's loss)
+IDENTITY_LOSSES = {"huber": OUT_HUBER, "absolute_error": OUT_ABSOLUTE}
+
 
 cdef extern from "_vexp.h" nogil:
     void fastmlp_vexp_f(float* x, Py_ssize_t n)

@@ -39,8 +39,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fastmlp import _docstrings, _engine, _fastcheck, _label, _network
+from fastmlp import _docstrings, _engine, _fastcheck, _label
 from fastmlp._sklearn_callbacks import EpochCallbacks
+from fastmlp._stochastic_optimizers import StochasticOptimizer
 from fastmlp._sklearn_compat import (
     SKLEARN_CLASSIFIER_CONSTRAINTS,
     SKLEARN_REGRESSOR_CONSTRAINTS,
@@ -175,6 +176,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         state.pop("_params", None)
         state.pop("_views", None)
         state.pop("_view_shapes", None)
+        if "_optimizer" in state:  # plain types: skops trusts only the estimators
+            state["_optimizer"] = state["_optimizer"].to_state()
         own = state.get("_random_state")
         if type(own) is _SeededRandomState:
             # stored as the plain RandomState it stands for (pickle, skops)
@@ -184,6 +187,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state):
+        if isinstance(state.get("_optimizer"), dict):
+            state = {**state, "_optimizer": StochasticOptimizer.from_state(state["_optimizer"])}
         self.__dict__.update(state)
         if "coefs_" in state:
             self._link_params()
@@ -410,16 +415,12 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 self.best_validation_score_ = None
 
     def _clear_optimizer(self):
-        for key in ("_opt_state1", "_opt_state2", "_opt_lr", "_adam_t"):
-            self.__dict__.pop(key, None)
+        self.__dict__.pop("_optimizer", None)
 
     def _init_optimizer(self):
-        n, dtype = self._params.shape[0], self._params.dtype
-        self._opt_state1 = np.zeros(n, dtype=dtype)
-        adam = self.solver in ("adam", "adamw")
-        self._opt_state2 = np.zeros(n if adam else 0, dtype=dtype)
-        self._opt_lr = float(self.learning_rate_init)
-        self._adam_t = 0
+        self._optimizer = StochasticOptimizer(
+            self.solver, self._params.shape[0], self._params.dtype, self.learning_rate_init
+        )
 
     def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
         snapshot = self._snapshot() if hasattr(self, "coefs_") else None
@@ -540,33 +541,18 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             sample_weight_val = _check_sample_weight(sample_weight_val, X_val, dtype=X.dtype)
         return X_val, y_val, sample_weight_val
 
-    @staticmethod
-    def _targets(y, dtype):
-        """Targets for the engine: (float Y or None, 0/1 uint8 Y or None)."""
-        if y.dtype == bool:
-            return None, np.ascontiguousarray(y).view(np.uint8)
-        return np.ascontiguousarray(y, dtype=dtype), None
-
     def _fit_lbfgs(self, X, y, sample_weight, n_threads):
         params = self._params
-        n_samples = X.shape[0]
-        chunk = min(n_samples, _LBFGS_CHUNK)
-        layout = self._train_layout(chunk, training=False)
-        dense, data, indices, indptr = _engine.csr_parts(X)
-        Yf, Yb = self._targets(y, params.dtype)
-        grads = np.empty_like(params)
-        work = np.empty(layout.work_size, dtype=params.dtype)
-        scratch = np.empty(layout.scratch_size)
-        idx = np.arange(n_samples, dtype=np.intp)
+        chunk = min(X.shape[0], _LBFGS_CHUNK)
+        problem = _engine.Problem(
+            self._train_layout(chunk, training=False), X, y, sample_weight, params
+        )
 
         def loss_grad(x):
             params[:] = x
-            loss = _network.loss_grad(
-                params, grads, work, scratch, dense, data, indices, indptr,
-                Yf, Yb, sample_weight, idx, chunk, layout, float(self.alpha), n_threads,
-                float(self.alpha_l1),
-            )
-            return loss, grads.astype(np.float64)
+            loss = problem.loss_grad(alpha=self.alpha, alpha1=self.alpha_l1,
+                                     n_threads=n_threads)
+            return loss, problem.grads.astype(np.float64)
 
         # callbacks and max_time act once per L-BFGS iteration
         budget = TimeBudget(self.max_time)
@@ -620,29 +606,18 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         """A function giving the data loss on the validation set (no
         regularization terms); layout, buffers and inputs are prepared once
         per fit, not once per epoch."""
-        params = self._params
-        n = X_val.shape[0]
-        chunk = min(n, _LBFGS_CHUNK)
-        layout = self._train_layout(chunk, training=False)
-        dense, data, indices, indptr = _engine.csr_parts(X_val)
-        Yf, Yb = self._targets(Y_val, params.dtype)
-        no_grad = np.empty(0, dtype=params.dtype)
-        work = np.empty(layout.work_size, dtype=params.dtype)
-        scratch = np.empty(layout.scratch_size)
-        idx = np.arange(n, dtype=np.intp)
-
-        def validation_loss():
-            return _network.loss_grad(
-                params, no_grad, work, scratch, dense, data, indices, indptr, Yf, Yb,
-                sw_val, idx, chunk, layout, 0.0, n_threads, 0.0, False,
-            )
-
-        return validation_loss
+        chunk = min(X_val.shape[0], _LBFGS_CHUNK)
+        problem = _engine.Problem(
+            self._train_layout(chunk, training=False), X_val, Y_val, sw_val, self._params,
+            with_grad=False,
+        )
+        return lambda: problem.loss_grad(alpha=0.0, n_threads=n_threads)
 
     def _epoch_lr(self):
         """Base learning rate of the next epoch (schedules, warm-up)."""
+        rate = self._optimizer.learning_rate  # scikit-learn's rule, updated at epoch ends
         if self.learning_rate in _SKLEARN_SCHEDULES and self.warmup_epochs == 0:
-            return self._opt_lr  # scikit-learn's rule, updated at epoch ends
+            return rate
         lr = epoch_learning_rate(
             self.learning_rate, self._epoch,
             learning_rate_init=float(self.learning_rate_init),
@@ -651,19 +626,23 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         )
         if self.learning_rate in _SKLEARN_SCHEDULES:
             # warm-up scales scikit-learn's current rate (invscaling/adaptive)
-            lr *= self._opt_lr / float(self.learning_rate_init)
+            lr *= rate / float(self.learning_rate_init)
         return lr
 
     def _fit_stochastic(self, X, y, sample_weight, incremental, n_threads, validation=None):
-        if not incremental or not hasattr(self, "_opt_state1"):
+        optimizer = getattr(self, "_optimizer", None)
+        if not incremental or optimizer is None or not optimizer.fits(
+            self.solver, self._params.shape[0], self._params.dtype
+        ):
             self._init_optimizer()
         else:
-            # state loaded read-only (joblib mmap_mode, loky workers) is copied
-            # before the engine writes to it
-            for key in ("_opt_state1", "_opt_state2"):
-                state = getattr(self, key)
-                if not state.flags.writeable:
-                    setattr(self, key, np.array(state))
+            self._optimizer.writable()
+        self._optimizer.set_hyperparameters(
+            momentum=self.momentum, nesterov=self.nesterovs_momentum, beta_1=self.beta_1,
+            beta_2=self.beta_2, epsilon=self.epsilon, rho=self.rho,
+            weight_decay=self.weight_decay, alpha1=self.alpha_l1,
+            clip_value=self.grad_clip_value,
+        )
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
@@ -699,15 +678,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             batch_size = int(min(max(self.batch_size, 1), n_samples))
 
         params = self._params
-        layout = self._train_layout(batch_size)
-        dense, data, indices, indptr = _engine.csr_parts(X)
-        Yf, Yb = self._targets(y, params.dtype)
-        grads = np.empty_like(params)
-        work = np.empty(layout.work_size, dtype=params.dtype)
-        scratch = np.empty(layout.scratch_size)
-        solver = _engine.SOLVER_CODES[self.solver]
+        problem = _engine.Problem(self._train_layout(batch_size), X, y, sample_weight, params)
         clip = 0.0 if self.grad_clip_norm is None else float(self.grad_clip_norm)
-        uses_dropout = layout.uses_dropout
+        uses_dropout = problem.layout.uses_dropout
         sample_idx = np.arange(n_samples, dtype=np.intp)
         # epochs are numbered within this call (fit) or since initialisation
         # (partial_fit, which has no epoch budget)
@@ -742,25 +715,10 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                     else 0
                 ) % 2**64
                 lr = self._epoch_lr()
-                opt = {
-                    "lr": lr,
-                    "momentum": float(self.momentum),
-                    "nesterov": bool(self.nesterovs_momentum),
-                    "beta_1": float(self.beta_1),
-                    "beta_2": float(self.beta_2),
-                    "epsilon": float(self.epsilon),
-                    "rho": float(self.rho),
-                    "weight_decay": float(self.weight_decay) if self.solver == "adamw" else 0.0,
-                    "alpha1": float(self.alpha_l1),
-                    "clip_value": float(self.grad_clip_value or 0.0),
-                }
-                loss_sum, self._adam_t = _network.train_epoch(
-                    params, grads, self._opt_state1, self._opt_state2, work, scratch,
-                    dense, data, indices, indptr, Yf, Yb, sample_weight,
-                    np.ascontiguousarray(order, dtype=np.intp),
-                    bool(self.shuffle or train_idx is not None), batch_size, layout,
-                    solver, opt, self._adam_t, float(self.alpha), clip,
-                    _engine.thread_share(n_threads), seed,
+                loss_sum = problem.epoch(
+                    self._optimizer, order, shuffled=self.shuffle or train_idx is not None,
+                    batch_size=batch_size, lr=lr, alpha=self.alpha, clip_norm=clip,
+                    n_threads=_engine.thread_share(n_threads), seed=seed,
                 )
                 self.n_iter_ += 1
                 self._epoch += 1
@@ -784,10 +742,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                     early_stopping, X_val, y_val, sample_weight_val, val_loss,
                     self._say(reporter),
                 )
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    self._opt_lr = float(self.learning_rate_init) / (
-                        self.t_ + 1
-                    ) ** self.power_t
+                self._optimizer.iteration_ends(self.t_, self.learning_rate, self.power_t)
 
                 history["loss"].append(self.loss_)
                 history["val_loss"].append(val_loss)
@@ -814,7 +769,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                             " for %d consecutive epochs."
                             % (self.tol, self.n_iter_no_change)
                         )
-                    if self._trigger_stopping(msg, reporter):
+                    if self._optimizer.trigger_stopping(
+                        msg, self.learning_rate, self._say(reporter)
+                    ):
                         break
                     self._no_improvement_count = 0
 
@@ -860,19 +817,6 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if self.progress:
             return reporter.message
         return print if self.verbose else (lambda text: None)
-
-    def _trigger_stopping(self, msg, reporter):
-        """scikit-learn's rule: stop, unless sgd 'adaptive' can still divide lr by 5."""
-        say = self._say(reporter)
-        if not (self.solver == "sgd" and self.learning_rate == "adaptive"):
-            say(msg + " Stopping.")
-            return True
-        if self._opt_lr <= 1e-6:
-            say(msg + " Learning rate too small. Stopping.")
-            return True
-        self._opt_lr /= 5.0
-        say(msg + " Setting learning rate to %f" % self._opt_lr)
-        return False
 
     def _validation_score(self, X, y, sample_weight, val_loss):
         """Higher is better: scikit-learn's score, -loss, or a named scorer."""

@@ -38,21 +38,24 @@
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from cpython.exc cimport PyErr_CheckSignals
-from libc.math cimport sqrt, pow
+from libc.math cimport sqrt
 from libc.string cimport memcpy, memset
 
 import numpy as np
 
-from fastmlp._activations cimport (_act_backward, _act_backward_masked,
+from fastmlp._activations cimport (ACT_IDENTITY, ACT_LEAKY_RELU, ACT_RELU,
+                                   _act_backward, _act_backward_masked,
                                    _bias_act_forward)
 from fastmlp._blas cimport gemm_rm, row_times_rm
 from fastmlp._contract cimport check_csr, check_data, check_len, check_room
-from fastmlp._losses cimport _bias_out_forward, _bias_out_loss_delta
+from fastmlp._losses cimport (OUT_ABSOLUTE, OUT_HUBER, OUT_IDENTITY,
+                              _bias_out_forward, _bias_out_loss_delta)
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
 from fastmlp._online cimport (ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, OnlineData,
                               OnlineShared, _pad16, online_epoch)
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAGRAD, SOLVER_ADAM,
-                                  SOLVER_ADAMW, SOLVER_SGD, _grad_sqnorm, _update)
+                                  SOLVER_ADAMW, SOLVER_SGD, _grad_sqnorm, _update,
+                                  adam_step_size)
 
 # Below this much work a layer step runs serially: an OpenMP fork/join costs
 # a few microseconds on a quiet machine, and 1e6 GEMM flops are ~10 us of
@@ -66,14 +69,14 @@ cdef double TRANSCENDENTAL_FLOPS = 1000
 
 cdef inline double _act_work(int act) noexcept nogil:
     """GEMM-flop equivalent of one hidden activation value (fwd + bwd)."""
-    if act == 0 or act == 3 or act == 4:   # identity, relu, leaky_relu
+    if act == ACT_IDENTITY or act == ACT_RELU or act == ACT_LEAKY_RELU:
         return 2
     return TRANSCENDENTAL_FLOPS
 
 
 cdef inline double _out_work(int kind) noexcept nogil:
     """GEMM-flop equivalent of one output value (activation, loss, delta)."""
-    if kind == 0 or kind == 4 or kind == 5:   # identity-output losses
+    if kind == OUT_IDENTITY or kind == OUT_HUBER or kind == OUT_ABSOLUTE:
         return 4
     return 2 * TRANSCENDENTAL_FLOPS            # exp (+ log) per value
 # Forward and delta row blocks aim at BLOCK_BYTES of layer output, so that
@@ -1061,8 +1064,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
             scale = 1.0 / sw_sum
             if adam:
                 adam_t = adam_t + 1
-                c.lr = (lr_init * sqrt(1 - pow(c.beta_2, <double> adam_t))
-                        / (1 - pow(c.beta_1, <double> adam_t)))
+                c.lr = adam_step_size(lr_init, c.beta_1, c.beta_2, adam_t)
             stepped = (rows_nt > 1 and ROWS_PASS_STEP and clip_norm <= 0
                        and rows_nt <= STEP_MAX_THREADS)
             if stepped:

@@ -49,14 +49,14 @@
 # before that sample's step.
 from cython cimport floating
 from cython.parallel cimport parallel
-from libc.math cimport sqrt, pow
+from libc.math cimport sqrt
 from libc.string cimport memcpy, memset
 
 from fastmlp._activations cimport _act_backward, _bias_act_forward
 from fastmlp._blas cimport gemm_rm
 from fastmlp._losses cimport _bias_out_loss_delta
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
-from fastmlp._optimizers cimport SOLVER_ADAM, SOLVER_ADAMW, _update
+from fastmlp._optimizers cimport SOLVER_ADAM, SOLVER_ADAMW, _update, adam_step_size
 
 
 cdef extern from "Python.h":
@@ -227,8 +227,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
         scale = 1.0 / w
         if adam:
             adam_t = adam_t + 1
-            c.lr = (d.lr_init * sqrt(1 - pow(c.beta_2, <double> adam_t))
-                    / (1 - pow(c.beta_1, <double> adam_t)))
+            c.lr = adam_step_size(d.lr_init, c.beta_1, c.beta_2, adam_t)
         if t == 0 and k > 0 and k % d.signal_every == 0:
             with gil:
                 if PyErr_CheckSignals() < 0:

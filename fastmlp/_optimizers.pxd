@@ -1,4 +1,5 @@
 from cython cimport floating
+from libc.math cimport pow, sqrt
 
 cdef enum:
     SOLVER_SGD = 0
@@ -28,3 +29,10 @@ cdef double _update(int solver, floating* p, const floating* g, floating* s1,
                     floating* s2, Py_ssize_t n, Py_ssize_t n_coef,
                     floating alpha, floating scale, const OptConsts* c,
                     int n_threads, double* l1_sum) noexcept nogil
+
+
+cdef inline double adam_step_size(double lr, double beta_1, double beta_2,
+                                  Py_ssize_t t) noexcept nogil:
+    """Adam's bias-corrected step size at its t-th step (t >= 1):
+    lr * sqrt(1 - beta_2**t) / (1 - beta_1**t).  The one place it is written."""
+    return lr * sqrt(1 - pow(beta_2, <double> t)) / (1 - pow(beta_1, <double> t))

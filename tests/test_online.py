@@ -166,7 +166,7 @@ def test_estimators_train_the_same_model_on_one_and_two_threads(Est, target, req
     for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
         np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(fits[1].loss_curve_, fits[0].loss_curve_, rtol=1e-9)
-    assert fits[1]._adam_t == fits[0]._adam_t == 900
+    assert fits[1]._optimizer.t == fits[0]._optimizer.t == 900
 
 
 def test_partial_fit_continues_the_online_step_as_on_one_thread(require_threads):
@@ -185,8 +185,8 @@ def test_partial_fit_continues_the_online_step_as_on_one_thread(require_threads)
     require_threads(2)
     for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
         np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(fits[1]._opt_state2, fits[0]._opt_state2, rtol=1e-7, atol=1e-14)
-    assert fits[1]._adam_t == fits[0]._adam_t == 900
+    np.testing.assert_allclose(fits[1]._optimizer.state2, fits[0]._optimizer.state2, rtol=1e-7, atol=1e-14)
+    assert fits[1]._optimizer.t == fits[0]._optimizer.t == 900
 
 
 @pytest.mark.parametrize("n_threads", [3, 4])

@@ -17,6 +17,7 @@ check, for every way a model is copied or stored:
 import copy
 import functools
 import io
+import operator
 import pickle
 import warnings
 
@@ -213,7 +214,7 @@ def _special_models():
     Xr, yr, _, _ = _dataset("regression")
     quiet = dict(hidden_layer_sizes=(5,), max_iter=6, random_state=0)
     models = {}
-    for solver in STOCHASTIC:  # optimizer state (_opt_state1/2, _opt_lr, _adam_t)
+    for solver in STOCHASTIC:  # optimizer state (_optimizer: state1/2, learning_rate, t)
         models[f"partial_fit_{solver}_clf"] = (
             MLPClassifier(solver=solver, **quiet).partial_fit(X, y, classes=np.unique(y)), X)
         models[f"partial_fit_{solver}_reg"] = (
@@ -265,14 +266,15 @@ def test_skops_trusts_only_fastmlp_estimators(special_models, name, tmp_path):
     loaded = skops_io.load(path, trusted=untrusted)
     _assert_same_weights(loaded, est)
     _assert_same_predictions(loaded, est, X)
-    for attr in ("_opt_state1", "_opt_state2"):
-        if hasattr(est, attr):
-            np.testing.assert_array_equal(getattr(loaded, attr), getattr(est, attr))
-            assert getattr(loaded, attr).dtype == getattr(est, attr).dtype
-    for attr in ("_opt_lr", "_adam_t", "validation_scores_", "best_validation_score_",
-                 "best_loss_", "_no_improvement_count"):
-        if hasattr(est, attr):
-            assert getattr(loaded, attr) == getattr(est, attr), attr
+    if hasattr(est, "_optimizer"):
+        assert type(loaded._optimizer) is type(est._optimizer)
+        for attr in ("_optimizer.state1", "_optimizer.state2"):
+            np.testing.assert_array_equal(_get(loaded, attr), _get(est, attr))
+            assert _get(loaded, attr).dtype == _get(est, attr).dtype
+    for attr in ("_optimizer.learning_rate", "_optimizer.t", "validation_scores_",
+                 "best_validation_score_", "best_loss_", "_no_improvement_count"):
+        if _has(est, attr):
+            assert _get(loaded, attr) == _get(est, attr), attr
     if hasattr(est, "feature_names_in_"):
         np.testing.assert_array_equal(loaded.feature_names_in_, est.feature_names_in_)
 
@@ -288,13 +290,26 @@ SOLVER_CONFIGS = {
 }
 if "dropout" in MLPClassifier().get_params():  # masks are drawn from the random state
     SOLVER_CONFIGS["adam_dropout"] = dict(solver="adam", dropout=0.3, input_dropout=0.1)
-OPT_STATE = ("_opt_state1", "_opt_state2", "_opt_lr", "_adam_t", "t_", "n_iter_",
-             "loss_curve_", "best_loss_", "_no_improvement_count")
+OPT_STATE = ("_optimizer.state1", "_optimizer.state2", "_optimizer.learning_rate",
+             "_optimizer.t", "t_", "n_iter_", "loss_curve_", "best_loss_",
+             "_no_improvement_count")
+
+
+def _get(est, dotted):
+    return operator.attrgetter(dotted)(est)
+
+
+def _has(est, dotted):
+    try:
+        _get(est, dotted)
+    except AttributeError:
+        return False
+    return True
 
 
 def _assert_same_optimizer_state(a, b):
     for attr in OPT_STATE:
-        p, q = getattr(a, attr), getattr(b, attr)
+        p, q = _get(a, attr), _get(b, attr)
         if isinstance(p, np.ndarray):
             assert p.dtype == q.dtype, attr
             np.testing.assert_array_equal(p, q, err_msg=attr)
@@ -325,7 +340,7 @@ def test_copy_in_the_middle_of_partial_fit_resumes_exactly(
               random_state=seed, **SOLVER_CONFIGS[config], **extra)
     for i, (Xb, yb) in enumerate(batches[:2]):
         est.partial_fit(Xb, yb, **(first if i == 0 else {}))
-    assert est._opt_state1.any()  # the optimizer has state worth carrying over
+    assert est._optimizer.state1.any()  # the optimizer has state worth carrying over
 
     resumed = PERSISTERS[copier](est, tmp_path)
     _assert_same_weights(resumed, est)
@@ -355,7 +370,7 @@ def test_partial_fit_resumes_after_joblib_mmap_load(solver, tmp_path):
     path = tmp_path / "model.joblib"
     joblib.dump(est, path)
     resumed = joblib.load(path, mmap_mode="r")
-    assert not resumed._opt_state1.flags.writeable
+    assert not resumed._optimizer.state1.flags.writeable
     for Xb, yb in batches[1:]:
         resumed.partial_fit(Xb, yb)
         est.partial_fit(Xb, yb)

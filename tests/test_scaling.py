@@ -287,9 +287,12 @@ def test_incremental_equals_partial_fit_block_by_block(dask_client, kind, schedu
     model = inc.estimator_
     assert model is not est  # Incremental trains a clone
     _assert_same_weights(model, by_hand)
-    for attr in ("_opt_state1", "_opt_state2"):
-        np.testing.assert_array_equal(getattr(model, attr), getattr(by_hand, attr))
-    for attr in ("_opt_lr", "_adam_t", "t_", "loss_curve_"):
+    for attr in ("state1", "state2"):
+        np.testing.assert_array_equal(getattr(model._optimizer, attr),
+                                      getattr(by_hand._optimizer, attr))
+    assert model._optimizer.learning_rate == by_hand._optimizer.learning_rate
+    assert model._optimizer.t == by_hand._optimizer.t
+    for attr in ("t_", "loss_curve_"):
         assert getattr(model, attr) == getattr(by_hand, attr), attr
     assert len(model.loss_curve_) == 2 * N_CHUNKS
     # Incremental copies the learned attributes and predicts block-wise
@@ -463,7 +466,7 @@ def test_large_model_resumes_partial_fit_in_a_loky_worker():
     X, y = _classification(n=200, n_features=50)
     est = MLPClassifier(hidden_layer_sizes=(3000,), solver="adam", random_state=0)
     est.partial_fit(X, y, classes=np.unique(y))
-    assert est._opt_state1.nbytes > 1e6  # above joblib's max_nbytes: memmapped
+    assert est._optimizer.state1.nbytes > 1e6  # above joblib's max_nbytes: memmapped
     remote, = joblib.Parallel(n_jobs=2, backend="loky")(
         [joblib.delayed(_continue)(est, X, y)]
     )

@@ -23,12 +23,12 @@ PRIVATE_ATTRIBUTE_TESTS = {
     "test_fit": "drives one SGD step by hand through _coef_grads, _intercept_grads, "
     "_coef_velocity and _intercept_velocity",
     "test_gradient": "calls _loss_grad_lbfgs with scikit-learn's packed layout",
-    "test_learning_rate_warmstart": "reads _optimizer.learning_rate",
-    "test_adaptive_learning_rate": "reads _optimizer.learning_rate",
 }
 # privates that fastmlp keeps with scikit-learn's meaning: tests reading
-# them run (test_n_iter_no_change, test_n_iter_no_change_inf)
-SHARED_PRIVATES = {"_no_improvement_count"}
+# them run (test_n_iter_no_change, test_n_iter_no_change_inf read
+# _no_improvement_count; test_learning_rate_warmstart and
+# test_adaptive_learning_rate read _optimizer.learning_rate)
+SHARED_PRIVATES = {"_no_improvement_count", "_optimizer"}
 
 
 def _swapped_source():
