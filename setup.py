@@ -18,6 +18,7 @@ import warnings
 from setuptools import Extension, setup
 
 MODULES = [
+    "_tuning",
     "_openmp",
     "_finite",
     "_blas",

@@ -26,10 +26,9 @@ cdef extern from "_rank1.h" nogil:
                          double beta, double* C, Py_ssize_t ldc)
 
 
-# One-row products x W go to GEMV from this width and size of W (see above;
-# at 256x64 or 1000x10 the GEMM is the faster, at 128x128 the GEMV).
-cdef int GEMV_MIN_N = 96
-cdef Py_ssize_t GEMV_MIN_NK = 16384
+# One-row products x W go to GEMV from GEMV_MIN_N columns and GEMV_MIN_NK
+# weights (_tuning.pxd; see above).
+from fastmlp._tuning cimport GEMV_MIN_N, GEMV_MIN_NK
 
 
 cdef inline void _gemv(char* trans, int m, int n, floating alpha,

@@ -18,6 +18,7 @@ from threadpoolctl import ThreadpoolController
 
 from fastmlp import _activations, _losses, _network, _optimizers
 from fastmlp._openmp import effective_n_threads
+from fastmlp._tuning import PREDICT_BLOCK_ROWS
 
 # the codes of the kernels' enums (.pxd), by name
 HIDDEN_ACTIVATIONS = _activations.ACTIVATIONS
@@ -218,7 +219,7 @@ def forward(params, X, layout, n_threads=None):
     """The network's output for X (prediction), in params' dtype."""
     dense, data, indices, indptr = csr_parts(X)
     out = np.empty((X.shape[0], layout.n_outputs), dtype=params.dtype)
-    block = 256
+    block = PREDICT_BLOCK_ROWS
     if X.shape[0] <= block:
         # one block, serial: BLAS does not thread GEMMs this small either
         _network.forward(params, out, dense, data, indices, indptr, layout, 1, block)
@@ -261,9 +262,13 @@ class Problem:
         The flat parameters, C-contiguous, in the dtype the engine runs in.
     with_grad : bool, default=True
         Whether gradients are wanted (no gradient buffer for a validation set).
+    tuning : dict or None, default=None
+        Thresholds other than the engine's defaults (keys of
+        ``fastmlp._tuning.DEFAULTS``), for tests and bench/.
     """
 
-    def __init__(self, layout, X, Y, sample_weight, params, *, with_grad=True):
+    def __init__(self, layout, X, Y, sample_weight, params, *, with_grad=True,
+                 tuning=None):
         dtype = params.dtype
         if params.ndim != 1 or params.shape[0] != layout.n_params:
             raise ValueError(
@@ -295,6 +300,7 @@ class Problem:
         self.work = np.empty(layout.work_size, dtype=dtype)
         self.scratch = np.empty(layout.scratch_size)
         self.all_rows = np.arange(self.n_samples, dtype=np.intp)
+        self.tuning = tuning
 
     @property
     def dense(self):
@@ -310,7 +316,7 @@ class Problem:
             self.work, self.scratch, *self.X, *self.Y, self.sample_weight,
             np.ascontiguousarray(order, dtype=np.intp), bool(shuffled), batch_size,
             self.layout, optimizer.code, optimizer.epoch_constants(lr), optimizer.t,
-            float(alpha), float(clip_norm), n_threads, seed,
+            float(alpha), float(clip_norm), n_threads, seed, self.tuning,
         )
         return loss_sum
 
@@ -321,5 +327,5 @@ class Problem:
         return _network.loss_grad(
             self.params, self.grads, self.work, self.scratch, *self.X, *self.Y,
             self.sample_weight, self.all_rows, self.layout.batch_size, self.layout,
-            float(alpha), n_threads, float(alpha1), self.grads.shape[0] > 0,
+            float(alpha), n_threads, float(alpha1), self.grads.shape[0] > 0, self.tuning,
         )

@@ -42,6 +42,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from fastmlp import _docstrings, _engine, _fastcheck, _label
 from fastmlp._sklearn_callbacks import EpochCallbacks
 from fastmlp._stochastic_optimizers import StochasticOptimizer
+from fastmlp._tuning import LBFGS_CHUNK_ROWS
 from fastmlp._sklearn_compat import (
     SKLEARN_CLASSIFIER_CONSTRAINTS,
     SKLEARN_REGRESSOR_CONSTRAINTS,
@@ -67,7 +68,6 @@ from fastmlp._schedules import SCHEDULE_PARAM_CONSTRAINTS, epoch_learning_rate
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop", "adagrad", "adamw")
 _SKLEARN_SCHEDULES = ("constant", "invscaling", "adaptive")
-_LBFGS_CHUNK = 2048  # rows per engine call when L-BFGS sweeps the data
 
 
 def _constraints(sk_constraints):
@@ -543,7 +543,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
     def _fit_lbfgs(self, X, y, sample_weight, n_threads):
         params = self._params
-        chunk = min(X.shape[0], _LBFGS_CHUNK)
+        chunk = min(X.shape[0], LBFGS_CHUNK_ROWS)
         problem = _engine.Problem(
             self._train_layout(chunk, training=False), X, y, sample_weight, params
         )
@@ -606,7 +606,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         """A function giving the data loss on the validation set (no
         regularization terms); layout, buffers and inputs are prepared once
         per fit, not once per epoch."""
-        chunk = min(X_val.shape[0], _LBFGS_CHUNK)
+        chunk = min(X_val.shape[0], LBFGS_CHUNK_ROWS)
         problem = _engine.Problem(
             self._train_layout(chunk, training=False), X_val, Y_val, sw_val, self._params,
             with_grad=False,

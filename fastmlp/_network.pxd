@@ -1,5 +1,7 @@
 from cython cimport floating
 
+from fastmlp._tuning cimport Tuning
+
 # Where everything lives in the flat buffers; built once per call by Python
 # (fastmlp._engine.Layout) and read-only in the kernels.  Per-layer arrays
 # are indexed by the layer of units: 0 = input, n_layers - 1 = output.
@@ -21,6 +23,7 @@ cdef struct Net:
     double max_norm               # max L2 norm of each unit's incoming weights; 0 = off
     unsigned long long seed       # dropout masks: counter-based, seeded per epoch
     int n_threads
+    Tuning tun                    # the call's thresholds (_tuning.pxd)
 
 
 cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:

@@ -48,6 +48,7 @@ from fastmlp._activations cimport (ACT_IDENTITY, ACT_LEAKY_RELU, ACT_RELU,
                                    _bias_act_forward)
 from fastmlp._blas cimport gemm_rm, row_times_rm
 from fastmlp._contract cimport check_csr, check_data, check_len, check_room
+from fastmlp._tuning cimport DELTA_WT_MAX, STEP_MAX_THREADS, Tuning, tuning_from
 from fastmlp._losses cimport (OUT_ABSOLUTE, OUT_HUBER, OUT_IDENTITY,
                               _bias_out_forward, _bias_out_loss_delta)
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
@@ -57,89 +58,26 @@ from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAGRAD, SOLVER_ADAM,
                                   SOLVER_ADAMW, SOLVER_SGD, _grad_sqnorm, _update,
                                   adam_step_size)
 
-# Below this much work a layer step runs serially: an OpenMP fork/join costs
-# a few microseconds on a quiet machine, and 1e6 GEMM flops are ~10 us of
-# one core.  Work is GEMM flops plus an elementwise cost per output value:
-# an exp/log costs what ~1000 GEMM flops do, so a softmax + log-loss block
-# is worth splitting long before its GEMM is (bench/README.md: digits at
-# batch 200 went from 1.07 to 0.79 ms/epoch; batch 32 stays serial).
-cdef double PAR_MIN_FLOPS = 1e6
-cdef double TRANSCENDENTAL_FLOPS = 1000
-
-
-cdef inline double _act_work(int act) noexcept nogil:
+cdef inline double _act_work(const Net* net, int act) noexcept nogil:
     """GEMM-flop equivalent of one hidden activation value (fwd + bwd)."""
     if act == ACT_IDENTITY or act == ACT_RELU or act == ACT_LEAKY_RELU:
         return 2
-    return TRANSCENDENTAL_FLOPS
+    return net.tun.transcendental_flops
 
 
-cdef inline double _out_work(int kind) noexcept nogil:
+cdef inline double _out_work(const Net* net, int kind) noexcept nogil:
     """GEMM-flop equivalent of one output value (activation, loss, delta)."""
     if kind == OUT_IDENTITY or kind == OUT_HUBER or kind == OUT_ABSOLUTE:
         return 4
-    return 2 * TRANSCENDENTAL_FLOPS            # exp (+ log) per value
-# Forward and delta row blocks aim at BLOCK_BYTES of layer output, so that
-# bias + activation run on output still in cache (L2 on these machines), but
-# never fewer than MIN_BLOCK_ROWS rows: BLAS packs the weight matrix once per
-# GEMM call, and smaller blocks repack it too often.  Measured on
-# 784-1024-1024-10 at batch 512, float32, 2 threads (bench/README.md): 128-row
-# blocks reached 56% of the GEMM limit, one 256-row block per thread 95-99%.
-cdef Py_ssize_t BLOCK_BYTES = 1 << 21
-cdef Py_ssize_t MIN_BLOCK_ROWS = 256
-# Mid-size layers: OpenBLAS runs products up to about M*N*K = 1e6 in its
-# small-matrix kernels, which do not pack, and packs anything larger; for
-# layers of a few thousand weights that packing is a large share of the
-# product (at 256x256 weights, 15-row products run at 97 GFLOP/s and 16-row
-# ones at 54).  So the forward GEMM of a row block, and the weight gradient
-# of a thread's fan_in rows, are issued as pieces of at most SMALL_GEMM_MNK
-# when a piece still has SMALL_GEMM_MIN_ROWS rows (never for wide layers,
-# whose pieces would be a few rows).  Measured float32, 1 thread
-# (bench/README.md): 200x64x100 forward 31 -> 24 us, weight gradient
-# 37 -> 26 us; 256x256x128 171 -> 155 and 187 -> 148 us.  The delta D W^T
-# stays whole: in pieces it measured slower (151 -> 239 us at 256x100x256).
-cdef double SMALL_GEMM_MNK = 1e6
-cdef Py_ssize_t SMALL_GEMM_MIN_ROWS = 8
-# The delta D @ W^T is D (m, fo) times W (fi, fo) transposed.  OpenBLAS
-# (0.3.30, SkylakeX) keeps that transposed case out of its small-matrix
-# kernels when fo is small, so it packs and first zeroes the output (beta = 0);
-# at 200x10x100 that took 8.7 us against 6.5 with W^T copied contiguous (a
-# 1,000-value copy).  Layers of up to DELTA_WT_MAX weights get the copy, on
-# the stack, when the product is small enough for those kernels.
-cdef enum:
-    DELTA_WT_MAX = 4096
-cdef bint DELTA_WT = True
-# Training batches can go through all layers, forward and back to the hidden
-# deltas, in ONE parallel region, each thread on its own rows (_rows_pass):
-# one fork instead of one per layer, and a thread's rows stay in its cache
-# from the forward pass to their deltas.  Only the weight gradients (a sum
-# over all rows) need the other threads' rows.  Each thread gets at least
-# ROWS_PASS_MIN_ROWS rows.
-cdef bint ROWS_PASS = True
-cdef Py_ssize_t ROWS_PASS_MIN_ROWS = 64
-# In that region each thread can also take the optimizer step of the
-# parameters whose gradients it made (dense input, no clipping by the global
-# norm, which needs every gradient first): the gradients, m and v then never
-# leave that thread's cache.
-cdef bint ROWS_PASS_STEP = True
-cdef enum:
-    STEP_MAX_THREADS = 256
+    return 2 * net.tun.transcendental_flops    # exp (+ log) per value
 
-# Batch size 1 on two or more threads: each thread owns a slice of every
-# hidden layer's units for the whole epoch (_online.pyx), for networks of at least
-# ONLINE_MIN_COEFS weights (below that the meetings between threads cost
-# more than the halved work saves; bench/README.md).
-cdef bint ONLINE_SPLIT = True
-cdef Py_ssize_t ONLINE_MIN_COEFS = 2048
-# ...and epochs of at least this many samples: starting the threads and
-# copying each one's parameters in and out costs tens of microseconds
-# (partial_fit on a handful of samples stays on one thread).
-cdef Py_ssize_t ONLINE_MIN_SAMPLES = 256
 
-# Gathering a shuffled batch is split over the team from this many values.
-cdef Py_ssize_t PAR_MIN_GATHER = 1 << 14
-# Check for Ctrl-C after about this many samples (well under a second).
-cdef Py_ssize_t SIGNAL_CHECK_SAMPLES = 2048
+# the thresholds of a call that passes none (_tuning.pyx's defaults)
+cdef Tuning DEFAULT_TUNING = tuning_from(None)
+
+
+cdef inline Tuning _tuning_for(dict overrides) except *:
+    return DEFAULT_TUNING if overrides is None else tuning_from(overrides)
 
 
 cdef struct Csr:
@@ -150,16 +88,17 @@ cdef struct Csr:
 
 cdef inline int _team(const Net* net, double flops, Py_ssize_t n_items) noexcept nogil:
     """Threads for one step: 1 when the step is too small to split."""
-    if net.n_threads <= 1 or flops < PAR_MIN_FLOPS or n_items < 2:
+    if net.n_threads <= 1 or flops < net.tun.par_min_flops or n_items < 2:
         return 1
     return net.n_threads if net.n_threads < n_items else <int> n_items
 
 
-cdef inline Py_ssize_t _block_rows(Py_ssize_t m, Py_ssize_t width, int nt,
-                                   Py_ssize_t itemsize) noexcept nogil:
-    cdef Py_ssize_t rb = BLOCK_BYTES // (width * itemsize + 1)
-    if rb < MIN_BLOCK_ROWS:
-        rb = MIN_BLOCK_ROWS
+cdef inline Py_ssize_t _block_rows(const Tuning* tun, Py_ssize_t m, Py_ssize_t width,
+                                   int nt, Py_ssize_t itemsize) noexcept nogil:
+    """Rows per block: tun.block_bytes of output, at least tun.min_block_rows."""
+    cdef Py_ssize_t rb = tun.block_bytes // (width * itemsize + 1)
+    if rb < tun.min_block_rows:
+        rb = tun.min_block_rows
     if nt > 1 and rb * nt > m:
         rb = (m + nt - 1) // nt
     if rb < 1:
@@ -167,15 +106,16 @@ cdef inline Py_ssize_t _block_rows(Py_ssize_t m, Py_ssize_t width, int nt,
     return rb
 
 
-cdef inline Py_ssize_t _piece_rows(Py_ssize_t rows, double mnk_per_row) noexcept nogil:
-    """Rows per GEMM piece (see SMALL_GEMM_MNK): all rows unless pieces of
-    at most SMALL_GEMM_MNK keep SMALL_GEMM_MIN_ROWS rows or more; the rows
-    are shared evenly, so no piece is a small leftover."""
+cdef inline Py_ssize_t _piece_rows(const Tuning* tun, Py_ssize_t rows,
+                                   double mnk_per_row) noexcept nogil:
+    """Rows per GEMM piece (see Tuning.small_gemm_mnk): all rows unless
+    pieces of at most small_gemm_mnk keep small_gemm_min_rows rows or more;
+    the rows are shared evenly, so no piece is a small leftover."""
     cdef Py_ssize_t pr, n_pieces, even, by_four
-    if rows * mnk_per_row <= SMALL_GEMM_MNK:
+    if rows * mnk_per_row <= tun.small_gemm_mnk:
         return rows
-    pr = <Py_ssize_t> (SMALL_GEMM_MNK / mnk_per_row)
-    if pr < SMALL_GEMM_MIN_ROWS:
+    pr = <Py_ssize_t> (tun.small_gemm_mnk / mnk_per_row)
+    if pr < tun.small_gemm_min_rows:
         return rows
     n_pieces = (rows + pr - 1) // pr
     even = (rows + n_pieces - 1) // n_pieces
@@ -185,12 +125,12 @@ cdef inline Py_ssize_t _piece_rows(Py_ssize_t rows, double mnk_per_row) noexcept
     return by_four if by_four <= pr else even
 
 
-cdef void _gemm_pieces(bint trans_a, Py_ssize_t rows, Py_ssize_t n,
+cdef void _gemm_pieces(const Tuning* tun, bint trans_a, Py_ssize_t rows, Py_ssize_t n,
                        Py_ssize_t k, const floating* A, Py_ssize_t lda,
                        const floating* B, floating beta, floating* C) noexcept nogil:
     """C[rows, n] = op(A) @ B + beta * C in pieces of rows (_piece_rows);
     op(A) rows are A's rows (lda apart) or, transposed, its columns."""
-    cdef Py_ssize_t pr = _piece_rows(rows, <double> n * k)
+    cdef Py_ssize_t pr = _piece_rows(tun, rows, <double> n * k)
     cdef Py_ssize_t r0 = 0, r1
     while r0 < rows:
         r1 = min(rows, r0 + pr)
@@ -287,7 +227,7 @@ cdef void _forward_block(const Net* net, int l, const floating* Ain,
         _csr_rows_dot(<const floating*> csr.data, csr.indices, csr.indptr,
                       rows, r0, r1, W, fo, Z + r0 * fo)
     else:
-        _gemm_pieces(False, rows_n, fo, fi, Ain + r0 * lda, lda, W, 0, Z + r0 * fo)
+        _gemm_pieces(&net.tun, False, rows_n, fo, fi, Ain + r0 * lda, lda, W, 0, Z + r0 * fo)
     if l < net.n_layers - 2:
         _bias_act_forward(Z + r0 * fo, b, rows_n, fo, net.acts[l + 1],
                           _layer_buf(work, net.pre_off[l + 1], r0 * fo))
@@ -323,10 +263,10 @@ cdef double _forward(const Net* net, const floating* X, const Csr* csr,
         fo = net.units[l + 1]
         Ain = X if l == 0 else work + net.act_off[l]
         Z = work + net.act_off[l + 1]
-        nt = _team(net, m * fo * (2.0 * fi + (_out_work(net.out_kind)
+        nt = _team(net, m * fo * (2.0 * fi + (_out_work(net, net.out_kind)
                                                if l == net.n_layers - 2
-                                               else _act_work(net.acts[l + 1]))), m)
-        rb = _block_rows(m, fo, nt, sizeof(floating))
+                                               else _act_work(net, net.acts[l + 1]))), m)
+        rb = _block_rows(&net.tun, m, fo, nt, sizeof(floating))
         nb = (m + rb - 1) // rb
         if nt == 1:
             for blk in range(nb):
@@ -371,7 +311,7 @@ cdef void _weight_grad(const Net* net, int l, const floating* Ain,
             _csr_rows_tdot(<const floating*> csr.data, csr.indices, csr.indptr,
                            rows, m, D, fo, 0, fo, gW)
         else:
-            _gemm_pieces(True, fi, fo, m, Ain, fi, D,
+            _gemm_pieces(&net.tun, True, fi, fo, m, Ain, fi, D,
                          1 if accumulate else 0, gW)
         return
     for t in prange(nt, num_threads=nt, schedule="static"):
@@ -385,7 +325,7 @@ cdef void _weight_grad(const Net* net, int l, const floating* Ain,
             lo = _part_lo(fi, t, nt)
             hi = _part_hi(fi, t, nt)
             if lo < hi:
-                _gemm_pieces(True, hi - lo, fo, m, Ain + lo, fi, D,
+                _gemm_pieces(&net.tun, True, hi - lo, fo, m, Ain + lo, fi, D,
                              1 if accumulate else 0, gW + lo * fo)
 
 
@@ -407,8 +347,8 @@ cdef inline bint _delta_copies_wt(const Net* net, int l, Py_ssize_t m) noexcept 
     row takes the same kernel whatever the thread count."""
     cdef Py_ssize_t fi = net.units[l]
     cdef Py_ssize_t fo = net.units[l + 1]
-    return (DELTA_WT and m > 1 and fi * fo <= DELTA_WT_MAX
-            and <double> m * fi * fo <= SMALL_GEMM_MNK)
+    return (net.tun.delta_wt and m > 1 and fi * fo <= DELTA_WT_MAX
+            and <double> m * fi * fo <= net.tun.small_gemm_mnk)
 
 
 cdef inline void _copy_wt(const Net* net, int l, const floating* params,
@@ -449,8 +389,8 @@ cdef void _delta_below(const Net* net, int l, Py_ssize_t m,
     """D_l = (D_{l+1} @ W_l^T) * act'(A_l), split over batch rows."""
     cdef Py_ssize_t fi = net.units[l]
     cdef Py_ssize_t fo = net.units[l + 1]
-    cdef int nt = _team(net, m * fi * (2.0 * fo + _act_work(net.acts[l])), m)
-    cdef Py_ssize_t rb = _block_rows(m, fi, nt, sizeof(floating))
+    cdef int nt = _team(net, m * fi * (2.0 * fo + _act_work(net, net.acts[l])), m)
+    cdef Py_ssize_t rb = _block_rows(&net.tun, m, fi, nt, sizeof(floating))
     cdef Py_ssize_t nb = (m + rb - 1) // rb
     cdef Py_ssize_t blk, r0, r1
     cdef floating wt[DELTA_WT_MAX]
@@ -549,7 +489,7 @@ cdef void _rows_pass(const Net* net, const floating* X, const Csr* csr,
             memcpy(<floating*> X + b0 * nf, Xsrc + rows[b0] * nf, nf * sizeof(floating))
     for l in range(last + 1):
         fo = net.units[l + 1]
-        rb = _block_rows(m, fo, 1, sizeof(floating))
+        rb = _block_rows(&net.tun, m, fo, 1, sizeof(floating))
         b0 = r0
         while b0 < r1:
             b1 = min(r1, b0 + rb)
@@ -563,7 +503,7 @@ cdef void _rows_pass(const Net* net, const floating* X, const Csr* csr,
         if _delta_copies_wt(net, l, m):
             _copy_wt(net, l, params, wt)
             wtp = wt
-        rb = _block_rows(m, net.units[l], 1, sizeof(floating))
+        rb = _block_rows(&net.tun, m, net.units[l], 1, sizeof(floating))
         b0 = r0
         while b0 < r1:
             b1 = min(r1, b0 + rb)
@@ -581,14 +521,14 @@ cdef int _rows_team(const Net* net, Py_ssize_t m, bint dense) noexcept nogil:
     cdef double work = 0
     cdef int l
     cdef int last = net.n_layers - 2
-    if not ROWS_PASS or not dense:
+    if not net.tun.rows_pass or not dense:
         return 1
     for l in range(last + 1):
         work += m * net.units[l + 1] * (2.0 * net.units[l] + (
-            _out_work(net.out_kind) if l == last else _act_work(net.acts[l + 1])))
+            _out_work(net, net.out_kind) if l == last else _act_work(net, net.acts[l + 1])))
         if l > 0:
-            work += m * net.units[l] * (2.0 * net.units[l + 1] + _act_work(net.acts[l]))
-    return _team(net, work, m // ROWS_PASS_MIN_ROWS)
+            work += m * net.units[l] * (2.0 * net.units[l + 1] + _act_work(net, net.acts[l]))
+    return _team(net, work, m // net.tun.rows_pass_min_rows)
 
 
 cdef void _grads_share(const Net* net, const floating* X, Py_ssize_t m, int t,
@@ -622,7 +562,7 @@ cdef void _grads_share(const Net* net, const floating* X, Py_ssize_t m, int t,
         lo = _part_lo(fi, t, nt)
         hi = _part_hi(fi, t, nt)
         if lo < hi:
-            _gemm_pieces(True, hi - lo, fo, m, Ain + lo, fi, D, 0, gW + lo * fo)
+            _gemm_pieces(&net.tun, True, hi - lo, fo, m, Ain + lo, fi, D, 0, gW + lo * fo)
             if opt != NULL:
                 off = net.coef_off[l] + lo * fo
                 sq += _update(opt.solver, P + off, grads + off,
@@ -695,7 +635,8 @@ cdef double _coef_sqnorm(const floating* params, Py_ssize_t n_coef) noexcept nog
     return total
 
 
-cdef void _forward_rows(const Py_ssize_t* units, const Py_ssize_t* coef_off,
+cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
+                        const Py_ssize_t* coef_off,
                         const Py_ssize_t* int_off, int n_layers, const int* acts,
                         int out_kind, const floating* params, const floating* X,
                         const Csr* csr, Py_ssize_t r0, Py_ssize_t r1,
@@ -724,7 +665,7 @@ cdef void _forward_rows(const Py_ssize_t* units, const Py_ssize_t* coef_off,
             if m == 1:
                 row_times_rm(fo, fi, src, params + coef_off[l], dst)
             else:
-                _gemm_pieces(False, m, fo, fi, src, fi, params + coef_off[l], 0, dst)
+                _gemm_pieces(tun, False, m, fo, fi, src, fi, params + coef_off[l], 0, dst)
         if l == n_layers - 2:
             _bias_out_forward(dst, params + int_off[l], m, fo, out_kind)
         else:
@@ -790,8 +731,9 @@ cdef _Views _views(layout):
 
 
 cdef Net _make_net(_Views v, layout, Py_ssize_t n_params, int n_threads,
-                   unsigned long long seed):
+                   unsigned long long seed, dict tuning) except *:
     cdef Net net
+    net.tun = _tuning_for(tuning)
     net.n_layers = v.units.shape[0]
     net.units = &v.units[0]
     net.coef_off = &v.coef_off[0]
@@ -819,11 +761,11 @@ cdef int _online_team(const Net* net, Py_ssize_t batch_size, Py_ssize_t n,
     global norm, no max_norm, a hidden layer, ONLINE_MIN_COEFS weights and
     two threads."""
     cdef int l
-    if (not ONLINE_SPLIT or batch_size != 1 or n < ONLINE_MIN_SAMPLES
+    if (not net.tun.online_split or batch_size != 1 or n < net.tun.online_min_samples
             or not dense or clip_norm > 0
             or net.max_norm > 0 or net.n_layers < 3
             or net.n_layers > ONLINE_MAX_LAYERS
-            or net.n_coef < ONLINE_MIN_COEFS or net.n_threads < 2):
+            or net.n_coef < net.tun.online_min_coefs or net.n_threads < 2):
         return 1
     for l in range(net.n_layers):
         if net.keep[l] < 1:
@@ -832,10 +774,10 @@ cdef int _online_team(const Net* net, Py_ssize_t batch_size, Py_ssize_t n,
 
 
 def online_threads(layout, Py_ssize_t batch_size, Py_ssize_t n_samples,
-                   bint dense, double clip_norm, int n_threads):
+                   bint dense, double clip_norm, int n_threads, dict tuning=None):
     """The team train_epoch would give the online step (1: the usual step)."""
     cdef _Views v = _views(layout)
-    cdef Net net = _make_net(v, layout, layout.n_params, n_threads, 0)
+    cdef Net net = _make_net(v, layout, layout.n_params, n_threads, 0, tuning)
     return _online_team(&net, batch_size, n_samples, dense, clip_norm)
 
 
@@ -877,8 +819,8 @@ cdef void _gather_batch(const Net* net, const floating* X,
     estimated from perf's sample share)."""
     cdef int nt = 1
     cdef int t
-    if xbuf != NULL and m * n_features >= PAR_MIN_GATHER:
-        nt = _team(net, PAR_MIN_FLOPS, m)   # past the flops gate: the team, capped at m
+    if xbuf != NULL and m * n_features >= net.tun.par_min_gather:
+        nt = _team(net, net.tun.par_min_flops, m)   # past the flops gate: the team, capped at m
     if nt == 1:
         _gather_rows(X, n_features, Y, Yb8, n_out, sw, idx, 0, m, xbuf, ybuf,
                      swbuf)
@@ -941,7 +883,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 Py_ssize_t batch_size,
                 layout, int solver, dict opt, Py_ssize_t adam_t,
                 double alpha, double clip_norm, int n_threads,
-                unsigned long long seed=0):
+                unsigned long long seed=0, dict tuning=None):
     """One epoch of minibatch training, all in C; returns (loss_sum, adam_t).
 
     loss_sum is sum over batches of batch_loss * batch_n (scikit-learn's
@@ -951,7 +893,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     alpha1, clip_value); `seed` drives the dropout masks.
     """
     cdef _Views v = _views(layout)
-    cdef Net net = _make_net(v, layout, params.shape[0], n_threads, seed)
+    cdef Net net = _make_net(v, layout, params.shape[0], n_threads, seed, tuning)
     cdef Csr csr
     cdef OptConsts c
     cdef Py_ssize_t n = sample_idx.shape[0]
@@ -1065,7 +1007,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
             if adam:
                 adam_t = adam_t + 1
                 c.lr = adam_step_size(lr_init, c.beta_1, c.beta_2, adam_t)
-            stepped = (rows_nt > 1 and ROWS_PASS_STEP and clip_norm <= 0
+            stepped = (rows_nt > 1 and net.tun.rows_pass_step and clip_norm <= 0
                        and rows_nt <= STEP_MAX_THREADS)
             if stepped:
                 step.scale = scale
@@ -1104,7 +1046,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
             total += batch_loss * m
             start += m
             since_check += m
-            if since_check >= SIGNAL_CHECK_SAMPLES and start < n:
+            if since_check >= net.tun.signal_check_samples and start < n:
                 since_check = 0
                 with gil:
                     PyErr_CheckSignals()
@@ -1157,7 +1099,7 @@ cdef tuple _train_online(const Net* net, int nt, const floating* Xp,
     d.lr_init = lr_init
     d.adam_t0 = adam_t
     d.alpha = alpha
-    d.signal_every = SIGNAL_CHECK_SAMPLES
+    d.signal_every = net.tun.signal_check_samples
     with nogil:
         sh.sqnorm0 = _coef_sqnorm(params, net.n_coef)
         sh.l1norm0 = _coef_abssum(params, net.n_coef) if c.alpha1 > 0 else 0
@@ -1182,7 +1124,7 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
               const floating[::1] sample_weight,   # IN, or None
               const Py_ssize_t[::1] sample_idx,    # IN: arange(n_samples)
               Py_ssize_t chunk, layout, double alpha, int n_threads,
-              double alpha1=0.0, bint with_grad=True):
+              double alpha1=0.0, bint with_grad=True, dict tuning=None):
     """Loss and gradient over all samples (L-BFGS), as scikit-learn's _backprop.
 
     Samples are processed in chunks of `chunk` rows whose raw gradients
@@ -1190,7 +1132,7 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     with_grad=False only the loss is computed (validation loss).
     """
     cdef _Views v = _views(layout)
-    cdef Net net = _make_net(v, layout, params.shape[0], n_threads, 0)
+    cdef Net net = _make_net(v, layout, params.shape[0], n_threads, 0, tuning)
     cdef Csr csr
     cdef Py_ssize_t n = sample_idx.shape[0]
     cdef Py_ssize_t n_features = v.units[0]
@@ -1263,7 +1205,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
             const floating[::1] X_data,       # IN: CSR X, or None
             const Py_ssize_t[::1] X_indices,
             const Py_ssize_t[::1] X_indptr,
-            layout, int n_threads, Py_ssize_t block=256):
+            layout, int n_threads, Py_ssize_t block=256, dict tuning=None):
     """Predict: stream row blocks through every layer into `out`.
 
     Each thread takes whole blocks of `block` rows and keeps them in its own
@@ -1279,6 +1221,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     cdef Csr csr
     cdef const floating* Xp = NULL
     cdef floating[::1] scratch
+    cdef Tuning tun = _tuning_for(tuning)
     check_len(params.shape[0], layout.n_params, "params")
     check_len(out.shape[1], layout.n_outputs, "Each row of out")
     if X is not None:
@@ -1303,66 +1246,14 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     with nogil:
         if nt == 1:
             for blk in range(nb):
-                _forward_rows(&v.units[0], &v.coef_off[0], &v.int_off[0],
+                _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
                               n_layers, &v.acts[0], out_kind, &params[0],
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),
                               &scratch[0], block * width, &out[0, 0])
         else:
             for blk in prange(nb, num_threads=nt, schedule="static"):
-                _forward_rows(&v.units[0], &v.coef_off[0], &v.int_off[0],
+                _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
                               n_layers, &v.acts[0], out_kind, &params[0],
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),
                               &scratch[0] + omp_get_thread_num() * 2 * block * width,
                               block * width, &out[0, 0])
-
-
-def _tuning(par_min_flops=None, block_bytes=None, min_block_rows=None,
-            transcendental_flops=None, small_gemm_mnk=None,
-            small_gemm_min_rows=None, par_min_gather=None, delta_wt=None,
-            rows_pass=None, rows_pass_min_rows=None, rows_pass_step=None,
-            online_split=None, online_min_coefs=None, online_min_samples=None):
-    """Read (and optionally set) the engine's tuning constants; returns the
-    values in force before the call.  For bench/ experiments only."""
-    global PAR_MIN_FLOPS, BLOCK_BYTES, MIN_BLOCK_ROWS, TRANSCENDENTAL_FLOPS
-    global SMALL_GEMM_MNK, SMALL_GEMM_MIN_ROWS, PAR_MIN_GATHER, DELTA_WT
-    global ROWS_PASS, ROWS_PASS_MIN_ROWS, ROWS_PASS_STEP
-    global ONLINE_SPLIT, ONLINE_MIN_COEFS, ONLINE_MIN_SAMPLES
-    old = {"par_min_flops": PAR_MIN_FLOPS, "block_bytes": BLOCK_BYTES,
-           "min_block_rows": MIN_BLOCK_ROWS,
-           "transcendental_flops": TRANSCENDENTAL_FLOPS,
-           "small_gemm_mnk": SMALL_GEMM_MNK,
-           "small_gemm_min_rows": SMALL_GEMM_MIN_ROWS,
-           "par_min_gather": PAR_MIN_GATHER, "delta_wt": DELTA_WT,
-           "rows_pass": ROWS_PASS, "rows_pass_min_rows": ROWS_PASS_MIN_ROWS,
-           "rows_pass_step": ROWS_PASS_STEP, "online_split": ONLINE_SPLIT,
-           "online_min_coefs": ONLINE_MIN_COEFS,
-           "online_min_samples": ONLINE_MIN_SAMPLES}
-    if online_min_samples is not None:
-        ONLINE_MIN_SAMPLES = online_min_samples
-    if online_split is not None:
-        ONLINE_SPLIT = online_split
-    if online_min_coefs is not None:
-        ONLINE_MIN_COEFS = online_min_coefs
-    if rows_pass_step is not None:
-        ROWS_PASS_STEP = rows_pass_step
-    if rows_pass is not None:
-        ROWS_PASS = rows_pass
-    if rows_pass_min_rows is not None:
-        ROWS_PASS_MIN_ROWS = rows_pass_min_rows
-    if delta_wt is not None:
-        DELTA_WT = delta_wt
-    if par_min_gather is not None:
-        PAR_MIN_GATHER = par_min_gather
-    if small_gemm_mnk is not None:
-        SMALL_GEMM_MNK = small_gemm_mnk
-    if small_gemm_min_rows is not None:
-        SMALL_GEMM_MIN_ROWS = small_gemm_min_rows
-    if transcendental_flops is not None:
-        TRANSCENDENTAL_FLOPS = transcendental_flops
-    if par_min_flops is not None:
-        PAR_MIN_FLOPS = par_min_flops
-    if block_bytes is not None:
-        BLOCK_BYTES = block_bytes
-    if min_block_rows is not None:
-        MIN_BLOCK_ROWS = min_block_rows
-    return old

@@ -28,7 +28,7 @@ from cython.parallel cimport prange
 from libc.math cimport INFINITY
 
 
-cdef Py_ssize_t PARALLEL_MIN = 1 << 14
+from fastmlp._tuning cimport OPTIMIZER_PARALLEL_MIN as PARALLEL_MIN
 
 
 cdef extern from "_simd_update.h" nogil:

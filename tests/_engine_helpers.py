@@ -47,7 +47,7 @@ def make_problem(units, out_activation, n_samples=37, dtype=np.float64, seed=0,
 
 
 def engine_loss_grad(params, X, Y, sw, units, activation, out_activation, alpha,
-                     chunk=None, n_threads=1):
+                     chunk=None, n_threads=1, tuning=None):
     n = X.shape[0]
     chunk = chunk or n
     layout = _engine.Layout(units, chunk, activation, out_activation)
@@ -57,7 +57,7 @@ def engine_loss_grad(params, X, Y, sw, units, activation, out_activation, alpha,
     loss = _network.loss_grad(
         params, grads, work, np.empty(layout.scratch_size), dense, data, indices, indptr,
         np.ascontiguousarray(Y, dtype=params.dtype), None, sw,
-        np.arange(n, dtype=np.intp), chunk, layout, alpha, n_threads,
+        np.arange(n, dtype=np.intp), chunk, layout, alpha, n_threads, tuning=tuning,
     )
     return loss, grads
 
@@ -65,8 +65,9 @@ def engine_loss_grad(params, X, Y, sw, units, activation, out_activation, alpha,
 def engine_sgd_epoch(params, X, Y, sw, units, activation, out_activation, alpha,
                      batch_size, lr, order=None, n_threads=1, solver="sgd",
                      momentum=0.0, clip=0.0, state=None, opt_extra=None,
-                     layout_extra=None, seed=0):
-    """One engine epoch; returns (loss, params) with params updated in place."""
+                     layout_extra=None, seed=0, tuning=None):
+    """One engine epoch; returns (loss, params) with params updated in place.
+    ``tuning``: thresholds other than the engine's defaults (_tuning.pyx)."""
     n = X.shape[0]
     layout = _engine.Layout(units, batch_size, activation, out_activation,
                             **(layout_extra or {}))
@@ -83,16 +84,19 @@ def engine_sgd_epoch(params, X, Y, sw, units, activation, out_activation, alpha,
         np.ascontiguousarray(Y, dtype=params.dtype), None, sw, order,
         not np.array_equal(order, np.arange(n)), batch_size, layout,
         _engine.SOLVER_CODES[solver], opt, state.get("t", 0), alpha, clip, n_threads, seed,
+        tuning,
     )
     state["t"] = t
     return loss_sum / n, params
 
 
-def engine_forward(params, X, units, activation, out_activation, n_threads=1, block=256):
+def engine_forward(params, X, units, activation, out_activation, n_threads=1, block=256,
+                   tuning=None):
     layout = _engine.Layout(units, 0, activation, out_activation)
     dense, data, indices, indptr = _engine.csr_parts(X)
     out = np.empty((X.shape[0], units[-1]), dtype=params.dtype)
-    _network.forward(params, out, dense, data, indices, indptr, layout, n_threads, block)
+    _network.forward(params, out, dense, data, indices, indptr, layout, n_threads, block,
+                     tuning)
     return out
 
 

@@ -111,12 +111,10 @@ def test_one_region_step_matches_reference(dtype, activation, out):
     expected = params.copy()
     ref_loss = ref.sgd_epoch(expected, X[order], Y[order], sw[order], UNITS, activation,
                              out, 0.01, 31, 0.05)
-    old = _network._tuning(par_min_flops=0, rows_pass=True, rows_pass_min_rows=4)
-    try:
-        loss, got = engine_sgd_epoch(params, X, Y, sw, UNITS, activation, out, 0.01, 31,
-                                     0.05, n_threads=2, order=order)
-    finally:
-        _network._tuning(**old)
+    loss, got = engine_sgd_epoch(params, X, Y, sw, UNITS, activation, out, 0.01, 31,
+                                 0.05, n_threads=2, order=order,
+                                 tuning=dict(par_min_flops=0, rows_pass=True,
+                                             rows_pass_min_rows=4))
     np.testing.assert_allclose(loss, ref_loss, rtol=1e-5 if dtype == np.float32 else 1e-11)
     np.testing.assert_allclose(got, expected, **tol(dtype))
 
@@ -128,8 +126,6 @@ def test_one_region_step_matches_the_layer_by_layer_step(activation, dropout,
     # Activations the NumPy reference lacks (gelu and silu keep their
     # pre-activation), with and without dropout: the one-region step on 2
     # threads gives the weights the layer-by-layer step gives on 1.
-    from fastmlp import _network
-
     require_threads(2, explicit=True)
 
     units = [7, 12, 9, 4]
@@ -139,14 +135,10 @@ def test_one_region_step_matches_the_layer_by_layer_step(activation, dropout,
     runs = []
     for n_threads, tuning in [(1, {}), (2, dict(par_min_flops=0, rows_pass=True,
                                                  rows_pass_min_rows=4))]:
-        old = _network._tuning(**tuning)
-        try:
-            p = params.copy()
-            loss, _ = engine_sgd_epoch(p, X, Y, sw, units, activation, "softmax", 0.01, 30,
-                                       0.05, n_threads=n_threads, solver="adam",
-                                       layout_extra=extra, seed=5)
-        finally:
-            _network._tuning(**old)
+        p = params.copy()
+        loss, _ = engine_sgd_epoch(p, X, Y, sw, units, activation, "softmax", 0.01, 30,
+                                   0.05, n_threads=n_threads, solver="adam",
+                                   layout_extra=extra, seed=5, tuning=tuning)
         runs.append((loss, p))
     np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-12, atol=1e-14)
     assert runs[1][0] == pytest.approx(runs[0][0], rel=1e-12)
@@ -167,18 +159,12 @@ def test_shuffled_order_equals_presorted_data():
 def test_gather_split_over_threads_equals_presorted_data(n_threads):
     # par_min_gather=1: every shuffled batch is gathered by the team, in row
     # ranges (the default splits only batches of 16k values and more)
-    from fastmlp import _network
-
     X, Y, sw, params = make_problem(UNITS, "softmax", n_samples=40, weighted=True)
     order = np.random.RandomState(1).permutation(40)
     a = params.copy()
     b = params.copy()
-    old = _network._tuning(par_min_gather=1)
-    try:
-        la, _ = engine_sgd_epoch(a, X, Y, sw, UNITS, "tanh", "softmax", 0.01, 9, 0.1,
-                                 order=order, n_threads=n_threads)
-    finally:
-        _network._tuning(**old)
+    la, _ = engine_sgd_epoch(a, X, Y, sw, UNITS, "tanh", "softmax", 0.01, 9, 0.1,
+                             order=order, n_threads=n_threads, tuning=dict(par_min_gather=1))
     lb, _ = engine_sgd_epoch(b, X[order], Y[order], sw[order], UNITS, "tanh", "softmax", 0.01,
                              9, 0.1, n_threads=n_threads)
     np.testing.assert_allclose(a, b, rtol=1e-13)
@@ -257,21 +243,14 @@ def test_regression_losses_match_finite_differences(loss, n_out):
 def test_delta_with_transposed_copy_of_w_matches_reference(dtype, delta_wt, units, out):
     # Small layers take the delta D @ W.T as D @ (a contiguous copy of W.T);
     # both ways must give the reference's gradient, on 1 and 2 threads.
-    from fastmlp import _network
-
     X, Y, sw, params = make_problem(units, out, n_samples=50, dtype=dtype, weighted=True)
     expected_loss, expected_grad = ref.loss_grad(params, X, Y, sw, units, "relu", out, 0.01)
-    old = _network._tuning(delta_wt=delta_wt)
-    try:
-        for n_threads in (1, 2):
-            loss, grad = engine_loss_grad(params, X, Y, sw, units, "relu", out, 0.01,
-                                          n_threads=n_threads)
-            np.testing.assert_allclose(loss, expected_loss,
-                                       rtol=1e-5 if dtype == np.float32 else 1e-11)
-            np.testing.assert_allclose(grad, expected_grad, **tol(dtype))
-    finally:
-        _network._tuning(**old)
-    assert _network._tuning()["delta_wt"] == old["delta_wt"]
+    for n_threads in (1, 2):
+        loss, grad = engine_loss_grad(params, X, Y, sw, units, "relu", out, 0.01,
+                                      n_threads=n_threads, tuning=dict(delta_wt=delta_wt))
+        np.testing.assert_allclose(loss, expected_loss,
+                                   rtol=1e-5 if dtype == np.float32 else 1e-11)
+        np.testing.assert_allclose(grad, expected_grad, **tol(dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -280,20 +259,14 @@ def test_gemms_in_small_pieces_match_reference(dtype, n_threads):
     # Lower the piece size so that the forward GEMMs and the weight gradients
     # of this small network are issued in pieces (three each: 22 rows of the
     # batch, 14 fan_in rows), as they are for mid-size layers by default.
-    from fastmlp import _network
-
     units = [40, 30, 20, 3]
     X, Y, sw, params = make_problem(units, "softmax", n_samples=64, dtype=dtype, weighted=True)
     expected_loss, expected_grad = ref.loss_grad(params, X, Y, sw, units, "relu", "softmax", 0.01)
     expected_out = reference_forward(params, X, units, "relu", "softmax")
-    old = _network._tuning(small_gemm_mnk=16 * 30 * 64)
-    try:
-        loss, grad = engine_loss_grad(params, X, Y, sw, units, "relu", "softmax", 0.01,
-                                      n_threads=n_threads)
-        out = engine_forward(params, X, units, "relu", "softmax", n_threads, 64)
-    finally:
-        _network._tuning(**old)
-    assert _network._tuning()["small_gemm_mnk"] == old["small_gemm_mnk"]
+    pieces = dict(small_gemm_mnk=16 * 30 * 64)
+    loss, grad = engine_loss_grad(params, X, Y, sw, units, "relu", "softmax", 0.01,
+                                  n_threads=n_threads, tuning=pieces)
+    out = engine_forward(params, X, units, "relu", "softmax", n_threads, 64, tuning=pieces)
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-5 if dtype == np.float32 else 1e-11)
     np.testing.assert_allclose(grad, expected_grad, **tol(dtype))
     np.testing.assert_allclose(out, expected_out, **tol(dtype))
@@ -316,3 +289,10 @@ def test_a_used_layout_pickles_and_copies():
         np.testing.assert_array_equal(_engine.forward(params, X, other), expected)
         assert other.typed_views is not None
     assert layout.typed_views is not None  # the original keeps its views
+
+
+def test_unknown_tuning_keys_are_refused():
+    X, Y, sw, params = make_problem(UNITS, "softmax", n_samples=10)
+    with pytest.raises(ValueError, match="Unknown tuning keys \\['par_min_flop'\\]"):
+        engine_sgd_epoch(params, X, Y, sw, UNITS, "relu", "softmax", 0.01, 5, 0.1,
+                         tuning=dict(par_min_flop=0))

@@ -12,16 +12,19 @@ from fastmlp import MLPClassifier, MLPRegressor, _engine, _network
 from _engine_helpers import engine_sgd_epoch, make_problem
 
 
+# The online step for networks of any size and epochs of any length (it
+# needs two threads), passed to the engine explicitly.
+ONLINE_EVERYWHERE = dict(online_min_coefs=0, online_min_samples=0, online_split=True)
+
+
 @pytest.fixture
 def online_everywhere():
-    """The online step for networks of any size (it needs two threads)."""
-    old = _network._tuning(online_min_coefs=0, online_min_samples=0, online_split=True)
-    yield
-    _network._tuning(**old)
+    return ONLINE_EVERYWHERE
 
 
 def _epoch(units, activation, out, n_threads, solver="adam", weighted=True, alpha=0.01,
-           opt_extra=None, layout_extra=None, n_samples=40, order=None, seed=0):
+           opt_extra=None, layout_extra=None, n_samples=40, order=None, seed=0,
+           tuning=ONLINE_EVERYWHERE):
     X, Y, sw, params = make_problem(units, out if out in ("softmax", "logistic", "identity",
                                                           "exp") else "identity",
                                     n_samples=n_samples, weighted=weighted, seed=seed)
@@ -30,7 +33,8 @@ def _epoch(units, activation, out, n_threads, solver="adam", weighted=True, alph
                                "identity" if out in ("huber", "absolute_error") else out,
                                alpha, 1, 0.05, order=order, n_threads=n_threads,
                                solver=solver, momentum=0.9, state=state,
-                               opt_extra=opt_extra, layout_extra=layout_extra)
+                               opt_extra=opt_extra, layout_extra=layout_extra,
+                               tuning=tuning)
     return loss, p, state
 
 
@@ -49,7 +53,8 @@ def test_online_step_matches_the_one_thread_step(online_everywhere, activation, 
     units = [6, 40, 9, 3]
     extra = {"loss": out} if out in ("huber", "absolute_error") else None
     assert _network.online_threads(_layout(units, activation, "identity" if extra else out,
-                                           **(extra or {})), 1, 1000, True, 0.0, 2) == 2
+                                           **(extra or {})), 1, 1000, True, 0.0, 2,
+                                   tuning=online_everywhere) == 2
     require_threads(2, explicit=True)
     order = np.random.RandomState(3).permutation(40)
     runs = [_epoch(units, activation, out, n_threads, layout_extra=extra, order=order)
@@ -110,7 +115,7 @@ def test_float32(online_everywhere, require_threads):
     for n_threads in (1, 2):
         p = params.copy()
         engine_sgd_epoch(p, X, Y, sw, [8, 48, 5], "relu", "softmax", 1e-4, 1, 0.01,
-                         n_threads=n_threads, solver="adam")
+                         n_threads=n_threads, solver="adam", tuning=online_everywhere)
         runs.append(p)
     assert runs[1].dtype == np.float32
     require_threads(2, explicit=True)
@@ -118,9 +123,10 @@ def test_float32(online_everywhere, require_threads):
 
 
 def test_when_the_online_step_runs():
-    old = _network._tuning(online_split=True)
-    try:
-        default_min = old["online_min_coefs"]
+    from fastmlp._tuning import DEFAULTS
+
+    default_min = DEFAULTS["online_min_coefs"]
+    if True:  # (the default thresholds, as estimators use them)
         big = [64, 100, 10]
         assert 64 * 100 + 100 * 10 >= default_min
         assert _network.online_threads(_layout(big), 1, 1000, True, 0.0, 2) == 2
@@ -136,10 +142,8 @@ def test_when_the_online_step_runs():
         assert _network.online_threads(_layout(big, max_norm=2.0), 1, 1000, True, 0.0, 2) == 1
         assert _network.online_threads(_layout([500, 10]), 1, 1000, True, 0.0, 2) == 1
         assert _network.online_threads(_layout([4, 8, 3]), 1, 1000, True, 0.0, 2) == 1
-        _network._tuning(online_split=False)
-        assert _network.online_threads(_layout(big), 1, 1000, True, 0.0, 2) == 1
-    finally:
-        _network._tuning(**old)
+        assert _network.online_threads(_layout(big), 1, 1000, True, 0.0, 2,
+                                       tuning=dict(online_split=False)) == 1
 
 
 @pytest.mark.parametrize("Est, target", [(MLPClassifier, "multiclass"),
@@ -196,7 +200,8 @@ def test_more_threads_than_cores(online_everywhere, units, n_threads, require_th
     # partial sums over more threads, and threads descheduled between
     # meetings (the spin wait yields), still the one-thread step's numbers
     layout = _layout(units, "relu", "identity")
-    assert _network.online_threads(layout, 1, 1000, True, 0.0, n_threads) == n_threads
+    assert _network.online_threads(layout, 1, 1000, True, 0.0, n_threads,
+                                   tuning=online_everywhere) == n_threads
     require_threads(n_threads, explicit=True)
     order = np.random.RandomState(5).permutation(60)
     runs = [_epoch(units, "relu", "identity", nt, n_samples=60, order=order)

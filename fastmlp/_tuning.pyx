@@ -1,0 +1,58 @@
+# Design: the default values of the engine's Tuning (declared, with what
+# each threshold is for, in _tuning.pxd), and the one function that turns
+# explicit overrides into the struct an engine call carries.  Python-level
+# sizes of the estimator and _engine live here too.
+
+# Measured on the bench machine (bench/README.md); see _tuning.pxd.
+DEFAULTS = {
+    "par_min_flops": 1e6,
+    "transcendental_flops": 1000.0,
+    "block_bytes": 1 << 21,
+    "min_block_rows": 256,
+    "small_gemm_mnk": 1e6,
+    "small_gemm_min_rows": 8,
+    "delta_wt": True,
+    "rows_pass": True,
+    "rows_pass_min_rows": 64,
+    "rows_pass_step": True,
+    "online_split": True,
+    "online_min_coefs": 2048,
+    "online_min_samples": 256,
+    "par_min_gather": 1 << 14,
+    "signal_check_samples": 2048,
+}
+
+# Rows per block of a prediction: each thread keeps a block in its own
+# scratch through every layer (_network.forward); up to one block, serial.
+PREDICT_BLOCK_ROWS = 256
+# Rows per engine call when L-BFGS (or a validation loss) sweeps the data.
+LBFGS_CHUNK_ROWS = 2048
+
+
+cdef Tuning tuning_from(dict overrides) except *:
+    """The defaults, with ``overrides`` (None or a dict of DEFAULTS' keys)."""
+    cdef Tuning t
+    values = DEFAULTS if not overrides else {**DEFAULTS, **overrides}
+    if len(values) != len(DEFAULTS):
+        unknown = sorted(set(values) - set(DEFAULTS))
+        raise ValueError(f"Unknown tuning keys {unknown}; known: {sorted(DEFAULTS)}.")
+    t.par_min_flops = values["par_min_flops"]
+    t.transcendental_flops = values["transcendental_flops"]
+    t.block_bytes = values["block_bytes"]
+    t.min_block_rows = values["min_block_rows"]
+    t.small_gemm_mnk = values["small_gemm_mnk"]
+    t.small_gemm_min_rows = values["small_gemm_min_rows"]
+    t.delta_wt = values["delta_wt"]
+    t.rows_pass = values["rows_pass"]
+    t.rows_pass_min_rows = values["rows_pass_min_rows"]
+    t.rows_pass_step = values["rows_pass_step"]
+    t.online_split = values["online_split"]
+    t.online_min_coefs = values["online_min_coefs"]
+    t.online_min_samples = values["online_min_samples"]
+    t.par_min_gather = values["par_min_gather"]
+    t.signal_check_samples = values["signal_check_samples"]
+    if t.block_bytes < 1 or t.min_block_rows < 1 or t.small_gemm_min_rows < 1:
+        raise ValueError("block_bytes, min_block_rows and small_gemm_min_rows must be >= 1.")
+    if t.rows_pass_min_rows < 1 or t.signal_check_samples < 1:
+        raise ValueError("rows_pass_min_rows and signal_check_samples must be >= 1.")
+    return t
