@@ -25,8 +25,13 @@ MODULES = [
     "_activations",
     "_losses",
     "_optimizers",
+    "_csr",
+    "_dropout",
+    "_layers",
+    "_step",
     "_online",
     "_network",
+    "_predict",
 ]
 
 # -fno-math-errno lets exp/sqrt loops vectorize; it does not change IEEE

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from fastmlp import _activations, _losses, _network, _optimizers
+from fastmlp import _activations, _losses, _network, _optimizers, _predict
 from fastmlp._openmp import effective_n_threads
 from fastmlp._tuning import PREDICT_BLOCK_ROWS
 
@@ -222,11 +222,11 @@ def forward(params, X, layout, n_threads=None):
     block = PREDICT_BLOCK_ROWS
     if X.shape[0] <= block:
         # one block, serial: BLAS does not thread GEMMs this small either
-        _network.forward(params, out, dense, data, indices, indptr, layout, 1, block)
+        _predict.forward(params, out, dense, data, indices, indptr, layout, 1, block)
         return out
     n_threads = effective_n_threads(n_threads)
     with engine_session():
-        _network.forward(params, out, dense, data, indices, indptr, layout,
+        _predict.forward(params, out, dense, data, indices, indptr, layout,
                          thread_share(n_threads), block)
     return out
 

@@ -1,6 +1,6 @@
 from cython cimport floating
 
-from fastmlp._network cimport Net
+from fastmlp._net cimport Net
 from fastmlp._optimizers cimport OptConsts
 
 
@@ -58,3 +58,13 @@ cdef Py_ssize_t online_epoch(const Net* net, const OnlineData* d,
                              floating* params, floating* s1, floating* s2,
                              const OptConsts* c, OnlineShared* sh,
                              int n_threads) noexcept nogil
+
+# One epoch at batch size 1 on nt threads: sizes and lays out each thread's
+# region, runs online_epoch, returns (loss_sum, adam_t).  _network calls it.
+cdef tuple train_online(const Net* net, int nt, const floating* Xp,
+                        const floating* Yp, const unsigned char* Yb8,
+                        const floating* swp, const Py_ssize_t* idx,
+                        Py_ssize_t n, floating* params,
+                        floating* s1, floating* s2, const OptConsts* c,
+                        int solver, double lr_init, Py_ssize_t adam_t,
+                        double alpha)

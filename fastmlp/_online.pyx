@@ -52,8 +52,11 @@ from cython.parallel cimport parallel
 from libc.math cimport sqrt
 from libc.string cimport memcpy, memset
 
+import numpy as np
+
 from fastmlp._activations cimport _act_backward, _bias_act_forward
 from fastmlp._blas cimport gemm_rm
+from fastmlp._layers cimport _coef_abssum, _coef_sqnorm
 from fastmlp._losses cimport _bias_out_loss_delta
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
 from fastmlp._optimizers cimport SOLVER_ADAM, SOLVER_ADAMW, _update, adam_step_size
@@ -366,3 +369,66 @@ cdef Py_ssize_t online_epoch(const Net* net, const OnlineData* d,
         fastmlp_barrier()
         _thread_loop(net, d, params, s1, s2, c[0], sh, t, team)
     return sh.n_done
+
+
+cdef int raise_pending() except -1:
+    """Propagate the exception already set (KeyboardInterrupt)."""
+    return -1
+
+
+cdef inline void* _aligned(void* p, size_t to) noexcept nogil:
+    """p rounded up to a multiple of `to` bytes."""
+    return <void*> ((<size_t> p + to - 1) // to * to)
+
+
+cdef tuple train_online(const Net* net, int nt, const floating* Xp,
+                         const floating* Yp, const unsigned char* Yb8,
+                         const floating* swp, const Py_ssize_t* idx,
+                         Py_ssize_t n, floating* params,
+                         floating* s1, floating* s2, const OptConsts* c,
+                         int solver, double lr_init, Py_ssize_t adam_t,
+                         double alpha):
+    """train_epoch at batch size 1 on nt threads (_online.pyx)."""
+    cdef OnlineData d
+    cdef OnlineShared sh
+    cdef Py_ssize_t l, done, region_len
+    cdef Py_ssize_t n_out = net.units[net.n_layers - 1]
+    cdef Py_ssize_t page = 4096 // sizeof(floating)
+    cdef floating[::1] regions
+    d.max_fo = 0
+    d.u_total = 0
+    for l in range(net.n_layers):
+        d.u_total += _pad16(net.units[l])
+        if l > 0:
+            d.max_fo = max(d.max_fo, _pad16(net.units[l]))
+    d.out_len = _pad16(n_out)
+    # a thread's own parameters, each part padded to 16 values (_online._own_layout)
+    d.mirror_len = _pad16(net.n_params + 32 * net.n_layers)
+    # each thread's region (laid out in _online._thread_loop), whole pages
+    # and a page apart: the threads' stores waited on lines the other core
+    # had pulled in when their data sat side by side (bench/README.md)
+    region_len = 4 * d.mirror_len + 4 * d.u_total + 2 * d.out_len + 2 * d.max_fo
+    d.region_stride = (region_len + page - 1) // page * page + page
+    regions = np.empty(nt * d.region_stride + page,
+                       dtype=np.float32 if floating is float else np.float64)
+    d.regions = _aligned(&regions[0], 4096)
+    d.X = Xp
+    d.Y = Yp
+    d.Yb8 = Yb8
+    d.sw = swp
+    d.idx = idx
+    d.n = n
+    d.solver = solver
+    d.lr_init = lr_init
+    d.adam_t0 = adam_t
+    d.alpha = alpha
+    d.signal_every = net.tun.signal_check_samples
+    with nogil:
+        sh.sqnorm0 = _coef_sqnorm(params, net.n_coef)
+        sh.l1norm0 = _coef_abssum(params, net.n_coef) if c.alpha1 > 0 else 0
+        done = online_epoch(net, &d, params, s1, s2, c, &sh, nt)
+    if sh.stop:
+        raise_pending()
+    if solver == SOLVER_ADAM or solver == SOLVER_ADAMW:
+        adam_t += done
+    return sh.total, adam_t

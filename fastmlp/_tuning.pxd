@@ -78,3 +78,5 @@ cdef struct Tuning:
 
 
 cdef Tuning tuning_from(dict overrides) except *
+# tuning_from, with the defaults made once for calls that pass none
+cdef Tuning tuning_for(dict overrides) except *

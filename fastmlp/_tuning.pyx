@@ -56,3 +56,12 @@ cdef Tuning tuning_from(dict overrides) except *:
     if t.rows_pass_min_rows < 1 or t.signal_check_samples < 1:
         raise ValueError("rows_pass_min_rows and signal_check_samples must be >= 1.")
     return t
+
+
+cdef Tuning DEFAULT_TUNING = tuning_from(None)
+
+
+cdef Tuning tuning_for(dict overrides) except *:
+    """tuning_from(overrides), without rebuilding the defaults when None
+    (a one-row predict pays nothing for them)."""
+    return DEFAULT_TUNING if overrides is None else tuning_from(overrides)

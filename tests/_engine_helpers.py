@@ -2,7 +2,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from fastmlp import _engine, _network
+from fastmlp import _engine, _network, _predict
 from fastmlp import _reference as ref
 
 # per-dtype tolerance for compiled vs reference results
@@ -95,7 +95,7 @@ def engine_forward(params, X, units, activation, out_activation, n_threads=1, bl
     layout = _engine.Layout(units, 0, activation, out_activation)
     dense, data, indices, indptr = _engine.csr_parts(X)
     out = np.empty((X.shape[0], units[-1]), dtype=params.dtype)
-    _network.forward(params, out, dense, data, indices, indptr, layout, n_threads, block,
+    _predict.forward(params, out, dense, data, indices, indptr, layout, n_threads, block,
                      tuning)
     return out
 

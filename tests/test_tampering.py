@@ -180,7 +180,7 @@ print("ok")
 # caller other than the estimators (or an estimator bug) cannot make a kernel
 # read or write outside an array either.
 _ENGINE = """
-from fastmlp import _engine, _network
+from fastmlp import _engine, _network, _predict
 n, f, o = 40, 8, 3
 units = (f, 16, o)
 L = _engine.layout_for(units, 10, "relu", "softmax")
@@ -233,15 +233,15 @@ epoch(X=None, csr=(A.data, A.indices.astype(np.intp), ptr))
         "X.indptr is not a CSR row index",
     ),
     "forward_params_short": (
-        "_network.forward(np.zeros(P - 2), np.empty((n, o)), Xd, None, None, None, L, 1)",
+        "_predict.forward(np.zeros(P - 2), np.empty((n, o)), Xd, None, None, None, L, 1)",
         "params has",
     ),
     "forward_out_too_narrow": (
-        "_network.forward(np.zeros(P), np.empty((n, o - 1)), Xd, None, None, None, L, 1)",
+        "_predict.forward(np.zeros(P), np.empty((n, o - 1)), Xd, None, None, None, L, 1)",
         "Each row of out has 2",
     ),
     "forward_x_too_narrow": (
-        "_network.forward(np.zeros(P), np.empty((n, o)), Xd[:, :3].copy(), None, None,"
+        "_predict.forward(np.zeros(P), np.empty((n, o)), Xd[:, :3].copy(), None, None,"
         " None, L, 1)",
         "Each row of X has 3",
     ),
@@ -274,7 +274,7 @@ def test_engine_entry_points_accept_what_they_check():
 epoch()
 epoch(solver=0, s2=np.zeros(0))
 out = np.empty((n, o))
-_network.forward(np.zeros(P), out, Xd, None, None, None, L, 1)
+_predict.forward(np.zeros(P), out, Xd, None, None, None, L, 1)
 print("ok", np.allclose(out, 1.0 / o))
 """
     )

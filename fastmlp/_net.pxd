@@ -1,0 +1,115 @@
+# Design: what every part of the network engine shares, declared once and
+# compiled into each module that cimports it (no .pyx): the Net a call runs
+# on, the CSR view of X, and the small inline helpers that decide how a
+# step is cut into threads, row blocks and GEMM pieces.  _network.pyx builds
+# a Net per call; _layers, _step, _online and _predict read it.
+from cython cimport floating
+
+from fastmlp._activations cimport ACT_IDENTITY, ACT_LEAKY_RELU, ACT_RELU
+from fastmlp._losses cimport OUT_ABSOLUTE, OUT_HUBER, OUT_IDENTITY
+
+from fastmlp._tuning cimport Tuning
+
+# Where everything lives in the flat buffers; built once per call by Python
+# (fastmlp._engine.Layout) and read-only in the kernels.  Per-layer arrays
+# are indexed by the layer of units: 0 = input, n_layers - 1 = output.
+cdef struct Net:
+    int n_layers                  # len(units): input, hidden..., output
+    const Py_ssize_t* units       # layer sizes
+    const Py_ssize_t* coef_off    # W_l = params[coef_off[l]:], (units[l], units[l+1])
+    const Py_ssize_t* int_off     # b_l = params[int_off[l]:], (units[l+1],)
+    const Py_ssize_t* act_off     # A_l = work[act_off[l]:], (batch, units[l]), l >= 1
+    const Py_ssize_t* delta_off   # D_l = work[delta_off[l]:], (batch, units[l]), hidden l
+    const Py_ssize_t* pre_off     # Z_l (pre-activation) for gelu/silu layers, else -1
+    const Py_ssize_t* mask_off    # dropout mask of layer l (l = 0: the dropped input), else -1
+    const int* acts               # activation code of hidden layer l
+    const double* keep            # 1 - dropout rate of layer l (1: no dropout)
+    Py_ssize_t n_coef             # params[:n_coef] are coefs (L2, L1 apply)
+    Py_ssize_t n_params
+    int out_kind                  # output activation + loss code (_losses)
+    double huber_delta
+    double max_norm               # max L2 norm of each unit's incoming weights; 0 = off
+    unsigned long long seed       # dropout masks: counter-based, seeded per epoch
+    int n_threads
+    Tuning tun                    # the call's thresholds (_tuning.pxd)
+
+
+cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:
+    """p + off, keeping NULL (an unused optimizer state) NULL."""
+    return NULL if p == NULL else p + off
+
+
+cdef inline Py_ssize_t _part_lo(Py_ssize_t n, int t, int nt) noexcept nogil:
+    """Where thread t's part of n items starts: parts of ceil(n / nt) items,
+    the last ones shorter or empty (then _part_lo == _part_hi == n)."""
+    cdef Py_ssize_t lo = t * ((n + nt - 1) // nt)
+    return lo if lo < n else n
+
+
+cdef inline Py_ssize_t _part_hi(Py_ssize_t n, int t, int nt) noexcept nogil:
+    """Where thread t's part of n items ends (see _part_lo)."""
+    return _part_lo(n, t + 1, nt)
+
+
+cdef struct Csr:
+    const void* data              # floating*, NULL when X is dense
+    const Py_ssize_t* indices
+    const Py_ssize_t* indptr
+
+
+cdef inline double _act_work(const Net* net, int act) noexcept nogil:
+    """GEMM-flop equivalent of one hidden activation value (fwd + bwd)."""
+    if act == ACT_IDENTITY or act == ACT_RELU or act == ACT_LEAKY_RELU:
+        return 2
+    return net.tun.transcendental_flops
+
+
+cdef inline double _out_work(const Net* net, int kind) noexcept nogil:
+    """GEMM-flop equivalent of one output value (activation, loss, delta)."""
+    if kind == OUT_IDENTITY or kind == OUT_HUBER or kind == OUT_ABSOLUTE:
+        return 4
+    return 2 * net.tun.transcendental_flops    # exp (+ log) per value
+
+
+cdef inline int _team(const Net* net, double flops, Py_ssize_t n_items) noexcept nogil:
+    """Threads for one step: 1 when the step is too small to split."""
+    if net.n_threads <= 1 or flops < net.tun.par_min_flops or n_items < 2:
+        return 1
+    return net.n_threads if net.n_threads < n_items else <int> n_items
+
+
+cdef inline Py_ssize_t _block_rows(const Tuning* tun, Py_ssize_t m, Py_ssize_t width,
+                                   int nt, Py_ssize_t itemsize) noexcept nogil:
+    """Rows per block: tun.block_bytes of output, at least tun.min_block_rows."""
+    cdef Py_ssize_t rb = tun.block_bytes // (width * itemsize + 1)
+    if rb < tun.min_block_rows:
+        rb = tun.min_block_rows
+    if nt > 1 and rb * nt > m:
+        rb = (m + nt - 1) // nt
+    if rb < 1:
+        rb = 1
+    return rb
+
+
+cdef inline Py_ssize_t _piece_rows(const Tuning* tun, Py_ssize_t rows,
+                                   double mnk_per_row) noexcept nogil:
+    """Rows per GEMM piece (see Tuning.small_gemm_mnk): all rows unless
+    pieces of at most small_gemm_mnk keep small_gemm_min_rows rows or more;
+    the rows are shared evenly, so no piece is a small leftover."""
+    cdef Py_ssize_t pr, n_pieces, even, by_four
+    if rows * mnk_per_row <= tun.small_gemm_mnk:
+        return rows
+    pr = <Py_ssize_t> (tun.small_gemm_mnk / mnk_per_row)
+    if pr < tun.small_gemm_min_rows:
+        return rows
+    n_pieces = (rows + pr - 1) // pr
+    even = (rows + n_pieces - 1) // n_pieces
+    # a multiple of 4 rows runs ~10% faster in those kernels (115 vs 97-108
+    # GFLOP/s at 8-15 rows, bench/README.md)
+    by_four = (even + 3) // 4 * 4
+    return by_four if by_four <= pr else even
+
+
+cdef inline floating* _layer_buf(floating* work, Py_ssize_t off,
+                                 Py_ssize_t shift) noexcept nogil:
+    return NULL if off < 0 else work + off + shift

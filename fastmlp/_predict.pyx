@@ -1,0 +1,117 @@
+# Design: prediction.  Row blocks stream through every layer: each thread
+# takes whole blocks and keeps one in its own scratch (two halves, ping-pong)
+# through all layers, so memory is O(threads * block * width) and a block's
+# activations stay in cache between layers.  One-row blocks use GEMV where W
+# is wide (_blas.row_times_rm).  No dropout, no loss.
+from cython cimport floating
+from cython.parallel cimport prange
+
+import numpy as np
+
+from fastmlp._activations cimport _bias_act_forward
+from fastmlp._blas cimport row_times_rm
+from fastmlp._contract cimport check_csr, check_len
+from fastmlp._csr cimport _csr_rows_dot
+from fastmlp._layers cimport _gemm_pieces
+from fastmlp._losses cimport _bias_out_forward
+from fastmlp._net cimport Csr
+from fastmlp._network cimport _Views, _bind_x, _views
+from fastmlp._openmp cimport omp_get_thread_num
+from fastmlp._tuning cimport Tuning, tuning_for
+
+
+cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
+                        const Py_ssize_t* coef_off,
+                        const Py_ssize_t* int_off, int n_layers, const int* acts,
+                        int out_kind, const floating* params, const floating* X,
+                        const Csr* csr, Py_ssize_t r0, Py_ssize_t r1,
+                        floating* scratch, Py_ssize_t half,
+                        floating* out) noexcept nogil:
+    """out[r0:r1] = the network's output for X rows r0:r1 (prediction).
+
+    The block ping-pongs between two scratch halves, layer after layer."""
+    cdef Py_ssize_t m = r1 - r0
+    cdef Py_ssize_t fi, fo
+    cdef int l
+    cdef const floating* src
+    cdef floating* dst
+    for l in range(n_layers - 1):
+        fi = units[l]
+        fo = units[l + 1]
+        if l == n_layers - 2:
+            dst = out + r0 * fo
+        else:
+            dst = scratch + (l % 2) * half
+        if l == 0 and csr.data != NULL:
+            _csr_rows_dot(<const floating*> csr.data, csr.indices, csr.indptr,
+                          NULL, r0, r1, params + coef_off[0], fo, dst)
+        else:
+            src = X + r0 * fi if l == 0 else scratch + ((l - 1) % 2) * half
+            if m == 1:
+                row_times_rm(fo, fi, src, params + coef_off[l], dst)
+            else:
+                _gemm_pieces(tun, False, m, fo, fi, src, fi, params + coef_off[l], 0, dst)
+        if l == n_layers - 2:
+            _bias_out_forward(dst, params + int_off[l], m, fo, out_kind)
+        else:
+            _bias_act_forward(dst, params + int_off[l], m, fo, acts[l + 1], NULL)
+
+
+def forward(const floating[::1] params,       # IN: flat coefs + intercepts
+            floating[:, ::1] out,             # OUT: (n_samples, n_outputs)
+            const floating[:, ::1] X,         # IN: dense X, or None
+            const floating[::1] X_data,       # IN: CSR X, or None
+            const Py_ssize_t[::1] X_indices,
+            const Py_ssize_t[::1] X_indptr,
+            layout, int n_threads, Py_ssize_t block=256, dict tuning=None):
+    """Predict: stream row blocks through every layer into `out`.
+
+    Each thread takes whole blocks of `block` rows and keeps them in its own
+    scratch through all layers, so memory is O(threads * block * width) and
+    the activations of a block stay in cache between layers.  No dropout.
+    """
+    cdef _Views v = _views(layout)
+    cdef int n_layers = v.units.shape[0]
+    cdef Py_ssize_t n = out.shape[0]
+    cdef Py_ssize_t width = 0, nb, blk, l
+    cdef int nt
+    cdef int out_kind = layout.out_kind
+    cdef Csr csr
+    cdef const floating* Xp = NULL
+    cdef floating[::1] scratch
+    cdef Tuning tun = tuning_for(tuning)
+    check_len(params.shape[0], layout.n_params, "params")
+    check_len(out.shape[1], layout.n_outputs, "Each row of out")
+    if X is not None:
+        check_len(X.shape[0], n, "X's rows (one per row of out)")
+        check_len(X.shape[1], v.units[0], "Each row of X")
+    elif X_data is not None:
+        check_csr(X_indptr, X_indices, X_data.shape[0], n, v.units[0])
+    else:
+        raise ValueError("The engine needs X: dense or CSR.")
+    if block < 1:
+        raise ValueError(f"block={block} must be at least 1.")
+    for l in range(1, n_layers):
+        width = max(width, v.units[l])
+    if n == 0:
+        return
+    block = min(block, n)  # scratch for the rows there are, not a whole block
+    nb = (n + block - 1) // block
+    nt = 1 if (n_threads <= 1 or nb < 2) else min(n_threads, <int> nb)
+    scratch = np.empty(nt * 2 * block * width,
+                       dtype=np.float32 if floating is float else np.float64)
+    Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
+    with nogil:
+        if nt == 1:
+            for blk in range(nb):
+                _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
+                              n_layers, &v.acts[0], out_kind, &params[0],
+                              Xp, &csr, blk * block, min(n, (blk + 1) * block),
+                              &scratch[0], block * width, &out[0, 0])
+        else:
+            for blk in prange(nb, num_threads=nt, schedule="static"):
+                _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
+                              n_layers, &v.acts[0], out_kind, &params[0],
+                              Xp, &csr, blk * block, min(n, (blk + 1) * block),
+                              &scratch[0] + omp_get_thread_num() * 2 * block * width,
+                              block * width, &out[0, 0])
