@@ -1,21 +1,19 @@
 """MLPClassifier and MLPRegressor: scikit-learn 1.9's API on fastmlp's engine.
 
-This layer validates input, owns the fitted state and runs the per-epoch
-bookkeeping (loss curve, tol / n_iter_no_change, early stopping, verbose,
-learning-rate schedules).  Each epoch is one call into the compiled engine,
-which runs every minibatch -- gather, forward, loss, backward, update --
-without the GIL.
+This layer validates input, implements scikit-learn's API and runs the
+per-epoch policy (loss curve, tol / n_iter_no_change, early stopping,
+verbose, learning-rate schedules, callbacks).  Each epoch is one call into
+the compiled engine through ``_engine.Problem``, which runs every minibatch
+-- gather, forward, loss, backward, update -- without the GIL; the solver's
+state is a ``_stochastic_optimizers.StochasticOptimizer``.
 
 The random state is consumed exactly as scikit-learn consumes it (weight
 initialisation, per-epoch shuffles, the early-stopping split), so the same
 ``random_state`` gives the same model as scikit-learn's, up to rounding.
 
-Fitted parameters live in one flat buffer ``_params``; ``coefs_[i]`` and
-``intercepts_[i]`` are views into it, so editing them in place takes effect.
-If they are replaced (or the model was unpickled), the buffer is rebuilt from
-them: ``coefs_`` and ``intercepts_`` are the truth.
+The fitted parameters (one flat buffer, ``coefs_``/``intercepts_`` its
+views, checked when replaced) are ``_fitted_network.FittedNetwork``'s.
 """
-import copy
 import time
 import warnings
 import weakref
@@ -40,6 +38,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastmlp import _docstrings, _engine, _fastcheck, _label
+from fastmlp._fitted_network import FittedNetwork, SeededRandomState
 from fastmlp._sklearn_callbacks import EpochCallbacks
 from fastmlp._stochastic_optimizers import StochasticOptimizer
 from fastmlp._tuning import LBFGS_CHUNK_ROWS
@@ -100,42 +99,11 @@ def _set_params(estimator, params):
             setattr(estimator, name, value)
 
 
-class _SeededRandomState(np.random.RandomState):
-    """A RandomState an estimator made from an int random_state: only that
-    estimator (``owner``, a weak reference) reseeds it, never a shallow copy
-    of it, and never a RandomState the user gave.  When the estimator is
-    gone the generator waits in ``_spares`` for the next estimator, which
-    reseeds it: numpy builds a new one through SeedSequence first (~85 us, an
-    eighth of the Python cost of a fit).  Pickles as a plain RandomState."""
-
-    _spares = []
-    _MAX_SPARES = 4
-
-    @classmethod
-    def for_estimator(cls, estimator, seed):
-        """RandomState(seed), owned by ``estimator``."""
-        try:
-            rs = cls._spares.pop()  # atomic: one thread gets each spare
-        except IndexError:
-            rs = cls(seed)
-        else:
-            rs.seed(seed)  # the state RandomState(seed) starts in
-        rs.owner = weakref.ref(estimator, rs._owner_gone)
-        return rs
-
-    def _owner_gone(self, _ref):
-        if len(self._spares) < self._MAX_SPARES:
-            self._spares.append(self)
-
-
-# lists of floats that fit only appends to (copied shallowly by _snapshot)
-_CURVES = frozenset({"loss_curve_", "validation_scores_", "validation_loss_curve_"})
-
 # _BaseMLP._get_param_names, per class (weak: classes made on the fly go)
 _PARAM_NAMES = weakref.WeakKeyDictionary()
 
 
-class _BaseMLP(CallbackSupportMixin, BaseEstimator):
+class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
     """Shared machinery of MLPClassifier and MLPRegressor."""
 
     @classmethod
@@ -158,213 +126,15 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if not isinstance(seed, Integral):
             return check_random_state(seed)
         previous = self.__dict__.get("_random_state")
-        if type(previous) is _SeededRandomState and previous.owner() is self:
+        if type(previous) is SeededRandomState and previous.owner() is self:
             previous.seed(seed)  # the state RandomState(seed) starts in
             return previous
-        return _SeededRandomState.for_estimator(self, seed)
+        return SeededRandomState.for_estimator(self, seed)
 
     def _validate_params(self):
         """scikit-learn's parameter validation, skipped for values this class
         has already accepted (see _fastcheck)."""
         _fastcheck.validate_params(self, super()._validate_params)
-
-    # ---------------------------------------------------------------- state
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        # the flat buffer is rebuilt from coefs_/intercepts_ on load
-        state.pop("_params", None)
-        state.pop("_views", None)
-        state.pop("_view_shapes", None)
-        if "_optimizer" in state:  # plain types: skops trusts only the estimators
-            state["_optimizer"] = state["_optimizer"].to_state()
-        own = state.get("_random_state")
-        if type(own) is _SeededRandomState:
-            # stored as the plain RandomState it stands for (pickle, skops)
-            plain = np.random.RandomState()
-            plain.set_state(own.get_state())
-            state["_random_state"] = plain
-        return state
-
-    def __setstate__(self, state):
-        if isinstance(state.get("_optimizer"), dict):
-            state = {**state, "_optimizer": StochasticOptimizer.from_state(state["_optimizer"])}
-        self.__dict__.update(state)
-        if "coefs_" in state:
-            self._link_params()
-
-    def _units(self):
-        coefs = self.coefs_
-        try:
-            return (coefs[0].shape[0], *[c.shape[1] for c in coefs])
-        except AttributeError:  # replaced by nested lists (checked in _packed)
-            return (np.shape(coefs[0])[0], *[np.shape(c)[1] for c in coefs])
-
-    def _check_parameters(self):
-        """coefs_ and intercepts_ as arrays, once they are known to form this
-        model's network, or ValueError naming the layer, the shape it needs
-        and the shape found.  Runs before anything is packed from replaced
-        (or unpickled) parameters: the engine would read past them otherwise.
-        """
-        coefs, intercepts = self.coefs_, self.intercepts_
-        if not isinstance(coefs, (list, tuple)) or not isinstance(intercepts, (list, tuple)):
-            raise ValueError(
-                "coefs_ and intercepts_ must be lists of arrays; got "
-                f"{type(coefs).__name__} and {type(intercepts).__name__}."
-            )
-        n_weights = self.n_layers_ - 1
-        if len(coefs) != n_weights or len(intercepts) != n_weights:
-            raise ValueError(
-                f"The model has n_layers_={self.n_layers_}, so coefs_ and intercepts_ "
-                f"need {n_weights} arrays each; got {len(coefs)} and {len(intercepts)}."
-            )
-        coefs = [np.asarray(W) for W in coefs]
-        intercepts = [np.asarray(b) for b in intercepts]
-        fan_in = self.n_features_in_
-        for i, (W, b) in enumerate(zip(coefs, intercepts)):
-            for name, a in ((f"coefs_[{i}]", W), (f"intercepts_[{i}]", b)):
-                if a.dtype.kind not in "biuf":
-                    raise ValueError(
-                        f"{name} must hold real numbers; got dtype {a.dtype}."
-                    )
-            last = i == n_weights - 1
-            fan_out = self.n_outputs_ if last else (W.shape[1] if W.ndim == 2 else None)
-            if W.ndim != 2 or W.shape[0] != fan_in or W.shape[1] != fan_out or fan_out < 1:
-                needed = f"({fan_in}, {fan_out if last else 'n_units'})"
-                raise ValueError(
-                    f"coefs_[{i}] must have shape {needed}; got {W.shape}."
-                )
-            if b.shape != (fan_out,):
-                raise ValueError(
-                    f"intercepts_[{i}] must have shape ({fan_out},); got {b.shape}."
-                )
-            fan_in = fan_out
-        return coefs, intercepts
-
-    def _activations(self, n_hidden):
-        """One activation name per hidden layer (validated)."""
-        if isinstance(self.activation, str):
-            return (self.activation,) * n_hidden
-        names = tuple(self.activation)
-        if len(names) != n_hidden or any(
-            not isinstance(a, str) or a not in _engine.HIDDEN_ACTIVATIONS for a in names
-        ):
-            raise ValueError(
-                f"activation given as a list must name one of "
-                f"{sorted(_engine.HIDDEN_ACTIVATIONS)} for each of the {n_hidden} "
-                f"hidden layers; got {list(self.activation)!r}."
-            )
-        return names
-
-    def _dropout_rates(self, n_hidden):
-        if isinstance(self.dropout, (list, tuple)):
-            rates = tuple(float(r) for r in self.dropout)
-            if len(rates) != n_hidden or not all(0 <= r < 1 for r in rates):
-                raise ValueError(
-                    f"dropout given as a list needs one rate in [0, 1) for each of the "
-                    f"{n_hidden} hidden layers; got {list(self.dropout)!r}."
-                )
-            return rates
-        return (float(self.dropout),) * n_hidden
-
-    def _layout(self, batch_size=0):
-        """The prediction layout (cached)."""
-        units = self._units()
-        return _engine.layout_for(
-            units, batch_size, self._activations(len(units) - 2), self.out_activation_,
-            getattr(self, "loss", None),
-        )
-
-    def _train_layout(self, batch_size, training=True):
-        """The training layout (cached, as the prediction one)."""
-        units = self._units()
-        n_hidden = len(units) - 2
-        return _engine.layout_for(
-            units, batch_size, self._activations(n_hidden), self.out_activation_,
-            loss=getattr(self, "loss", None),
-            dropout=self._dropout_rates(n_hidden) if training else None,
-            input_dropout=float(self.input_dropout or 0.0) if training else 0.0,
-            huber_delta=float(getattr(self, "huber_delta", 1.0)),
-            max_norm=float(self.max_norm or 0.0) if training else 0.0,
-        )
-
-    def _params_intact(self):
-        """Are coefs_/intercepts_ still the views we made of _params, with the
-        shapes they were made with, in a model of as many layers?"""
-        views = getattr(self, "_views", None)
-        if views is None or getattr(self, "_params", None) is None:
-            return False
-        coefs, intercepts = self.coefs_, self.intercepts_
-        if (type(coefs) is not list or type(intercepts) is not list
-                or len(coefs) + len(intercepts) != len(views)
-                or len(coefs) != self.n_layers_ - 1
-                or views[0].shape[0] != self.n_features_in_):
-            return False
-        # a loop, not all() over a generator: this runs on every predict
-        # (a view's shape can be assigned in place: compare it too)
-        for a, b, shape in zip(coefs + intercepts, views, self._view_shapes):
-            if a is not b or a.shape != shape:
-                return False
-        return True
-
-    def _packed(self, dtype=None):
-        """The flat parameters, packed anew from coefs_ if they were replaced."""
-        if self._params_intact() and (dtype is None or dtype == self._params.dtype):
-            return self._params
-        coefs, intercepts = self._check_parameters()
-        dtype = dtype or np.result_type(*coefs, *intercepts)
-        return np.concatenate([a.astype(dtype, copy=False).ravel() for a in coefs + intercepts])
-
-    def _link_params(self, dtype=None):
-        """Make coefs_/intercepts_ views of one flat buffer (copying if needed)."""
-        if self._params_intact() and (dtype is None or dtype == self._params.dtype):
-            return
-        params = self._packed(dtype)
-        self.coefs_, self.intercepts_ = self._layout().coef_views(params)
-        self._params = params
-        self._views = tuple(self.coefs_ + self.intercepts_)
-        self._view_shapes = tuple(a.shape for a in self._views)
-
-    def _snapshot(self):
-        """Copy of the fitted state, to restore if a call fails.
-
-        Arrays (and lists of arrays: coefs_ are the truth, _params is rebuilt
-        from them) are copied, the curves fit appends floats to are copied
-        shallowly, the random state not at all (every call draws a new one
-        from ``random_state``), anything else deeply.  A deep copy of it all
-        grew with loss_curve_ and copied the random state: ~0.5 ms per
-        partial_fit call after a few hundred calls.
-        """
-        skip = set(self._get_param_names()) | {"_params", "_views", "_view_shapes"}
-        state = {}
-        for key, value in self.__dict__.items():
-            if key in skip:
-                continue
-            if isinstance(value, np.ndarray):
-                value = value.copy()
-            elif type(value) is list and value and all(
-                isinstance(a, np.ndarray) for a in value
-            ):
-                value = [a.copy() for a in value]
-            elif key in _CURVES and type(value) is list:
-                value = list(value)
-            elif not isinstance(value, np.random.RandomState):
-                value = copy.deepcopy(value)
-            state[key] = value
-        return state
-
-    def _restore(self, snapshot):
-        for key in [k for k in self.__dict__ if k not in self._get_param_names()]:
-            del self.__dict__[key]
-        self.__dict__.update(snapshot)
-        if "coefs_" in snapshot:
-            try:
-                self._link_params()
-            except ValueError:
-                # the call failed on coefs_/intercepts_ the user had replaced
-                # by ones that do not fit: they stay as the user set them, and
-                # the next call says so again
-                pass
 
     # ------------------------------------------------------------- training
 
