@@ -17,7 +17,7 @@ from fastmlp._blas cimport gemm_rm
 from fastmlp._csr cimport _csr_rows_dot, _csr_rows_tdot
 from fastmlp._dropout cimport _dropout
 from fastmlp._losses cimport _bias_out_forward, _bias_out_loss_delta
-from fastmlp._net cimport (Csr, Net, _act_work, _block_rows, _layer_buf, _out_work,
+from fastmlp._net cimport (Csr, Net, _act_work, _assert_rows, _block_rows, _layer_buf, _out_work,
                            _part_hi, _part_lo, _piece_rows, _team)
 from fastmlp._openmp cimport omp_get_num_threads, omp_get_thread_num
 from fastmlp._tuning cimport DELTA_WT_MAX, Tuning
@@ -51,6 +51,7 @@ cdef void _forward_block(const Net* net, int l, const floating* Ain,
     cdef const floating* W = params + net.coef_off[l]
     cdef const floating* b = params + net.int_off[l]
     cdef Py_ssize_t rows_n = r1 - r0
+    _assert_rows(net, r0, r1)
     if l == 0 and csr.data != NULL:
         _csr_rows_dot(<const floating*> csr.data, csr.indices, csr.indptr,
                       rows, r0, r1, W, fo, Z + r0 * fo)

@@ -10,6 +10,12 @@ from fastmlp._losses cimport OUT_ABSOLUTE, OUT_HUBER, OUT_IDENTITY
 
 from fastmlp._tuning cimport Tuning
 
+
+cdef extern from "_debug.h" nogil:
+    # checks of the layout invariants: live in the debug build only
+    void FASTMLP_ASSERT(bint cond, const char* what)
+    int FASTMLP_DEBUG_BUILD
+
 # Where everything lives in the flat buffers; built once per call by Python
 # (fastmlp._engine.Layout) and read-only in the kernels.  Per-layer arrays
 # are indexed by the layer of units: 0 = input, n_layers - 1 = output.
@@ -32,6 +38,8 @@ cdef struct Net:
     unsigned long long seed       # dropout masks: counter-based, seeded per epoch
     int n_threads
     Tuning tun                    # the call's thresholds (_tuning.pxd)
+    Py_ssize_t batch_size         # rows the work buffer holds per layer
+    Py_ssize_t work_size          # length of the work buffer
 
 
 cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:
@@ -43,6 +51,7 @@ cdef inline Py_ssize_t _part_lo(Py_ssize_t n, int t, int nt) noexcept nogil:
     """Where thread t's part of n items starts: parts of ceil(n / nt) items,
     the last ones shorter or empty (then _part_lo == _part_hi == n)."""
     cdef Py_ssize_t lo = t * ((n + nt - 1) // nt)
+    FASTMLP_ASSERT(n >= 0 and t >= 0 and nt >= 1, "a part of n items over nt threads")
     return lo if lo < n else n
 
 
@@ -113,3 +122,36 @@ cdef inline Py_ssize_t _piece_rows(const Tuning* tun, Py_ssize_t rows,
 cdef inline floating* _layer_buf(floating* work, Py_ssize_t off,
                                  Py_ssize_t shift) noexcept nogil:
     return NULL if off < 0 else work + off + shift
+
+
+cdef inline void _assert_rows(const Net* net, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
+    """Debug build: rows r0:r1 of a batch fit the work buffer's regions."""
+    FASTMLP_ASSERT(0 <= r0 and r0 <= r1 and r1 <= net.batch_size,
+                   "batch rows within the layout's batch_size")
+
+
+cdef inline void _assert_layout(const Net* net) noexcept nogil:
+    """Debug build: every region of the work buffer, and every layer's
+    weights and biases, lie inside their buffers (what the kernels, bounds
+    checks off, take on trust)."""
+    cdef int l
+    cdef Py_ssize_t b = net.batch_size
+    FASTMLP_ASSERT(net.n_coef <= net.n_params, "coefs inside params")
+    for l in range(net.n_layers - 1):
+        FASTMLP_ASSERT(net.coef_off[l] >= 0 and net.coef_off[l]
+                       + net.units[l] * net.units[l + 1] <= net.n_coef, "W_l inside the coefs")
+        FASTMLP_ASSERT(net.int_off[l] >= net.n_coef and net.int_off[l]
+                       + net.units[l + 1] <= net.n_params, "b_l inside params")
+    for l in range(net.n_layers):
+        if l >= 1:
+            FASTMLP_ASSERT(net.act_off[l] >= 0 and net.act_off[l] + b * net.units[l]
+                           <= net.work_size, "A_l inside work")
+        if 1 <= l < net.n_layers - 1:
+            FASTMLP_ASSERT(net.delta_off[l] >= 0 and net.delta_off[l] + b * net.units[l]
+                           <= net.work_size, "D_l inside work")
+        if net.pre_off[l] >= 0:
+            FASTMLP_ASSERT(net.pre_off[l] + b * net.units[l] <= net.work_size,
+                           "Z_l inside work")
+        if net.mask_off[l] >= 0:
+            FASTMLP_ASSERT(net.mask_off[l] + b * net.units[l] <= net.work_size,
+                           "dropout mask of layer l inside work")

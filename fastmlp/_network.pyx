@@ -44,13 +44,18 @@ from fastmlp._contract cimport check_data, check_len, check_room
 from fastmlp._dropout cimport _dropout
 from fastmlp._layers cimport (_backward, _coef_abssum, _coef_sqnorm, _forward,
                               _max_norm)
-from fastmlp._net cimport Csr, Net, _part_hi, _part_lo, _team
+from fastmlp._net cimport (FASTMLP_DEBUG_BUILD, Csr, Net, _assert_layout, _part_hi,
+                           _part_lo, _team)
 from fastmlp._online cimport ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, train_online
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW, SOLVER_SGD,
                                   _grad_sqnorm, _update, adam_step_size)
 from fastmlp._step cimport StepOpt, _rows_team, _step_rows_split
 from fastmlp._tuning cimport STEP_MAX_THREADS, Tuning, tuning_for
 
+
+# Whether the C compiler saw FASTMLP_DEBUG=1 (setup.py's bounds-checked
+# build): the layout invariants are then asserted (_net.pxd, _debug.h).
+DEBUG_BUILD = bool(FASTMLP_DEBUG_BUILD)
 
 cdef class _Views:
     """Typed views of the layout arrays, made once per Layout (a Layout is
@@ -76,10 +81,12 @@ cdef _Views _views(layout):
     return v
 
 
-cdef Net _make_net(_Views v, layout, Py_ssize_t n_params, int n_threads,
-                   unsigned long long seed, dict tuning) except *:
+cdef Net _make_net(_Views v, layout, int n_threads, unsigned long long seed,
+                   dict tuning) except *:
     cdef Net net
     net.tun = tuning_for(tuning)
+    net.batch_size = layout.batch_size
+    net.work_size = layout.work_size
     net.n_layers = v.units.shape[0]
     net.units = &v.units[0]
     net.coef_off = &v.coef_off[0]
@@ -91,12 +98,13 @@ cdef Net _make_net(_Views v, layout, Py_ssize_t n_params, int n_threads,
     net.acts = &v.acts[0]
     net.keep = &v.keep[0]
     net.n_coef = layout.n_coef
-    net.n_params = n_params
+    net.n_params = layout.n_params
     net.out_kind = layout.out_kind
     net.huber_delta = layout.huber_delta
     net.max_norm = layout.max_norm
     net.seed = seed
     net.n_threads = n_threads
+    _assert_layout(&net)
     return net
 
 
@@ -123,7 +131,7 @@ def online_threads(layout, Py_ssize_t batch_size, Py_ssize_t n_samples,
                    bint dense, double clip_norm, int n_threads, dict tuning=None):
     """The team train_epoch would give the online step (1: the usual step)."""
     cdef _Views v = _views(layout)
-    cdef Net net = _make_net(v, layout, layout.n_params, n_threads, 0, tuning)
+    cdef Net net = _make_net(v, layout, n_threads, 0, tuning)
     return _online_team(&net, batch_size, n_samples, dense, clip_norm)
 
 
@@ -234,7 +242,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     alpha1, clip_value); `seed` drives the dropout masks.
     """
     cdef _Views v = _views(layout)
-    cdef Net net = _make_net(v, layout, params.shape[0], n_threads, seed, tuning)
+    cdef Net net = _make_net(v, layout, n_threads, seed, tuning)
     cdef Csr csr
     cdef OptConsts c
     cdef Py_ssize_t n = sample_idx.shape[0]
@@ -415,7 +423,7 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     with_grad=False only the loss is computed (validation loss).
     """
     cdef _Views v = _views(layout)
-    cdef Net net = _make_net(v, layout, params.shape[0], n_threads, 0, tuning)
+    cdef Net net = _make_net(v, layout, n_threads, 0, tuning)
     cdef Csr csr
     cdef Py_ssize_t n = sample_idx.shape[0]
     cdef Py_ssize_t n_features = v.units[0]

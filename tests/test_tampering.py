@@ -279,3 +279,26 @@ print("ok", np.allclose(out, 1.0 / o))
 """
     )
     assert rc == 0 and out.strip() == "ok True", out + err[-2000:]
+
+
+def test_debug_build_asserts_the_layout_invariants():
+    """In the bounds-checked build (FASTMLP_DEBUG=1) a Layout whose regions do
+    not fit the work buffer stops the process with a message, before a
+    kernel writes past the buffer; in the release build the Layout is
+    trusted (it is the engine's own), so there is nothing to see."""
+    from fastmlp import _network
+
+    if not _network.DEBUG_BUILD:
+        pytest.skip("release build: the layout invariants are asserted in the "
+                    "FASTMLP_DEBUG=1 build only (.ci/build-matrix runs it)")
+    rc, out, err = _run(
+        _ENGINE
+        + """
+L = _engine.Layout(units, 10, "relu", "softmax")
+L.act_off[2] = L.work_size   # the output layer's activations past the buffer
+epoch()
+print("not stopped")
+"""
+    )
+    assert rc != 0 and "not stopped" not in out, out
+    assert "layout invariant broken: A_l inside work" in err, err[-2000:]
