@@ -37,6 +37,22 @@ cdef inline int check_indices(const Py_ssize_t* idx, Py_ssize_t n, Py_ssize_t bo
     return 0
 
 
+cdef inline int check_in_order(const Py_ssize_t* idx, Py_ssize_t n) except -1:
+    """idx[i] == i for every i < n, or ValueError: with shuffled=False the
+    engine reads X's and the targets' rows in place, so the order must be
+    the rows' own."""
+    cdef Py_ssize_t i, bad = -1
+    with nogil:
+        for i in range(n):
+            if idx[i] != i:
+                bad = i
+                break
+    if bad >= 0:
+        raise ValueError(f"shuffled=False reads the rows in place, so sample_idx must be "
+                         f"0, 1, 2, ...; sample_idx[{bad}] = {idx[bad]}.")
+    return 0
+
+
 cdef inline int check_csr(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] indices,
                           Py_ssize_t n_data, Py_ssize_t n_rows,
                           Py_ssize_t n_features) except -1:

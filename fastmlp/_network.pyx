@@ -40,7 +40,7 @@ from libc.string cimport memcpy
 
 import numpy as np
 
-from fastmlp._contract cimport check_data, check_len, check_room
+from fastmlp._contract cimport check_data, check_in_order, check_len, check_room
 from fastmlp._dropout cimport _dropout
 from fastmlp._layers cimport (_backward, _coef_abssum, _coef_sqnorm, _forward,
                               _max_norm)
@@ -290,6 +290,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                          f"[1, {layout.batch_size}].")
     check_data(layout, X, X_data, X_indices, X_indptr, Y, Y_bool, sample_weight,
                sample_idx)
+    if not shuffled and n:
+        check_in_order(&sample_idx[0], n)
     if n == 0:
         return 0.0, adam_t
     if drop_input and not dense:

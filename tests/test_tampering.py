@@ -216,6 +216,8 @@ ENGINE_CASES = {
     "order_negative": ("o2 = idx.copy(); o2[3] = -1; epoch(order=o2)", "sample_idx[3] = -1"),
     "weights_short": ("epoch(sw=np.ones(n - 1))", "sample_weight has 39"),
     "unknown_solver": ("epoch(solver=9)", "Unknown solver code 9"),
+    "unshuffled_in_another_order": (
+        "epoch(order=idx[::-1].copy())", "shuffled=False reads the rows in place"),
     "csr_column_out_of_range": (
         """
 import scipy.sparse as sp
