@@ -254,6 +254,40 @@ def test_activation_derivative_matches_sklearn(name):
     assert not np.shares_memory(out, delta)
 
 
+@pytest.mark.parametrize("name", ref.EXTRA_ACTIVATIONS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_extra_activation_derivative_matches_finite_differences(name, dtype):
+    # scikit-learn has none of these: central differences of ``activation``
+    # in float64, at points clear of the kinks at 0 (leaky_relu, elu)
+    rng = np.random.default_rng(3)
+    Z = rng.uniform(-4, 4, size=(8, 5))
+    Z[np.abs(Z) < 1e-2] = 0.5
+    Z[0, :3] = [-30.0, -8.0, 12.0]  # the tails: softplus's derivative is tiny there
+    eps = 1e-6
+    fd = (ref.activation(name, Z + eps) - ref.activation(name, Z - eps)) / (2 * eps)
+    Z = Z.astype(dtype)
+    A = ref.activation(name, Z)
+    delta = rng.normal(size=Z.shape).astype(dtype)
+    out = ref.activation_derivative(name, A, delta, Z=Z)
+    assert out.dtype == dtype
+    if dtype == np.float64:
+        np.testing.assert_allclose(out, delta * fd, rtol=1e-8, atol=1e-10)
+        if name == "softplus":
+            # far in the left tail the derivative (expit(z) = -expm1(-A))
+            # keeps its relative digits; elu's (A + 1) cannot: A rounds near -1
+            assert out[0, 0] / delta[0, 0] == pytest.approx(1 / (1 + np.exp(30.0)),
+                                                            rel=1e-12, abs=0)
+    else:
+        np.testing.assert_allclose(out, delta * fd, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("name", ["gelu", "silu"])
+def test_derivatives_that_need_Z_ask_for_it(name):
+    A = np.ones((2, 3))
+    with pytest.raises(ValueError, match="needs Z"):
+        ref.activation_derivative(name, A, A)
+
+
 @pytest.mark.parametrize("case", OUT_CASES)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_matches_sklearn(case, weighted):
@@ -546,6 +580,23 @@ def test_rmsprop_step_closed_form():
     np.testing.assert_allclose(params, expected, rtol=1e-12)
 
 
+def test_adagrad_step_closed_form():
+    # Constant gradient g from sq = 0: after k steps sq_k = k g**2, so the
+    # total move is -lr * g * sum_k 1 / (sqrt(k) |g| + eps).
+    rng = np.random.default_rng(24)
+    g = rng.normal(size=7)
+    params = rng.normal(size=7)
+    start = params.copy()
+    sq = np.zeros(7)
+    lr, eps, n_steps = 0.05, 1e-8, 6
+    for _ in range(n_steps):
+        ref.adagrad_step(params, g, sq, lr, eps)
+    k = np.arange(1, n_steps + 1)[:, None]
+    np.testing.assert_allclose(sq, n_steps * g**2, rtol=1e-14)
+    expected = start - lr * g * np.sum(1 / (np.sqrt(k) * np.abs(g) + eps), axis=0)
+    np.testing.assert_allclose(params, expected, rtol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_clip_grad_norm(dtype):
     rng = np.random.default_rng(23)
@@ -710,6 +761,7 @@ def test_float32_optimizer_steps_stay_float32():
     for step, n_state, args in [
         (ref.sgd_step, 1, (0.1, 0.9, True)),
         (ref.rmsprop_step, 1, (0.01, 0.9, 1e-8)),
+        (ref.adagrad_step, 1, (0.01, 1e-8)),
     ]:
         p = rng.normal(size=10).astype(np.float32)
         state = [np.zeros(10, np.float32) for _ in range(n_state)]
