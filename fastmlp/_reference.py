@@ -29,8 +29,17 @@ samples``, but its gradient uses ``P - Y`` without dividing by
 true derivative of the data term of the returned loss when
 ``n_outputs > 1`` (the L2 term is consistent).
 
-This module imports only NumPy and SciPy: never scikit-learn and never the
-compiled ``fastmlp._*`` modules it is used to check.
+The engine's whole training step -- every solver, loss, activation,
+clipping mode, L1, max_norm and dropout -- is ``Problem``, with exactly the
+signatures of ``fastmlp._engine.Problem``. It lives in
+``fastmlp/_reference_problem.py`` (built on the functions here) and is
+re-exported from this module, as are its helpers (``Layout``,
+``OptimizerState``, ``dropout_mask``, ``output_loss_delta``, ...).
+
+This module imports only NumPy and SciPy (and, on first use of those names,
+``fastmlp._reference_problem``, which imports only NumPy, SciPy and this
+module): never scikit-learn and never the compiled ``fastmlp._*`` modules it
+is used to check.
 """
 
 import numpy as np
@@ -55,6 +64,17 @@ __all__ = [
     "adagrad_step",
     "clip_grad_norm",
     "sgd_epoch",
+    # the engine's Problem in NumPy (fastmlp/_reference_problem.py)
+    "ACTIVATION_CODES",
+    "OUTPUT_CODES",
+    "SOLVER_CODES",
+    "Layout",
+    "OptimizerState",
+    "Problem",
+    "counter_uniform",
+    "dropout_mask",
+    "output_loss_delta",
+    "raw_loss_grad",
 ]
 
 HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
@@ -687,3 +707,24 @@ def sgd_epoch(
         sgd_step(params, grad, velocity, lr, 0.0, False)
     return float(accumulated / n_samples)
 
+
+# ---------------------------------------------------------------------------
+# The engine's Problem (fastmlp/_reference_problem.py), re-exported
+# ---------------------------------------------------------------------------
+
+_PROBLEM_NAMES = frozenset(__all__[__all__.index("ACTIVATION_CODES"):])
+
+
+def __getattr__(name):
+    """``Problem`` and its helpers, imported on first use: the module that
+    defines them imports this one, so importing it here at load time would
+    make the two modules' import order matter (PEP 562)."""
+    if name in _PROBLEM_NAMES:
+        from fastmlp import _reference_problem
+
+        return getattr(_reference_problem, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _PROBLEM_NAMES)

@@ -135,16 +135,31 @@ def _units(est, X):
 # ---------------------------------------------------------------------------
 
 
-def test_reference_imports_only_numpy_and_scipy():
-    tree = ast.parse(REFERENCE_PATH.read_text())
-    roots = set()
-    for node in ast.walk(tree):
+def _imported_modules(path):
+    """Every module ``path`` imports (``from fastmlp import x`` counts as
+    ``fastmlp.x``)."""
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
+            modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0, "relative import (would reach fastmlp._*)"
-            roots.add(node.module.split(".")[0])
-    assert roots <= {"numpy", "scipy"}, roots
+            if node.module == "fastmlp":
+                modules.update(f"fastmlp.{alias.name}" for alias in node.names)
+            else:
+                modules.add(node.module)
+    return modules
+
+
+@pytest.mark.parametrize("name", ["_reference.py", "_reference_problem.py"])
+def test_reference_imports_only_numpy_and_scipy(name):
+    # ... and the other reference module: never the compiled fastmlp._*
+    # modules it checks, nor scikit-learn
+    modules = _imported_modules(REFERENCE_PATH.parent / name)
+    roots = {m.split(".")[0] for m in modules}
+    assert roots <= {"numpy", "scipy", "fastmlp"}, roots
+    ours = {m for m in modules if m.startswith("fastmlp")}
+    assert ours <= {"fastmlp._reference", "fastmlp._reference_problem"}, ours
 
 
 def test_public_constants():
