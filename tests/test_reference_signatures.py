@@ -233,3 +233,31 @@ def test_both_refuse_the_same_inputs(name, make):
     for mod in (_engine, ref):
         with pytest.raises(ValueError):
             make(mod)
+
+
+def _epoch_in_reverse_order_unshuffled(mod):
+    layout, X, Y, sw, params = _problem_args()
+    opt = StochasticOptimizer("sgd", layout.n_params, params.dtype, 0.1)
+    opt.set_hyperparameters(momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999,
+                            epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
+                            clip_value=0.0)
+    mod.Problem(layout, X, Y, sw, params).epoch(
+        opt, np.arange(9)[::-1].copy(), shuffled=False, batch_size=3, lr=0.1, alpha=0.0,
+        clip_norm=0.0, n_threads=1)
+
+
+def test_reference_checks_the_promise_of_shuffled_false():
+    # shuffled=False promises order == arange(len(order)): the engine then
+    # reads dense X's and float Y's rows in place
+    with pytest.raises(ValueError, match="shuffled=False"):
+        _epoch_in_reverse_order_unshuffled(ref)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the engine does not check shuffled=False's promise: with another order it "
+    "reads dense X and float Y in place but the sample weights, 0/1 targets and "
+    "CSR rows through order, pairing rows with other rows' weights (the "
+    "estimator never passes such an order)"))
+def test_engine_checks_the_promise_of_shuffled_false():
+    with pytest.raises(ValueError):
+        _epoch_in_reverse_order_unshuffled(_engine)
