@@ -987,8 +987,9 @@ def test_raw_gradient_with_masks_by_hand(loss, activations):
     # gradient against central differences of its loss sum.
     layout, X, Y, sw, params = _smooth_problem(loss, activations, seed=7)
     rng = np.random.default_rng(8)
-    masks = [np.where(rng.random((X.shape[0], u)) < 0.3, 0.0, rng.uniform(0.5, 2.0, (X.shape[0], u)))
-             for u in layout.units[:-1]]
+    shapes = [(X.shape[0], u) for u in layout.units[:-1]]
+    masks = [np.where(rng.random(shape) < 0.3, 0.0, rng.uniform(0.5, 2.0, shape))
+             for shape in shapes]
 
     def f(p):
         return ref.raw_loss_grad(layout, p, X, Y, sw, masks=masks, with_grad=False)[0]

@@ -9,8 +9,9 @@ two differ only in summation order); float32 to the looser TOL table
 (the reference takes some steps in float64, as scikit-learn does).
 
 The options form a matrix too large to run whole (6 solvers x 7 losses x 9
-activations x 4 clipping modes (none, by norm, by value, both) x L1 x dropout x max_norm x sparse X x
-sample weights x the engine's three step paths: ~10^5 cases), so
+activations x 4 clipping modes (none, by norm, by value, both) x L1 x
+dropout x max_norm x sparse X x sample weights x the engine's three step
+paths: ~10^5 cases), so
 ``test_engine_epochs_match_the_reference`` runs an all-pairs cover of it:
 every value of every option meets every value of every other option in
 some case (``ALL_PAIRS``, a deterministic greedy cover; pairs the engine
