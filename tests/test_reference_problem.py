@@ -237,11 +237,13 @@ def _compare(case, dtype=np.float64):
             _close(opt.state2, opt_ref.state2, rtol, f"state2 after epoch {epoch}")
             assert opt.t == opt_ref.t
         assert not np.allclose(p_ref, params)  # the epochs did train
-        kw = dict(alpha=0.01, alpha1=run["alpha1"])
-        loss_engine = engine.loss_grad(n_threads=run["epoch"]["n_threads"], **kw)
-        loss_ref = mine.loss_grad(n_threads=1, **kw)
     finally:
         _network._tuning(**old)
+    # serial: threaded, on these knobs, it is ~50 two-thread regions, slow on
+    # busy cores (test_threaded_loss_grad_matches_the_reference runs it)
+    kw = dict(alpha=0.01, alpha1=run["alpha1"], n_threads=1)
+    loss_engine = engine.loss_grad(**kw)
+    loss_ref = mine.loss_grad(**kw)
     assert loss_engine == pytest.approx(loss_ref, rel=rtol_loss, abs=0)
     _close(engine.grads, mine.grads, rtol, "loss_grad's gradient")
     return p_ref
@@ -303,6 +305,27 @@ def test_loss_grad_matches_the_reference(loss, activation):
         value = problem.loss_grad(alpha=0.02, alpha1=0.01, n_threads=1)
         assert value == pytest.approx(loss_ref, rel=RTOL, abs=0)
         assert problem.grads.shape == (0,)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("loss, activation", [("softmax", "gelu"), ("huber", "relu"),
+                                              ("exp", "tanh")])
+def test_threaded_loss_grad_matches_the_reference(loss, activation, sparse):
+    # every layer's forward, weight gradient, bias gradient and delta split
+    # over 2 threads (PAR_MIN_FLOPS 0), gradients accumulated over chunks
+    case = dict(solver="sgd", loss=loss, activation=activation, clip="none", l1=True,
+                dropout=False, max_norm=False, sparse=sparse, weighted=True, path="serial")
+    layout, X, Y, sw, params, _, _ = _build(case, n_samples=12)
+    engine = _engine.Problem(layout, X, Y, sw, params)
+    mine = ref.Problem(layout, X, Y, sw, params)
+    old = _network._tuning(par_min_flops=0)
+    try:
+        loss_engine = engine.loss_grad(alpha=0.02, alpha1=0.01, n_threads=2)
+    finally:
+        _network._tuning(**old)
+    loss_ref = mine.loss_grad(alpha=0.02, alpha1=0.01, n_threads=1)
+    assert loss_engine == pytest.approx(loss_ref, rel=RTOL, abs=0)
+    _close(engine.grads, mine.grads, RTOL, "gradient")
 
 
 def test_reference_layout_and_optimizer_serve_the_same_epochs():
