@@ -29,13 +29,22 @@ samples``, but its gradient uses ``P - Y`` without dividing by
 true derivative of the data term of the returned loss when
 ``n_outputs > 1`` (the L2 term is consistent).
 
-This module imports only NumPy and SciPy: never scikit-learn and never the
-compiled ``fastmlp._*`` modules it is used to check.
+The engine's whole training step -- every solver, loss, activation,
+clipping mode, L1, max_norm and dropout -- is ``Problem``, with exactly the
+signatures of ``fastmlp._engine.Problem``. It lives in
+``fastmlp/_reference_problem.py`` (built on the functions here) and is
+re-exported from this module, as are its helpers (``Layout``,
+``OptimizerState``, ``dropout_mask``, ``output_loss_delta``, ...).
+
+This module imports only NumPy and SciPy (and, on first use of those names,
+``fastmlp._reference_problem``, which imports only NumPy, SciPy and this
+module): never scikit-learn and never the compiled ``fastmlp._*`` modules it
+is used to check.
 """
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, xlogy
+from scipy.special import erf, expit, xlogy
 
 __all__ = [
     "HIDDEN_ACTIVATIONS",
@@ -52,15 +61,30 @@ __all__ = [
     "sgd_step",
     "adam_step",
     "rmsprop_step",
+    "adagrad_step",
     "clip_grad_norm",
     "sgd_epoch",
+    # the engine's Problem in NumPy (fastmlp/_reference_problem.py)
+    "ACTIVATION_CODES",
+    "OUTPUT_CODES",
+    "SOLVER_CODES",
+    "Layout",
+    "OptimizerState",
+    "Problem",
+    "counter_uniform",
+    "dropout_mask",
+    "output_loss_delta",
+    "raw_loss_grad",
 ]
 
 HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 OUTPUT_ACTIVATIONS = ("identity", "exp", "logistic", "softmax")
-# fastmlp's further hidden activations (forward formulas only; their
-# derivatives are checked against finite differences, not against this file)
+# fastmlp's further hidden activations (scikit-learn has none of them: their
+# derivatives here are checked against finite differences)
 EXTRA_ACTIVATIONS = ("leaky_relu", "elu", "softplus", "gelu", "silu")
+LEAKY_SLOPE = 0.01  # leaky_relu's slope for Z < 0 (Keras, PyTorch)
+_INV_SQRT2 = 0.7071067811865476  # 1 / sqrt(2)
+_INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi)
 LOSS_OF_OUTPUT = {
     "identity": "squared_error",
     "exp": "poisson",
@@ -226,15 +250,13 @@ def activation(name, Z):
     _check_name(name, HIDDEN_ACTIVATIONS + EXTRA_ACTIVATIONS + ("exp", "softmax"), "activation")
     Z = np.asarray(Z)
     if name == "leaky_relu":
-        return np.where(Z > 0, Z, Z * Z.dtype.type(0.01))
+        return np.where(Z > 0, Z, Z * Z.dtype.type(LEAKY_SLOPE))
     if name == "elu":
         return np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0)))
     if name == "softplus":
         return np.logaddexp(0, Z).astype(Z.dtype)
     if name == "gelu":
-        from scipy.special import erf
-
-        return (Z * 0.5 * (1 + erf(Z / np.sqrt(2)))).astype(Z.dtype)
+        return (Z * 0.5 * (1 + erf(Z * _INV_SQRT2))).astype(Z.dtype)
     if name == "silu":
         return Z * expit(Z)
     if name == "identity":
@@ -259,21 +281,32 @@ def activation(name, Z):
 _activate = activation
 
 
-def activation_derivative(name, A, delta):
+def activation_derivative(name, A, delta, Z=None):
     """Return ``delta * f'(Z)`` for hidden activation ``name``, from ``A = f(Z)``.
 
     identity: ``delta``; logistic: ``delta * A * (1 - A)``;
-    tanh: ``delta * (1 - A**2)``; relu: ``delta`` where ``A > 0`` else 0.
+    tanh: ``delta * (1 - A**2)``; relu: ``delta`` where ``A > 0`` else 0;
+    leaky_relu: ``delta`` where ``A > 0`` else ``0.01 * delta``;
+    elu: ``delta`` where ``A > 0`` else ``delta * (A + 1)``;
+    softplus: ``delta * (1 - exp(-A))`` (= ``delta * expit(Z)``);
+    gelu: ``delta * (Phi(Z) + Z * phi(Z))``, Phi/phi the standard normal
+    CDF/density; silu: ``delta * s * (1 + Z * (1 - s))``, ``s = expit(Z)``.
+    gelu and silu are not monotonic, so ``A`` does not determine ``Z``:
+    they need ``Z`` (the pre-activation, shape of ``A``).
     Output activations have no entry: their derivative is fused with the
     loss (``delta = P - Y``).
     """
-    _check_name(name, HIDDEN_ACTIVATIONS, "hidden activation")
+    _check_name(name, HIDDEN_ACTIVATIONS + EXTRA_ACTIVATIONS, "hidden activation")
     A = np.asarray(A)
     delta = np.asarray(delta)
     if A.shape != delta.shape:
         raise ValueError(
             f"A and delta must have the same shape, got {A.shape} and {delta.shape}."
         )
+    if name in ("gelu", "silu"):
+        if Z is None or np.shape(Z) != A.shape:
+            raise ValueError(f"{name}'s derivative needs Z of shape {A.shape}.")
+        Z = np.asarray(Z)
     if name == "identity":
         return delta.copy()
     if name == "logistic":
@@ -282,8 +315,28 @@ def activation_derivative(name, A, delta):
     if name == "tanh":
         # d tanh(z)/dz = 1 - A**2
         return delta * (1 - A**2)
-    # relu: d max(z, 0)/dz = 1 where A > 0, else 0 (subgradient 0 at z = 0).
-    return np.where(A > 0, delta, np.zeros((), dtype=delta.dtype))
+    if name == "relu":
+        # d max(z, 0)/dz = 1 where A > 0, else 0 (subgradient 0 at z = 0).
+        return np.where(A > 0, delta, np.zeros((), dtype=delta.dtype))
+    one = np.ones((), dtype=A.dtype)
+    if name == "leaky_relu":
+        # A = z (z > 0) or 0.01 z: the sign of A is the sign of z
+        return delta * np.where(A > 0, one, A.dtype.type(LEAKY_SLOPE))
+    if name == "elu":
+        # A = exp(z) - 1 for z <= 0, so exp(z) = A + 1
+        return delta * np.where(A > 0, one, A + 1)
+    if name == "softplus":
+        # A = log(1 + exp(z)): expit(z) = 1 - exp(-A), written -expm1(-A)
+        # so that it keeps its digits where A is tiny (z very negative)
+        return delta * -np.expm1(-A)
+    if name == "gelu":
+        # A = z Phi(z): Phi(z) + z phi(z)
+        return delta * (
+            0.5 * (1 + erf(Z * _INV_SQRT2)) + Z * _INV_SQRT_2PI * np.exp(-Z * Z / 2)
+        )
+    # silu: A = z s(z): s + z s (1 - s)
+    s = expit(Z)
+    return delta * (s * (1 + Z * (1 - s)))
 
 
 # ---------------------------------------------------------------------------
@@ -570,6 +623,16 @@ def rmsprop_step(params, grad, sq, lr, rho, epsilon):
     params -= lr * grad / (np.sqrt(sq) + epsilon)
 
 
+def adagrad_step(params, grad, sq, lr, epsilon):
+    """Adagrad, in place on ``params`` and ``sq``.
+
+    ``sq += grad**2``; ``params -= lr grad / (sqrt(sq) + epsilon)``.
+    """
+    _check_same_shape(params=params, grad=grad, sq=sq)
+    sq += grad**2
+    params -= lr * grad / (np.sqrt(sq) + epsilon)
+
+
 def clip_grad_norm(grad, max_norm):
     """Scale ``grad`` in place so its global L2 norm is at most ``max_norm``.
 
@@ -643,3 +706,25 @@ def sgd_epoch(
         accumulated += batch_loss * (stop - start)
         sgd_step(params, grad, velocity, lr, 0.0, False)
     return float(accumulated / n_samples)
+
+
+# ---------------------------------------------------------------------------
+# The engine's Problem (fastmlp/_reference_problem.py), re-exported
+# ---------------------------------------------------------------------------
+
+_PROBLEM_NAMES = frozenset(__all__[__all__.index("ACTIVATION_CODES"):])
+
+
+def __getattr__(name):
+    """``Problem`` and its helpers, imported on first use: the module that
+    defines them imports this one, so importing it here at load time would
+    make the two modules' import order matter (PEP 562)."""
+    if name in _PROBLEM_NAMES:
+        from fastmlp import _reference_problem
+
+        return getattr(_reference_problem, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _PROBLEM_NAMES)

@@ -1,0 +1,659 @@
+"""The engine's ``Problem`` in plain NumPy: the oracle of whole training steps.
+
+Design: ``fastmlp._engine.Problem`` is the engine's one entry for training
+(``epoch``) and for the L-BFGS and validation losses (``loss_grad``).
+``Problem`` here has exactly its signatures (``tests/test_reference_signatures.py``
+keeps them equal, as thinc's test keeps ``ops.py`` and ``numpy_ops.pyx``
+equal) and computes the same numbers one readable NumPy step at a time,
+built on the scikit-learn-checked pieces of ``fastmlp._reference``
+(activations and their derivatives, ``sgd_step``, ``adam_step``,
+``rmsprop_step``, ``adagrad_step``, ``clip_grad_norm``).  It reads the
+layout and the optimizer by duck typing: ``fastmlp._engine.Layout`` or the
+``Layout`` below, ``fastmlp._stochastic_optimizers.StochasticOptimizer`` or
+the ``OptimizerState`` below.
+
+One minibatch step, in the engine's order (``_network.train_epoch``,
+``_optimizers.pyx``, ``_simd_update.h``):
+
+1. the batch is rows ``order[start:start + m]`` of X, Y and sample_weight;
+   with input dropout, a copy of its X times the layer-0 mask;
+2. forward: ``Z_l = A_{l-1} @ W_l + b_l``, ``A_l = act_l(Z_l) * mask_l``
+   (inverted dropout: each mask value 0 or 1 / keep); the output activation
+   fused with its loss gives each row's weighted loss and the output delta
+   (``output_loss_delta``);
+3. backward: raw gradients ``A_{l-1}^T D_l`` and ``sum_rows(D_l)``, and
+   ``D_{l-1} = (D_l @ W_l^T) * mask_{l-1} * act'(Z_{l-1})``
+   (``raw_loss_grad``);
+4. the batch loss ``(sum_i sw_i loss_i + alpha/2 sum W**2 + alpha1 sum |W|)
+   / sum(sw)`` at the parameters before the step;
+5. the finished gradient ``(g + alpha W + alpha1 sign(W)) / sum(sw)`` for
+   coefs, ``g / sum(sw)`` for intercepts; scaled to global L2 norm
+   ``clip_norm`` if larger; then each entry clipped to
+   ``[-clip_value, clip_value]``;
+6. the solver's update (AdamW first multiplies the coefs by
+   ``1 - lr * weight_decay``; Adam's step count ``t`` counts batches);
+7. max_norm: each unit's incoming weights ``W[:, j]`` scaled down to L2
+   norm ``max_norm``.
+
+``epoch`` returns ``sum over batches of batch_loss * m`` (scikit-learn's
+accumulation).  ``loss_grad`` is steps 2-5 over all rows, without dropout,
+clipping or max_norm.
+
+Dropout masks come from a counter-based hash, as in the engine: unit ``j``
+of layer ``l`` (0: the input) for the sample at position ``row`` of the
+epoch is kept when ``u < keep``, ``u = counter_uniform(seed, l, row, ...)``
+(splitmix64's finalizer over ``seed + (l + 1) * golden + (row * width + j)
+* mix``).  Masks are therefore a function of positions, not of threads.
+
+Where the engine differs only in rounding (so the tests hold it to a tight
+relative tolerance, not bit equality): summation order (per-row losses,
+GEMMs, threads, SIMD lanes); clipping by norm, which the engine folds into
+the ``1 / sum(sw)`` factor; the dropped layers' derivative, which the
+engine reads back from the dropped output (``A * mask * keep``) where this
+module keeps the undropped ``A``; and in float32, Adam's step, which this
+module takes in float64 (scikit-learn's arithmetic, ``adam_step``).
+
+Where this module is stricter than the engine: ``shuffled=False`` promises
+that ``order`` is ``arange(len(order))`` (the engine then reads X's and
+Y's rows in place and ignores ``order`` for them); here that promise is
+checked.  ``n_threads`` is accepted and ignored: the engine's results
+depend on it only through summation order.
+
+This module imports only NumPy, SciPy and ``fastmlp._reference``.
+"""
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import xlogy
+
+from fastmlp._reference import (
+    _matmul,
+    activation,
+    activation_derivative,
+    adagrad_step,
+    adam_step,
+    clip_grad_norm,
+    layer_slices,
+    rmsprop_step,
+    sgd_step,
+    unpack,
+)
+
+# The engine's codes (the enums of _activations.pxd, _losses.pxd,
+# _optimizers.pxd), by name: a layout carries codes, not names.
+ACTIVATION_CODES = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3, "leaky_relu": 4,
+                    "elu": 5, "softplus": 6, "gelu": 7, "silu": 8}
+# an output activation with its canonical loss, then an identity output's other losses
+OUTPUT_CODES = {"identity": 0, "exp": 1, "logistic": 2, "softmax": 3, "huber": 4,
+                "absolute_error": 5}
+SOLVER_CODES = {"sgd": 0, "adam": 1, "rmsprop": 2, "adagrad": 3, "adamw": 4}
+ADAM_SOLVERS = ("adam", "adamw")
+# identity outputs whose loss is averaged over outputs
+_MEAN_OVER_OUTPUTS = ("identity", "huber", "absolute_error")
+_ACTIVATION_NAMES = {code: name for name, code in ACTIVATION_CODES.items()}
+_OUTPUT_NAMES = {code: name for name, code in OUTPUT_CODES.items()}
+
+
+# ---------------------------------------------------------------------------
+# Dropout masks: a counter-based hash
+# ---------------------------------------------------------------------------
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX = np.uint64(0xD1B54A32D192ED03)
+_MUL1 = np.uint64(0xBF58476D1CE4E5B9)
+_MUL2 = np.uint64(0x94D049BB133111EB)
+
+
+def counter_uniform(seed, layer, start_row, n_rows, n_units):
+    """U[0, 1) for units ``0..n_units-1`` of ``layer`` at epoch positions
+    ``start_row..start_row+n_rows-1``, as the engine's ``_uniform``.
+
+    ``z = seed + (layer + 1) * 0x9E3779B97F4A7C15 + (row * n_units + col) *
+    0xD1B54A32D192ED03`` (mod 2**64), then splitmix64's finalizer; ``u`` is
+    the top 53 bits of ``z`` over 2**53.
+
+    Returns
+    -------
+    u : ndarray of shape (n_rows, n_units), float64
+    """
+    seed = int(seed)
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be in [0, 2**64), got {seed}.")
+    if start_row < 0 or n_rows < 0 or n_units < 0 or layer < 0:
+        raise ValueError(
+            f"layer={layer}, start_row={start_row}, n_rows={n_rows} and "
+            f"n_units={n_units} must be >= 0."
+        )
+    rows = np.arange(start_row, start_row + n_rows, dtype=np.uint64)[:, np.newaxis]
+    cols = np.arange(n_units, dtype=np.uint64)[np.newaxis, :]
+    with np.errstate(over="ignore"):  # uint64 arithmetic wraps, as in C
+        z = (np.uint64(seed) + np.uint64(layer + 1) * _GOLDEN
+             + (rows * np.uint64(n_units) + cols) * _MIX)
+        z = (z ^ (z >> np.uint64(30))) * _MUL1
+        z = (z ^ (z >> np.uint64(27))) * _MUL2
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 2.0**53)
+
+
+def dropout_mask(seed, layer, start_row, n_rows, n_units, keep, dtype=np.float64):
+    """The inverted-dropout mask the engine draws: ``1 / keep`` where
+    ``counter_uniform(...) < keep``, else 0.
+
+    Parameters
+    ----------
+    seed : int in [0, 2**64)
+        The epoch's seed (``Problem.epoch(seed=...)``).
+    layer : int
+        0 for the input, ``l`` for hidden layer ``l``.
+    start_row : int
+        Position in the epoch of the first row (batch start).
+    n_rows, n_units : int
+    keep : float in (0, 1]
+    dtype : float dtype of the mask
+
+    Returns
+    -------
+    mask : ndarray of shape (n_rows, n_units)
+    """
+    if not 0 < keep <= 1:
+        raise ValueError(f"keep must be in (0, 1], got {keep}.")
+    u = counter_uniform(seed, layer, start_row, n_rows, n_units)
+    dtype = np.dtype(dtype)
+    return np.where(u < keep, dtype.type(1.0 / keep), dtype.type(0))
+
+
+# ---------------------------------------------------------------------------
+# Layout and optimizer state (what the engine's objects hold, duck-typed)
+# ---------------------------------------------------------------------------
+
+
+class Layout:
+    """What a step needs of ``fastmlp._engine.Layout``, built the same way.
+
+    Same constructor as the engine's (one activation name, or one per hidden
+    layer; ``dropout`` one rate per hidden layer or None; ``loss`` picks
+    Huber / absolute error for an identity output).  It keeps only the
+    semantic attributes -- ``units``, ``batch_size``, ``acts`` (codes,
+    0 at the input and output), ``out_kind``, ``keep`` (per layer, 1 at the
+    output), ``huber_delta``, ``max_norm``, ``n_coef``, ``n_params``,
+    ``n_outputs``, ``uses_dropout``, ``coef_off``, ``int_off`` -- not the
+    engine's buffer offsets.
+    """
+
+    def __init__(self, units, batch_size, activation, out_activation, *,
+                 loss=None, dropout=None, input_dropout=0.0, huber_delta=1.0,
+                 max_norm=0.0):
+        units = np.asarray(units, dtype=np.intp)
+        n_layers = len(units)
+        n_hidden = n_layers - 2
+        coef_slices, intercept_slices = layer_slices(units)
+        self.units = units
+        self.batch_size = int(batch_size)
+        self.coef_off = np.array([s.start for s in coef_slices], dtype=np.intp)
+        self.int_off = np.array([s.start for s in intercept_slices], dtype=np.intp)
+        self.n_coef = coef_slices[-1].stop
+        self.n_params = intercept_slices[-1].stop
+        self.n_outputs = int(units[-1])
+        names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        if len(names) != n_hidden:
+            raise ValueError(f"{len(names)} activations for {n_hidden} hidden layers.")
+        self.acts = np.zeros(n_layers, dtype=np.intc)
+        self.acts[1 : n_layers - 1] = [ACTIVATION_CODES[a] for a in names]
+        if loss in ("huber", "absolute_error"):
+            self.out_kind = OUTPUT_CODES[loss]
+        else:
+            self.out_kind = OUTPUT_CODES[out_activation]
+        self.huber_delta = float(huber_delta)
+        self.max_norm = float(max_norm or 0.0)
+        rates = [0.0] * n_hidden if dropout is None else list(dropout)
+        self.keep = np.ones(n_layers, dtype=np.float64)
+        self.keep[0] = 1.0 - float(input_dropout or 0.0)
+        self.keep[1 : n_layers - 1] = [1.0 - float(r) for r in rates]
+        self.uses_dropout = bool((self.keep < 1).any())
+
+    def coef_views(self, params):
+        """coefs_ and intercepts_ as views into the flat buffer."""
+        return unpack(params, self.units)
+
+
+class OptimizerState:
+    """A stochastic solver's state, with the attributes ``Problem.epoch``
+    reads of ``fastmlp._stochastic_optimizers.StochasticOptimizer``:
+    ``solver``, ``state1`` (SGD's velocity, Adam's m, RMSprop's and
+    Adagrad's running squares), ``state2`` (Adam's v, else empty), ``t``
+    (Adam's step count) and ``epoch_constants(lr)``.  Same constructor and
+    ``set_hyperparameters`` as the engine's; the learning-rate schedules
+    (``iteration_ends``, ``trigger_stopping``) are the estimator's, not
+    part of a step, and are left out.
+    """
+
+    def __init__(self, solver, n_params, dtype, learning_rate_init):
+        if solver not in SOLVER_CODES:
+            raise ValueError(f"solver must be one of {tuple(SOLVER_CODES)}, got {solver!r}.")
+        self.solver = solver
+        self.state1 = np.zeros(n_params, dtype=dtype)
+        self.state2 = np.zeros(n_params if solver in ADAM_SOLVERS else 0, dtype=dtype)
+        self.t = 0
+        self.learning_rate_init = float(learning_rate_init)
+        self.learning_rate = float(learning_rate_init)
+        self.hyper = {}
+
+    def set_hyperparameters(self, *, momentum, nesterov, beta_1, beta_2, epsilon, rho,
+                            weight_decay, alpha1, clip_value):
+        """The constants of every solver (each reads its own)."""
+        self.hyper = {
+            "momentum": float(momentum),
+            "nesterov": bool(nesterov),
+            "beta_1": float(beta_1),
+            "beta_2": float(beta_2),
+            "epsilon": float(epsilon),
+            "rho": float(rho),
+            "weight_decay": float(weight_decay) if self.solver == "adamw" else 0.0,
+            "alpha1": float(alpha1),
+            "clip_value": float(clip_value or 0.0),
+        }
+
+    def epoch_constants(self, lr):
+        """What a step needs for an epoch at base rate ``lr``."""
+        return {"lr": float(lr), **self.hyper}
+
+    @classmethod
+    def copy_of(cls, optimizer):
+        """An independent copy of any optimizer with these attributes (the
+        engine's too), to run the same epochs on both."""
+        opt = cls.__new__(cls)
+        opt.solver = optimizer.solver
+        opt.state1 = np.array(optimizer.state1)
+        opt.state2 = np.array(optimizer.state2)
+        opt.t = int(optimizer.t)
+        opt.learning_rate_init = float(optimizer.learning_rate_init)
+        opt.learning_rate = float(optimizer.learning_rate)
+        opt.hyper = dict(optimizer.hyper)
+        return opt
+
+
+class _Net:
+    """What a step reads of a layout (any object with the engine Layout's
+    attributes), as names and Python numbers."""
+
+    def __init__(self, layout):
+        self.units = [int(u) for u in layout.units]
+        if len(self.units) < 2:
+            raise ValueError(f"a network needs at least 2 layers, got units {self.units}.")
+        acts = np.asarray(layout.acts)
+        self.hidden = [_ACTIVATION_NAMES[int(code)] for code in acts[1:-1]]
+        self.out = _OUTPUT_NAMES[int(layout.out_kind)]
+        self.keep = [float(k) for k in layout.keep]
+        self.huber_delta = float(layout.huber_delta)
+        self.max_norm = float(layout.max_norm)
+        self.batch_size = int(layout.batch_size)
+        coef_slices, intercept_slices = layer_slices(self.units)
+        self.n_coef = coef_slices[-1].stop
+        self.n_params = intercept_slices[-1].stop
+        if int(layout.n_params) != self.n_params:
+            raise ValueError(
+                f"layout.n_params={layout.n_params}, but units {self.units} have "
+                f"{self.n_params} parameters."
+            )
+
+
+# ---------------------------------------------------------------------------
+# One batch: forward, losses, backward
+# ---------------------------------------------------------------------------
+
+
+def output_loss_delta(kind, Z, Y, sample_weight=None, huber_delta=1.0):
+    """The output layer: activation, each row's weighted loss, and the delta.
+
+    Parameters
+    ----------
+    kind : {'identity', 'exp', 'logistic', 'softmax', 'huber', 'absolute_error'}
+        An output activation with its canonical loss (squared error,
+        Poisson, binary log-loss, log-loss), or an identity output with
+        the Huber or absolute-error loss.
+    Z : ndarray of shape (n_rows, n_outputs)
+        The output layer's pre-activation (bias added).
+    Y : ndarray of shape (n_rows, n_outputs)
+    sample_weight : ndarray of shape (n_rows,) or None
+    huber_delta : float
+
+    Returns
+    -------
+    P : ndarray, the output activation
+    row_loss : ndarray of shape (n_rows,), float64
+        ``w_i * loss_i`` with ``loss_i`` (``r = p - y``, ``p' = clip(p, eps,
+        1 - eps)``): squared error ``mean_k r**2 / 2``; Poisson ``sum_k
+        xlogy(y, y / p) - y + p``; binary log-loss ``-sum_k xlogy(y, p') +
+        xlogy(1 - y, 1 - p')``; log-loss ``-sum_k xlogy(y, p')``; Huber
+        ``mean_k r**2 / 2 if |r| <= delta else delta (|r| - delta / 2)``;
+        absolute error ``mean_k |r|``.  (A single softmax column is one
+        class, not read as P(class 1) as ``_reference.loss`` reads it.)
+    delta : ndarray like Z
+        dLoss/dZ times ``w_i``: ``(P - Y) w`` for the canonical pairs, as
+        scikit-learn (for squared error NOT divided by n_outputs, though the
+        loss is averaged: scikit-learn's convention); for Huber ``r`` or
+        ``delta sign(r)``, and for absolute error ``sign(r)``, times
+        ``w / n_outputs``.
+    """
+    if kind not in OUTPUT_CODES:
+        raise ValueError(f"kind must be one of {tuple(OUTPUT_CODES)}, got {kind!r}.")
+    Z = np.asarray(Z)
+    dtype = Z.dtype
+    Y = np.asarray(Y, dtype=dtype)
+    n_rows, n_out = Z.shape
+    if Y.shape != Z.shape:
+        raise ValueError(f"Y has shape {Y.shape} but Z has shape {Z.shape}.")
+    w = (np.ones(n_rows, dtype=dtype) if sample_weight is None
+         else np.asarray(sample_weight, dtype=dtype))
+    P = activation("identity" if kind in _MEAN_OVER_OUTPUTS else kind, Z)
+    eps = np.finfo(dtype).eps
+    if kind == "identity":
+        terms = 0.5 * (Y - P) ** 2
+        delta = (P - Y) * w[:, np.newaxis]
+    elif kind == "exp":
+        terms = xlogy(Y, Y / P) - Y + P
+        delta = (P - Y) * w[:, np.newaxis]
+    elif kind == "logistic":
+        Pc = np.clip(P, eps, 1 - eps)
+        terms = -(xlogy(Y, Pc) + xlogy(1 - Y, 1 - Pc))
+        delta = (P - Y) * w[:, np.newaxis]
+    elif kind == "softmax":
+        terms = -xlogy(Y, np.clip(P, eps, 1 - eps))
+        delta = (P - Y) * w[:, np.newaxis]
+    else:
+        r = P - Y
+        if kind == "absolute_error":
+            terms = np.abs(r)
+            slope = np.sign(r)
+        else:
+            small = np.abs(r) <= huber_delta
+            terms = np.where(small, 0.5 * r * r, huber_delta * (np.abs(r) - 0.5 * huber_delta))
+            slope = np.where(small, r, np.sign(r) * dtype.type(huber_delta))
+        delta = slope * w[:, np.newaxis] / dtype.type(n_out)
+    row_loss = terms.astype(np.float64).sum(axis=1)
+    if kind in _MEAN_OVER_OUTPUTS:
+        row_loss /= n_out
+    return P, w.astype(np.float64) * row_loss, delta
+
+
+def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
+    """``raw_loss_grad`` on a ``_Net``; inputs already in params' dtype."""
+    units = net.units
+    n_layers = len(units)
+    masks = [None] * (n_layers - 1) if masks is None else list(masks)
+    if len(masks) != n_layers - 1:
+        raise ValueError(f"masks needs {n_layers - 1} entries (input and hidden layers), "
+                         f"got {len(masks)}.")
+    coefs, intercepts = unpack(params, units)
+    if masks[0] is not None:
+        if sp.issparse(X):
+            raise ValueError("input dropout needs dense X.")
+        X = X * masks[0]  # a dropped copy of the batch
+    # forward: A[l] is layer l's output as the next layer reads it (dropped);
+    # Zs[l] and Hs[l] its pre-activation and undropped output
+    A, Zs, Hs = [X], [None], [None]
+    for layer in range(1, n_layers - 1):
+        Z = _matmul(A[layer - 1], coefs[layer - 1])
+        Z += intercepts[layer - 1]
+        H = activation(net.hidden[layer - 1], Z)
+        Zs.append(Z)
+        Hs.append(H)
+        A.append(H if masks[layer] is None else H * masks[layer])
+    Z = _matmul(A[-1], coefs[-1])
+    Z += intercepts[-1]
+    _, row_loss, D = output_loss_delta(net.out, Z, Y, sample_weight, net.huber_delta)
+    loss_sum = float(np.sum(row_loss))
+    if not with_grad:
+        return loss_sum, None
+
+    grad = np.empty_like(params)
+    coef_grads, intercept_grads = unpack(grad, units)
+    for layer in range(n_layers - 1, 0, -1):
+        # Z_l = A_{l-1} @ W + b:  dW = A_{l-1}^T D_l,  db = sum_rows(D_l)
+        coef_grads[layer - 1][...] = _matmul(A[layer - 1].T, D)
+        intercept_grads[layer - 1][...] = D.sum(axis=0)
+        if layer > 1:
+            # A_{l-1} = act(Z_{l-1}) * mask: D_{l-1} = (D_l @ W^T) * mask * act'(Z_{l-1})
+            D = _matmul(D, coefs[layer - 1].T)
+            if masks[layer - 1] is not None:
+                D = D * masks[layer - 1]
+            D = activation_derivative(net.hidden[layer - 2], Hs[layer - 1], D,
+                                      Z=Zs[layer - 1])
+    return loss_sum, grad
+
+
+def raw_loss_grad(layout, params, X, Y, sample_weight=None, *, masks=None,
+                  with_grad=True):
+    """A batch's summed weighted loss and raw gradient, with given dropout masks.
+
+    Parameters
+    ----------
+    layout : Layout or fastmlp._engine.Layout
+    params : ndarray of shape (layout.n_params,)
+    X : ndarray or sparse matrix of shape (n_rows, n_features)
+    Y : ndarray of shape (n_rows, n_outputs)
+    sample_weight : ndarray of shape (n_rows,) or None
+    masks : sequence of (ndarray or None), length n_layers - 1, or None
+        ``masks[0]`` multiplies X (input dropout, dense X only), ``masks[l]``
+        hidden layer ``l``'s output; shapes (n_rows, units[l]).  The engine's
+        are ``dropout_mask(seed, l, start, n_rows, units[l], keep[l])``; a
+        test may hand in any (the derivative does not assume 0 or 1/keep).
+    with_grad : bool
+
+    Returns
+    -------
+    loss_sum : float
+        ``sum_i w_i loss_i`` (``output_loss_delta``), without penalties.
+    raw_grad : ndarray of shape (n_params,) or None
+        ``A_{l-1}^T D_l`` for coefs, ``sum_rows(D_l)`` for intercepts: not
+        divided by ``sum(w)``, no L2 or L1 term.
+    """
+    net = _Net(layout)
+    dtype = params.dtype
+    X = X.astype(dtype) if sp.issparse(X) else np.asarray(X, dtype=dtype)
+    Y = np.asarray(Y, dtype=dtype)
+    sample_weight = None if sample_weight is None else np.asarray(sample_weight, dtype=dtype)
+    return _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad)
+
+
+# ---------------------------------------------------------------------------
+# Steps 4-7: penalties, finished gradient, clipping, update, max_norm
+# ---------------------------------------------------------------------------
+
+
+def _coef_sums(params, n_coef):
+    """sum(W**2) and sum|W| over every coef (float64)."""
+    w = params[:n_coef].astype(np.float64)
+    return float(np.dot(w, w)), float(np.abs(w).sum())
+
+
+def _finished_gradient(raw, params, n_coef, alpha, alpha1, scale):
+    """``(g + alpha W + alpha1 sign(W)) * scale`` for coefs, ``g * scale``
+    for intercepts (scale = 1 / sum(sw))."""
+    g = raw.copy()
+    W = params[:n_coef]
+    g[:n_coef] = g[:n_coef] + alpha * W + alpha1 * np.sign(W)
+    g *= scale
+    return g
+
+
+def _solver_step(solver, params, grad, state1, state2, t, c, n_coef):
+    """One update of ``params`` and the state in place; returns Adam's t."""
+    lr = c["lr"]
+    if solver == "sgd":
+        sgd_step(params, grad, state1, lr, c["momentum"], c["nesterov"])
+    elif solver in ADAM_SOLVERS:
+        t += 1
+        if solver == "adamw":
+            # decoupled weight decay on the coefs, at the schedule's rate
+            # (not Adam's bias-corrected one), as PyTorch's AdamW
+            params[:n_coef] *= params.dtype.type(1 - lr * c["weight_decay"])
+        adam_step(params, grad, state1, state2, t, lr, c["beta_1"], c["beta_2"],
+                  c["epsilon"])
+    elif solver == "rmsprop":
+        rmsprop_step(params, grad, state1, lr, c["rho"], c["epsilon"])
+    elif solver == "adagrad":
+        adagrad_step(params, grad, state1, lr, c["epsilon"])
+    else:
+        raise ValueError(f"solver must be one of {tuple(SOLVER_CODES)}, got {solver!r}.")
+    return t
+
+
+def _apply_max_norm(params, units, max_norm):
+    """Scale each unit's incoming weights ``W[:, j]`` to L2 norm <= max_norm."""
+    coefs, _ = unpack(params, units)
+    for W in coefs:
+        sq = (W.astype(np.float64) ** 2).sum(axis=0)
+        factor = np.ones_like(sq)
+        over = sq > max_norm * max_norm
+        factor[over] = max_norm / np.sqrt(sq[over])
+        W *= factor.astype(W.dtype)
+
+
+# ---------------------------------------------------------------------------
+# Problem: the engine's entry, in NumPy
+# ---------------------------------------------------------------------------
+
+
+class Problem:
+    """One call's data, as ``fastmlp._engine.Problem``, computed in NumPy.
+
+    Parameters
+    ----------
+    layout : Layout or fastmlp._engine.Layout
+        Its ``batch_size`` is the most rows one step takes.
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+        Float targets, or bool (0/1, classification).
+    sample_weight : ndarray of shape (n_samples,) or None
+    params : ndarray of shape (layout.n_params,)
+        The flat parameters (``_reference.pack`` layout), stepped in place;
+        their dtype is the working dtype.
+    with_grad : bool, default=True
+        Whether ``loss_grad`` leaves a gradient in ``grads``.
+    tuning : dict or None, default=None
+        The engine's thresholds (which step path runs); accepted and
+        ignored: the math does not depend on them.
+    """
+
+    def __init__(self, layout, X, Y, sample_weight, params, *, with_grad=True,
+                 tuning=None):
+        net = _Net(layout)
+        dtype = params.dtype
+        if params.ndim != 1 or params.shape[0] != net.n_params:
+            raise ValueError(
+                f"params has shape {params.shape}; the layout needs ({net.n_params},)."
+            )
+        if X.shape[1] != net.units[0] or Y.shape != (X.shape[0], net.units[-1]):
+            raise ValueError(
+                f"X {X.shape} and Y {Y.shape} do not fit a network of layer sizes "
+                f"{tuple(net.units)}."
+            )
+        if sample_weight is not None and sample_weight.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight has shape {sample_weight.shape}; X has {X.shape[0]} rows."
+            )
+        self.layout = layout
+        self.params = params
+        self.n_samples = X.shape[0]
+        self.X = X.tocsr().astype(dtype) if sp.issparse(X) else np.asarray(X, dtype=dtype)
+        self.Y = np.asarray(Y, dtype=dtype)
+        self.sample_weight = (
+            None if sample_weight is None else np.asarray(sample_weight, dtype=dtype)
+        )
+        self.grads = np.zeros(net.n_params if with_grad else 0, dtype=dtype)
+        self.tuning = tuning  # the engine's step path; the math is the same
+        self._net = net
+
+    @property
+    def dense(self):
+        return not sp.issparse(self.X)
+
+    def epoch(self, optimizer, order, *, shuffled, batch_size, lr, alpha, clip_norm,
+              n_threads, seed=0):
+        """One epoch of minibatch training over the rows ``order``, stepping
+        ``params`` and ``optimizer``'s state (and ``t``) in place; returns
+        the sum over batches of batch loss times batch rows.
+
+        Batches are positions ``[0, batch_size), [batch_size, 2 batch_size),
+        ...`` of ``order``; ``seed`` draws the dropout masks (``dropout_mask``
+        at those positions); the optimizer's constants are
+        ``optimizer.epoch_constants(lr)``.  ``shuffled=False`` promises that
+        ``order`` is ``arange(len(order))``.  ``n_threads`` is ignored.
+        """
+        net = self._net
+        order = np.asarray(order, dtype=np.intp)
+        n = order.shape[0]
+        params = self.params
+        dtype = params.dtype
+        solver = optimizer.solver
+        if solver not in SOLVER_CODES:
+            raise ValueError(f"Unknown solver {solver!r}.")
+        if optimizer.state1.shape != (net.n_params,) or (
+            solver in ADAM_SOLVERS and optimizer.state2.shape != (net.n_params,)
+        ):
+            raise ValueError(
+                f"the optimizer's state has shapes {optimizer.state1.shape} and "
+                f"{optimizer.state2.shape}; params ({net.n_params},)."
+            )
+        if not 1 <= batch_size <= net.batch_size:
+            raise ValueError(
+                f"batch_size={batch_size} is outside the layout's [1, {net.batch_size}]."
+            )
+        if n and (order.min() < 0 or order.max() >= self.n_samples):
+            raise ValueError(f"order has rows outside [0, {self.n_samples}).")
+        if not shuffled and not np.array_equal(order, np.arange(n)):
+            raise ValueError("shuffled=False promises order == arange(len(order)).")
+        if n == 0:
+            return 0.0
+        if net.keep[0] < 1 and not self.dense:
+            raise ValueError("input_dropout needs dense X")
+
+        c = optimizer.epoch_constants(lr)
+        alpha1 = float(c.get("alpha1", 0.0))
+        clip_value = float(c.get("clip_value", 0.0))
+        t = optimizer.t
+        total = 0.0
+        for start in range(0, n, batch_size):
+            rows = order[start : start + batch_size]
+            m = rows.shape[0]
+            sw = None if self.sample_weight is None else self.sample_weight[rows]
+            masks = [
+                None if keep >= 1
+                else dropout_mask(seed, layer, start, m, net.units[layer], keep, dtype)
+                for layer, keep in enumerate(net.keep[:-1])
+            ]
+            loss_sum, raw = _raw_loss_grad(net, params, self.X[rows], self.Y[rows], sw,
+                                           masks, True)
+            sw_sum = float(m) if sw is None else float(sw.astype(np.float64).sum())
+            sq, l1 = _coef_sums(params, net.n_coef)
+            batch_loss = (loss_sum + 0.5 * alpha * sq + alpha1 * l1) / sw_sum
+
+            grad = _finished_gradient(raw, params, net.n_coef, alpha, alpha1, 1.0 / sw_sum)
+            if clip_norm > 0:
+                clip_grad_norm(grad, clip_norm)
+            if clip_value > 0:
+                np.clip(grad, -clip_value, clip_value, out=grad)
+            t = _solver_step(solver, params, grad, optimizer.state1, optimizer.state2,
+                             t, c, net.n_coef)
+            if net.max_norm > 0:
+                _apply_max_norm(params, net.units, net.max_norm)
+            total += batch_loss * m
+        optimizer.t = t
+        return total
+
+    def loss_grad(self, *, alpha, alpha1=0.0, n_threads):
+        """Loss (with the L2 and L1 terms) at ``params`` over every row, no
+        dropout; the finished gradient is left in ``self.grads`` unless the
+        problem was built without one.  ``n_threads`` is ignored."""
+        net = self._net
+        params = self.params
+        with_grad = self.grads.shape[0] > 0
+        loss_sum, raw = _raw_loss_grad(net, params, self.X, self.Y, self.sample_weight,
+                                       None, with_grad)
+        sw_sum = (float(self.n_samples) if self.sample_weight is None
+                  else float(self.sample_weight.astype(np.float64).sum()))
+        sq, l1 = _coef_sums(params, net.n_coef)
+        if with_grad:
+            self.grads[...] = _finished_gradient(raw, params, net.n_coef, alpha, alpha1,
+                                                 1.0 / sw_sum)
+        return (loss_sum + 0.5 * alpha * sq + alpha1 * l1) / sw_sum
