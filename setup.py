@@ -32,6 +32,13 @@ MODULES = [
 # results (unlike -ffast-math, which we never use).  No -march=native.
 BASE_COMPILE_ARGS = ["-O3", "-fno-math-errno"]
 
+# Per module, on top of the above: _vexp.h's exp loop ends in selects on
+# float comparisons (clamping, overflow, NaN), and GCC if-converts, and so
+# vectorizes, such a loop only when comparisons may not trap.  fastmlp reads
+# no floating-point exception flags, and no value changes (every operation
+# stays IEEE's; only which flags get raised may differ).
+MODULE_COMPILE_ARGS = {"_losses": ["-fno-trapping-math"]}
+
 
 def _openmp_flag():
     return ["-fopenmp"]
@@ -103,7 +110,7 @@ def extensions():
             [f"fastmlp/{name}.pyx"],
             include_dirs=["fastmlp"],
             depends=sorted(glob.glob("fastmlp/*.h")),
-            extra_compile_args=BASE_COMPILE_ARGS + omp,
+            extra_compile_args=BASE_COMPILE_ARGS + MODULE_COMPILE_ARGS.get(name, []) + omp,
             extra_link_args=omp,
             define_macros=[("FASTMLP_OPENMP", "1" if omp else "0")],
         )
