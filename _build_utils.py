@@ -4,7 +4,9 @@ platform's defaults are the ones the extensions get).
 
 Each probe compiles, links and runs a small program and says yes or no; it
 never decides anything.  The decisions (which flags, what to do when a probe
-fails) are setup.py's.
+fails) are setup.py's.  Where a probe checks a construct of fastmlp's own
+headers (the SIMD clones), it includes that header, so
+the probe and the extensions compile the same code.
 
 Like scikit-learn's setuptools-era openmp_helpers: probe once, report
 plainly, and let the caller fall back (build serial) with a loud warning.
@@ -115,6 +117,35 @@ def openmp_works(compiler, compile_args, link_args):
         }
         """,
         compile_args, link_args)
+
+
+def target_clones_work(compiler, compile_args):
+    """Do _simd.h's clones (ifunc dispatch) compile, link and run?
+
+    The probe includes _simd.h with FASTMLP_USE_CLONES=1, so it tests the
+    very attribute the kernels use; the output names the clone it ran."""
+    return try_program(
+        compiler,
+        """\
+        #include <stdio.h>
+        #include "_simd.h"
+        #if !FASTMLP_HAVE_CLONES
+        #error "_simd.h does not make clones on this target"
+        #endif
+        FASTMLP_CLONES int fastmlp_probe_sum(const int* x, int n) {
+            int s = 0;
+            for (int i = 0; i < n; i++) s += x[i];
+            return s;
+        }
+        int main(void) {
+            int x[64];
+            for (int i = 0; i < 64; i++) x[i] = i;
+            if (fastmlp_probe_sum(x, 64) != 2016) return 1;
+            printf("%s", fastmlp_simd_path());
+            return 0;
+        }
+        """,
+        compile_args, macros=[("FASTMLP_USE_CLONES", "1")])
 
 
 def compiler_version(compiler):

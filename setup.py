@@ -8,6 +8,11 @@ that _build_utils.py compiles, links and runs:
                one thread) with a loud warning.  FASTMLP_OPENMP=0 builds
                serial anyway (as Apple's clang would); FASTMLP_OPENMP=1, or
                FASTMLP_REQUIRE_OPENMP=1, makes a failed probe an error.
+  SIMD clones  the AVX-512, AVX2+FMA and baseline clones of the C loops
+               (_simd.h) need the compiler, linker and C library to do
+               ifunc dispatch: probed.  Without it the loops are built once,
+               for the baseline (portable loops).  FASTMLP_SIMD_CLONES=0
+               forces that; =1 makes a failed probe an error.
   debug        FASTMLP_DEBUG=1 turns Cython's bounds checks on.
 
 Every BLAS call goes through scipy.linalg.cython_blas: no BLAS is linked.
@@ -108,6 +113,23 @@ def _decide_openmp(compiler, msvc):
     return [], [], {"enabled": False, "why": "probe failed: " + "; ".join(failures)}
 
 
+def _decide_clones(compiler, msvc, args):
+    """SIMD clones (macro value, record) from the switch and the probe."""
+    switch = _switch("FASTMLP_SIMD_CLONES", ("0", "1"))
+    if switch == "0":
+        return "0", {"enabled": False, "why": "FASTMLP_SIMD_CLONES=0: portable loops by request"}
+    ok, out = (False, "not a gcc-style compiler") if msvc else \
+        _build_utils.target_clones_work(compiler, args)
+    if ok:
+        return "1", {"enabled": True, "why": f"probe: the clones ran ({out})"}
+    why = _build_utils.reason(out)
+    if switch == "1":
+        sys.exit(f"fastmlp: FASTMLP_SIMD_CLONES=1 but the clones do not build here: {why}")
+    print(f"fastmlp: no SIMD clones ({why}); the C loops are built once, portable",
+          file=sys.stderr, flush=True)
+    return "0", {"enabled": False, "why": f"probe failed: {why}"}
+
+
 def configure(compiler):
     """Probe once; return (common compile args, link args, macros,
     per-module compile args, the record of what was decided and why)."""
@@ -116,16 +138,18 @@ def configure(compiler):
     omp_compile, omp_link, openmp = _decide_openmp(compiler, msvc)
     if not openmp["enabled"] and not msvc:
         base += [a for a in UNIX_SERIAL_ARGS if _build_utils.accepts_flag(compiler, a)]
+    clones, clones_record = _decide_clones(compiler, msvc, base)
     module_args = {} if msvc else {
         name: [a for a in args if _build_utils.accepts_flag(compiler, a)]
         for name, args in UNIX_MODULE_ARGS.items()}
     debug = _switch("FASTMLP_DEBUG", ("0", "1")) == "1"
-    macros = []
+    macros = [("FASTMLP_USE_CLONES", clones)]
     record = {
         "compiler": {"type": compiler.compiler_type,
                      "command": (getattr(compiler, "compiler_so", None) or ["?"])[0],
                      "version": _build_utils.compiler_version(compiler)},
         "openmp": openmp,
+        "simd_clones": clones_record,
         "debug": debug,
         "compile_args": base + omp_compile,
         "link_args": omp_link,
@@ -201,6 +225,7 @@ class build_ext(_build_ext):
         print("fastmlp build: " + "; ".join(
             [f"{record['compiler']['version']}",
              f"OpenMP {'on' if record['openmp']['enabled'] else 'OFF'}",
+             f"SIMD clones {'on' if record['simd_clones']['enabled'] else 'off'}",
              f"debug {'on' if record['debug'] else 'off'}"]), file=sys.stderr, flush=True)
         super().build_extensions()
 
