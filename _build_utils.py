@@ -5,7 +5,7 @@ platform's defaults are the ones the extensions get).
 Each probe compiles, links and runs a small program and says yes or no; it
 never decides anything.  The decisions (which flags, what to do when a probe
 fails) are setup.py's.  Where a probe checks a construct of fastmlp's own
-headers (the SIMD clones), it includes that header, so
+headers (the SIMD clones, the spin barrier), it includes that header, so
 the probe and the extensions compile the same code.
 
 Like scikit-learn's setuptools-era openmp_helpers: probe once, report
@@ -146,6 +146,30 @@ def target_clones_work(compiler, compile_args):
         }
         """,
         compile_args, macros=[("FASTMLP_USE_CLONES", "1")])
+
+
+def spin_barrier_works(compiler, compile_args):
+    """Does _spin_barrier.h's spin barrier (C11 atomics, _Alignas,
+    sched_yield) compile, link and run (one thread: it returns at once)?"""
+    return try_program(
+        compiler,
+        """\
+        #include <stdio.h>
+        #include "_spin_barrier.h"
+        #if !FASTMLP_HAVE_SPIN_BARRIER
+        #error "_spin_barrier.h fell back to the OpenMP barrier"
+        #endif
+        int main(void) {
+            fastmlp_spin_barrier b;
+            int local = 0;
+            fastmlp_spin_init(&b, 1);
+            fastmlp_spin_wait(&b, &local);
+            fastmlp_spin_wait(&b, &local);
+            printf("%s", FASTMLP_BARRIER_KIND);
+            return local != 0;
+        }
+        """,
+        compile_args, macros=[("FASTMLP_SPIN_BARRIER", "1")])
 
 
 def compiler_version(compiler):

@@ -13,6 +13,10 @@ that _build_utils.py compiles, links and runs:
                ifunc dispatch: probed.  Without it the loops are built once,
                for the baseline (portable loops).  FASTMLP_SIMD_CLONES=0
                forces that; =1 makes a failed probe an error.
+  barrier      the online step's spin barrier (_spin_barrier.h) needs C11
+               atomics and sched_yield: probed.  Without them the threads
+               meet on OpenMP's barrier.  FASTMLP_BARRIER=omp forces that;
+               =spin makes a failed probe an error.
   debug        FASTMLP_DEBUG=1 turns Cython's bounds checks on.
 
 Every BLAS call goes through scipy.linalg.cython_blas: no BLAS is linked.
@@ -130,6 +134,23 @@ def _decide_clones(compiler, msvc, args):
     return "0", {"enabled": False, "why": f"probe failed: {why}"}
 
 
+def _decide_barrier(compiler, msvc, args):
+    """The online step's barrier (macro value, record)."""
+    switch = _switch("FASTMLP_BARRIER", ("spin", "omp"))
+    if switch == "omp":
+        return "0", {"kind": "omp", "why": "FASTMLP_BARRIER=omp: OpenMP barrier by request"}
+    ok, out = (False, "not a gcc-style compiler") if msvc else \
+        _build_utils.spin_barrier_works(compiler, args)
+    if ok:
+        return "1", {"kind": "spin", "why": "probe: C11 atomics and sched_yield work"}
+    why = _build_utils.reason(out)
+    if switch == "spin":
+        sys.exit(f"fastmlp: FASTMLP_BARRIER=spin but it does not build here: {why}")
+    print(f"fastmlp: the online step meets on OpenMP's barrier, slower than the "
+          f"spin barrier ({why})", file=sys.stderr, flush=True)
+    return "0", {"kind": "omp", "why": f"probe failed: {why}"}
+
+
 def configure(compiler):
     """Probe once; return (common compile args, link args, macros,
     per-module compile args, the record of what was decided and why)."""
@@ -139,17 +160,19 @@ def configure(compiler):
     if not openmp["enabled"] and not msvc:
         base += [a for a in UNIX_SERIAL_ARGS if _build_utils.accepts_flag(compiler, a)]
     clones, clones_record = _decide_clones(compiler, msvc, base)
+    spin, barrier = _decide_barrier(compiler, msvc, base + omp_compile)
     module_args = {} if msvc else {
         name: [a for a in args if _build_utils.accepts_flag(compiler, a)]
         for name, args in UNIX_MODULE_ARGS.items()}
     debug = _switch("FASTMLP_DEBUG", ("0", "1")) == "1"
-    macros = [("FASTMLP_USE_CLONES", clones)]
+    macros = [("FASTMLP_USE_CLONES", clones), ("FASTMLP_SPIN_BARRIER", spin)]
     record = {
         "compiler": {"type": compiler.compiler_type,
                      "command": (getattr(compiler, "compiler_so", None) or ["?"])[0],
                      "version": _build_utils.compiler_version(compiler)},
         "openmp": openmp,
         "simd_clones": clones_record,
+        "barrier": barrier,
         "debug": debug,
         "compile_args": base + omp_compile,
         "link_args": omp_link,
@@ -226,6 +249,7 @@ class build_ext(_build_ext):
             [f"{record['compiler']['version']}",
              f"OpenMP {'on' if record['openmp']['enabled'] else 'OFF'}",
              f"SIMD clones {'on' if record['simd_clones']['enabled'] else 'off'}",
+             f"barrier {record['barrier']['kind']}",
              f"debug {'on' if record['debug'] else 'off'}"]), file=sys.stderr, flush=True)
         super().build_extensions()
 
