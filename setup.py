@@ -21,7 +21,8 @@ that _build_utils.py compiles, links and runs:
 
 Every BLAS call goes through scipy.linalg.cython_blas: no BLAS is linked.
 What was decided, and why, is written to fastmlp/_build_info.py beside the
-extensions.
+extensions; fastmlp.show_config() prints it next to what the compiler
+itself reported (fastmlp/_build_facts.pyx).
 """
 import os
 import pprint
@@ -36,6 +37,7 @@ import _build_utils  # noqa: E402  (beside this file; in the sdist by MANIFEST.i
 
 MODULES = [
     "_openmp",
+    "_build_facts",
     "_finite",
     "_blas",
     "_activations",
