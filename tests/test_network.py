@@ -99,6 +99,7 @@ def test_sgd_epoch_matches_reference(dtype, activation, out, weighted):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", ref.HIDDEN_ACTIVATIONS)
 @pytest.mark.parametrize("out", list(OUTPUT_KINDS))
+@pytest.mark.needs_threads
 def test_one_region_step_matches_reference(dtype, activation, out):
     # Force the step that runs forward, deltas and gradients of a batch in
     # one parallel region (_network's ROWS_PASS) on a small problem: 2 threads,
@@ -123,6 +124,7 @@ def test_one_region_step_matches_reference(dtype, activation, out):
 
 @pytest.mark.parametrize("activation", ["gelu", "silu", "elu"])
 @pytest.mark.parametrize("dropout", [False, True])
+@pytest.mark.needs_threads
 def test_one_region_step_matches_the_layer_by_layer_step(activation, dropout):
     # Activations the NumPy reference lacks (gelu and silu keep their
     # pre-activation), with and without dropout: the one-region step on 2
@@ -160,7 +162,7 @@ def test_shuffled_order_equals_presorted_data():
     assert la == pytest.approx(lb, rel=1e-13)
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("n_threads", [1, pytest.param(2, marks=pytest.mark.needs_threads)])
 def test_gather_split_over_threads_equals_presorted_data(n_threads):
     # par_min_gather=1: every shuffled batch is gathered by the team, in row
     # ranges (the default splits only batches of 16k values and more)
@@ -184,6 +186,7 @@ def test_gather_split_over_threads_equals_presorted_data(n_threads):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.needs_threads
 def test_thread_counts_agree(dtype, sparse):
     # big enough that every step takes the parallel path with 2 threads
     units = [200, 256, 128, 10]
@@ -271,7 +274,7 @@ def test_delta_with_transposed_copy_of_w_matches_reference(dtype, delta_wt, unit
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("n_threads", [1, pytest.param(2, marks=pytest.mark.needs_threads)])
 def test_gemms_in_small_pieces_match_reference(dtype, n_threads):
     # Lower the piece size so that the forward GEMMs and the weight gradients
     # of this small network are issued in pieces (three each: 22 rows of the

@@ -44,6 +44,7 @@ OUTPUTS = ["softmax", "logistic", "identity", "exp", "huber", "absolute_error"]
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("out", OUTPUTS)
+@pytest.mark.needs_threads
 def test_online_step_matches_the_one_thread_step(online_everywhere, activation, out):
     units = [6, 40, 9, 3]
     extra = {"loss": out} if out in ("huber", "absolute_error") else None
@@ -73,6 +74,7 @@ def test_online_step_matches_the_one_thread_step(online_everywhere, activation, 
     ],
 )
 @pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.needs_threads
 def test_every_optimizer_and_option(online_everywhere, solver, opt_extra, weighted):
     units = [5, 70, 4]   # 70 units: slices cut on a multiple of 16 (32 + 38)
     runs = [_epoch(units, "tanh", "softmax", n_threads, solver=solver,
@@ -83,6 +85,7 @@ def test_every_optimizer_and_option(online_everywhere, solver, opt_extra, weight
 
 
 @pytest.mark.parametrize("units", [[7, 33, 1, 5], [3, 2, 2, 2, 2], [9, 64, 64, 1]])
+@pytest.mark.needs_threads
 def test_layers_thinner_than_the_team_and_deep_networks(online_everywhere, units):
     # a layer of 1 unit: one thread owns no row of the next layer
     runs = [_epoch(units, "relu", "identity", n_threads, n_samples=30)
@@ -91,6 +94,7 @@ def test_layers_thinner_than_the_team_and_deep_networks(online_everywhere, units
     assert runs[1][0] == pytest.approx(runs[0][0], rel=1e-10)
 
 
+@pytest.mark.needs_threads
 def test_same_result_every_time(online_everywhere):
     units = [6, 40, 9, 3]
     runs = [_epoch(units, "relu", "softmax", 2)[1] for _ in range(3)]
@@ -98,6 +102,7 @@ def test_same_result_every_time(online_everywhere):
         np.testing.assert_array_equal(p, runs[0])
 
 
+@pytest.mark.needs_threads
 def test_float32(online_everywhere):
     X, Y, sw, params = make_problem([8, 48, 5], "softmax", n_samples=60, dtype=np.float32)
     runs = []
@@ -138,6 +143,7 @@ def test_when_the_online_step_runs():
 @pytest.mark.parametrize("Est, target", [(MLPClassifier, "multiclass"),
                                          (MLPClassifier, "multilabel"),
                                          (MLPRegressor, "regression")])
+@pytest.mark.needs_threads
 def test_estimators_train_the_same_model_on_one_and_two_threads(Est, target):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(300, 30))
@@ -161,6 +167,7 @@ def test_estimators_train_the_same_model_on_one_and_two_threads(Est, target):
     assert fits[1]._adam_t == fits[0]._adam_t == 900
 
 
+@pytest.mark.needs_threads
 def test_partial_fit_continues_the_online_step_as_on_one_thread():
     # the optimizer state and Adam's step count carry over between calls
     rng = np.random.RandomState(1)
@@ -182,6 +189,7 @@ def test_partial_fit_continues_the_online_step_as_on_one_thread():
 
 @pytest.mark.parametrize("n_threads", [3, 4])
 @pytest.mark.parametrize("units", [[6, 40, 9, 3], [5, 70, 4], [3, 2, 2, 2, 2]])
+@pytest.mark.needs_threads
 def test_more_threads_than_cores(online_everywhere, units, n_threads):
     # three or four threads on this two-core machine: slices of every width,
     # partial sums over more threads, and threads descheduled between

@@ -105,6 +105,7 @@ def test_read_only_memmap_input(tmp_path, dtype):
     assert a.coefs_[0].dtype == dtype
 
 
+@pytest.mark.needs_threads
 def test_same_random_state_same_weights_for_each_thread_count():
     X, y = _data(n=2000, n_features=100)
     weights = {}

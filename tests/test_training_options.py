@@ -967,6 +967,7 @@ def test_dropout_zero_draws_nothing_from_the_random_state():
     assert not np.allclose(_flat(a), _flat(c))
 
 
+@pytest.mark.needs_threads
 def test_dropout_independent_of_thread_count():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     rng = np.random.RandomState(0)
