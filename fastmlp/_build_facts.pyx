@@ -30,7 +30,7 @@ def _boundscheck_on():
     return False
 
 
-COMPILER = fastmlp_compiler().decode()
+COMPILER = fastmlp_compiler().decode().strip()
 OPENMP_VERSION = fastmlp_openmp_version()
 SIMD_CLONES = bool(FASTMLP_HAVE_CLONES)
 SIMD_PATH = fastmlp_simd_path().decode()

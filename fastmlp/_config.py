@@ -85,18 +85,19 @@ def show_config(file=None):
     bounds checks), its thread count and the BLAS library and kernel."""
     cfg = get_config()
     b = cfg["build"]
-    why = b["why"]
     out = file or sys.stdout
+
+    def why(key):  # setup.py's reason, where it left a record
+        return f" -- {b['why'][key]}" if key in b["why"] else ""
+
     command = f" ({b['compiler_command']})" if b["compiler_command"] else ""
+    openmp = f"on (_OPENMP {b['openmp_version']})" if b["openmp"] else "OFF (serial build)"
+    clones = "on" if b["simd_clones"] else "off (portable loops)"
     print(f"fastmlp built by {b['compiler']}{command}", file=out)
-    print(f"  OpenMP: {'on (_OPENMP ' + str(b['openmp_version']) + ')' if b['openmp'] else 'OFF (serial build)'}"
-          f", threads: {cfg['openmp_threads']}"
-          f"{' -- ' + why['openmp'] if 'openmp' in why else ''}", file=out)
-    print(f"  SIMD clones: {'on' if b['simd_clones'] else 'off (portable loops)'}"
-          f", optimizer kernels: {cfg['optimizer_kernels']}"
-          f"{' -- ' + why['simd_clones'] if 'simd_clones' in why else ''}", file=out)
-    print(f"  online step's barrier: {_build_facts.BARRIER}"
-          f"{' -- ' + why['barrier'] if 'barrier' in why else ''}", file=out)
+    print(f"  OpenMP: {openmp}, threads: {cfg['openmp_threads']}{why('openmp')}", file=out)
+    print(f"  SIMD clones: {clones}, optimizer kernels: {cfg['optimizer_kernels']}"
+          f"{why('simd_clones')}", file=out)
+    print(f"  online step's barrier: {_build_facts.BARRIER}{why('barrier')}", file=out)
     print(f"  bounds checks (FASTMLP_DEBUG): {'ON (debug build)' if b['debug'] else 'off'}",
           file=out)
     if not b["setup_record"]:
