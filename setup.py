@@ -225,8 +225,7 @@ class build_ext(_build_ext):
         compile_args, link_args, macros, module_args, record = configure(self.compiler)
         record["cython_directives"] = cython_directives(record["debug"])
         self._record_path = os.path.join(self.build_lib, "fastmlp", "_build_info.py")
-        changed = _read_record(self._record_path) != record
-        if changed:
+        if _read_record(self._record_path) != record:
             self.force = True
         for ext in self.extensions:
             name = ext.name.rsplit(".", 1)[-1]
@@ -242,11 +241,6 @@ class build_ext(_build_ext):
         for ext, new in zip(self.extensions, cythonized):
             assert ext.name == new.name
             ext.sources = new.sources
-        os.makedirs(os.path.dirname(self._record_path), exist_ok=True)
-        with open(self._record_path, "w") as f:
-            f.write('"""Written by setup.py: how this fastmlp was built, and why '
-                    '(fastmlp.show_config() prints it)."""\n')
-            f.write("BUILD = " + pprint.pformat(record, sort_dicts=False) + "\n")
         print("fastmlp build: " + "; ".join(
             [f"{record['compiler']['version']}",
              f"OpenMP {'on' if record['openmp']['enabled'] else 'OFF'}",
@@ -254,6 +248,13 @@ class build_ext(_build_ext):
              f"barrier {record['barrier']['kind']}",
              f"debug {'on' if record['debug'] else 'off'}"]), file=sys.stderr, flush=True)
         super().build_extensions()
+        # written once every extension is built: a build stopped halfway
+        # leaves the previous record, so the next one compiles everything
+        os.makedirs(os.path.dirname(self._record_path), exist_ok=True)
+        with open(self._record_path, "w") as f:
+            f.write('"""Written by setup.py: how this fastmlp was built, and why '
+                    '(fastmlp.show_config() prints it)."""\n')
+            f.write("BUILD = " + pprint.pformat(record, sort_dicts=False) + "\n")
 
     def copy_extensions_to_source(self):
         super().copy_extensions_to_source()
