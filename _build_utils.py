@@ -14,6 +14,7 @@ plainly, and let the caller fall back (build serial) with a loud warning.
 import contextlib
 import os
 import subprocess
+import sys
 import tempfile
 import textwrap
 
@@ -29,12 +30,16 @@ def _output_to(path):
     distutils runs as a child) to a file: a failing probe is expected on
     many systems, and its error messages would read like a failed build."""
     with open(path, "w") as log:
+        sys.stdout.flush()
+        sys.stderr.flush()
         saved = [os.dup(1), os.dup(2)]
         try:
             os.dup2(log.fileno(), 1)
             os.dup2(log.fileno(), 2)
             yield
         finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             for fd in saved:
@@ -128,6 +133,11 @@ def target_clones_work(compiler, compile_args):
         compiler,
         """\
         #include <stdio.h>
+        #if !defined(__x86_64__)
+        #error "not x86-64: the clones are x86-64 code"
+        #elif !(defined(__GNUC__) || defined(__clang__))
+        #error "target_clones is a GCC and clang attribute"
+        #endif
         #include "_simd.h"
         #if !FASTMLP_HAVE_CLONES
         #error "_simd.h does not make clones on this target"
@@ -155,9 +165,12 @@ def spin_barrier_works(compiler, compile_args):
         compiler,
         """\
         #include <stdio.h>
+        #ifdef __STDC_NO_ATOMICS__
+        #error "no C11 atomics here (__STDC_NO_ATOMICS__)"
+        #endif
         #include "_spin_barrier.h"
         #if !FASTMLP_HAVE_SPIN_BARRIER
-        #error "_spin_barrier.h fell back to the OpenMP barrier"
+        #error "_spin_barrier.h did not compile the spin barrier"
         #endif
         int main(void) {
             fastmlp_spin_barrier b;
