@@ -31,8 +31,9 @@
 #             steps all its parameters.
 # So 2 L - 3 meetings per sample for L weight layers (one for a single
 # hidden layer), on a spin barrier (_spin_barrier.h: ~34 ns, libgomp's ~280
-# ns).  What a thread publishes before a meeting, the others read before
-# the next one; as a thread may run from one meeting to the one after next
+# ns; a build without C11 atomics meets on OpenMP's barrier instead).  What
+# a thread publishes before a meeting, the others read before the next one;
+# as a thread may run from one meeting to the one after next
 # in the meantime, published partial products alternate between two
 # buffers by the meetings' parity, the penalty sums between two slots by
 # the sample's parity, and the Ctrl-C flag names its sample.  Thread 0

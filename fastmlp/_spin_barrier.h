@@ -4,9 +4,20 @@
  * machine; this one, a counter and a flag on their own cache lines, 34 ns
  * (bench/README.md, "Online training on two cores").  A thread that has
  * spun FASTMLP_SPIN_YIELD times yields its core on each further check, so
- * a team with more threads than free cores still makes progress. */
+ * a team with more threads than free cores still makes progress.
+ *
+ * It needs C11 atomics, _Alignas and POSIX sched_yield.  setup.py defines
+ * FASTMLP_SPIN_BARRIER=1 only where a program using this header compiled,
+ * linked and ran; anywhere else (and with FASTMLP_BARRIER=omp) the same two
+ * functions are OpenMP's barrier, which needs nothing but OpenMP and has
+ * the same effect: every thread's writes before the meeting are visible to
+ * all after it.  FASTMLP_BARRIER_KIND names the one compiled. */
 #ifndef FASTMLP_SPIN_BARRIER_H
 #define FASTMLP_SPIN_BARRIER_H
+
+#if defined(FASTMLP_SPIN_BARRIER) && FASTMLP_SPIN_BARRIER && !defined(__STDC_NO_ATOMICS__)
+#define FASTMLP_HAVE_SPIN_BARRIER 1
+#define FASTMLP_BARRIER_KIND "spin (C11 atomics)"
 #include <sched.h>
 #include <stdatomic.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -50,5 +61,28 @@ static inline void fastmlp_spin_wait(fastmlp_spin_barrier* b, int* local) {
         }
     }
 }
+
+#else
+/* The fallback: OpenMP's barrier for the enclosing team (an orphaned
+ * `omp barrier`, legal in a function called from a parallel region). */
+#define FASTMLP_HAVE_SPIN_BARRIER 0
+#define FASTMLP_BARRIER_KIND "OpenMP barrier (fallback)"
+#include "_omp_shim.h"
+
+typedef struct {
+    int n;                             /* threads in the team */
+} fastmlp_spin_barrier;
+
+static inline void fastmlp_spin_init(fastmlp_spin_barrier* b, int n) {
+    b->n = n;
+}
+
+/* The same contract as the spin barrier's; `omp barrier` flushes memory. */
+static inline void fastmlp_spin_wait(fastmlp_spin_barrier* b, int* local) {
+    (void) b;
+    *local = !*local;
+    fastmlp_barrier();
+}
+#endif
 
 #endif

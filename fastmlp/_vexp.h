@@ -6,9 +6,15 @@
  *     x = n ln2 + r,  |r| <= ln2 / 2,   n = round(x / ln2)
  *     exp(x) = 2**n * exp(r),           exp(r) by its Taylor series
  * with ln2 split in two parts (the high part has trailing zero bits, so
- * n * ln2_hi is exact) and the series cut where its remainder is below half
- * an ulp: degree 7 for float (0.3466**8 / 8! = 5e-9), 13 for double
- * (0.3466**14 / 14! = 4e-18).  2**n is built from exponent bits, in two
+ * r_hi = x - n * ln2_hi is exact, and r = r_hi + r_lo) and the series cut
+ * where its remainder is below half an ulp: degree 7 for float (0.3466**8 /
+ * 8! = 5e-9), 13 for double (0.3466**14 / 14! = 4e-18).  The series is
+ * summed as (1 + r_hi) + (r_lo + r**2 q(r)), with 1 + r_hi split exactly
+ * into s + e (Fast2Sum: |r_hi| < 1), so that the last addition is the only
+ * rounding at the result's scale: within 0.8 ulp whether or not the
+ * compiler contracts a * b + c into FMAs (the x86-64-v3/v4 clones do, the
+ * baseline and the portable loops cannot; Horner's 1 + r (1 + r (...))
+ * reached 1.2 ulp without FMAs).  2**n is built from exponent bits, in two
  * factors so that results down to the subnormal range stay right.  Inputs
  * past the overflow (underflow) threshold give inf (0), NaN stays NaN.
  * Accuracy against NumPy's exp: tests/test_kernels.py.  Clones: _simd.h. */
@@ -20,12 +26,11 @@
 #include <string.h>
 #include "_simd.h"
 
-/* The selects below compare floats; GCC if-converts (vectorizes) them only
- * when comparisons may not trap, and fastmlp reads no FP exception flags. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("no-trapping-math")
-#endif
+/* The selects below compare floats, and GCC if-converts (vectorizes) the
+ * loops only when comparisons may not trap: setup.py compiles the modules
+ * that include this header with -fno-trapping-math (fastmlp reads no FP
+ * exception flags; no value changes).  Without it the loops still give the
+ * same values, one at a time. */
 
 FASTMLP_CLONES void fastmlp_vexp_f(float* x, ptrdiff_t n)
 {
@@ -37,9 +42,14 @@ FASTMLP_CLONES void fastmlp_vexp_f(float* x, ptrdiff_t n)
         float xi = x[i];
         float xc = xi < -104.0f ? -104.0f : (xi > 89.0f ? 89.0f : xi);
         float t = (xc * log2e + round_magic) - round_magic;  /* round(xc / ln2) */
-        float r = (xc - t * ln2_hi) - t * ln2_lo;
-        float p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24
-                  + r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+        float rh = xc - t * ln2_hi;                 /* exact */
+        float rl = -t * ln2_lo;
+        float r = rh + rl;
+        float q = 1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120
+                  + r * (1.0f / 720 + r * (1.0f / 5040)))));
+        float s = 1.0f + rh;                        /* s + e == 1 + rh exactly */
+        float e = (1.0f - s) + rh;
+        float p = s + ((e + rl) + (r * r) * q);
         int32_t k = (int32_t) t;                /* in [-150, 129] */
         int32_t k1 = k / 2, k2 = k - k1;        /* each in [-75, 65]: normal */
         int32_t b1 = (k1 + 127) << 23, b2 = (k2 + 127) << 23;
@@ -64,12 +74,16 @@ FASTMLP_CLONES void fastmlp_vexp_d(double* x, ptrdiff_t n)
         double xi = x[i];
         double xc = xi < -746.0 ? -746.0 : (xi > 710.0 ? 710.0 : xi);
         double t = (xc * log2e + round_magic) - round_magic;
-        double r = (xc - t * ln2_hi) - t * ln2_lo;
-        double p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24
-                   + r * (1.0 / 120 + r * (1.0 / 720 + r * (1.0 / 5040
-                   + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800
-                   + r * (1.0 / 39916800 + r * (1.0 / 479001600
-                   + r * (1.0 / 6227020800.0)))))))))))));
+        double rh = xc - t * ln2_hi;
+        double rl = -t * ln2_lo;
+        double r = rh + rl;
+        double q = 1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120
+                   + r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320
+                   + r * (1.0 / 362880 + r * (1.0 / 3628800 + r * (1.0 / 39916800
+                   + r * (1.0 / 479001600 + r * (1.0 / 6227020800.0)))))))))));
+        double s = 1.0 + rh;
+        double e = (1.0 - s) + rh;
+        double p = s + ((e + rl) + (r * r) * q);
         int32_t k = (int32_t) t;                /* in [-1076, 1024] */
         int32_t k1 = k / 2, k2 = k - k1;        /* each in [-538, 512]: normal */
         int64_t b1 = (int64_t) (k1 + 1023) << 52, b2 = (int64_t) (k2 + 1023) << 52;
@@ -82,9 +96,5 @@ FASTMLP_CLONES void fastmlp_vexp_d(double* x, ptrdiff_t n)
         x[i] = xi != xi ? xi : y;
     }
 }
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
 
 #endif

@@ -23,6 +23,42 @@ from sklearn.datasets import (
     make_regression,
 )
 
+from fastmlp._openmp import OPENMP_ENABLED
+
+# @pytest.mark.needs_threads: a test whose point is two or more OpenMP
+# threads (a team's split of the work, agreement between thread counts, the
+# online step's team).  A serial build (FASTMLP_OPENMP=0, or a compiler
+# without OpenMP, as Apple's clang) runs every kernel on one thread whatever
+# n_threads says, so there such a test would pass without testing what it is
+# for: it skips, and says why.
+NEEDS_THREADS_REASON = ("serial build (fastmlp._openmp.OPENMP_ENABLED is False): "
+                        "this test needs two OpenMP threads")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs_threads: needs two OpenMP threads; skips in a serial build")
+
+
+def pytest_report_header(config):
+    """Which fastmlp the tests import, and how it was built: a run against an
+    installed fastmlp (.ci/build-matrix) shows that it is not the checkout's."""
+    import os
+
+    import fastmlp
+    from fastmlp._config import get_config
+
+    b = get_config()["build"]
+    return [f"fastmlp: {os.path.dirname(fastmlp.__file__)}",
+            f"fastmlp build: {b['compiler']}; OpenMP {'on' if b['openmp'] else 'OFF'}; "
+            f"SIMD clones {'on' if b['simd_clones'] else 'off'}; barrier {b['barrier']}; "
+            f"bounds checks {'on' if b['debug'] else 'off'}"]
+
+
+def pytest_runtest_setup(item):
+    if not OPENMP_ENABLED and item.get_closest_marker("needs_threads"):
+        pytest.skip(NEEDS_THREADS_REASON)
+
 N_SAMPLES = 60
 N_FEATURES = 5
 

@@ -109,7 +109,8 @@ def _split_grad(params, grad, n_coef, alpha, scale):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n, n_threads", [(50, 1), (70_000, 1), (70_000, 2)])
+@pytest.mark.parametrize("n, n_threads", [(50, 1), (70_000, 1),
+                                          pytest.param(70_000, 2, marks=pytest.mark.needs_threads)])
 @pytest.mark.parametrize("solver", ["sgd", "adam", "rmsprop"])
 def test_optimizer_step_matches_formula(dtype, n, n_threads, solver):
     rng = np.random.RandomState(3)

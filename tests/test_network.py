@@ -99,6 +99,7 @@ def test_sgd_epoch_matches_reference(dtype, activation, out, weighted):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", ref.HIDDEN_ACTIVATIONS)
 @pytest.mark.parametrize("out", list(OUTPUT_KINDS))
+@pytest.mark.needs_threads
 def test_one_region_step_matches_reference(dtype, activation, out):
     # Force the step that runs forward, deltas and gradients of a batch in
     # one parallel region (_network's ROWS_PASS) on a small problem: 2 threads,
@@ -155,7 +156,7 @@ def test_shuffled_order_equals_presorted_data():
     assert la == pytest.approx(lb, rel=1e-13)
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("n_threads", [1, pytest.param(2, marks=pytest.mark.needs_threads)])
 def test_gather_split_over_threads_equals_presorted_data(n_threads):
     # par_min_gather=1: every shuffled batch is gathered by the team, in row
     # ranges (the default splits only batches of 16k values and more)
@@ -254,7 +255,7 @@ def test_delta_with_transposed_copy_of_w_matches_reference(dtype, delta_wt, unit
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("n_threads", [1, pytest.param(2, marks=pytest.mark.needs_threads)])
 def test_gemms_in_small_pieces_match_reference(dtype, n_threads):
     # Lower the piece size so that the forward GEMMs and the weight gradients
     # of this small network are issued in pieces (three each: 22 rows of the

@@ -102,6 +102,7 @@ def test_layers_thinner_than_the_team_and_deep_networks(online_everywhere, units
     assert runs[1][0] == pytest.approx(runs[0][0], rel=1e-10)
 
 
+@pytest.mark.needs_threads
 def test_same_result_every_time(online_everywhere):
     units = [6, 40, 9, 3]
     runs = [_epoch(units, "relu", "softmax", 2)[1] for _ in range(3)]
