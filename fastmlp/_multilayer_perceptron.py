@@ -637,7 +637,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
     def _forward_pass_fast(self, X, check_input=True):
         if check_input:
             X = self._validate_predict_input(X)
-        params = self._packed()
+        params, layout = self._predict_parts()
         if X.dtype != params.dtype:
             if X.dtype.kind == "f":
                 dtype = np.result_type(X.dtype, params.dtype)
@@ -645,7 +645,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 dtype = np.result_type(np.float64, params.dtype)
             X = X.astype(dtype, copy=False)
             params = params.astype(dtype, copy=False)
-        return _engine.forward(params, X, self._layout())
+        return _engine.forward(params, X, layout)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         y_pred = self._predict(X, check_input=False)

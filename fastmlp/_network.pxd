@@ -9,6 +9,7 @@ cdef class _Views:
     cdef const Py_ssize_t[::1] pre_off, mask_off
     cdef const int[::1] acts
     cdef const double[::1] keep
+    cdef Py_ssize_t n_params, n_outputs   # the layout's, read once
 
 cdef _Views _views(layout)
 

@@ -77,6 +77,8 @@ cdef _Views _views(layout):
     v.mask_off = layout.mask_off
     v.acts = layout.acts
     v.keep = layout.keep
+    v.n_params = layout.n_params
+    v.n_outputs = layout.n_outputs
     layout.typed_views = v
     return v
 

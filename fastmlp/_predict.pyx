@@ -80,8 +80,8 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     cdef const floating* Xp = NULL
     cdef floating[::1] scratch
     cdef Tuning tun = tuning_for(tuning)
-    check_len(params.shape[0], layout.n_params, "params")
-    check_len(out.shape[1], layout.n_outputs, "Each row of out")
+    check_len(params.shape[0], v.n_params, "params")
+    check_len(out.shape[1], v.n_outputs, "Each row of out")
     if X is not None:
         check_len(X.shape[0], n, "X's rows (one per row of out)")
         check_len(X.shape[1], v.units[0], "Each row of X")

@@ -304,3 +304,28 @@ print("not stopped")
     )
     assert rc != 0 and "not stopped" not in out, out
     assert "layout invariant broken: A_l inside work" in err, err[-2000:]
+
+
+@pytest.mark.parametrize("activation", ["tanh", ["logistic"]])
+def test_predict_follows_an_activation_set_after_fit(activation):
+    """predict keeps the layout it made while the parameters are intact: it
+    must still follow set_params(activation=...), given as a name or a list
+    (changed in place too)."""
+    import numpy as np
+
+    from fastmlp import MLPClassifier
+    from fastmlp import _reference as ref
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(50, 4), np.arange(50) % 3
+    m = MLPClassifier((6,), max_iter=5, random_state=0).fit(X, y)
+    before = m.predict_proba(X)
+    m.set_params(activation=activation)
+    name = activation if isinstance(activation, str) else activation[0]
+    expected = ref.forward(X, m.coefs_, m.intercepts_, name, "softmax")[-1]
+    np.testing.assert_allclose(m.predict_proba(X), expected, rtol=1e-12)
+    assert not np.allclose(m.predict_proba(X), before)
+    if not isinstance(activation, str):
+        activation[0] = "identity"  # the same list, changed in place
+        expected = ref.forward(X, m.coefs_, m.intercepts_, "identity", "softmax")[-1]
+        np.testing.assert_allclose(m.predict_proba(X), expected, rtol=1e-12)
