@@ -173,6 +173,8 @@ def act_backward(const floating[:, ::1] A,        # IN: layer output
         raise ValueError("A and D must have the same shape")
     if _needs_preactivation(act) and Zpre is None:
         raise ValueError("this activation's derivative needs Zpre")
+    if Zpre is not None and (Zpre.shape[0] != A.shape[0] or Zpre.shape[1] != A.shape[1]):
+        raise ValueError("Zpre must have A's shape")
     if A.shape[0] == 0 or A.shape[1] == 0:
         return
     with nogil:

@@ -221,5 +221,7 @@ def grad_sqnorm(const floating[::1] params, const floating[::1] grads,
     """Squared norm of the finished gradient (test entry point)."""
     if grads.shape[0] != params.shape[0] or params.shape[0] == 0:
         raise ValueError("params and grads must be non-empty and of equal length")
+    if not 0 <= n_coef <= params.shape[0]:
+        raise ValueError(f"n_coef={n_coef} is outside [0, {params.shape[0]}]")
     return _grad_sqnorm(&params[0], &grads[0], params.shape[0], n_coef,
                         <floating> alpha, <floating> alpha1, <floating> scale)

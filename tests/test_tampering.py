@@ -329,3 +329,24 @@ def test_predict_follows_an_activation_set_after_fit(activation):
         activation[0] = "identity"  # the same list, changed in place
         expected = ref.forward(X, m.coefs_, m.intercepts_, "identity", "softmax")[-1]
         np.testing.assert_allclose(m.predict_proba(X), expected, rtol=1e-12)
+
+
+
+def test_kernel_entry_points_check_their_buffers():
+    """The kernels' own test entry points refuse buffers that do not fit."""
+    rc, out, err = _run(
+        """
+from fastmlp import _activations, _optimizers
+A = np.zeros((4, 3)); D = np.zeros((4, 3))
+msgs = []
+for call in (lambda: _activations.act_backward(A, np.zeros((2, 3)), D, 7),
+             lambda: _optimizers.grad_sqnorm(np.zeros(5), np.zeros(5), 6, 0.0, 1.0)):
+    try:
+        call()
+    except ValueError as e:
+        msgs.append(str(e))
+print(msgs)
+"""
+    )
+    assert rc == 0, err[-2000:]
+    assert "Zpre must have A's shape" in out and "n_coef=6 is outside [0, 5]" in out, out
