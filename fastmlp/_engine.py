@@ -329,3 +329,11 @@ class Problem:
             self.sample_weight, self.all_rows, self.layout.batch_size, self.layout,
             float(alpha), n_threads, float(alpha1), self.grads.shape[0] > 0, self.tuning,
         )
+
+    def forward(self, *, n_threads):
+        """The network's output at ``params`` for every row of X (as predict
+        computes it: no dropout, no loss), of shape (n_samples, n_outputs)."""
+        out = np.empty((self.n_samples, self.layout.n_outputs), dtype=self.params.dtype)
+        _predict.forward(self.params, out, *self.X, self.layout, n_threads,
+                         PREDICT_BLOCK_ROWS, self.tuning)
+        return out

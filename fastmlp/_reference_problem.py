@@ -641,6 +641,19 @@ class Problem:
         optimizer.t = t
         return total
 
+    def forward(self, *, n_threads):
+        """The network's output at ``params`` for every row of X (no dropout,
+        no loss): hidden ``A = act(A @ W + b)``, then the output activation
+        (identity for the Huber and absolute-error losses)."""
+        net = self._net
+        coefs, intercepts = unpack(self.params, net.units)
+        A = self.X
+        for layer in range(1, len(net.units) - 1):
+            A = activation(net.hidden[layer - 1], _matmul(A, coefs[layer - 1])
+                           + intercepts[layer - 1])
+        out = net.out if net.out in ("identity", "exp", "logistic", "softmax") else "identity"
+        return activation(out, _matmul(A, coefs[-1]) + intercepts[-1])
+
     def loss_grad(self, *, alpha, alpha1=0.0, n_threads):
         """Loss (with the L2 and L1 terms) at ``params`` over every row, no
         dropout; the finished gradient is left in ``self.grads`` unless the

@@ -356,3 +356,18 @@ def test_an_empty_order_is_no_step():
             o, np.arange(0), shuffled=False, seed=0, **run["epoch"])
         assert loss == 0.0 and o.t == 3
         np.testing.assert_array_equal(p, params)
+
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("loss", ["softmax", "logistic", "exp", "identity", "huber"])
+def test_engine_forward_matches_the_reference(loss, sparse):
+    """Problem.forward: every activation on some hidden layer, each output."""
+    case = dict(solver="sgd", loss=loss, activation=None, clip="none", l1=False,
+                dropout=False, max_norm=False, sparse=sparse, weighted=False, path="serial")
+    for activation in ACTIVATIONS:
+        case["activation"] = activation
+        layout, X, Y, sw, params, _, _ = _build(case, n_samples=12)
+        got = _engine.Problem(layout, X, Y, sw, params).forward(n_threads=1)
+        expected = ref.Problem(layout, X, Y, sw, params).forward(n_threads=1)
+        _close(got, expected, RTOL, f"forward, {activation}")
