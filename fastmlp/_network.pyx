@@ -114,7 +114,7 @@ cdef int _online_team(const Net* net, Py_ssize_t batch_size, Py_ssize_t n,
                       bint dense, double clip_norm) noexcept nogil:
     """Threads for online_epoch: 1 (the usual step) unless batch size 1,
     ONLINE_MIN_SAMPLES samples, dense X, no dropout, no clipping by the
-    global norm, no max_norm, a hidden layer, ONLINE_MIN_COEFS weights and
+    global norm, no max_norm, a hidden layer, Tuning.online_min_coefs weights and
     two threads."""
     cdef int l
     if (not net.tun.online_split or batch_size != 1 or n < net.tun.online_min_samples

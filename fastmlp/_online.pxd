@@ -16,7 +16,7 @@ cdef enum:
 
 cdef inline Py_ssize_t _pad16(Py_ssize_t n) noexcept nogil:
     """n rounded up to 16 values: the unit of every part of a thread's region
-    (_train_online sizes the regions, _thread_loop lays them out)."""
+    (train_online sizes the regions, _thread_loop lays them out)."""
     return (n + 15) // 16 * 16
 
 
@@ -37,7 +37,7 @@ cdef struct OnlineData:
     Py_ssize_t adam_t0             # Adam's step count before the epoch
     double alpha
     Py_ssize_t signal_every        # samples between checks for Ctrl-C
-    void* regions                  # one region per thread (_train_online)
+    void* regions                  # one region per thread (train_online)
     Py_ssize_t mirror_len          # values per block of a thread's own params (padded)
     Py_ssize_t region_stride       # values from one thread's region to the next
 

@@ -43,7 +43,7 @@
 # rounding (the later layers' forward sums are split).
 #
 # Used for dense input without dropout, clipping by the global norm or
-# max_norm, when there are at least two threads and ONLINE_MIN_COEFS
+# max_norm, when there are at least two threads and Tuning.online_min_coefs
 # weights (the decision is _network._online_team's).  Ctrl-C: thread 0
 # checks for signals every signal_every samples before the first meeting of
 # a sample and raises a flag that every thread reads after it, so all stop
@@ -178,7 +178,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
     cdef const floating* X = <const floating*> d.X
     cdef const floating* Y = <const floating*> d.Y
     cdef const floating* sw = <const floating*> d.sw
-    # this thread's region (see _train_online): its parameters, gradients
+    # this thread's region (see train_online): its parameters, gradients
     # and optimizer state (a block each, see _own_layout), its activations,
     # pre-activations and gathered deltas (a vector per layer at uoff[l]),
     # the output and target, then what the others read: the partial

@@ -29,7 +29,7 @@ cdef void _rows_pass(const Net* net, const floating* X, const Csr* csr,
                      bint dropout, Py_ssize_t row0,
                      const floating* Xsrc) noexcept nogil:
     """Batch rows r0:r1 through every layer and back: forward, loss and output
-    delta, then the hidden deltas (see ROWS_PASS).  m is the whole batch.
+    delta, then the hidden deltas (see Tuning.rows_pass).  m is the whole batch.
     With Xsrc, the rows are first gathered from Xsrc's rows `rows` into X
     (the batch buffer), by the thread that then uses them."""
     cdef int l

@@ -102,11 +102,9 @@ def test_sgd_epoch_matches_reference(dtype, activation, out, weighted):
 @pytest.mark.needs_threads
 def test_one_region_step_matches_reference(dtype, activation, out):
     # Force the step that runs forward, deltas and gradients of a batch in
-    # one parallel region (_network's ROWS_PASS) on a small problem: 2 threads,
-    # batches of 31 rows split 16 + 15, the last batch of 13 split 7 + 6; in
-    # shuffled order, so that each thread gathers its own rows of X.
-    from fastmlp import _network
-
+    # one parallel region (_step.pyx, Tuning.rows_pass) on a small problem: 2
+    # threads, batches of 31 rows split 16 + 15, the last batch of 13 split
+    # 7 + 6; in shuffled order, so that each thread gathers its own rows of X.
     X, Y, sw, params = make_problem(UNITS, out, n_samples=106, dtype=dtype, weighted=True)
     order = np.random.RandomState(1).permutation(106)
     expected = params.copy()

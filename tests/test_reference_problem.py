@@ -309,7 +309,7 @@ def test_loss_grad_matches_the_reference(loss, activation):
                                               ("exp", "tanh")])
 def test_threaded_loss_grad_matches_the_reference(loss, activation, sparse):
     # every layer's forward, weight gradient, bias gradient and delta split
-    # over 2 threads (PAR_MIN_FLOPS 0), gradients accumulated over chunks
+    # over 2 threads (par_min_flops 0), gradients accumulated over chunks
     case = dict(solver="sgd", loss=loss, activation=activation, clip="none", l1=True,
                 dropout=False, max_norm=False, sparse=sparse, weighted=True, path="serial")
     layout, X, Y, sw, params, _, _ = _build(case, n_samples=12)
