@@ -78,6 +78,24 @@ cdef inline int check_csr(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] in
     return 0
 
 
+cdef inline int check_x(const floating[:, ::1] X,
+                        const floating[::1] X_data,
+                        const Py_ssize_t[::1] X_indices,
+                        const Py_ssize_t[::1] X_indptr,
+                        Py_ssize_t n_rows, Py_ssize_t n_features,
+                        str rows_what) except -1:
+    """X, dense or CSR, of n_rows rows (rows_what names what sets that
+    number) and n_features columns, or ValueError."""
+    if X is not None:
+        check_len(X.shape[0], n_rows, rows_what)
+        check_len(X.shape[1], n_features, "Each row of X")
+    elif X_data is not None:
+        check_csr(X_indptr, X_indices, X_data.shape[0], n_rows, n_features)
+    else:
+        raise ValueError("The engine needs X: dense or CSR.")
+    return 0
+
+
 cdef inline Py_ssize_t check_data(layout,
                                   const floating[:, ::1] X,
                                   const floating[::1] X_data,
@@ -100,13 +118,8 @@ cdef inline Py_ssize_t check_data(layout,
     else:
         n_rows = Y_bool.shape[0]
         check_len(Y_bool.shape[1], n_out, "Each row of the targets")
-    if X is not None:
-        check_len(X.shape[0], n_rows, "X's rows (one per target row)")
-        check_len(X.shape[1], n_features, "Each row of X")
-    elif X_data is not None:
-        check_csr(X_indptr, X_indices, X_data.shape[0], n_rows, n_features)
-    else:
-        raise ValueError("The engine needs X: dense or CSR.")
+    check_x(X, X_data, X_indices, X_indptr, n_rows, n_features,
+            "X's rows (one per target row)")
     if sample_weight is not None:
         check_len(sample_weight.shape[0], n_rows, "sample_weight")
     if sample_idx.shape[0]:

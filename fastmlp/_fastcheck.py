@@ -72,10 +72,10 @@ def plain_matrix(X, n_features=None):
         and (n_features is None or X.shape[1] == n_features)
     ):
         return False
-    return _finite_values(X)
+    return finite_values(X)
 
 
-def _finite_values(A):
+def finite_values(A):
     """Are all values of the float ndarray A finite?  Compiled for float32 or
     float64 in C order (_finite.pyx); otherwise scikit-learn's first pass: a
     finite sum means finite values (a sum that overflows sends the caller to
@@ -84,11 +84,6 @@ def _finite_values(A):
         return all_finite(A if A.ndim == 2 else A.reshape(-1, 1))
     with np.errstate(over="ignore", invalid="ignore"):
         return bool(np.isfinite(A.sum()))
-
-
-def finite_params(params):
-    """Are all values of the flat parameter buffer finite?  (once per epoch)"""
-    return all_finite(params.reshape(-1, 1))
 
 
 def _plain_target(y, n_samples):
@@ -100,7 +95,7 @@ def _plain_target(y, n_samples):
         and (y.ndim == 1 or (y.ndim == 2 and y.shape[1] >= 1))
     ):
         return False
-    return y.dtype.kind != "f" or _finite_values(y)
+    return y.dtype.kind != "f" or finite_values(y)
 
 
 def plain_fit_data(estimator, X, y, reset):

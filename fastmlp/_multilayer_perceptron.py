@@ -279,7 +279,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             else:
                 self._fit_lbfgs(X, y, sample_weight, n_threads)
 
-        if not _fastcheck.finite_params(self._params):
+        if not _fastcheck.finite_values(self._params):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
@@ -493,7 +493,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 self.n_iter_ += 1
                 self._epoch += 1
                 self.loss_ = loss_sum / n_samples
-                if not early_stopping and not _fastcheck.finite_params(params):
+                if not early_stopping and not _fastcheck.finite_values(params):
                     # non-finite weights never become finite again: stop now,
                     # and _fit_unsafe raises scikit-learn's error.  With early
                     # stopping scikit-learn trains on, records NaN validation

@@ -10,7 +10,7 @@ import numpy as np
 
 from fastmlp._activations cimport _bias_act_forward
 from fastmlp._blas cimport row_times_rm
-from fastmlp._contract cimport check_csr, check_len
+from fastmlp._contract cimport check_len, check_x
 from fastmlp._csr cimport _csr_rows_dot
 from fastmlp._layers cimport _gemm_pieces
 from fastmlp._losses cimport _bias_out_forward
@@ -82,13 +82,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     cdef Tuning tun = tuning_for(tuning)
     check_len(params.shape[0], v.n_params, "params")
     check_len(out.shape[1], v.n_outputs, "Each row of out")
-    if X is not None:
-        check_len(X.shape[0], n, "X's rows (one per row of out)")
-        check_len(X.shape[1], v.units[0], "Each row of X")
-    elif X_data is not None:
-        check_csr(X_indptr, X_indices, X_data.shape[0], n, v.units[0])
-    else:
-        raise ValueError("The engine needs X: dense or CSR.")
+    check_x(X, X_data, X_indices, X_indptr, n, v.units[0], "X's rows (one per row of out)")
     if block < 1:
         raise ValueError(f"block={block} must be at least 1.")
     for l in range(1, n_layers):
