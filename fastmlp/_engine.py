@@ -215,22 +215,6 @@ def csr_parts(X):
     return np.ascontiguousarray(X), None, None, None
 
 
-def forward(params, X, layout, n_threads=None):
-    """The network's output for X (prediction), in params' dtype."""
-    dense, data, indices, indptr = csr_parts(X)
-    out = np.empty((X.shape[0], layout.n_outputs), dtype=params.dtype)
-    block = PREDICT_BLOCK_ROWS
-    if X.shape[0] <= block:
-        # one block, serial: BLAS does not thread GEMMs this small either
-        _predict.forward(params, out, dense, data, indices, indptr, layout, 1, block)
-        return out
-    n_threads = effective_n_threads(n_threads)
-    with engine_session():
-        _predict.forward(params, out, dense, data, indices, indptr, layout,
-                         thread_share(n_threads), block)
-    return out
-
-
 def _targets(Y, dtype):
     """The engine's targets: (float Y, None), or (None, 0/1 uint8 Y) for bool Y."""
     if Y.dtype == bool:
@@ -241,9 +225,10 @@ def _targets(Y, dtype):
 class Problem:
     """One call's data and every buffer the engine writes, checked once.
 
-    Built once per ``fit``/``partial_fit`` (training data), L-BFGS run or
-    validation set, from the layout, X (dense or CSR), the 2-D targets and
-    the sample weights.  It holds the parameters (the estimator's flat
+    Built once per ``fit``/``partial_fit`` (training data), L-BFGS run,
+    validation set or ``predict``, from the layout, X (dense or CSR), the 2-D
+    targets and the sample weights.  A prediction has no targets (``Y=None``)
+    and owns no buffer but its output: it can only :meth:`forward`.  It holds the parameters (the estimator's flat
     buffer, of which ``coefs_``/``intercepts_`` are views) and owns the
     gradient, work and scratch buffers; the optimizer's state is held by the
     ``optimizer`` passed to :meth:`epoch` (it outlives the call).  The
@@ -255,8 +240,9 @@ class Problem:
     layout : Layout
         Its ``batch_size`` is the most rows one engine step takes.
     X : ndarray or sparse matrix of shape (n_samples, n_features)
-    Y : ndarray of shape (n_samples, n_outputs)
-        Float targets, or bool (0/1, classification) kept as uint8.
+    Y : ndarray of shape (n_samples, n_outputs) or None
+        Float targets, or bool (0/1, classification) kept as uint8; None for
+        a prediction.
     sample_weight : ndarray of shape (n_samples,) or None
     params : ndarray of shape (layout.n_params,)
         The flat parameters, C-contiguous, in the dtype the engine runs in.
@@ -274,9 +260,12 @@ class Problem:
             raise ValueError(
                 f"params has shape {params.shape}; the layout needs ({layout.n_params},)."
             )
-        if X.shape[1] != layout.units[0] or Y.shape != (X.shape[0], layout.n_outputs):
+        y_shape = (X.shape[0], layout.n_outputs) if Y is None else Y.shape
+        if X.ndim != 2 or X.shape[1] != layout.units[0] or y_shape != (
+            X.shape[0], layout.n_outputs
+        ):
             raise ValueError(
-                f"X {X.shape} and Y {Y.shape} do not fit a network of layer sizes "
+                f"X {X.shape} and Y {y_shape} do not fit a network of layer sizes "
                 f"{tuple(int(u) for u in layout.units)}."
             )
         if sample_weight is not None and sample_weight.shape != (X.shape[0],):
@@ -288,9 +277,15 @@ class Problem:
         self.n_samples = X.shape[0]
         self.X = csr_parts(X)
         if self.X[0] is not None:
-            self.X = (self.X[0].astype(dtype, copy=False), None, None, None)
+            if self.X[0].dtype != dtype:
+                self.X = (self.X[0].astype(dtype), None, None, None)
         elif self.X[1].dtype != dtype:
             self.X = (None, self.X[1].astype(dtype), *self.X[2:])
+        self.tuning = tuning
+        if Y is None:  # a prediction: forward only
+            self.Y = self.sample_weight = self.grads = self.work = self.scratch = None
+            self.all_rows = None
+            return
         self.Y = _targets(Y, dtype)
         self.sample_weight = (
             None if sample_weight is None
@@ -300,7 +295,6 @@ class Problem:
         self.work = np.empty(layout.work_size, dtype=dtype)
         self.scratch = np.empty(layout.scratch_size)
         self.all_rows = np.arange(self.n_samples, dtype=np.intp)
-        self.tuning = tuning
 
     @property
     def dense(self):
@@ -330,10 +324,20 @@ class Problem:
             float(alpha), n_threads, float(alpha1), self.grads.shape[0] > 0, self.tuning,
         )
 
-    def forward(self, *, n_threads):
+    def forward(self, *, n_threads=None):
         """The network's output at ``params`` for every row of X (as predict
-        computes it: no dropout, no loss), of shape (n_samples, n_outputs)."""
+        computes it: no dropout, no loss), of shape (n_samples, n_outputs).
+
+        Up to one row block runs serially (BLAS does not thread GEMMs that
+        small either); beyond, ``n_threads`` (None: the estimator's policy,
+        ``effective_n_threads``) share the blocks."""
         out = np.empty((self.n_samples, self.layout.n_outputs), dtype=self.params.dtype)
-        _predict.forward(self.params, out, *self.X, self.layout, n_threads,
-                         PREDICT_BLOCK_ROWS, self.tuning)
+        block = PREDICT_BLOCK_ROWS
+        if self.n_samples <= block:
+            _predict.forward(self.params, out, *self.X, self.layout, 1, block, self.tuning)
+            return out
+        n_threads = effective_n_threads(n_threads)
+        with engine_session():
+            _predict.forward(self.params, out, *self.X, self.layout,
+                             thread_share(n_threads), block, self.tuning)
         return out

@@ -645,7 +645,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 dtype = np.result_type(np.float64, params.dtype)
             X = X.astype(dtype, copy=False)
             params = params.astype(dtype, copy=False)
-        return _engine.forward(params, X, layout)
+        return _engine.Problem(layout, X, None, None, params).forward()
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         y_pred = self._predict(X, check_input=False)

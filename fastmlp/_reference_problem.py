@@ -522,8 +522,9 @@ class Problem:
     layout : Layout or fastmlp._engine.Layout
         Its ``batch_size`` is the most rows one step takes.
     X : ndarray or sparse matrix of shape (n_samples, n_features)
-    Y : ndarray of shape (n_samples, n_outputs)
-        Float targets, or bool (0/1, classification).
+    Y : ndarray of shape (n_samples, n_outputs) or None
+        Float targets, or bool (0/1, classification); None for a prediction
+        (which can only :meth:`forward`).
     sample_weight : ndarray of shape (n_samples,) or None
     params : ndarray of shape (layout.n_params,)
         The flat parameters (``_reference.pack`` layout), stepped in place;
@@ -543,9 +544,12 @@ class Problem:
             raise ValueError(
                 f"params has shape {params.shape}; the layout needs ({net.n_params},)."
             )
-        if X.shape[1] != net.units[0] or Y.shape != (X.shape[0], net.units[-1]):
+        y_shape = (X.shape[0], net.units[-1]) if Y is None else Y.shape
+        if X.ndim != 2 or X.shape[1] != net.units[0] or y_shape != (
+            X.shape[0], net.units[-1]
+        ):
             raise ValueError(
-                f"X {X.shape} and Y {Y.shape} do not fit a network of layer sizes "
+                f"X {X.shape} and Y {y_shape} do not fit a network of layer sizes "
                 f"{tuple(net.units)}."
             )
         if sample_weight is not None and sample_weight.shape != (X.shape[0],):
@@ -556,7 +560,7 @@ class Problem:
         self.params = params
         self.n_samples = X.shape[0]
         self.X = X.tocsr().astype(dtype) if sp.issparse(X) else np.asarray(X, dtype=dtype)
-        self.Y = np.asarray(Y, dtype=dtype)
+        self.Y = None if Y is None else np.asarray(Y, dtype=dtype)
         self.sample_weight = (
             None if sample_weight is None else np.asarray(sample_weight, dtype=dtype)
         )
@@ -641,9 +645,9 @@ class Problem:
         optimizer.t = t
         return total
 
-    def forward(self, *, n_threads):
+    def forward(self, *, n_threads=None):
         """The network's output at ``params`` for every row of X (no dropout,
-        no loss): hidden ``A = act(A @ W + b)``, then the output activation
+        no loss; ``n_threads`` is ignored): hidden ``A = act(A @ W + b)``, then the output activation
         (identity for the Huber and absolute-error losses)."""
         net = self._net
         coefs, intercepts = unpack(self.params, net.units)

@@ -281,11 +281,12 @@ def test_a_used_layout_pickles_and_copies():
 
     X, _, _, params = make_problem(UNITS, "softmax", n_samples=9)
     layout = _engine.Layout(UNITS, 0, "tanh", "softmax")
-    expected = _engine.forward(params, X, layout)
+    expected = _engine.Problem(layout, X, None, None, params).forward()
     assert layout.typed_views is not None
     for other in (pickle.loads(pickle.dumps(layout)), copy.deepcopy(layout)):
         assert other.typed_views is None
-        np.testing.assert_array_equal(_engine.forward(params, X, other), expected)
+        got = _engine.Problem(other, X, None, None, params).forward()
+        np.testing.assert_array_equal(got, expected)
         assert other.typed_views is not None
     assert layout.typed_views is not None  # the original keeps its views
 

@@ -371,3 +371,8 @@ def test_engine_forward_matches_the_reference(loss, sparse):
         got = _engine.Problem(layout, X, Y, sw, params).forward(n_threads=1)
         expected = ref.Problem(layout, X, Y, sw, params).forward(n_threads=1)
         _close(got, expected, RTOL, f"forward, {activation}")
+        # predict's Problem: no targets, the same output
+        np.testing.assert_array_equal(
+            _engine.Problem(layout, X, None, None, params).forward(), got)
+        _close(ref.Problem(layout, X, None, None, params).forward(), expected, 0.0,
+               f"reference forward without targets, {activation}")
