@@ -49,6 +49,7 @@ MODULES = [
     "_dropout",
     "_layers",
     "_step",
+    "_pacing",
     "_online",
     "_network",
     "_predict",

@@ -1,4 +1,5 @@
-"""Command line: ``python -m bench [--full | --smoke] [--only NAMES] [--out DIR] [--repeats N]``.
+"""Command line: ``python -m bench [--full | --smoke] [--only NAMES] [--out DIR] [--repeats N]``
+(and ``--contention``: bench/contention.py).
 
 Design: every number comes from the same process and run. For each
 workload and dtype the libraries are timed in interleaved rounds (fastmlp,
@@ -22,6 +23,7 @@ import numpy as np
 
 from . import gemm_limit as gl
 from . import limits as lim
+from . import peak
 from . import report
 from . import runners
 from . import workloads as wl
@@ -54,6 +56,11 @@ def parse_args(argv):
                    help="run torch with torch.set_num_threads(N) only (default: try its default "
                    "and 1 thread in round 1 and keep the faster)")
     p.add_argument("--no-charts", action="store_true", help="do not write PNG charts")
+    p.add_argument("--contention", action="store_true",
+                   help="fastmlp and scikit-learn quiet and beside a busy process the bench "
+                   "starts (bench/contention.py); --only picks workloads by substring")
+    p.add_argument("--competitors", default=None,
+                   help="with --contention: comma-separated subset of blas,omp,torch")
     args = p.parse_args(argv)
     if args.repeats is None:
         args.repeats = 2 if args.smoke else 3
@@ -124,7 +131,7 @@ def warm_up(libs):
                 runners.fit_estimator(lib, workload, 1, X, y, X_test, y_test)
 
 
-def run_fit(workload, dtype, mode, libs, repeats, cache, torch_variants=()):
+def run_fit(workload, dtype, mode, libs, repeats, cache, torch_variants=(), peaks=None):
     """Interleaved timed fits of ``workload`` in ``dtype`` for each lib.
 
     PyTorch: round 1 runs every variant in ``torch_variants`` (Adam
@@ -204,6 +211,17 @@ def run_fit(workload, dtype, mode, libs, repeats, cache, torch_variants=()):
     if fm:
         out["fastmlp_gflops"] = flops / fm.seconds_per_epoch / 1e9
         out["fraction_of_gemm_limit"] = limit["seconds_per_epoch"] / fm.seconds_per_epoch
+        # real flops (no input gradient for the first layer) over the
+        # machine's 2048^3 GEMM peak at the thread count fastmlp ran on
+        from fastmlp._openmp import effective_n_threads
+        n_threads = effective_n_threads()
+        real = peak.real_flops_per_epoch(workload.layer_shapes(), n_fm, nnz_per_row)
+        out["fastmlp_real_gflops"] = real / fm.seconds_per_epoch / 1e9
+        out["fastmlp_threads"] = n_threads
+        per_dtype = (peaks or {}).get(np.dtype(dtype).name, {})
+        top = per_dtype.get(n_threads) or per_dtype.get(max(per_dtype, default=None))
+        if top:
+            out["fraction_of_peak"] = out["fastmlp_real_gflops"] / top
         for lib in ("sklearn", "torch"):
             if best.get(lib) is not None:
                 out[f"speedup_vs_{lib}"] = _ratio(best[lib].us_per_sample, fm.us_per_sample)
@@ -309,6 +327,10 @@ def run_predict(dtype, mode, repeats, cache):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.contention:
+        from . import contention
+        contention.main(args, _log)
+        return 0
     t_start = time.perf_counter()
     started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime())
     mode = "smoke" if args.smoke else "full" if args.full else "quick"
@@ -349,6 +371,11 @@ def main(argv=None):
             thread_choices = sorted({torch.get_num_threads(), 1}, reverse=True)
         torch_variants = [(impl, n) for n in thread_choices for impl in ("fused", "foreach")]
     warm_up(libs)
+    # the machine's peak, same run: 2048^3 sgemm/dgemm at 1 and 2 threads
+    peaks = peak.machine_peaks(size=256 if mode == "smoke" else peak.SIZE,
+                               repeats=2 if mode == "smoke" else 3)
+    _log("peak GFLOP/s (2048^3 GEMM, SciPy's BLAS): " + "; ".join(
+        f"{k} " + ", ".join(f"{n}T {g:.1f}" for n, g in v.items()) for k, v in peaks.items()))
     # move everything alive now out of the collector's reach, so the
     # gc.collect() before each timed fit costs microseconds, not 60 ms
     gc.collect()
@@ -364,7 +391,7 @@ def main(argv=None):
             continue
         for dtype in DTYPES:
             t0 = time.perf_counter()
-            f = run_fit(workload, dtype, mode, libs, repeats, cache, torch_variants)
+            f = run_fit(workload, dtype, mode, libs, repeats, cache, torch_variants, peaks)
             fits.append(f)
             fm = f["results"]["fastmlp"]
             _log(f"[{time.perf_counter() - t_start:6.1f}s] {workload.name} {f['dtype']}: fastmlp "
@@ -420,6 +447,7 @@ def main(argv=None):
         "notes": notes,
         "machine": report.machine_info(),
         "fastmlp_config": report.fastmlp_config(),
+        "peaks": {k: {str(n): g for n, g in v.items()} for k, v in peaks.items()},
         "fits": fits,
         "threads": threads,
         "predict": predict,

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from fastmlp import _activations, _losses, _network, _optimizers, _predict
+from fastmlp import _activations, _losses, _network, _optimizers, _pacing, _predict
 from fastmlp._openmp import effective_n_threads
 from fastmlp._tuning import PREDICT_BLOCK_ROWS
 
@@ -284,7 +284,7 @@ class Problem:
         self.tuning = tuning
         if Y is None:  # a prediction: forward only
             self.Y = self.sample_weight = self.grads = self.work = self.scratch = None
-            self.all_rows = None
+            self.all_rows = self.pace = None
             return
         self.Y = _targets(Y, dtype)
         self.sample_weight = (
@@ -295,6 +295,13 @@ class Problem:
         self.work = np.empty(layout.work_size, dtype=dtype)
         self.scratch = np.empty(layout.scratch_size)
         self.all_rows = np.arange(self.n_samples, dtype=np.intp)
+        # the pacer's state: the team or one thread, from epoch to epoch
+        self.pace = np.zeros(_pacing.LENGTH)
+
+    def pace_report(self):
+        """The pacer's state after the epochs so far (_pacing.FIELDS: which
+        choice holds, the costs it measured, segments and switches)."""
+        return dict(zip(_pacing.FIELDS, (float(v) for v in self.pace)))
 
     @property
     def dense(self):
@@ -310,7 +317,7 @@ class Problem:
             self.work, self.scratch, *self.X, *self.Y, self.sample_weight,
             np.ascontiguousarray(order, dtype=np.intp), bool(shuffled), batch_size,
             self.layout, optimizer.code, optimizer.epoch_constants(lr), optimizer.t,
-            float(alpha), float(clip_norm), n_threads, seed, self.tuning,
+            float(alpha), float(clip_norm), n_threads, seed, self.tuning, self.pace,
         )
         return loss_sum
 

@@ -568,6 +568,8 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         finally:
             reporter.close()
             skl_callbacks.close()
+            # the engine's team-or-one-thread choices (bench --contention)
+            self._pace_report = problem.pace_report()
 
         if early_stopping:
             params[:] = self._best_params

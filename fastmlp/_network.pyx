@@ -36,7 +36,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport sqrt
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -49,6 +49,7 @@ from fastmlp._net cimport (FASTMLP_DEBUG_BUILD, Csr, Net, _assert_layout, _part_
 from fastmlp._online cimport ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, train_online
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW, SOLVER_SGD,
                                   _grad_sqnorm, _update, adam_step_size)
+from fastmlp._pacing cimport PACE_LEN, Pacer, pace_choose, pace_clock, pace_record
 from fastmlp._step cimport StepOpt, _rows_team, _step_rows_split
 from fastmlp._tuning cimport STEP_MAX_THREADS, Tuning, tuning_for
 
@@ -234,14 +235,17 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 Py_ssize_t batch_size,
                 layout, int solver, dict opt, Py_ssize_t adam_t,
                 double alpha, double clip_norm, int n_threads,
-                unsigned long long seed=0, dict tuning=None):
+                unsigned long long seed=0, dict tuning=None,
+                double[::1] pace=None):            # INOUT: the pacer's state, or None
     """One epoch of minibatch training, all in C; returns (loss_sum, adam_t).
 
     loss_sum is sum over batches of batch_loss * batch_n (scikit-learn's
     accumulation).  Raises KeyboardInterrupt (weights are those after the last
     complete batch) when Ctrl-C arrives.  `opt` holds the optimizer constants
     (lr, momentum, nesterov, beta_1, beta_2, epsilon, rho, weight_decay,
-    alpha1, clip_value); `seed` drives the dropout masks.
+    alpha1, clip_value); `seed` drives the dropout masks.  `pace` carries
+    the team-or-one-thread choices from epoch to epoch (_pacing.pxd); None
+    starts afresh.
     """
     cdef _Views v = _views(layout)
     cdef Net net = _make_net(v, layout, n_threads, seed, tuning)
@@ -277,6 +281,11 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef StepOpt step
     cdef double sums[2]
     cdef int online_nt
+    cdef int team = n_threads, seg_nt = n_threads
+    cdef Py_ssize_t seg_start = 0, seg_end = 0
+    cdef double seg_t0 = 0, part
+    cdef Pacer fresh
+    cdef Pacer* pacer = &fresh
 
     check_len(params.shape[0], layout.n_params, "params")
     check_len(grads.shape[0], layout.n_params, "grads")
@@ -298,6 +307,11 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
         return 0.0, adam_t
     if drop_input and not dense:
         raise ValueError("input_dropout needs dense X")
+    if pace is None:
+        memset(&fresh, 0, sizeof(Pacer))
+    else:
+        check_len(pace.shape[0], PACE_LEN, "pace")
+        pacer = <Pacer*> &pace[0]
     Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
     if drop_input:
@@ -319,16 +333,33 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     step.s1 = &state1[0]
     step.s2 = s2
     step.alpha = alpha
-    if online_nt > 1:
-        return train_online(&net, online_nt, Xp, Yp, Yb8, swp, &sample_idx[0],
-                             n, &params[0], &state1[0], s2, &c,
-                             solver, lr_init, adam_t, alpha)
-
     with nogil:
         sqnorm = _coef_sqnorm(&params[0], net.n_coef)
         l1norm = _coef_abssum(&params[0], net.n_coef) if c.alpha1 > 0 else 0
         start = 0
         while start < n:
+            if start >= seg_end:
+                # a new segment, on the team or on one thread (_pacing.pxd)
+                seg_nt = pace_choose(pacer, &net.tun, team)
+                net.n_threads = seg_nt
+                seg_start = start
+                seg_t0 = pace_clock()
+                if online_nt > 1 and seg_nt > 1:
+                    seg_end = n if not net.tun.pace else min(n, start + <Py_ssize_t> pacer.chunk)
+                    with gil:
+                        part, adam_t = train_online(
+                            &net, online_nt, Xp, Yp, Yb8, swp, &sample_idx[start],
+                            seg_end - start, &params[0], &state1[0], s2, &c, solver,
+                            lr_init, adam_t, alpha)
+                    total += part
+                    pace_record(pacer, &net.tun, seg_nt, team, pace_clock() - seg_t0,
+                                seg_end - start)
+                    start = seg_end
+                    sqnorm = _coef_sqnorm(&params[0], net.n_coef)
+                    l1norm = _coef_abssum(&params[0], net.n_coef) if c.alpha1 > 0 else 0
+                    continue
+                seg_end = min(n, start + (net.tun.pace_solo_chunk if online_nt > 1
+                                          else batch_size))
             m = min(batch_size, n - start)
             # batch rows: contiguous slices when not shuffled, else gathered
             # (X's rows inside the one-region step, by the threads that use
@@ -391,13 +422,16 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                         scale = scale * (clip_norm / gnorm)
                 sqnorm = _update(solver, &params[0], &grads[0], &state1[0], s2,
                                  net.n_params, net.n_coef, <floating> alpha,
-                                 <floating> scale, &c, n_threads, &l1norm)
+                                 <floating> scale, &c, net.n_threads, &l1norm)
             if net.max_norm > 0:
                 _max_norm(&net, &params[0], norms)
                 sqnorm = _coef_sqnorm(&params[0], net.n_coef)
                 l1norm = _coef_abssum(&params[0], net.n_coef)
             total += batch_loss * m
             start += m
+            if start >= seg_end:
+                pace_record(pacer, &net.tun, seg_nt, team, pace_clock() - seg_t0,
+                            seg_end - seg_start)
             since_check += m
             if since_check >= net.tun.signal_check_samples and start < n:
                 since_check = 0

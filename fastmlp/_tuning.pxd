@@ -75,6 +75,21 @@ cdef struct Tuning:
     Py_ssize_t par_min_gather
     # Check for Ctrl-C after about this many samples (well under a second).
     Py_ssize_t signal_check_samples
+    # The team or one thread, per segment of an epoch (_pacing.pxd): pace
+    # turns it on; a solo probe comes every pace_gap segments (doubling up
+    # to pace_max_gap while the choice holds) and at once when a team
+    # segment costs pace_trigger times the last solo one, and the team is left
+    # when it costs pace_margin times one thread; the online step's
+    # team chunks grow from pace_first_chunk to pace_max_chunk samples, and
+    # its one-thread segments are pace_solo_chunk samples.
+    bint pace
+    double pace_trigger
+    double pace_margin
+    Py_ssize_t pace_gap
+    Py_ssize_t pace_max_gap
+    Py_ssize_t pace_first_chunk
+    Py_ssize_t pace_max_chunk
+    Py_ssize_t pace_solo_chunk
 
 
 cdef Tuning tuning_from(dict overrides) except *

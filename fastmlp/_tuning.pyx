@@ -20,6 +20,14 @@ DEFAULTS = {
     "online_min_samples": 256,
     "par_min_gather": 1 << 14,
     "signal_check_samples": 2048,
+    "pace": True,
+    "pace_trigger": 2.0,
+    "pace_margin": 1.25,
+    "pace_gap": 8,
+    "pace_max_gap": 128,
+    "pace_first_chunk": 16,
+    "pace_max_chunk": 512,
+    "pace_solo_chunk": 64,
 }
 
 # Rows per block of a prediction: each thread keeps a block in its own
@@ -51,10 +59,23 @@ cdef Tuning tuning_from(dict overrides) except *:
     t.online_min_samples = values["online_min_samples"]
     t.par_min_gather = values["par_min_gather"]
     t.signal_check_samples = values["signal_check_samples"]
+    t.pace = values["pace"]
+    t.pace_trigger = values["pace_trigger"]
+    t.pace_margin = values["pace_margin"]
+    t.pace_gap = values["pace_gap"]
+    t.pace_max_gap = values["pace_max_gap"]
+    t.pace_first_chunk = values["pace_first_chunk"]
+    t.pace_max_chunk = values["pace_max_chunk"]
+    t.pace_solo_chunk = values["pace_solo_chunk"]
     if t.block_bytes < 1 or t.min_block_rows < 1 or t.small_gemm_min_rows < 1:
         raise ValueError("block_bytes, min_block_rows and small_gemm_min_rows must be >= 1.")
     if t.rows_pass_min_rows < 1 or t.signal_check_samples < 1:
         raise ValueError("rows_pass_min_rows and signal_check_samples must be >= 1.")
+    if (t.pace_gap < 1 or t.pace_max_gap < t.pace_gap or t.pace_first_chunk < 1
+            or t.pace_max_chunk < t.pace_first_chunk or t.pace_solo_chunk < 1
+            or not t.pace_trigger > 0 or not t.pace_margin >= 1):
+        raise ValueError("the pace_* keys must be >= 1 (the maxima at least their starts) "
+                         "pace_trigger > 0 and pace_margin >= 1.")
     return t
 
 

@@ -1,0 +1,38 @@
+# Design: the pacer itself is inline C (_pacing.pxd), compiled into the
+# engine's epoch loop.  This module replays it from Python, so that tests
+# can drive it with made-up segment times (a quiet machine, a busy one, a
+# machine that changes) and read its choices, and gives its state's names.
+from fastmlp._tuning cimport Tuning, tuning_for
+
+# the fields of Pacer, in order: _engine.Problem.pace_report() names them
+FIELDS = ("solo", "team_cost", "solo_cost", "last_team", "since_probe", "gap", "chunk",
+          "probing", "segments", "switches", "team_segments", "solo_segments", "skipped",
+          "cpus")
+LENGTH = PACE_LEN
+assert len(FIELDS) == LENGTH
+
+
+def replay(seconds, Py_ssize_t n_segments, int team, Py_ssize_t samples=1,
+           dict tuning=None, others=None, int cpus=2):
+    """The threads the pacer picks for each of n_segments segments, when a
+    segment of `samples` samples on nt threads takes ``seconds(nt, k)``
+    (k: the segment's index) and ``others(k)`` other tasks want a CPU (None:
+    unknown) on a machine of `cpus` CPUs; returns (choices, final state as a
+    dict)."""
+    cdef Tuning tun = tuning_for(tuning)
+    cdef Pacer p
+    cdef Py_ssize_t k
+    cdef int nt
+    choices = []
+    p.solo = p.team_cost = p.solo_cost = p.last_team = p.since_probe = 0
+    p.gap = p.chunk = p.probing = p.segments = p.switches = 0
+    p.team_segments = p.solo_segments = p.skipped = 0
+    p.cpus = cpus
+    for k in range(n_segments):
+        nt = pace_choose(&p, &tun, team, -1 if others is None else int(others(k)))
+        choices.append(nt)
+        pace_record(&p, &tun, nt, team, float(seconds(nt, k)), samples)
+    return choices, dict(zip(FIELDS, (p.solo, p.team_cost, p.solo_cost, p.last_team,
+                                      p.since_probe, p.gap, p.chunk, p.probing,
+                                      p.segments, p.switches, p.team_segments,
+                                      p.solo_segments, p.skipped, p.cpus)))
