@@ -1,5 +1,5 @@
 """Command line: ``python -m bench [--full | --smoke] [--only NAMES] [--out DIR] [--repeats N]``
-(and ``--contention``: bench/contention.py).
+(and ``--contention``: bench/contention.py; ``--targets``: bench/targets.py).
 
 Design: every number comes from the same process and run. For each
 workload and dtype the libraries are timed in interleaved rounds (fastmlp,
@@ -59,6 +59,9 @@ def parse_args(argv):
     p.add_argument("--contention", action="store_true",
                    help="fastmlp and scikit-learn quiet and beside a busy process the bench "
                    "starts (bench/contention.py); --only picks workloads by substring")
+    p.add_argument("--targets", action="store_true",
+                   help="issue 15's quiet targets: online SGD against scikit-learn and "
+                   "PyTorch, and the fixed cost of a fit (bench/targets.py)")
     p.add_argument("--competitors", default=None,
                    help="with --contention: comma-separated subset of blas,omp,torch")
     args = p.parse_args(argv)
@@ -330,6 +333,10 @@ def main(argv=None):
     if args.contention:
         from . import contention
         contention.main(args, _log)
+        return 0
+    if args.targets:
+        from . import targets
+        targets.main(args, _log)
         return 0
     t_start = time.perf_counter()
     started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime())

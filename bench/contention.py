@@ -269,6 +269,9 @@ def main(args, log):
         for w in paces:
             for c in paces[w]:
                 if paces[w][c]:
-                    text += f"\n- {w} {c}: " + "; ".join(str(p) for p in paces[w][c])
+                    text += f"\n- {w} {c}: " + "; ".join(
+                        f"{p['team_segments']:.0f} team / {p['solo_segments']:.0f} one-thread "
+                        f"segments, {p['switches']:.0f} switches, {p['skipped']:.0f} team probes "
+                        "skipped (cores busy)" for p in paces[w][c])
     print(text)
     return times

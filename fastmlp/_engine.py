@@ -329,6 +329,7 @@ class Problem:
             self.params, self.grads, self.work, self.scratch, *self.X, *self.Y,
             self.sample_weight, self.all_rows, self.layout.batch_size, self.layout,
             float(alpha), n_threads, float(alpha1), self.grads.shape[0] > 0, self.tuning,
+            self.pace,
         )
 
     def forward(self, *, n_threads=None):
@@ -343,8 +344,10 @@ class Problem:
         if self.n_samples <= block:
             _predict.forward(self.params, out, *self.X, self.layout, 1, block, self.tuning)
             return out
-        n_threads = effective_n_threads(n_threads)
+        n_threads = thread_share(effective_n_threads(n_threads))
+        if n_threads > 1 and _pacing.cores_busy(n_threads):
+            n_threads = 1  # a team would wait for the busy cores (_pacing)
         with engine_session():
-            _predict.forward(self.params, out, *self.X, self.layout,
-                             thread_share(n_threads), block, self.tuning)
+            _predict.forward(self.params, out, *self.X, self.layout, n_threads, block,
+                             self.tuning)
         return out

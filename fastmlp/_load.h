@@ -29,8 +29,8 @@ static int fastmlp_read_small(const char* path, char* buf, int size) {
     return n;
 }
 
-/* Running or runnable tasks machine-wide that are not ours; -1: unknown. */
-static int fastmlp_others_running(void) {
+/* Running or runnable tasks machine-wide, the caller included; -1: unknown. */
+static int fastmlp_running_total(void) {
     char buf[256];
     if (fastmlp_read_small("/proc/loadavg", buf, sizeof buf) < 0) return -1;
     /* "0.50 0.40 0.30 R/T last_pid": the fourth field's R */
@@ -40,7 +40,13 @@ static int fastmlp_others_running(void) {
         if (p == NULL) return -1;
         p++;
     }
-    int running = atoi(p);
+    return atoi(p);
+}
+
+/* This process's threads in state R (running or runnable); -1: unknown.
+ * Some microseconds per thread: ask only when the total says it matters. */
+static int fastmlp_own_running(void) {
+    char buf[256];
     DIR* dir = opendir("/proc/self/task");
     if (dir == NULL) return -1;
     int own = 0;
@@ -54,7 +60,7 @@ static int fastmlp_others_running(void) {
         if (close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'R') own++;
     }
     closedir(dir);
-    return running > own ? running - own : 0;
+    return own;
 }
 
 /* CPUs this process may run on (its affinity mask); at least 1. */
@@ -68,7 +74,8 @@ static int fastmlp_cpus(void) {
     return n > 0 ? (int) n : 1;
 }
 #else
-static int fastmlp_others_running(void) { return -1; }
+static int fastmlp_running_total(void) { return -1; }
+static int fastmlp_own_running(void) { return -1; }
 static int fastmlp_cpus(void) { return 1; }
 #endif
 #endif

@@ -354,6 +354,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
         params[:] = opt_res.x
+        self._pace_report = problem.pace_report()  # bench --contention
 
     def _split_validation(self, X, y, sample_weight):
         """Indices of the early-stopping split, drawn as scikit-learn draws them."""

@@ -453,12 +453,14 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
               const floating[::1] sample_weight,   # IN, or None
               const Py_ssize_t[::1] sample_idx,    # IN: arange(n_samples)
               Py_ssize_t chunk, layout, double alpha, int n_threads,
-              double alpha1=0.0, bint with_grad=True, dict tuning=None):
+              double alpha1=0.0, bint with_grad=True, dict tuning=None,
+              double[::1] pace=None):              # INOUT: the pacer's state, or None
     """Loss and gradient over all samples (L-BFGS), as scikit-learn's _backprop.
 
     Samples are processed in chunks of `chunk` rows whose raw gradients
     accumulate, so memory does not grow with n_samples.  No dropout.  With
-    with_grad=False only the loss is computed (validation loss).
+    with_grad=False only the loss is computed (validation loss).  Each chunk
+    runs on the team or on one thread (`pace`, as train_epoch's).
     """
     cdef _Views v = _views(layout)
     cdef Net net = _make_net(v, layout, n_threads, 0, tuning)
@@ -477,8 +479,17 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     cdef double sw_sum = 0, loss_sum = 0, sqnorm, l1norm, scale
     cdef bint dense = X is not None
     cdef floating fscale, falpha = <floating> alpha, falpha1 = <floating> alpha1
+    cdef int team = n_threads, seg_nt
+    cdef double seg_t0
+    cdef Pacer fresh
+    cdef Pacer* pacer = &fresh
 
     check_len(params.shape[0], layout.n_params, "params")
+    if pace is None:
+        memset(&fresh, 0, sizeof(Pacer))
+    else:
+        check_len(pace.shape[0], PACE_LEN, "pace")
+        pacer = <Pacer*> &pace[0]
     if with_grad:
         check_len(grads.shape[0], layout.n_params, "grads")
     check_room(work.shape[0], layout.work_size, "work")
@@ -493,6 +504,9 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
         start = 0
         while start < n:
             m = min(chunk, n - start)
+            seg_nt = pace_choose(pacer, &net.tun, team)
+            net.n_threads = seg_nt
+            seg_t0 = pace_clock()
             if Yp == NULL:
                 _gather_batch(&net, Xp, n_features, Yp, Yb8, n_out, NULL,
                               &sample_idx[start], m, NULL, ybuf, NULL)
@@ -508,6 +522,7 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
                 _backward(&net, Xp + start * n_features if dense else NULL, &csr,
                           &sample_idx[start], m, &params[0], &grads[0], wp,
                           start > 0, False)
+            pace_record(pacer, &net.tun, seg_nt, team, pace_clock() - seg_t0, m)
             start += m
         if swp == NULL:
             sw_sum = n

@@ -36,7 +36,8 @@ from fastmlp._tuning cimport Tuning
 
 
 cdef extern from "_load.h" nogil:
-    int fastmlp_others_running()   # other tasks running or runnable; -1: unknown
+    int fastmlp_running_total()    # tasks running or runnable, ours too; -1: unknown
+    int fastmlp_own_running()      # this process's threads among them; -1: unknown
     int fastmlp_cpus()             # CPUs this process may use
 
 cdef enum:
@@ -69,10 +70,21 @@ cdef inline double pace_clock() noexcept nogil:
 cdef inline bint _cores_busy(Pacer* p, int team, int others) noexcept nogil:
     """Whether other tasks hold the cores a team of `team` would need
     (others: their count, -1 unknown, PACE_READ_LOAD to read it now)."""
+    cdef int total, own
     if others == PACE_READ_LOAD:
-        others = fastmlp_others_running()
         if p.cpus == 0:
             p.cpus = fastmlp_cpus()
+        total = fastmlp_running_total()
+        if total < 0:
+            return False
+        # the caller is one of them: if even the rest leave the team its
+        # cores, there is no need to count this process's own threads
+        if total - 1 + team <= p.cpus:
+            return False
+        own = fastmlp_own_running()
+        if own < 0:
+            return False
+        others = total - own if total > own else 0
     return others >= 0 and p.cpus > 0 and others + team > p.cpus
 
 

@@ -36,3 +36,12 @@ def replay(seconds, Py_ssize_t n_segments, int team, Py_ssize_t samples=1,
                                       p.since_probe, p.gap, p.chunk, p.probing,
                                       p.segments, p.switches, p.team_segments,
                                       p.solo_segments, p.skipped, p.cpus)))
+
+
+def cores_busy(int team):
+    """Whether other tasks hold the cores a team of `team` threads would
+    need, as the pacer reads it (_load.h); False when unknown.  For calls
+    too short to time (a predict): they ask once, before they start."""
+    cdef Pacer p
+    p.cpus = 0
+    return team > 1 and _cores_busy(&p, team, PACE_READ_LOAD)

@@ -3,6 +3,13 @@
 # explicit overrides into the struct an engine call carries.  Python-level
 # sizes of the estimator and _engine live here too.
 
+import os
+
+# The pacer (_pacing.pxd) is on unless the environment says FASTMLP_PACE=0
+# when fastmlp is imported: the team then runs throughout, whatever else
+# runs on the machine (README, "A busy machine").
+PACE_DEFAULT = os.environ.get("FASTMLP_PACE", "1").strip() != "0"
+
 # Measured on the bench machine (bench/README.md); see _tuning.pxd.
 DEFAULTS = {
     "par_min_flops": 1e6,
@@ -20,7 +27,7 @@ DEFAULTS = {
     "online_min_samples": 256,
     "par_min_gather": 1 << 14,
     "signal_check_samples": 2048,
-    "pace": True,
+    "pace": PACE_DEFAULT,
     "pace_trigger": 2.0,
     "pace_margin": 1.25,
     "pace_gap": 8,

@@ -61,6 +61,9 @@ def _run(scenario, tmp_path):
         [HERE] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env.pop(var, None)
+    # the hazard under test is a parent whose OpenMP team ran: keep the team
+    # even when the machine is busy (the pacer would run such fits on one thread)
+    env["FASTMLP_PACE"] = "0"
     code = f"import _fork_work; _fork_work.main({scenario!r}, {str(out)!r})"
     # a session of its own: on a timeout, kill the pool's workers with it
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=str(tmp_path),

@@ -240,3 +240,20 @@ def test_eight_threads_on_two_cores_degrade_rather_than_collapse():
         assert diff < 1e-8, (case, diff)
     for case, ratio in out["ratio"].items():
         assert ratio < 3.0, (case, out["ratio"])
+
+
+@pytest.mark.parametrize("value, on", [("0", False), ("1", True), (None, True)])
+def test_fastmlp_pace_in_the_environment_sets_the_default(value, on):
+    env = {k: v for k, v in os.environ.items() if k != "FASTMLP_PACE"}
+    if value is not None:
+        env["FASTMLP_PACE"] = value
+    code = ("import io, fastmlp; from fastmlp import _tuning; out = io.StringIO(); "
+            "fastmlp.show_config(file=out); "
+            "print(_tuning.DEFAULTS['pace'], [l for l in out.getvalue().splitlines() "
+            "if 'pacer' in l][0])")
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    default, line = res.stdout.strip().split(" ", 1)
+    assert default == str(on)
+    assert ("off (FASTMLP_PACE=0)" in line) == (not on)

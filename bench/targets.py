@@ -1,0 +1,136 @@
+"""``python -m bench --targets``: the quiet-machine targets of issue 15 that
+the main tables do not show directly.
+
+Design: each figure is a ratio of times measured in this run, best of
+``repeats`` interleaved rounds.
+
+- Online SGD: digits (standardized, all 1,797 rows) at batch size 1, Adam,
+  ``fit`` of 1 epoch and of 20 epochs end to end (validation, set-up and
+  all), float32 and float64: fastmlp against scikit-learn (target >= 50x)
+  and against a PyTorch loop when torch is installed (target >= 100x).
+- Fixed cost: a default ``MLPClassifier(max_iter=1)`` fit on digits,
+  against one epoch inside a longer fit (``(fit of 21 epochs - fit of 1) /
+  20``); target <= 1.5x.
+
+The fraction-of-peak targets (100-256-128-10 at batch 256, 784-1024-1024-10
+at batch 512) are the main bench's "of peak" column:
+``python -m bench --full --only synth_100_256_128,mnist_1024x2``.
+"""
+
+import time
+import warnings
+
+import numpy as np
+
+
+def _digits(dtype):
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X).astype(dtype), y
+
+
+def _fit_seconds(cls, X, y, **kw):
+    est = cls(random_state=0, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        est.fit(X, y)
+        return time.perf_counter() - t0
+
+
+def _torch_online_seconds(X, y, epochs):
+    """A plain PyTorch loop at batch size 1 (Adam), the fastest way we know
+    to write it: tensors made once, one sample per step."""
+    import torch
+
+    torch.manual_seed(0)
+    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+    t0 = time.perf_counter()
+    Xt = torch.from_numpy(X).to(dtype)
+    yt = torch.from_numpy(y.astype(np.int64))
+    net = torch.nn.Sequential(torch.nn.Linear(X.shape[1], 100), torch.nn.ReLU(),
+                              torch.nn.Linear(100, 10)).to(dtype)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    g = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        for i in torch.randperm(X.shape[0], generator=g).tolist():
+            opt.zero_grad()
+            loss_fn(net(Xt[i:i + 1]), yt[i:i + 1]).backward()
+            opt.step()
+    return time.perf_counter() - t0
+
+
+def online(repeats=3, epochs_list=(1, 20), with_torch=False, log=print):
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    from fastmlp import MLPClassifier
+
+    rows = []
+    for dtype in (np.float32, np.float64):
+        X, y = _digits(dtype)
+        for epochs in epochs_list:
+            kw = dict(hidden_layer_sizes=(100,), batch_size=1, max_iter=epochs, tol=0.0,
+                      n_iter_no_change=10**6)
+            times = {"fastmlp": [], "sklearn": [], "torch": []}
+            for _ in range(repeats):
+                times["fastmlp"].append(_fit_seconds(MLPClassifier, X, y, **kw))
+                times["sklearn"].append(_fit_seconds(SkMLP, X, y, **kw))
+                if with_torch:
+                    times["torch"].append(_torch_online_seconds(X, y, epochs))
+            best = {k: min(v) for k, v in times.items() if v}
+            row = {"dtype": np.dtype(dtype).name, "epochs": epochs, **best,
+                   "x_sklearn": best["sklearn"] / best["fastmlp"]}
+            if "torch" in best:
+                row["x_torch"] = best["torch"] / best["fastmlp"]
+            log(f"  online {row}")
+            rows.append(row)
+    return rows
+
+
+def fixed_cost(repeats=5, log=print):
+    from fastmlp import MLPClassifier
+
+    X, y = _digits(np.float64)
+    one, long = [], []
+    for _ in range(repeats):
+        one.append(_fit_seconds(MLPClassifier, X, y, max_iter=1))
+        long.append(_fit_seconds(MLPClassifier, X, y, max_iter=21, tol=0.0,
+                                 n_iter_no_change=10**6))
+    per_epoch = (min(long) - min(one)) / 20
+    out = {"fit_1_epoch": min(one), "fit_21_epochs": min(long), "epoch_in_long_fit": per_epoch,
+           "ratio": min(one) / per_epoch}
+    log(f"  fixed cost {out}")
+    return out
+
+
+def report(rows, fixed):
+    lines = ["| dtype | epochs | fastmlp fit | scikit-learn fit | × scikit-learn (target ≥ 50) |"
+             + (" PyTorch loop | × PyTorch (target ≥ 100) |" if "torch" in rows[0] else ""),
+             "|---|---|---|---|---|" + ("---|---|" if "torch" in rows[0] else "")]
+    for r in rows:
+        line = (f"| {r['dtype']} | {r['epochs']} | {r['fastmlp'] * 1e3:.1f} ms | "
+                f"{r['sklearn'] * 1e3:.0f} ms | {r['x_sklearn']:.1f}× |")
+        if "torch" in r:
+            line += f" {r['torch'] * 1e3:.0f} ms | {r['x_torch']:.1f}× |"
+        lines.append(line)
+    lines += ["", f"Fixed cost: a default `max_iter=1` fit takes {fixed['fit_1_epoch'] * 1e3:.2f} ms; "
+              f"one epoch inside a 21-epoch fit {fixed['epoch_in_long_fit'] * 1e3:.2f} ms: "
+              f"{fixed['ratio']:.2f}× (target ≤ 1.5×)."]
+    return "\n".join(lines)
+
+
+def main(args, log):
+    import importlib.util
+
+    with_torch = importlib.util.find_spec("torch") is not None and not args.no_torch
+    from threadpoolctl import threadpool_info
+    log("targets: BLAS " + "; ".join(
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
+        for i in threadpool_info() if i.get("user_api") == "blas"))
+    rows = online(repeats=args.repeats, with_torch=with_torch,
+                  epochs_list=(1,) if args.smoke else (1, 20), log=log)
+    fixed = fixed_cost(repeats=max(args.repeats, 3), log=log)
+    print(report(rows, fixed))
