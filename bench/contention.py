@@ -13,8 +13,9 @@ keeps busy for the whole measurement:
 Three contestants: fastmlp, fastmlp with its pacer off (``unpaced``: the
 team throughout, the engine as it ran before the pacer) and scikit-learn.
 
-The libraries are interleaved within each condition (fastmlp, sklearn,
-fastmlp, ...).  The quiet figure is the best of the repeats; beside a
+The libraries are interleaved within each condition, in an order rotated
+each round and 0.3 s apart (a library's idle BLAS threads spin for ~0.1 s
+after it returns: whoever ran next paid for it).  The quiet figure is the best of the repeats; beside a
 competitor the *median* is reported, with the worst, because under load
 the spread is the story (the best run hides a collapse).  The slowdown is
 the median beside the competitor over the best quiet time.  Half the
@@ -137,6 +138,7 @@ SMOKE = {"digits_b200": dict(max_iter=3), "digits_b1": dict(max_iter=1),
 
 
 LIBS = ("fastmlp", "unpaced", "sklearn")
+PAUSE = 0.3  # seconds between timed runs (idle BLAS and OpenMP threads go to sleep)
 
 
 class _Unpaced:
@@ -206,8 +208,11 @@ def measure(workloads, conditions, repeats, smoke=False, log=print):
             ctx.__enter__()
         try:
             for w in workloads:
-                for _ in range(repeats):
-                    for lib in LIBS:
+                for r in range(repeats):
+                    # rotated, with a pause: a library's idle BLAS threads spin
+                    # for ~0.1 s after it returns and would slow whoever is next
+                    for lib in LIBS[r % len(LIBS):] + LIBS[:r % len(LIBS)]:
+                        time.sleep(0 if smoke else PAUSE)
                         seconds, pace = _run(lib, w, datas[w], smoke)
                         times[w][cond][lib].append(seconds)
                         if lib == "fastmlp" and pace is not None:

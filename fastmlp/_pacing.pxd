@@ -41,7 +41,7 @@ cdef extern from "_load.h" nogil:
     int fastmlp_cpus()             # CPUs this process may use
 
 cdef enum:
-    PACE_LEN = 14   # doubles of state (_engine.Problem owns a buffer of them)
+    PACE_LEN = 16   # doubles of state (_engine.Problem owns a buffer of them)
     PACE_READ_LOAD = -2   # pace_choose's `others`: read the machine (_load.h)
 
 cdef struct Pacer:
@@ -59,6 +59,8 @@ cdef struct Pacer:
     double solo_segments # segments run on one thread
     double skipped       # team probes skipped: the team's cores were busy
     double cpus          # CPUs this process may use
+    double warming       # 1 while the running segment warms the team up for a probe
+    double probe_next    # 1: the next segment is the timed part of a team probe
 
 
 cdef inline double pace_clock() noexcept nogil:
@@ -67,31 +69,48 @@ cdef inline double pace_clock() noexcept nogil:
     return ts.tv_sec + 1e-9 * ts.tv_nsec
 
 
-cdef inline bint _cores_busy(Pacer* p, int team, int others) noexcept nogil:
-    """Whether other tasks hold the cores a team of `team` would need
-    (others: their count, -1 unknown, PACE_READ_LOAD to read it now)."""
+cdef inline int _others(Pacer* p, int team, int others, bint exact) noexcept nogil:
+    """How many other tasks want a CPU: `others` itself unless it is
+    PACE_READ_LOAD, then read (-1: unknown).  Not exact: the machine-wide
+    count less the caller, an upper bound read in ~3 us, enough to see a
+    machine that is free; exact: this process's own running threads (its
+    team, a BLAS pool still spinning) are subtracted."""
     cdef int total, own
-    if others == PACE_READ_LOAD:
-        if p.cpus == 0:
-            p.cpus = fastmlp_cpus()
-        total = fastmlp_running_total()
-        if total < 0:
-            return False
-        # the caller is one of them: if even the rest leave the team its
-        # cores, there is no need to count this process's own threads
-        if total - 1 + team <= p.cpus:
-            return False
-        own = fastmlp_own_running()
-        if own < 0:
-            return False
-        others = total - own if total > own else 0
-    return others >= 0 and p.cpus > 0 and others + team > p.cpus
+    if others != PACE_READ_LOAD:
+        return others
+    if p.cpus == 0:
+        p.cpus = fastmlp_cpus()
+    total = fastmlp_running_total()
+    if total < 0:
+        return -1
+    if not exact or total - 1 + team <= p.cpus + 1:
+        return total - 1 if total > 0 else 0
+    own = fastmlp_own_running()
+    if own < 0:
+        return -1
+    return total - own if total > own else 0
+
+
+cdef inline bint _cores_busy(Pacer* p, int team, int others) noexcept nogil:
+    """Whether other tasks hold the cores a team of `team` would need: more
+    of them than the cores the team leaves, plus one (a kernel thread or a
+    short-lived process passes through the count often enough that one more
+    is noise; one steady competitor is the timings' to find)."""
+    others = _others(p, team, others, True)
+    return others >= 0 and p.cpus > 0 and others + team > p.cpus + 1
+
+
+cdef inline bint _machine_free(Pacer* p, int team, int others) noexcept nogil:
+    """Whether the team's cores are free (the cheap upper bound says so)."""
+    others = _others(p, team, others, False)
+    return others >= 0 and p.cpus > 0 and others + team <= p.cpus
 
 
 cdef inline int pace_choose(Pacer* p, const Tuning* tun, int team,
                             int others=PACE_READ_LOAD) noexcept nogil:
-    """Threads for the next segment: `team` or 1 (`others`: see _cores_busy)."""
+    """Threads for the next segment: `team` or 1 (`others`: see _others)."""
     p.probing = 0
+    p.warming = 0
     if team <= 1 or not tun.pace:
         return team
     if p.gap == 0:                       # a new fit: start where the cores are
@@ -100,13 +119,19 @@ cdef inline int pace_choose(Pacer* p, const Tuning* tun, int team,
         if _cores_busy(p, team, others):
             p.solo = 1
     if p.solo:
-        if p.since_probe >= p.gap:
+        if p.probe_next:                 # the team is warm: time it
+            p.probe_next = 0
+            p.probing = 1
+            return team
+        if p.since_probe >= p.gap or (
+                p.since_probe >= tun.pace_gap and _machine_free(p, team, others)):
             if _cores_busy(p, team, others):
                 p.skipped += 1
                 p.since_probe = 0
                 p.gap = min(2 * p.gap, <double> tun.pace_max_gap)
                 return 1
-            p.probing = 1
+            # a team that has slept pays for waking up: warm it first
+            p.warming = 1
             return team
         return 1
     if p.segments >= 2 and (
@@ -130,6 +155,9 @@ cdef inline void pace_record(Pacer* p, const Tuning* tun, int nt, int team,
     else:
         p.solo_segments += 1
     if p.segments == 1:                  # start-up: not timed
+        return
+    if p.warming:                        # the probe's warm-up: not timed
+        p.probe_next = 1
         return
     cost = seconds / samples
     if nt > 1:

@@ -7,7 +7,7 @@ from fastmlp._tuning cimport Tuning, tuning_for
 # the fields of Pacer, in order: _engine.Problem.pace_report() names them
 FIELDS = ("solo", "team_cost", "solo_cost", "last_team", "since_probe", "gap", "chunk",
           "probing", "segments", "switches", "team_segments", "solo_segments", "skipped",
-          "cpus")
+          "cpus", "warming", "probe_next")
 LENGTH = PACE_LEN
 assert len(FIELDS) == LENGTH
 
@@ -26,7 +26,7 @@ def replay(seconds, Py_ssize_t n_segments, int team, Py_ssize_t samples=1,
     choices = []
     p.solo = p.team_cost = p.solo_cost = p.last_team = p.since_probe = 0
     p.gap = p.chunk = p.probing = p.segments = p.switches = 0
-    p.team_segments = p.solo_segments = p.skipped = 0
+    p.team_segments = p.solo_segments = p.skipped = p.warming = p.probe_next = 0
     p.cpus = cpus
     for k in range(n_segments):
         nt = pace_choose(&p, &tun, team, -1 if others is None else int(others(k)))
@@ -35,7 +35,8 @@ def replay(seconds, Py_ssize_t n_segments, int team, Py_ssize_t samples=1,
     return choices, dict(zip(FIELDS, (p.solo, p.team_cost, p.solo_cost, p.last_team,
                                       p.since_probe, p.gap, p.chunk, p.probing,
                                       p.segments, p.switches, p.team_segments,
-                                      p.solo_segments, p.skipped, p.cpus)))
+                                      p.solo_segments, p.skipped, p.cpus, p.warming,
+                                      p.probe_next)))
 
 
 def cores_busy(int team):
