@@ -48,7 +48,9 @@ cdef struct Tuning:
     # fan_in rows, are issued as pieces of at most small_gemm_mnk when a
     # piece still has small_gemm_min_rows rows (float32, 1 thread:
     # 200x64x100 forward 31 -> 24 us, weight gradient 37 -> 26 us).  The
-    # delta D W^T stays whole: in pieces it measured slower.
+    # delta D W^T stays whole: in pieces it measured slower.  Those kernels
+    # are the SkylakeX family's only: elsewhere small_gemm_mnk is 0 (no
+    # pieces; _tuning.small_gemm_mnk_for_kernel).
     double small_gemm_mnk
     Py_ssize_t small_gemm_min_rows
     # The delta D @ W^T with W^T copied contiguous (layers of up to

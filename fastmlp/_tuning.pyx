@@ -16,7 +16,7 @@ DEFAULTS = {
     "transcendental_flops": 1000.0,
     "block_bytes": 1 << 21,
     "min_block_rows": 256,
-    "small_gemm_mnk": 1e6,
+    "small_gemm_mnk": None,  # by BLAS kernel: small_gemm_mnk_for_kernel()
     "small_gemm_min_rows": 8,
     "delta_wt": True,
     "rows_pass": True,
@@ -37,6 +37,32 @@ DEFAULTS = {
     "pace_solo_chunk": 64,
 }
 
+# OpenBLAS's small-matrix kernels (no packing below M*N*K ~ 1e6), which the
+# GEMM pieces of Tuning.small_gemm_mnk are cut for, exist in its SkylakeX
+# kernel family only.  Elsewhere the pieces only repack W more often: on
+# the Haswell kernel (AMD EPYC without AVX-512) 100-256-128-10 at batch 256,
+# float32, took 151 ms/epoch with them and 88 without (1 thread; 83 and 55
+# on 2).  So they are on where that kernel runs, and off (0) elsewhere.
+SMALL_GEMM_KERNELS = ("skylakex", "cooperlake", "sapphirerapids")
+SMALL_GEMM_MNK = 1e6
+_kernel_mnk = None
+
+
+def small_gemm_mnk_for_kernel():
+    """small_gemm_mnk for the BLAS fastmlp calls (SciPy's; read once)."""
+    global _kernel_mnk
+    if _kernel_mnk is None:
+        from threadpoolctl import ThreadpoolController
+
+        arch = ""
+        for lib in ThreadpoolController().select(user_api="blas").lib_controllers:
+            if "scipy" in str(lib.filepath):
+                arch = str(getattr(lib, "architecture", "") or "").lower()
+                break
+        _kernel_mnk = SMALL_GEMM_MNK if arch in SMALL_GEMM_KERNELS else 0.0
+    return _kernel_mnk
+
+
 # Rows per block of a prediction: each thread keeps a block in its own
 # scratch through every layer (_network.forward); up to one block, serial.
 PREDICT_BLOCK_ROWS = 256
@@ -55,7 +81,8 @@ cdef Tuning tuning_from(dict overrides) except *:
     t.transcendental_flops = values["transcendental_flops"]
     t.block_bytes = values["block_bytes"]
     t.min_block_rows = values["min_block_rows"]
-    t.small_gemm_mnk = values["small_gemm_mnk"]
+    t.small_gemm_mnk = (small_gemm_mnk_for_kernel() if values["small_gemm_mnk"] is None
+                        else values["small_gemm_mnk"])
     t.small_gemm_min_rows = values["small_gemm_min_rows"]
     t.delta_wt = values["delta_wt"]
     t.rows_pass = values["rows_pass"]
@@ -86,10 +113,18 @@ cdef Tuning tuning_from(dict overrides) except *:
     return t
 
 
-cdef Tuning DEFAULT_TUNING = tuning_from(None)
+cdef Tuning DEFAULT_TUNING
+cdef bint _have_default = False
 
 
 cdef Tuning tuning_for(dict overrides) except *:
     """tuning_from(overrides), without rebuilding the defaults when None
-    (a one-row predict pays nothing for them)."""
-    return DEFAULT_TUNING if overrides is None else tuning_from(overrides)
+    (a one-row predict pays nothing for them; they are made at the first
+    call, which reads the BLAS kernel)."""
+    global DEFAULT_TUNING, _have_default
+    if overrides is not None:
+        return tuning_from(overrides)
+    if not _have_default:
+        DEFAULT_TUNING = tuning_from(None)
+        _have_default = True
+    return DEFAULT_TUNING
