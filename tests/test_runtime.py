@@ -28,9 +28,13 @@ def test_ctrl_c_stops_fit_quickly_and_leaves_a_usable_model(tmp_path, hidden, ba
     # batch size 1 runs the online step on two threads, which stops together
     script = textwrap.dedent(
         """
-        import sys, time, warnings
+        import signal, sys, time, warnings
         import numpy as np
         from fastmlp import MLPClassifier
+        # a runner started in the background of a non-interactive shell
+        # hands its children SIGINT ignored, and Python then installs no
+        # KeyboardInterrupt handler: install it, the point is fastmlp's handling
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         rng = np.random.RandomState(0)
         X = rng.normal(size=(20000, 50)); y = (X[:, 0] > 0).astype(int)
         clf = MLPClassifier(HIDDEN, max_iter=100000, tol=0, n_iter_no_change=10**9,
@@ -51,7 +55,12 @@ def test_ctrl_c_stops_fit_quickly_and_leaves_a_usable_model(tmp_path, hidden, ba
     time.sleep(2.0)
     sent = time.perf_counter()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
     lines = dict(line.split(" ", 1) for line in out.strip().splitlines())
     assert "stopped" in lines, err
     # the interrupt is seen within about a second (generous bound for busy machines)
