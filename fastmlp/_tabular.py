@@ -78,7 +78,7 @@ n_lr_cycles : int >= 1, default=4
 max_iter : int >= 1, default={max_iter}
     Epochs. Training always runs them all (the schedules span them).
 batch_size : int >= 1, default=256
-    Rows per minibatch (at most the training rows).
+    Rows per minibatch (made the number of training rows when larger).
 beta_1 : float in [0, 1), default=0.9
     AdamW's first-moment decay.
 beta_2 : float in [0, 1), default=0.95
@@ -199,6 +199,8 @@ class _BaseTabularMLP(BaseEstimator):
         with warnings.catch_warnings():
             # a fixed epoch budget is the recipe, not a failure to converge
             warnings.simplefilter("ignore", ConvergenceWarning)
+            n_train = Xt.shape[0] if train is None else train.shape[0]
+            net.set_params(batch_size=min(int(self.batch_size), n_train))
             if train is None:
                 net.set_params(early_stopping=False)
                 net.fit(Xt, y_train_target)
@@ -291,7 +293,8 @@ label_smoothing : float in [0, 1), default=0.1
     >>> X[:, 0] = rng.normal(size=200)
     >>> X[:, 1] = rng.choice(["red", "green", None], size=200)
     >>> y = (X[:, 0].astype(float) > 0) ^ (X[:, 1] == "red")
-    >>> clf = TabularMLPClassifier(hidden_layer_sizes=(32,), max_iter=30,
+    >>> clf = TabularMLPClassifier(hidden_layer_sizes=(32,), max_iter=60,
+    ...                            batch_size=32, learning_rate_init=0.01,
     ...                            random_state=0).fit(X, y)
     >>> clf.score(X, y) > 0.9
     True
@@ -432,7 +435,7 @@ clip_output : bool, default=True
     >>> X = rng.normal(size=(300, 3))
     >>> y = 100 + 10 * X[:, 0] + 5 * np.sin(X[:, 1])
     >>> reg = TabularMLPRegressor(hidden_layer_sizes=(64,), max_iter=40,
-    ...                           random_state=0).fit(X, y)
+    ...                           batch_size=32, random_state=0).fit(X, y)
     >>> reg.score(X, y) > 0.9
     True
     """

@@ -27,7 +27,8 @@ A missing value (NaN, None, pandas NA) becomes 0, the median's image, and,
 when the column had missing values in ``fit`` and ``add_missing_indicator``
 is on, a 0/1 indicator column records it.  +-inf is an error.
 
-Categorical column j: its values are compared as strings (``str(v)``).  Its
+Categorical column j: its values are compared as strings (``str(v)``, an
+integral float written as an int).  Its
 ``max_categories`` most frequent categories (ties by string order) get one
 0/1 column each.  Rarer categories share one "infrequent" column, which also
 takes categories first seen at predict time; when no category was rare,
@@ -105,8 +106,10 @@ def _read_columns(X):
             categorical = name in _CATEGORICAL_DTYPE_NAMES or getattr(dtype, "kind", "O") in "OUSb"
             if categorical:
                 cols.append(np.asarray(series.to_numpy(dtype=object)))
+            elif isinstance(dtype, np.dtype):
+                cols.append(series.to_numpy())  # ints stay ints (as categories too)
             else:
-                # numeric, nullable numeric (pandas Int64/Float64): NaN for NA
+                # an extension dtype (pandas Int64, Float64): NaN for NA
                 try:
                     cols.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
                 except (TypeError, ValueError):
@@ -120,8 +123,17 @@ def _read_columns(X):
     return [X[:, i] for i in range(X.shape[1])], [X.dtype.kind in "OUS"] * X.shape[1]
 
 
+def _category_string(v):
+    """A category's key: ``str(v)``, with integral floats written as ints
+    (so 3, 3.0 and a nullable integer column's 3 are one category)."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def _category_strings(col, missing):
-    return np.asarray(["" if m else str(v) for v, m in zip(col, missing)], dtype=str)
+    return np.asarray(["" if m else _category_string(v) for v, m in zip(col, missing)],
+                      dtype=str)
 
 
 class TabularPreprocessor(TransformerMixin, BaseEstimator):
