@@ -52,6 +52,7 @@ _COMMON_CONSTRAINTS = {
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "weight_decay_schedule": [StrOptions(set(DECAY_SCHEDULES))],
     "dropout": [Interval(Real, 0, 1, closed="left")],
+    "data_init": ["boolean"],
     "best_epoch": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "categorical_features": [StrOptions({"auto"}), "array-like"],
@@ -90,6 +91,9 @@ weight_decay_schedule : {{'flat_cosine', 'constant'}}, default='flat_cosine'
     the first half and anneals it to 0 by a half cosine.
 dropout : float in [0, 1), default=0.15
     Dropout rate of every hidden layer (constant over training).
+data_init : bool, default=True
+    Set the first hidden layer's biases from the data, so that each unit's
+    bend passes through a random training row (``b_k = -x_r @ W[:, k]``).
 """
 
 _SPLIT_PARAMS_DOC = """\
@@ -196,6 +200,13 @@ class _BaseTabularMLP(BaseEstimator):
         return train, val
 
     def _fit_network(self, net, Xt, y_train_target, train, val, y_val_target):
+        if self.data_init:
+            # one training row per first-layer unit, from the network's seed
+            # (its own stream: the network's draws are the drop-in's)
+            n_train = Xt.shape[0] if train is None else train.shape[0]
+            pick = np.random.RandomState(net.random_state).randint(
+                n_train, size=_hidden(self.hidden_layer_sizes)[0])
+            net._init_rows = Xt[pick if train is None else train[pick]]
         with warnings.catch_warnings():
             # a fixed epoch budget is the recipe, not a failure to converge
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -311,7 +322,8 @@ label_smoothing : float in [0, 1), default=0.1
     def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="silu", *,
                  learning_rate_init=0.002, lr_schedule="multicycle", n_lr_cycles=4,
                  max_iter=64, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
-                 weight_decay_schedule="flat_cosine", dropout=0.15, label_smoothing=0.1,
+                 weight_decay_schedule="flat_cosine", dropout=0.15, data_init=True,
+                 label_smoothing=0.1,
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
                  max_categories=32, smooth_clip=True, add_missing_indicator=True,
                  random_state=None, verbose=False):
@@ -327,6 +339,7 @@ label_smoothing : float in [0, 1), default=0.1
         self.weight_decay = weight_decay
         self.weight_decay_schedule = weight_decay_schedule
         self.dropout = dropout
+        self.data_init = data_init
         self.label_smoothing = label_smoothing
         self.best_epoch = best_epoch
         self.validation_fraction = validation_fraction
@@ -450,7 +463,8 @@ clip_output : bool, default=True
     def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="silu", *,
                  learning_rate_init=0.001, lr_schedule="multicycle", n_lr_cycles=4,
                  max_iter=64, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
-                 weight_decay_schedule="flat_cosine", dropout=0.15, standardize_target=True,
+                 weight_decay_schedule="flat_cosine", dropout=0.15, data_init=True,
+                 standardize_target=True,
                  clip_output=True, best_epoch=True, validation_fraction=0.2,
                  categorical_features="auto", max_categories=32, smooth_clip=True,
                  add_missing_indicator=True, random_state=None, verbose=False):
@@ -466,6 +480,7 @@ clip_output : bool, default=True
         self.weight_decay = weight_decay
         self.weight_decay_schedule = weight_decay_schedule
         self.dropout = dropout
+        self.data_init = data_init
         self.standardize_target = standardize_target
         self.clip_output = clip_output
         self.best_epoch = best_epoch

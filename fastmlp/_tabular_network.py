@@ -19,6 +19,10 @@ else, so every minibatch still runs in the compiled engine:
   set given to ``fit`` is encoded unsmoothed, so the best epoch is chosen
   on the true labels.
 
+- ``_initialize``: after the drop-in's Glorot initialization, the first
+  hidden layer's biases are set from training rows (``_init_rows``, one
+  row per unit, drawn by the estimator): see ``data_dependent_biases``.
+
 The recipe's settings live in ``_recipe``, a plain dict (pickles, and skops
 loads it, with the network).
 """
@@ -35,8 +39,39 @@ DEFAULT_RECIPE = {
 }
 
 
+def data_dependent_biases(W, rows):
+    """First-layer biases from the data: ``b_k = -(rows[k] @ W[:, k])``, so
+    that unit k's pre-activation ``x @ W[:, k] + b_k`` is 0 at training row
+    ``rows[k]``: each unit's bend passes through a data point.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_features, n_units)
+    rows : ndarray of shape (n_units, n_features)
+        One training row per unit.
+
+    Returns
+    -------
+    b : ndarray of shape (n_units,)
+    """
+    if rows.shape != (W.shape[1], W.shape[0]):
+        raise ValueError(f"rows must have shape {(W.shape[1], W.shape[0])}, got {rows.shape}.")
+    return -np.einsum("kj,jk->k", rows, W)
+
+
 class _ScheduledMixin:
-    """Per-epoch learning-rate and weight-decay schedules."""
+    """Per-epoch learning-rate and weight-decay schedules, and the
+    data-dependent first-layer biases."""
+
+    def _initialize(self, y, layer_units, dtype):
+        # the drop-in's Glorot init (its random stream untouched), then the
+        # first hidden layer's biases from the rows in _init_rows, if any
+        super()._initialize(y, layer_units, dtype)
+        rows = self.__dict__.get("_init_rows")
+        if rows is not None and len(layer_units) > 2:
+            self.intercepts_[0][...] = data_dependent_biases(
+                self.coefs_[0].astype(np.float64), rows.astype(np.float64))
+            self._best_params = self._params.copy()
 
     def _recipe_value(self, key):
         return self.__dict__.get("_recipe", DEFAULT_RECIPE).get(key, DEFAULT_RECIPE[key])

@@ -272,3 +272,28 @@ def test_examples_run(cls):
     for test in finder.find(cls, cls.__name__, globs={}):
         runner.run(test)
     assert runner.failures == 0 and runner.tries > 0
+
+
+def test_data_dependent_biases_formula():
+    from fastmlp._tabular_network import data_dependent_biases
+
+    rng = np.random.RandomState(0)
+    W, rows = rng.normal(size=(5, 3)), rng.normal(size=(3, 5))
+    b = data_dependent_biases(W, rows)
+    for k in range(3):
+        assert rows[k] @ W[:, k] + b[k] == pytest.approx(0, abs=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        data_dependent_biases(W, rows[:2])
+
+
+@pytest.mark.parametrize("data_init", [True, False])
+def test_each_first_layer_unit_bends_at_a_training_row(data_init):
+    df, signal = _table(120)
+    # a near-zero rate: the weights after one epoch are the initial ones
+    reg = TabularMLPRegressor(hidden_layer_sizes=(24, 8), max_iter=1, learning_rate_init=1e-12,
+                              weight_decay=0.0, dropout=0.0, data_init=data_init,
+                              random_state=0).fit(df, signal)
+    Xt = reg.preprocessor_.transform(df).astype(np.float64)
+    Z = Xt @ reg.network_.coefs_[0] + reg.network_.intercepts_[0]
+    at_a_row = np.abs(Z).min(axis=0) < 1e-5
+    assert at_a_row.all() if data_init else not at_a_row.any()
