@@ -57,6 +57,7 @@ TABLES = [
 # unless marked).
 VARIANTS = {
     "no_smooth_clip": {"smooth_clip": False},
+    "no_data_init": {"data_init": False},
     "constant_lr": {"lr_schedule": "constant"},
     "cosine_lr": {"lr_schedule": "cosine"},
     "constant_wd": {"weight_decay_schedule": "constant"},

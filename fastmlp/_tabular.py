@@ -64,7 +64,7 @@ _COMMON_CONSTRAINTS = {
 }
 
 _SHARED_PARAMS_DOC = """\
-hidden_layer_sizes : array-like of int, default=(256, 256, 256)
+hidden_layer_sizes : array-like of int, default=(256, 256)
     Width of each hidden layer.
 activation : str, default='silu'
     Hidden activation (any of the drop-in MLP's).
@@ -200,18 +200,17 @@ class _BaseTabularMLP(BaseEstimator):
         return train, val
 
     def _fit_network(self, net, Xt, y_train_target, train, val, y_val_target):
+        n_train = Xt.shape[0] if train is None else train.shape[0]
+        net.set_params(batch_size=min(int(self.batch_size), n_train))
         if self.data_init:
             # one training row per first-layer unit, from the network's seed
             # (its own stream: the network's draws are the drop-in's)
-            n_train = Xt.shape[0] if train is None else train.shape[0]
             pick = np.random.RandomState(net.random_state).randint(
                 n_train, size=_hidden(self.hidden_layer_sizes)[0])
             net._init_rows = Xt[pick if train is None else train[pick]]
         with warnings.catch_warnings():
             # a fixed epoch budget is the recipe, not a failure to converge
             warnings.simplefilter("ignore", ConvergenceWarning)
-            n_train = Xt.shape[0] if train is None else train.shape[0]
-            net.set_params(batch_size=min(int(self.batch_size), n_train))
             if train is None:
                 net.set_params(early_stopping=False)
                 net.fit(Xt, y_train_target)
@@ -236,7 +235,7 @@ class _BaseTabularMLP(BaseEstimator):
         validate_data(self, X, skip_check_array=True, reset=reset)
         return X
 
-    def _check_y(self, X, y):
+    def _check_y(self, y):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -319,7 +318,7 @@ label_smoothing : float in [0, 1), default=0.1
     }
     _validation_scoring = None  # accuracy, as RealMLP selects on the error
 
-    def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="silu", *,
+    def __init__(self, hidden_layer_sizes=(256, 256), activation="silu", *,
                  learning_rate_init=0.002, lr_schedule="multicycle", n_lr_cycles=4,
                  max_iter=64, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
                  weight_decay_schedule="flat_cosine", dropout=0.15, data_init=True,
@@ -366,7 +365,7 @@ label_smoothing : float in [0, 1), default=0.1
         self : TabularMLPClassifier
         """
         X = self._check_table(X, reset=True)
-        y = column_or_1d(self._check_y(X, y), warn=True)
+        y = column_or_1d(self._check_y(y), warn=True)
         check_classification_targets(y)
         rng = check_random_state(self.random_state)
         self.preprocessor_ = self._make_preprocessor()
@@ -460,7 +459,7 @@ clip_output : bool, default=True
     }
     _validation_scoring = "loss"  # squared error of the standardized target
 
-    def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="silu", *,
+    def __init__(self, hidden_layer_sizes=(256, 256), activation="silu", *,
                  learning_rate_init=0.001, lr_schedule="multicycle", n_lr_cycles=4,
                  max_iter=64, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
                  weight_decay_schedule="flat_cosine", dropout=0.15, data_init=True,
@@ -508,7 +507,7 @@ clip_output : bool, default=True
         self : TabularMLPRegressor
         """
         X = self._check_table(X, reset=True)
-        y = check_array(self._check_y(X, y), ensure_2d=False, dtype=np.float64,
+        y = check_array(self._check_y(y), ensure_2d=False, dtype=np.float64,
                         input_name="y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
