@@ -1,5 +1,6 @@
 """Command line: ``python -m bench [--full | --smoke] [--only NAMES] [--out DIR] [--repeats N]``
-(and ``--contention``: bench/contention.py; ``--targets``: bench/targets.py).
+(and ``--contention``: bench/contention.py; ``--targets``: bench/targets.py),
+and ``python -m bench tabular [...]`` for the tabular models (``bench/tabular.py``).
 
 Design: every number comes from the same process and run. For each
 workload and dtype the libraries are timed in interleaved rounds (fastmlp,
@@ -329,7 +330,11 @@ def run_predict(dtype, mode, repeats, cache):
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["tabular"]:  # python -m bench tabular ...: bench/tabular.py
+        from . import tabular
+        return tabular.main(argv[1:])
+    args = parse_args(argv)
     if args.contention:
         from . import contention
         contention.main(args, _log)

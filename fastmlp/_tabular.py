@@ -1,0 +1,550 @@
+"""TabularMLPClassifier and TabularMLPRegressor: MLPs with a recipe for tables.
+
+Design: each estimator is a ``TabularPreprocessor`` (``preprocessor_``)
+followed by one of the drop-in networks with the recipe's schedules
+(``network_``, from ``_tabular_network``), both fitted in ``fit`` and
+pickled with the estimator.  The pieces of the recipe that the engine
+already has are used as they are: AdamW with ``beta_2=0.95``, dropout, and
+the best epoch's weights restored from a validation set (``fit``'s
+``X_val``/``y_val``, held out here).  The rest is done around the engine:
+the per-epoch schedules and label smoothing (``_tabular_network``), the
+preprocessing (``_tabular_preprocessing``), and the standardized, clipped
+regression target (here).
+
+The network trains in float32 (the preprocessor's output) and predicts in
+float64 (see ``_transform``).
+
+Randomness: one ``random_state`` draws, in this order, the validation
+split's seed and the network's seed, so an int gives the same model on
+every fit with the same thread count.
+"""
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from fastmlp._sklearn_compat import Interval, StrOptions, _fit_context
+from fastmlp._tabular_network import TabularNetClassifier, TabularNetRegressor
+from fastmlp._tabular_preprocessing import TabularPreprocessor, _is_dataframe
+from fastmlp._tabular_schedules import DECAY_SCHEDULES, LR_SCHEDULES
+
+# Fewer training rows than this: no validation split (best_epoch is ignored)
+MIN_ROWS_FOR_VALIDATION = 20
+_SEED_BOUND = 2**31 - 1
+
+_COMMON_CONSTRAINTS = {
+    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+    "activation": [StrOptions({"relu", "tanh", "logistic", "identity", "leaky_relu", "elu",
+                               "softplus", "gelu", "silu"})],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
+    "n_lr_cycles": [Interval(Integral, 1, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "beta_1": [Interval(Real, 0, 1, closed="left")],
+    "beta_2": [Interval(Real, 0, 1, closed="left")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "weight_decay_schedule": [StrOptions(set(DECAY_SCHEDULES))],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "data_init": ["boolean"],
+    "best_epoch": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "categorical_features": [StrOptions({"auto"}), "array-like"],
+    "max_categories": [Interval(Integral, 1, None, closed="left")],
+    "smooth_clip": ["boolean"],
+    "add_missing_indicator": ["boolean"],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+_SHARED_PARAMS_DOC = """\
+hidden_layer_sizes : array-like of int, default=(256, 256)
+    Width of each hidden layer.
+activation : str, default='silu'
+    Hidden activation (any of the drop-in MLP's).
+learning_rate_init : float > 0, default={lr}
+    Peak learning rate of AdamW.
+lr_schedule : {{'multicycle', 'cosine', 'constant'}}, default='multicycle'
+    Learning-rate factor over training, evaluated at each epoch's midpoint:
+    'multicycle' is ``n_lr_cycles`` warm-up-and-anneal cycles, each twice
+    as long as the one before (see ``fastmlp._tabular_schedules``).
+n_lr_cycles : int >= 1, default=4
+    Cycles of the 'multicycle' schedule.
+max_iter : int >= 1, default={max_iter}
+    Epochs. Training always runs them all (the schedules span them).
+batch_size : int >= 1, default=256
+    Rows per minibatch (made the number of training rows when larger).
+beta_1 : float in [0, 1), default=0.9
+    AdamW's first-moment decay.
+beta_2 : float in [0, 1), default=0.95
+    AdamW's second-moment decay.
+weight_decay : float >= 0, default={wd}
+    AdamW's decoupled weight decay (on the weights, not the biases).
+weight_decay_schedule : {{'flat_cosine', 'constant'}}, default='flat_cosine'
+    Factor of ``weight_decay`` over training: 'flat_cosine' holds it for
+    the first half and anneals it to 0 by a half cosine.
+dropout : float in [0, 1), default=0.15
+    Dropout rate of every hidden layer (constant over training).
+data_init : bool, default=True
+    Set the first hidden layer's biases from the data, so that each unit's
+    bend passes through a random training row (``b_k = -x_r @ W[:, k]``).
+"""
+
+_SPLIT_PARAMS_DOC = """\
+best_epoch : bool, default=True
+    Hold out ``validation_fraction`` of the rows (stratified for a
+    classifier when every class has two rows), and keep the weights of the
+    epoch that scores best on them. Needs at least 20 rows; with fewer, or
+    when False, every row is trained on and the last epoch is kept.
+validation_fraction : float in (0, 1), default=0.2
+    Share of the rows held out when ``best_epoch`` is True.
+categorical_features : 'auto' or array-like, default='auto'
+    Which columns are categorical (see ``TabularPreprocessor``).
+max_categories : int >= 1, default=32
+    Most one-hot columns of one categorical column; rarer categories share
+    an "infrequent" column.
+smooth_clip : bool, default=True
+    Smoothly clip the robustly scaled numeric columns to about +-3.
+add_missing_indicator : bool, default=True
+    Add a 0/1 column for each numeric column with missing values in fit.
+random_state : int, RandomState instance or None, default=None
+    Seeds the validation split and the network (initialization, shuffles,
+    dropout).
+verbose : bool, default=False
+    Print the network's progress each epoch.
+"""
+
+_SHARED_ATTRS_DOC = """\
+preprocessor_ : TabularPreprocessor
+    The fitted preprocessing.
+network_ : MLPClassifier or MLPRegressor
+    The fitted network (a private subclass with the recipe's schedules).
+n_features_in_ : int
+    Number of columns seen in fit.
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Column names seen in fit, when they are all strings.
+n_iter_ : int
+    Epochs trained.
+best_epoch_ : int
+    1-based epoch whose weights were kept (``n_iter_`` without a
+    validation split).
+loss_curve_ : list of float
+    Training loss of each epoch.
+validation_scores_ : list of float or None
+    Validation score of each epoch (None without a validation split).
+"""
+
+
+def _hidden(sizes):
+    sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+    if not sizes or any(not isinstance(h, Integral) or h < 1 for h in sizes):
+        raise ValueError(f"hidden_layer_sizes must be positive ints, got {sizes!r}.")
+    return tuple(int(h) for h in sizes)
+
+
+class _BaseTabularMLP(BaseEstimator):
+    """Shared fit: preprocess, hold out, train, record."""
+
+    def _make_preprocessor(self):
+        return TabularPreprocessor(
+            categorical_features=self.categorical_features,
+            max_categories=self.max_categories, smooth_clip=self.smooth_clip,
+            add_missing_indicator=self.add_missing_indicator, dtype=np.float32)
+
+    def _make_network(self, network_class, seed, label_smoothing=0.0):
+        net = network_class(
+            hidden_layer_sizes=_hidden(self.hidden_layer_sizes), activation=self.activation,
+            solver="adamw", alpha=0.0, batch_size=int(self.batch_size),
+            learning_rate="constant", learning_rate_init=float(self.learning_rate_init),
+            max_iter=int(self.max_iter), shuffle=True, random_state=seed,
+            tol=0.0, verbose=self.verbose, beta_1=self.beta_1, beta_2=self.beta_2,
+            n_iter_no_change=int(self.max_iter) + 1, weight_decay=self.weight_decay,
+            dropout=float(self.dropout),
+        )
+        net._recipe = {
+            "lr_schedule": self.lr_schedule,
+            "n_lr_cycles": int(self.n_lr_cycles),
+            "weight_decay_schedule": self.weight_decay_schedule,
+            "label_smoothing": float(label_smoothing),
+        }
+        return net
+
+    def _split(self, n_samples, y, rng, stratify):
+        """(train rows, validation rows) or (None, None)."""
+        seed = rng.randint(_SEED_BOUND)
+        if not self.best_epoch or n_samples < MIN_ROWS_FOR_VALIDATION:
+            return None, None
+        if stratify:
+            _, counts = np.unique(y, return_counts=True)
+            n_val = int(np.ceil(self.validation_fraction * n_samples))
+            if counts.min() < 2 or n_val < counts.shape[0] \
+                    or n_samples - n_val < counts.shape[0]:
+                stratify = False
+        rows = np.arange(n_samples)
+        train, val = train_test_split(rows, test_size=self.validation_fraction,
+                                      random_state=seed, stratify=y if stratify else None)
+        if y is not None:
+            # a class seen only in the held-out rows is trained on instead
+            unseen = ~np.isin(y[val], y[train])
+            if unseen.any():
+                train = np.concatenate([train, val[unseen]])
+                val = val[~unseen]
+            if val.shape[0] < 2:
+                return None, None
+        return train, val
+
+    def _fit_network(self, net, Xt, y_train_target, train, val, y_val_target):
+        n_train = Xt.shape[0] if train is None else train.shape[0]
+        net.set_params(batch_size=min(int(self.batch_size), n_train))
+        if self.data_init:
+            # one training row per first-layer unit, from the network's seed
+            # (its own stream: the network's draws are the drop-in's)
+            pick = np.random.RandomState(net.random_state).randint(
+                n_train, size=_hidden(self.hidden_layer_sizes)[0])
+            net._init_rows = Xt[pick if train is None else train[pick]]
+        with warnings.catch_warnings():
+            # a fixed epoch budget is the recipe, not a failure to converge
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if train is None:
+                net.set_params(early_stopping=False)
+                net.fit(Xt, y_train_target)
+            else:
+                net.set_params(early_stopping=True, scoring=self._validation_scoring)
+                net.fit(Xt[train], y_train_target[train], X_val=Xt[val],
+                        y_val=y_val_target[val])
+        self.network_ = net
+        self.n_iter_ = net.n_iter_
+        self.loss_curve_ = list(net.loss_curve_)
+        scores = net.validation_scores_
+        self.validation_scores_ = None if scores is None else list(scores)
+        self.best_epoch_ = (int(np.argmax(scores)) + 1) if scores else net.n_iter_
+
+    def _check_table(self, X, reset):
+        """n_features_in_ and feature names, after a non-DataFrame is made a
+        2-D array (scikit-learn's errors for 1-D, empty, sparse, complex)."""
+        if not _is_dataframe(X):
+            X = check_array(X, dtype=None, ensure_all_finite=False)
+            if X.dtype.kind == "c":
+                raise ValueError("Complex data not supported.")
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        return X
+
+    def _check_y(self, y):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        return y
+
+    def _transform(self, X):
+        """The network's input for X, in float64: the network trains in
+        float32, but predicts in float64 so that a row's prediction does not
+        depend on the rows beside it (float32 GEMM blocking rounds a row
+        differently by its place in the batch, ~1e-7 relative)."""
+        check_is_fitted(self, "network_")
+        Xt = self.preprocessor_.transform(self._check_table(X, reset=False))
+        return Xt.astype(np.float64)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.non_deterministic = False
+        return tags
+
+
+class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
+    __doc__ = """An MLP classifier with defaults made for tables.
+
+    A table (a pandas DataFrame, or an array, numeric or object) goes in as
+    it is: numeric columns with missing values, and categorical columns
+    (pandas category, object, string or bool), with categories unseen in
+    fit accepted at predict.  ``TabularPreprocessor`` turns it into numbers,
+    and a fastmlp network trained with parts of the RealMLP recipe
+    (Holzmueller, Grinsztajn and Steinwart, 2024) classifies it: AdamW with
+    ``beta_2 = 0.95``, a multi-cycle learning rate, a flat-then-cosine weight
+    decay, dropout, label smoothing, and the best epoch on a held-out split.
+    Each piece is a parameter, so a grid search can turn it off.
+
+    Parameters
+    ----------
+""" + "\n".join("    " + line if line else "" for line in (
+        _SHARED_PARAMS_DOC.format(lr="0.002", max_iter="64", wd="0.02")
+        + """\
+label_smoothing : float in [0, 1), default=0.1
+    Train on ``(1 - eps) * y + eps / n_classes`` instead of one-hot ``y``.
+""" + _SPLIT_PARAMS_DOC).splitlines()) + """
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in the order of ``predict_proba``'s columns.
+""" + "\n".join("    " + line if line else "" for line in _SHARED_ATTRS_DOC.splitlines()) + """
+
+    See Also
+    --------
+    TabularMLPRegressor : The same recipe, for regression.
+    MLPClassifier : The drop-in for scikit-learn's MLPClassifier.
+    TabularPreprocessor : The preprocessing, on its own.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastmlp import TabularMLPClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.empty((200, 2), dtype=object)
+    >>> X[:, 0] = rng.normal(size=200)
+    >>> X[:, 1] = rng.choice(["red", "green", None], size=200)
+    >>> y = (X[:, 0].astype(float) > 0) ^ (X[:, 1] == "red")
+    >>> clf = TabularMLPClassifier(hidden_layer_sizes=(32,), max_iter=60,
+    ...                            batch_size=32, learning_rate_init=0.01,
+    ...                            random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    >>> clf.predict(np.array([[1.0, "purple"]], dtype=object)).shape
+    (1,)
+    """
+
+    _parameter_constraints: dict = {
+        **_COMMON_CONSTRAINTS,
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+    }
+    _validation_scoring = None  # accuracy, as RealMLP selects on the error
+
+    def __init__(self, hidden_layer_sizes=(256, 256), activation="silu", *,
+                 learning_rate_init=0.002, lr_schedule="multicycle", n_lr_cycles=4,
+                 max_iter=64, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
+                 weight_decay_schedule="flat_cosine", dropout=0.15, data_init=True,
+                 label_smoothing=0.1,
+                 best_epoch=True, validation_fraction=0.2, categorical_features="auto",
+                 max_categories=32, smooth_clip=True, add_missing_indicator=True,
+                 random_state=None, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.learning_rate_init = learning_rate_init
+        self.lr_schedule = lr_schedule
+        self.n_lr_cycles = n_lr_cycles
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.weight_decay = weight_decay
+        self.weight_decay_schedule = weight_decay_schedule
+        self.dropout = dropout
+        self.data_init = data_init
+        self.label_smoothing = label_smoothing
+        self.best_epoch = best_epoch
+        self.validation_fraction = validation_fraction
+        self.categorical_features = categorical_features
+        self.max_categories = max_categories
+        self.smooth_clip = smooth_clip
+        self.add_missing_indicator = add_missing_indicator
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the preprocessing and the network.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            The table.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : TabularMLPClassifier
+        """
+        X = self._check_table(X, reset=True)
+        y = column_or_1d(self._check_y(y), warn=True)
+        check_classification_targets(y)
+        rng = check_random_state(self.random_state)
+        self.preprocessor_ = self._make_preprocessor()
+        Xt = self.preprocessor_.fit_transform(X)
+        if Xt.shape[0] != y.shape[0]:
+            raise ValueError(f"X has {Xt.shape[0]} rows but y has {y.shape[0]}.")
+        train, val = self._split(Xt.shape[0], y, rng, stratify=True)
+        net = self._make_network(TabularNetClassifier, rng.randint(_SEED_BOUND),
+                                 self.label_smoothing)
+        self._fit_network(net, Xt, y, train, val, y)
+        self.classes_ = net.classes_
+        return self
+
+    def predict(self, X):
+        """Predicted class of each row.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        Xt = self._transform(X)
+        return self.network_.predict(Xt)
+
+    def predict_proba(self, X):
+        """Probability of each class, in ``classes_`` order.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        Xt = self._transform(X)
+        return self.network_.predict_proba(Xt)
+
+
+class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
+    __doc__ = """An MLP regressor with defaults made for tables.
+
+    Takes the same tables as ``TabularMLPClassifier``, and trains with the
+    same parts of the RealMLP recipe, on a standardized target whose
+    predictions are clipped to the range seen in fit.
+
+    Parameters
+    ----------
+""" + "\n".join("    " + line if line else "" for line in (
+        _SHARED_PARAMS_DOC.format(lr="0.001", max_iter="64", wd="0.02")
+        + """\
+standardize_target : bool, default=True
+    Train on ``(y - mean) / std`` and map predictions back.
+clip_output : bool, default=True
+    Clip predictions to each target's range in fit.
+""" + _SPLIT_PARAMS_DOC).splitlines()) + """
+
+    Attributes
+    ----------
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        Mean and scale that standardized the target (0 and 1 when off).
+    y_min_, y_max_ : ndarray of shape (n_outputs,)
+        Range of each target in fit.
+""" + "\n".join("    " + line if line else "" for line in _SHARED_ATTRS_DOC.splitlines()) + """
+
+    See Also
+    --------
+    TabularMLPClassifier : The same recipe, for classification.
+    MLPRegressor : The drop-in for scikit-learn's MLPRegressor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastmlp import TabularMLPRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(300, 3))
+    >>> y = 100 + 10 * X[:, 0] + 5 * np.sin(X[:, 1])
+    >>> reg = TabularMLPRegressor(hidden_layer_sizes=(64,), max_iter=40,
+    ...                           batch_size=32, random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_COMMON_CONSTRAINTS,
+        "standardize_target": ["boolean"],
+        "clip_output": ["boolean"],
+    }
+    _validation_scoring = "loss"  # squared error of the standardized target
+
+    def __init__(self, hidden_layer_sizes=(256, 256), activation="silu", *,
+                 learning_rate_init=0.001, lr_schedule="multicycle", n_lr_cycles=4,
+                 max_iter=64, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
+                 weight_decay_schedule="flat_cosine", dropout=0.15, data_init=True,
+                 standardize_target=True,
+                 clip_output=True, best_epoch=True, validation_fraction=0.2,
+                 categorical_features="auto", max_categories=32, smooth_clip=True,
+                 add_missing_indicator=True, random_state=None, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.learning_rate_init = learning_rate_init
+        self.lr_schedule = lr_schedule
+        self.n_lr_cycles = n_lr_cycles
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.weight_decay = weight_decay
+        self.weight_decay_schedule = weight_decay_schedule
+        self.dropout = dropout
+        self.data_init = data_init
+        self.standardize_target = standardize_target
+        self.clip_output = clip_output
+        self.best_epoch = best_epoch
+        self.validation_fraction = validation_fraction
+        self.categorical_features = categorical_features
+        self.max_categories = max_categories
+        self.smooth_clip = smooth_clip
+        self.add_missing_indicator = add_missing_indicator
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the preprocessing and the network.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            The table.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Numeric targets.
+
+        Returns
+        -------
+        self : TabularMLPRegressor
+        """
+        X = self._check_table(X, reset=True)
+        y = check_array(self._check_y(y), ensure_2d=False, dtype=np.float64,
+                        input_name="y")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        rng = check_random_state(self.random_state)
+        self.preprocessor_ = self._make_preprocessor()
+        Xt = self.preprocessor_.fit_transform(X)
+        if Xt.shape[0] != y.shape[0]:
+            raise ValueError(f"X has {Xt.shape[0]} rows but y has {y.shape[0]}.")
+        Y = y.reshape(y.shape[0], -1)
+        self.y_min_, self.y_max_ = Y.min(axis=0), Y.max(axis=0)
+        if self.standardize_target:
+            self.y_mean_ = Y.mean(axis=0)
+            std = Y.std(axis=0)
+            self.y_scale_ = np.where(std > 0, std, 1.0)
+        else:
+            self.y_mean_, self.y_scale_ = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
+        target = ((Y - self.y_mean_) / self.y_scale_).reshape(y.shape)
+        train, val = self._split(Xt.shape[0], None, rng, stratify=False)
+        net = self._make_network(TabularNetRegressor, rng.randint(_SEED_BOUND))
+        self._fit_network(net, Xt, target, train, val, target)
+        return self
+
+    def predict(self, X):
+        """Predicted target of each row.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        Xt = self._transform(X)
+        raw = self.network_.predict(Xt).astype(np.float64)
+        shape = raw.shape
+        pred = raw.reshape(shape[0], -1) * self.y_scale_ + self.y_mean_
+        if self.clip_output:
+            pred = np.clip(pred, self.y_min_, self.y_max_)
+        return pred.reshape(shape)

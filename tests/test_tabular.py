@@ -1,0 +1,299 @@
+"""TabularMLPClassifier / TabularMLPRegressor: scikit-learn's checks, the
+recipe's pieces against their definitions, tables with categories and
+missing values, determinism and persistence."""
+import doctest
+import inspect
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fastmlp import TabularMLPClassifier, TabularMLPRegressor
+from fastmlp._sklearn_compat import InvalidParameterError
+from fastmlp._tabular_network import TabularNetClassifier, TabularNetRegressor
+from fastmlp._tabular_schedules import decay_factor, epoch_progress, lr_factor
+
+pd = pytest.importorskip("pandas")
+
+SMALL = dict(hidden_layer_sizes=(16,), max_iter=8, batch_size=64)
+ESTIMATORS = [TabularMLPClassifier, TabularMLPRegressor]
+
+
+@parametrize_with_checks([TabularMLPClassifier(), TabularMLPRegressor()])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def _table(n=300, seed=0):
+    rng = np.random.RandomState(seed)
+    df = pd.DataFrame({
+        "x": rng.normal(size=n),
+        "x_missing": np.where(rng.rand(n) < 0.2, np.nan, rng.normal(size=n)),
+        "color": pd.Categorical(rng.choice(["red", "green", "blue"], n)),
+        "city": rng.choice([f"c{i}" for i in range(50)] + [None], n).astype(object),
+        "flag": rng.rand(n) < 0.5,
+    })
+    signal = df["x"].to_numpy() + 2 * (df["color"] == "red").to_numpy() - df["flag"]
+    return df, signal
+
+
+def test_dataframe_with_categories_missing_and_unseen_values():
+    df, signal = _table()
+    y = np.where(signal > signal.mean(), "hi", "lo")
+    clf = TabularMLPClassifier(**{**SMALL, "max_iter": 40}, random_state=0).fit(df, y)
+    assert clf.score(df, y) > 0.85
+    test = df.head(4).copy()
+    test["color"] = pd.Categorical(["purple", None, "red", "blue"])
+    test["city"] = ["nowhere", None, "c1", "c2"]
+    test["x_missing"] = np.nan
+    proba = clf.predict_proba(test)
+    assert np.isfinite(proba).all() and proba.shape == (4, 2)
+    assert list(clf.feature_names_in_) == list(df.columns)
+    reg = TabularMLPRegressor(**SMALL, random_state=0).fit(df, signal)
+    assert np.isfinite(reg.predict(test)).all()
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_same_seed_same_model_other_seed_other_model(cls):
+    df, signal = _table(200)
+    y = signal > 0 if cls is TabularMLPClassifier else signal
+    method = "predict_proba" if cls is TabularMLPClassifier else "predict"
+    a = getattr(cls(**SMALL, random_state=3).fit(df, y), method)(df)
+    b = getattr(cls(**SMALL, random_state=3).fit(df, y), method)(df)
+    c = getattr(cls(**SMALL, random_state=4).fit(df, y), method)(df)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def _capture(history_out):
+    def callback(est, history):
+        history_out.append((history["learning_rate"][-1],
+                            est._optimizer.hyper["weight_decay"]))
+    return callback
+
+
+@pytest.mark.parametrize("lr_schedule, wd_schedule", [
+    ("multicycle", "flat_cosine"), ("cosine", "constant"), ("constant", "flat_cosine")])
+def test_each_epoch_runs_at_the_scheduled_rate_and_decay(lr_schedule, wd_schedule):
+    X = np.random.RandomState(0).normal(size=(64, 3))
+    y = X.sum(axis=1)
+    seen = []
+    net = TabularNetRegressor(hidden_layer_sizes=(4,), solver="adamw", max_iter=12,
+                              learning_rate_init=0.01, weight_decay=0.3, batch_size=16,
+                              callbacks=_capture(seen), random_state=0)
+    net._recipe = {"lr_schedule": lr_schedule, "n_lr_cycles": 3,
+                   "weight_decay_schedule": wd_schedule, "label_smoothing": 0.0}
+    net.fit(X, y)
+    assert len(seen) == 12
+    for epoch, (lr, wd) in enumerate(seen):
+        t = epoch_progress(epoch, 12)
+        assert lr == pytest.approx(0.01 * lr_factor(lr_schedule, t, 3), rel=1e-12)
+        assert wd == pytest.approx(0.3 * decay_factor(wd_schedule, t), rel=1e-12)
+
+
+def test_weight_decay_schedule_changes_training():
+    X = np.random.RandomState(0).normal(size=(64, 3))
+    y = X.sum(axis=1)
+    fits = []
+    for schedule in ("constant", "flat_cosine"):
+        net = TabularNetRegressor(hidden_layer_sizes=(4,), solver="adamw", max_iter=6,
+                                  learning_rate_init=0.01, weight_decay=0.5, random_state=0)
+        net._recipe = {"weight_decay_schedule": schedule}
+        fits.append(net.fit(X, y).coefs_[0].copy())
+    # the first half is identical (factor 1), the second half decays less
+    assert not np.array_equal(*fits)
+    assert np.abs(fits[1]).sum() > np.abs(fits[0]).sum()
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_label_smoothing_targets(n_classes):
+    X = np.random.RandomState(0).normal(size=(12, 2))
+    y = np.arange(12) % n_classes
+    net = TabularNetClassifier()
+    net._recipe = {"label_smoothing": 0.2}
+    _, Y = net._validate_input(X, y, incremental=False, reset=True)
+    k = 2 if n_classes == 2 else n_classes
+    onehot = (y[:, None] == 1) if n_classes == 2 else (y[:, None] == np.arange(n_classes))
+    np.testing.assert_allclose(Y, 0.8 * onehot + 0.2 / k)
+
+
+def test_label_smoothing_bounds_the_confidence():
+    # on separable data the smoothed log-loss is minimized at p = 1 - eps/2
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 2))
+    y = X[:, 0] > 0
+    kw = dict(hidden_layer_sizes=(16,), max_iter=150, batch_size=32, learning_rate_init=0.01,
+              lr_schedule="constant", dropout=0.0, weight_decay=0.0, best_epoch=False,
+              random_state=0)
+    far = np.abs(X[:, 0]) > 0.5  # away from the class boundary
+    rows = np.arange(200)[far], y[far].astype(int)
+
+    def p_true(eps):
+        clf = TabularMLPClassifier(label_smoothing=eps, **kw).fit(X, y)
+        return clf.predict_proba(X)[rows], clf.network_.loss_curve_[-1]
+
+    smooth, smooth_loss = p_true(0.4)
+    sharp, _ = p_true(0.0)
+    assert abs(smooth.mean() - 0.8) < 0.05 and smooth.max() < 0.9
+    assert sharp.min() > 0.99
+    # and the training loss is the smoothed one: at least its minimum,
+    # -(0.8 log 0.8 + 0.2 log 0.2) = 0.5004, reached at p = 0.8
+    assert 0.5004 <= smooth_loss < 0.56
+
+
+def test_regression_target_is_standardized_and_clipped():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(150, 3))
+    y = X[:, 0] + 0.5 * X[:, 1] ** 2
+    kw = dict(SMALL, random_state=0)
+    reg = TabularMLPRegressor(**kw).fit(X, y)
+    np.testing.assert_allclose(reg.y_mean_, [y.mean()])
+    np.testing.assert_allclose(reg.y_scale_, [y.std()])
+    # the same network, trained on the same standardized numbers, for an
+    # affinely moved target (up to float rounding of the standardization)
+    moved = TabularMLPRegressor(**kw).fit(X, 1e4 + 300 * y)
+    np.testing.assert_allclose(moved.predict(X), 1e4 + 300 * reg.predict(X),
+                               rtol=0, atol=300 * 1e-3)
+    far = rng.normal(size=(50, 3)) * 100
+    pred = reg.predict(far)
+    assert pred.min() >= y.min() and pred.max() <= y.max()
+    raw = TabularMLPRegressor(**kw, clip_output=False).fit(X, y)
+    expected = raw.network_.predict(raw._transform(far)) * raw.y_scale_ + raw.y_mean_
+    np.testing.assert_allclose(raw.predict(far), expected, rtol=1e-12)
+    off = TabularMLPRegressor(**kw, standardize_target=False).fit(X, y)
+    np.testing.assert_array_equal(off.y_mean_, [0.0])
+    np.testing.assert_array_equal(off.y_scale_, [1.0])
+
+
+def test_two_column_regression_target():
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(100, 3))
+    Y = np.column_stack([X[:, 0], 100 * X[:, 1]])
+    pred = TabularMLPRegressor(**SMALL, random_state=0).fit(X, Y).predict(X)
+    assert pred.shape == (100, 2)
+
+
+def test_best_epoch_is_the_best_validation_score():
+    df, signal = _table(300)
+    clf = TabularMLPClassifier(**{**SMALL, "max_iter": 20}, random_state=0).fit(df, signal > 0)
+    scores = clf.validation_scores_
+    assert len(scores) == clf.n_iter_ == 20
+    assert clf.best_epoch_ == int(np.argmax(scores)) + 1
+    assert clf.network_.best_validation_score_ == max(scores)
+    # with best_epoch off (or too few rows) every row trains, the last epoch stays
+    for est in (TabularMLPClassifier(**SMALL, best_epoch=False, random_state=0).fit(
+                    df, signal > 0),
+                TabularMLPClassifier(**SMALL, random_state=0).fit(df.head(12),
+                                                                  (signal > 0)[:12])):
+        assert est.validation_scores_ is None and est.best_epoch_ == est.n_iter_
+
+
+def test_rare_class_is_trained_on_not_only_held_out():
+    X = np.random.RandomState(0).normal(size=(60, 2))
+    y = np.r_[np.zeros(59, int), 1]  # one row of class 1: no stratified split
+    clf = TabularMLPClassifier(**SMALL, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+
+
+def test_clone_pipeline_and_grid_search():
+    df, signal = _table(160)
+    y = signal > 0
+    est = TabularMLPClassifier(**SMALL, random_state=0)
+    assert clone(est).get_params() == est.get_params()
+    pipe = make_pipeline(est).fit(df, y)
+    assert pipe.predict(df).shape == (160,)
+    grid = GridSearchCV(TabularMLPClassifier(**SMALL, random_state=0),
+                        {"label_smoothing": [0.0, 0.1], "smooth_clip": [True, False]},
+                        cv=2).fit(df, y)
+    assert set(grid.best_params_) == {"label_smoothing", "smooth_clip"}
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_pickle_and_skops_round_trip(cls):
+    df, signal = _table(100)
+    y = signal > 0 if cls is TabularMLPClassifier else signal
+    est = cls(**SMALL, random_state=0).fit(df, y)
+    expected = est.predict(df)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict(df), expected)
+    sio = pytest.importorskip("skops.io")
+    data = sio.dumps(est)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert all(t.startswith("fastmlp.") for t in untrusted), untrusted
+    np.testing.assert_array_equal(sio.loads(data, trusted=untrusted).predict(df), expected)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_errors(cls):
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    y = np.arange(30) % 2
+    with pytest.raises(ValueError, match="requires y"):
+        cls(**SMALL).fit(X, None)
+    with pytest.raises(ValueError, match="infinity"):
+        cls(**SMALL).fit(np.r_[X[:-1], [[np.inf, 0]]], y)
+    with pytest.raises(InvalidParameterError):
+        cls(lr_schedule="linear").fit(X, y)
+    with pytest.raises(InvalidParameterError):
+        cls(dropout=1.0).fit(X, y)
+    fitted = cls(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        fitted.predict(X[:, :1])
+    if cls is TabularMLPRegressor:
+        with pytest.raises(ValueError):
+            cls(**SMALL).fit(X, np.array(["a", "b"] * 15, dtype=object))
+    else:
+        with pytest.raises(ValueError, match="Unknown label type"):
+            cls(**SMALL).fit(X, np.linspace(0, 1, 30))
+
+
+def _parameter_names(cls):
+    lines = inspect.getdoc(cls).splitlines()
+    start = lines.index("Parameters") + 2
+    end = lines.index("Attributes")
+    return [line.split(" : ")[0] for line in lines[start:end] if line and not line[0].isspace()]
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_docstring_documents_the_signature_and_its_defaults(cls):
+    params = inspect.signature(cls).parameters
+    assert _parameter_names(cls) == list(params)
+    doc = inspect.getdoc(cls)
+    for name, p in params.items():
+        header = next(line for line in doc.splitlines() if line.startswith(name + " : "))
+        assert f"default={p.default!r}" in header.replace('"', "'"), header
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_examples_run(cls):
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()
+    for test in finder.find(cls, cls.__name__, globs={}):
+        runner.run(test)
+    assert runner.failures == 0 and runner.tries > 0
+
+
+def test_data_dependent_biases_formula():
+    from fastmlp._tabular_network import data_dependent_biases
+
+    rng = np.random.RandomState(0)
+    W, rows = rng.normal(size=(5, 3)), rng.normal(size=(3, 5))
+    b = data_dependent_biases(W, rows)
+    for k in range(3):
+        assert rows[k] @ W[:, k] + b[k] == pytest.approx(0, abs=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        data_dependent_biases(W, rows[:2])
+
+
+@pytest.mark.parametrize("data_init", [True, False])
+def test_each_first_layer_unit_bends_at_a_training_row(data_init):
+    df, signal = _table(120)
+    # a near-zero rate: the weights after one epoch are the initial ones
+    reg = TabularMLPRegressor(hidden_layer_sizes=(24, 8), max_iter=1, learning_rate_init=1e-12,
+                              weight_decay=0.0, dropout=0.0, data_init=data_init,
+                              random_state=0).fit(df, signal)
+    Xt = reg.preprocessor_.transform(df).astype(np.float64)
+    Z = Xt @ reg.network_.coefs_[0] + reg.network_.intercepts_[0]
+    at_a_row = np.abs(Z).min(axis=0) < 1e-5
+    assert at_a_row.all() if data_init else not at_a_row.any()

@@ -1,0 +1,195 @@
+"""TabularPreprocessor against a column-by-column NumPy reference.
+
+The reference below is written from the formulas in the module docstring of
+``fastmlp._tabular_preprocessing`` (one column at a time, plain loops), not
+from its code.
+"""
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fastmlp import TabularPreprocessor
+from fastmlp._tabular_preprocessing import smooth_clip
+
+pd = pytest.importorskip("pandas")
+
+
+def _reference_numeric(train, test, clip=True):
+    """One numeric column: robust scale (IQR, else half-range, else 0),
+    smooth clip, missing -> 0."""
+    seen = train[~np.isnan(train)]
+    q1, med, q3 = np.percentile(seen, [25, 50, 75])
+    if q3 > q1:
+        s = 1 / (q3 - q1)
+    elif seen.max() > seen.min():
+        s = 2 / (seen.max() - seen.min())
+    else:
+        s = 0.0
+    out = []
+    for x in test:
+        if np.isnan(x):
+            out.append(0.0)
+            continue
+        z = s * (x - med)
+        out.append(z / np.sqrt(1 + (z / 3) ** 2) if clip else z)
+    return np.array(out)
+
+
+def test_smooth_clip_values():
+    z = np.array([0.0, 3.0, -3.0, 1e6, -1e6])
+    np.testing.assert_allclose(smooth_clip(z), [0, 3 / np.sqrt(2), -3 / np.sqrt(2), 3, -3],
+                               rtol=1e-9)
+    grid = np.linspace(-50, 50, 1001)
+    assert np.all(np.diff(smooth_clip(grid)) > 0) and np.all(np.abs(smooth_clip(grid)) < 3)
+    # close to the identity near 0: z / sqrt(1 + z^2/9) = z (1 - z^2/18 + ...)
+    np.testing.assert_allclose(smooth_clip(0.01), 0.01 * (1 - 1e-4 / 18), rtol=1e-8)
+
+
+@pytest.mark.parametrize("clip", [True, False])
+def test_numeric_columns_match_reference(clip):
+    rng = np.random.RandomState(0)
+    X = np.column_stack([
+        rng.standard_cauchy(300),                        # heavy tails
+        np.where(rng.rand(300) < 0.2, np.nan, rng.normal(5, 2, 300)),  # missing
+        np.r_[np.zeros(290), np.arange(1, 11)],          # IQR 0: half-range
+        np.full(300, 7.0),                               # constant
+    ])
+    X_test = np.column_stack([rng.normal(size=50) * 10, np.where(rng.rand(50) < .5, np.nan, 1.),
+                              rng.normal(size=50), rng.normal(size=50)])
+    pre = TabularPreprocessor(smooth_clip=clip, dtype=np.float64).fit(X)
+    out = pre.transform(X_test)
+    assert out.shape == (50, 5)  # 4 columns + 1 indicator (column 1 had NaN)
+    for j in range(4):
+        np.testing.assert_allclose(out[:, j], _reference_numeric(X[:, j], X_test[:, j], clip),
+                                   rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(out[:, 4], np.isnan(X_test[:, 1]))
+    assert list(pre.get_feature_names_out()) == ["x0", "x1", "x2", "x3", "x1_missing"]
+
+
+def test_missing_indicator_only_for_columns_missing_in_fit():
+    X = np.array([[1.0, 2.0], [2.0, np.nan], [3.0, 4.0]])
+    pre = TabularPreprocessor(dtype=np.float64).fit(X)
+    out = pre.transform(np.array([[np.nan, np.nan]]))
+    # column 0 had no NaN in fit: imputed (0 = the median's image), no indicator
+    np.testing.assert_array_equal(out, [[0.0, 0.0, 1.0]])
+    assert TabularPreprocessor(add_missing_indicator=False).fit(X).n_features_out_ == 2
+
+
+def test_infinity_is_an_error():
+    X = np.array([[1.0], [np.inf]])
+    with pytest.raises(ValueError, match="infinity"):
+        TabularPreprocessor().fit(X)
+    pre = TabularPreprocessor().fit(np.array([[1.0], [2.0]]))
+    with pytest.raises(ValueError, match="infinity"):
+        pre.transform(X)
+
+
+def _frame():
+    return pd.DataFrame({
+        "num": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0],
+        "cat": pd.Categorical(["a", "b", "a", None, "c", "a"]),
+        "obj": ["x", "y", "x", "x", np.nan, "y"],
+        "flag": [True, False, True, True, False, True],
+        "str": pd.array(["u", "v", "u", "u", "u", None], dtype="string"),
+        "nullable_int": pd.array([1, None, 3, 4, 5, 6], dtype="Int64"),
+    })
+
+
+def test_dataframe_dtypes_choose_the_encoding():
+    pre = TabularPreprocessor(dtype=np.float64).fit(_frame())
+    np.testing.assert_array_equal(pre.numeric_columns_, [0, 5])
+    np.testing.assert_array_equal(pre.categorical_columns_, [1, 2, 3, 4])
+    assert list(pre.get_feature_names_out()) == [
+        "num", "nullable_int", "num_missing", "nullable_int_missing",
+        "cat_a", "cat_b", "cat_c", "cat_missing", "obj_x", "obj_y", "obj_missing",
+        "flag_False", "flag_True", "str_u", "str_v", "str_missing"]
+    out = pre.transform(_frame())
+    # one-hot rows: each categorical block has exactly one 1 per row
+    blocks = [(4, 8), (8, 11), (11, 13), (13, 16)]
+    for a, b in blocks:
+        np.testing.assert_array_equal(out[:, a:b].sum(axis=1), 1)
+    np.testing.assert_array_equal(out[:, 4:8], [[1, 0, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0],
+                                                [0, 0, 0, 1], [0, 0, 1, 0], [1, 0, 0, 0]])
+    np.testing.assert_array_equal(out[:, 3], [0, 1, 0, 0, 0, 0])
+
+
+def test_unseen_and_missing_categories_at_transform():
+    train = pd.DataFrame({"c": ["a"] * 5 + ["b"] * 3 + ["c", "d"]})
+    pre = TabularPreprocessor(max_categories=2, dtype=np.float64).fit(train)
+    assert list(pre.get_feature_names_out()) == ["c_a", "c_b", "c_infrequent"]
+    test = pd.DataFrame({"c": ["a", "c", "zzz", None]})
+    # rare and unseen both go to "infrequent"; missing, not seen in fit: zeros
+    np.testing.assert_array_equal(pre.transform(test),
+                                  [[1, 0, 0], [0, 0, 1], [0, 0, 1], [0, 0, 0]])
+    # with no rare category there is no infrequent column: unseen -> zeros
+    pre = TabularPreprocessor(dtype=np.float64).fit(train)
+    assert pre.transform(pd.DataFrame({"c": ["new"]})).sum() == 0
+
+
+def test_most_frequent_categories_kept_ties_by_value():
+    col = ["q"] * 3 + ["b"] * 2 + ["a"] * 2 + ["z"]
+    pre = TabularPreprocessor(max_categories=2).fit(np.array(col, dtype=object)[:, None])
+    np.testing.assert_array_equal(pre.categories_[0], ["a", "q"])  # a beats b on the tie
+
+
+def test_object_array_numbers_are_numeric_strings_categorical():
+    X = np.array([[1, "a", None], [2.5, "b", 3], [None, "a", 4]], dtype=object)
+    pre = TabularPreprocessor(dtype=np.float64).fit(X)
+    np.testing.assert_array_equal(pre.numeric_columns_, [0, 2])
+    np.testing.assert_array_equal(pre.categorical_columns_, [1])
+
+
+@pytest.mark.parametrize("spec", [[1], ["b"], [False, True, False]])
+def test_explicit_categorical_features(spec):
+    X = pd.DataFrame({"a": [1.0, 2, 3], "b": [10, 20, 10], "c": [0.5, 0.1, 0.2]})
+    pre = TabularPreprocessor(categorical_features=spec, dtype=np.float64).fit(X)
+    np.testing.assert_array_equal(pre.categorical_columns_, [1])
+    assert list(pre.get_feature_names_out())[-2:] == ["b_10", "b_20"]
+
+
+@pytest.mark.parametrize("spec, match", [
+    ([5], "outside"), (["nope"], "not a column"), ([True], "mask"), ("some", "'auto'")])
+def test_bad_categorical_features(spec, match):
+    X = pd.DataFrame({"a": [1.0, 2, 3], "b": [10, 20, 10]})
+    with pytest.raises(ValueError, match=match):
+        TabularPreprocessor(categorical_features=spec).fit(X)
+
+
+def test_numeric_column_with_text_is_an_error():
+    X = np.array([[1.0, "a"], [2.0, "b"]], dtype=object)
+    with pytest.raises(ValueError, match="not numbers"):
+        TabularPreprocessor(categorical_features=[]).fit(X)
+
+
+def test_column_names_and_order_checked():
+    pre = TabularPreprocessor().fit(_frame())
+    with pytest.raises(ValueError, match="feature names"):
+        pre.transform(_frame()[list(reversed(_frame().columns))])
+    with pytest.raises(ValueError, match="features"), \
+            pytest.warns(UserWarning, match="valid feature names"):
+        pre.transform(_frame().iloc[:, :3].to_numpy())
+
+
+def test_pickle_round_trip_and_dtype():
+    pre = TabularPreprocessor().fit(_frame())
+    out = pre.transform(_frame())
+    assert out.dtype == np.float32
+    again = pickle.loads(pickle.dumps(pre))
+    np.testing.assert_array_equal(again.transform(_frame()), out)
+
+
+def test_skops_needs_to_trust_only_fastmlp():
+    sio = pytest.importorskip("skops.io")
+    pre = TabularPreprocessor().fit(_frame())
+    data = sio.dumps(pre)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert all(t.startswith("fastmlp.") for t in untrusted), untrusted
+    loaded = sio.loads(data, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.transform(_frame()), pre.transform(_frame()))
+
+
+@parametrize_with_checks([TabularPreprocessor()])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
