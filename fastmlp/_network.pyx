@@ -138,6 +138,16 @@ def online_threads(layout, Py_ssize_t batch_size, Py_ssize_t n_samples,
     return _online_team(&net, batch_size, n_samples, dense, clip_norm)
 
 
+cdef Pacer* _bind_pacer(double[::1] pace, Pacer* fresh) except NULL:
+    """The pacer's state: the caller's buffer (checked: PACE_LEN doubles,
+    lasting from call to call), or `fresh` zeroed when there is none."""
+    if pace is None:
+        memset(fresh, 0, sizeof(Pacer))
+        return fresh
+    check_len(pace.shape[0], PACE_LEN, "pace")
+    return <Pacer*> &pace[0]
+
+
 cdef void _gather_rows(const floating* X, Py_ssize_t n_features,
                        const floating* Y, const unsigned char* Yb8,
                        Py_ssize_t n_out, const floating* sw,
@@ -285,7 +295,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef Py_ssize_t seg_start = 0, seg_end = 0
     cdef double seg_t0 = 0, part
     cdef Pacer fresh
-    cdef Pacer* pacer = &fresh
+    cdef Pacer* pacer
 
     check_len(params.shape[0], layout.n_params, "params")
     check_len(grads.shape[0], layout.n_params, "grads")
@@ -307,11 +317,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
         return 0.0, adam_t
     if drop_input and not dense:
         raise ValueError("input_dropout needs dense X")
-    if pace is None:
-        memset(&fresh, 0, sizeof(Pacer))
-    else:
-        check_len(pace.shape[0], PACE_LEN, "pace")
-        pacer = <Pacer*> &pace[0]
+    pacer = _bind_pacer(pace, &fresh)
     Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
     if drop_input:
@@ -482,14 +488,10 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     cdef int team = n_threads, seg_nt
     cdef double seg_t0
     cdef Pacer fresh
-    cdef Pacer* pacer = &fresh
+    cdef Pacer* pacer
 
     check_len(params.shape[0], layout.n_params, "params")
-    if pace is None:
-        memset(&fresh, 0, sizeof(Pacer))
-    else:
-        check_len(pace.shape[0], PACE_LEN, "pace")
-        pacer = <Pacer*> &pace[0]
+    pacer = _bind_pacer(pace, &fresh)
     if with_grad:
         check_len(grads.shape[0], layout.n_params, "grads")
     check_room(work.shape[0], layout.work_size, "work")

@@ -19,8 +19,9 @@
 # Every probe doubles the gap (up to pace_max_gap), whether it confirms the
 # choice or overturns it: on a busy machine a team probe now and then runs
 # while both threads happen to hold a core and wins, and the team loses
-# again a few segments later; backing off keeps that flip-flop rare.  The first segment
-# of a fit is not timed (thread start-up, first touches of the buffers).
+# again a few segments later; backing off keeps that flip-flop rare.  The
+# first segment of a fit is not timed (thread start-up, first touches of
+# the buffers).
 # The online step's team chunks start at pace_first_chunk samples and
 # double while the team keeps winning (up to pace_max_chunk): a team that
 # loses, loses little.
@@ -41,14 +42,13 @@ cdef extern from "_load.h" nogil:
     int fastmlp_cpus()             # CPUs this process may use
 
 cdef enum:
-    PACE_LEN = 16   # doubles of state (_engine.Problem owns a buffer of them)
+    PACE_LEN = 15   # doubles of state (_engine.Problem owns a buffer of them)
     PACE_READ_LOAD = -2   # pace_choose's `others`: read the machine (_load.h)
 
 cdef struct Pacer:
     double solo          # 1: one thread is the current choice
     double team_cost     # seconds per sample on the team (0: not yet known)
     double solo_cost     # seconds per sample on one thread (0: not yet known)
-    double last_team     # the last team segment's cost per sample
     double since_probe   # segments since the other choice was last tried
     double gap           # segments between probes
     double chunk         # samples per team chunk of the online step
@@ -161,7 +161,6 @@ cdef inline void pace_record(Pacer* p, const Tuning* tun, int nt, int team,
         return
     cost = seconds / samples
     if nt > 1:
-        p.last_team = cost
         p.team_cost = cost if (p.probing or p.team_cost == 0) else 0.5 * (p.team_cost + cost)
     else:
         p.solo_cost = cost if (p.probing or p.solo_cost == 0) else 0.5 * (p.solo_cost + cost)

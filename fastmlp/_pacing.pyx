@@ -2,10 +2,14 @@
 # engine's epoch loop.  This module replays it from Python, so that tests
 # can drive it with made-up segment times (a quiet machine, a busy one, a
 # machine that changes) and read its choices, and gives its state's names.
+from libc.string cimport memset
+
+import numpy as np
+
 from fastmlp._tuning cimport Tuning, tuning_for
 
 # the fields of Pacer, in order: _engine.Problem.pace_report() names them
-FIELDS = ("solo", "team_cost", "solo_cost", "last_team", "since_probe", "gap", "chunk",
+FIELDS = ("solo", "team_cost", "solo_cost", "since_probe", "gap", "chunk",
           "probing", "segments", "switches", "team_segments", "solo_segments", "skipped",
           "cpus", "warming", "probe_next")
 LENGTH = PACE_LEN
@@ -20,23 +24,17 @@ def replay(seconds, Py_ssize_t n_segments, int team, Py_ssize_t samples=1,
     unknown) on a machine of `cpus` CPUs; returns (choices, final state as a
     dict)."""
     cdef Tuning tun = tuning_for(tuning)
-    cdef Pacer p
+    cdef double[::1] state = np.zeros(PACE_LEN)   # as _engine.Problem holds it
+    cdef Pacer* p = <Pacer*> &state[0]
     cdef Py_ssize_t k
     cdef int nt
     choices = []
-    p.solo = p.team_cost = p.solo_cost = p.last_team = p.since_probe = 0
-    p.gap = p.chunk = p.probing = p.segments = p.switches = 0
-    p.team_segments = p.solo_segments = p.skipped = p.warming = p.probe_next = 0
     p.cpus = cpus
     for k in range(n_segments):
-        nt = pace_choose(&p, &tun, team, -1 if others is None else int(others(k)))
+        nt = pace_choose(p, &tun, team, -1 if others is None else int(others(k)))
         choices.append(nt)
-        pace_record(&p, &tun, nt, team, float(seconds(nt, k)), samples)
-    return choices, dict(zip(FIELDS, (p.solo, p.team_cost, p.solo_cost, p.last_team,
-                                      p.since_probe, p.gap, p.chunk, p.probing,
-                                      p.segments, p.switches, p.team_segments,
-                                      p.solo_segments, p.skipped, p.cpus, p.warming,
-                                      p.probe_next)))
+        pace_record(p, &tun, nt, team, float(seconds(nt, k)), samples)
+    return choices, dict(zip(FIELDS, (float(v) for v in state)))
 
 
 def cores_busy(int team):
@@ -44,5 +42,5 @@ def cores_busy(int team):
     need, as the pacer reads it (_load.h); False when unknown.  For calls
     too short to time (a predict): they ask once, before they start."""
     cdef Pacer p
-    p.cpus = 0
+    memset(&p, 0, sizeof(Pacer))
     return team > 1 and _cores_busy(&p, team, PACE_READ_LOAD)
