@@ -56,6 +56,7 @@ TABLES = [
 # Ablation: TabularMLP with one piece turned off (parameters of both estimators
 # unless marked).
 VARIANTS = {
+    "no_periodic": {"n_periodic": 0},
     "no_smooth_clip": {"smooth_clip": False},
     "no_data_init": {"data_init": False},
     "constant_lr": {"lr_schedule": "constant"},

@@ -14,8 +14,8 @@ regression target (here).
 The network trains in float32 (the preprocessor's output) and predicts in
 float64 (see ``_transform``).
 
-Randomness: one ``random_state`` draws, in this order, the validation
-split's seed and the network's seed, so an int gives the same model on
+Randomness: one ``random_state`` draws, in this order, the periodic
+features' seed, the validation split's seed and the network's seed, so an int gives the same model on
 every fit with the same thread count.
 """
 import warnings
@@ -59,6 +59,8 @@ _COMMON_CONSTRAINTS = {
     "max_categories": [Interval(Integral, 1, None, closed="left")],
     "smooth_clip": ["boolean"],
     "add_missing_indicator": ["boolean"],
+    "n_periodic": [Interval(Integral, 0, None, closed="left")],
+    "periodic_scale": [Interval(Real, 0, None, closed="neither")],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
@@ -113,9 +115,17 @@ smooth_clip : bool, default=True
     Smoothly clip the robustly scaled numeric columns to about +-3.
 add_missing_indicator : bool, default=True
     Add a 0/1 column for each numeric column with missing values in fit.
+n_periodic : int >= 0, default=16
+    Periodic features ``cos(f * z + p)`` added per numeric column (0: none),
+    with random frequencies ``f`` drawn once per fit at scales spread from
+    ``periodic_scale / 20`` to ``periodic_scale`` (see
+    ``TabularPreprocessor``).
+periodic_scale : float > 0, default=1.0
+    Largest scale of the periodic features' frequencies, in units of the
+    scaled column (about +-3 after smooth clipping).
 random_state : int, RandomState instance or None, default=None
-    Seeds the validation split and the network (initialization, shuffles,
-    dropout).
+    Seeds the periodic features, the validation split and the network
+    (initialization, shuffles, dropout).
 verbose : bool, default=False
     Print the network's progress each epoch.
 """
@@ -151,11 +161,13 @@ def _hidden(sizes):
 class _BaseTabularMLP(BaseEstimator):
     """Shared fit: preprocess, hold out, train, record."""
 
-    def _make_preprocessor(self):
+    def _make_preprocessor(self, seed):
         return TabularPreprocessor(
             categorical_features=self.categorical_features,
             max_categories=self.max_categories, smooth_clip=self.smooth_clip,
-            add_missing_indicator=self.add_missing_indicator, dtype=np.float32)
+            add_missing_indicator=self.add_missing_indicator,
+            n_periodic=self.n_periodic, periodic_scale=self.periodic_scale,
+            random_state=seed, dtype=np.float32)
 
     def _make_network(self, network_class, seed, label_smoothing=0.0):
         net = network_class(
@@ -325,6 +337,7 @@ label_smoothing : float in [0, 1), default=0.1
                  label_smoothing=0.1,
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
                  max_categories=32, smooth_clip=True, add_missing_indicator=True,
+                 n_periodic=16, periodic_scale=1.0,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -346,6 +359,8 @@ label_smoothing : float in [0, 1), default=0.1
         self.max_categories = max_categories
         self.smooth_clip = smooth_clip
         self.add_missing_indicator = add_missing_indicator
+        self.n_periodic = n_periodic
+        self.periodic_scale = periodic_scale
         self.random_state = random_state
         self.verbose = verbose
 
@@ -368,7 +383,7 @@ label_smoothing : float in [0, 1), default=0.1
         y = column_or_1d(self._check_y(y), warn=True)
         check_classification_targets(y)
         rng = check_random_state(self.random_state)
-        self.preprocessor_ = self._make_preprocessor()
+        self.preprocessor_ = self._make_preprocessor(rng.randint(_SEED_BOUND))
         Xt = self.preprocessor_.fit_transform(X)
         if Xt.shape[0] != y.shape[0]:
             raise ValueError(f"X has {Xt.shape[0]} rows but y has {y.shape[0]}.")
@@ -466,7 +481,8 @@ clip_output : bool, default=True
                  standardize_target=True,
                  clip_output=True, best_epoch=True, validation_fraction=0.2,
                  categorical_features="auto", max_categories=32, smooth_clip=True,
-                 add_missing_indicator=True, random_state=None, verbose=False):
+                 add_missing_indicator=True, n_periodic=16, periodic_scale=1.0,
+                 random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.learning_rate_init = learning_rate_init
@@ -488,6 +504,8 @@ clip_output : bool, default=True
         self.max_categories = max_categories
         self.smooth_clip = smooth_clip
         self.add_missing_indicator = add_missing_indicator
+        self.n_periodic = n_periodic
+        self.periodic_scale = periodic_scale
         self.random_state = random_state
         self.verbose = verbose
 
@@ -512,7 +530,7 @@ clip_output : bool, default=True
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         rng = check_random_state(self.random_state)
-        self.preprocessor_ = self._make_preprocessor()
+        self.preprocessor_ = self._make_preprocessor(rng.randint(_SEED_BOUND))
         Xt = self.preprocessor_.fit_transform(X)
         if Xt.shape[0] != y.shape[0]:
             raise ValueError(f"X has {Xt.shape[0]} rows but y has {y.shape[0]}.")

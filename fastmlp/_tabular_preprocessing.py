@@ -34,24 +34,70 @@ integral float written as an int).  Its
 takes categories first seen at predict time; when no category was rare,
 unseen ones get all zeros.  A missing value gets a "missing" column of its
 own when ``fit`` saw one, all zeros otherwise.
+
+Periodic features (``n_periodic = K > 0``): after all the columns above,
+each numeric column k gets K more, from its scaled value ``z`` (0 where
+missing)::
+
+    cos(f[k, i] * z + p[k, i])       i = 0 .. K-1
+    f[k, i] = 2 pi * sigma_i * N(0, 1),   p[k, i] ~ U(-pi, pi)
+    sigma_i = periodic_scale * PERIODIC_SPREAD ** ((i - (K - 1)) / (K - 1))
+
+so the scales ``sigma_i`` run log-evenly from ``periodic_scale /
+PERIODIC_SPREAD`` to ``periodic_scale`` (``periodic_scale`` when K is 1),
+each column drawing its own frequencies and phases from ``random_state``.
+The first dense layer of the network combines them: this is the "periodic,
+linear" numeric embedding of Gorishniy et al. (2022) with its frequencies
+drawn once and frozen, where RealMLP's PBLD layer learns them (see README,
+"Where fastmlp's recipe differs").
 """
 import math
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_array
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastmlp._sklearn_compat import Interval
 
 SMOOTH_CLIP_AT = 3.0  # z / sqrt(1 + (z / SMOOTH_CLIP_AT)**2)
+PERIODIC_SPREAD = 20.0  # ratio of the largest to the smallest frequency scale
+_PERIODIC_BLOCK_ROWS = 8192  # rows per block of the periodic features (memory)
 _CATEGORICAL_DTYPE_NAMES = ("category", "object", "string", "bool", "boolean", "str")
 
 
 def smooth_clip(z):
     """``z / sqrt(1 + (z / 3)**2)``: about z near 0, bounded by +-3."""
     return z / np.sqrt(1.0 + (z / SMOOTH_CLIP_AT) ** 2)
+
+
+def periodic_frequencies(n_numeric, n_periodic, periodic_scale, random_state):
+    """Frequencies and phases of the periodic features (module docstring).
+
+    Returns
+    -------
+    frequencies, phases : ndarrays of shape (n_numeric, n_periodic)
+    """
+    rng = check_random_state(random_state)
+    i = np.arange(n_periodic)
+    sigma = periodic_scale * PERIODIC_SPREAD ** ((i - (n_periodic - 1)) / max(n_periodic - 1, 1))
+    frequencies = 2.0 * np.pi * sigma * rng.standard_normal((n_numeric, n_periodic))
+    phases = rng.uniform(-np.pi, np.pi, (n_numeric, n_periodic))
+    return frequencies, phases
+
+
+def periodic_features(Z, frequencies, phases, dtype):
+    """``cos(frequencies[k] * Z[:, k, None] + phases[k])`` for each numeric
+    column k, as (n_samples, n_numeric * n_periodic) columns, column k's
+    block after column k-1's."""
+    n, (n_num, K) = Z.shape[0], frequencies.shape
+    out = np.empty((n, n_num * K), dtype=dtype)
+    for r0 in range(0, n, _PERIODIC_BLOCK_ROWS):
+        z = Z[r0:r0 + _PERIODIC_BLOCK_ROWS, :, None].astype(np.float64)
+        out[r0:r0 + _PERIODIC_BLOCK_ROWS] = np.cos(z * frequencies + phases).reshape(
+            z.shape[0], n_num * K)
+    return out
 
 
 def _is_dataframe(X):
@@ -158,6 +204,13 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         Apply ``z / sqrt(1 + (z / 3)**2)`` after robust scaling.
     add_missing_indicator : bool, default=True
         Add a 0/1 column per numeric column that had missing values in fit.
+    n_periodic : int >= 0, default=0
+        Periodic features per numeric column (0: none); see the module
+        docstring. The tabular estimators use 16.
+    periodic_scale : float > 0, default=1.0
+        Largest scale of the periodic features' frequencies.
+    random_state : int, RandomState instance or None, default=None
+        Draws the periodic features' frequencies and phases.
     dtype : {np.float32, np.float64}, default=np.float32
         Dtype of the output matrix.
 
@@ -183,6 +236,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         Per categorical column, whether it has an "infrequent" column.
     has_missing_ : ndarray of bool
         Per categorical column, whether it has a "missing" column.
+    periodic_frequencies_, periodic_phases_ : ndarray of shape (n_numeric, n_periodic)
+        The periodic features' frequencies and phases.
     n_features_out_ : int
         Number of output columns.
     """
@@ -192,15 +247,22 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         "max_categories": [Interval(Integral, 1, None, closed="left")],
         "smooth_clip": ["boolean"],
         "add_missing_indicator": ["boolean"],
+        "n_periodic": [Interval(Integral, 0, None, closed="left")],
+        "periodic_scale": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
         "dtype": [type],
     }
 
     def __init__(self, categorical_features="auto", max_categories=32, smooth_clip=True,
-                 add_missing_indicator=True, dtype=np.float32):
+                 add_missing_indicator=True, n_periodic=0, periodic_scale=1.0,
+                 random_state=None, dtype=np.float32):
         self.categorical_features = categorical_features
         self.max_categories = max_categories
         self.smooth_clip = smooth_clip
         self.add_missing_indicator = add_missing_indicator
+        self.n_periodic = n_periodic
+        self.periodic_scale = periodic_scale
+        self.random_state = random_state
         self.dtype = dtype
 
     def _categorical_mask(self, X, flags, cols):
@@ -305,10 +367,13 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             has_missing.append(bool(missing.any()))
         self.has_infrequent_ = np.asarray(infrequent, dtype=bool)
         self.has_missing_ = np.asarray(has_missing, dtype=bool)
+        self.periodic_frequencies_, self.periodic_phases_ = periodic_frequencies(
+            n_num, int(self.n_periodic), float(self.periodic_scale), self.random_state)
         self.n_features_out_ = int(
             n_num + self.indicator_columns_.shape[0]
             + sum(c.shape[0] for c in self.categories_)
             + self.has_infrequent_.sum() + self.has_missing_.sum()
+            + n_num * int(self.n_periodic)
         )
         return self
 
@@ -368,6 +433,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 out[missing, extra] = 1.0
                 extra += 1
             pos = extra
+        if self.periodic_frequencies_.size:
+            out[:, pos:] = periodic_features(out[:, :n_num], self.periodic_frequencies_,
+                                             self.periodic_phases_, self.dtype)
         return out
 
     def get_feature_names_out(self, input_features=None):
@@ -394,6 +462,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 out.append(f"{names[j]}_infrequent")
             if self.has_missing_[c]:
                 out.append(f"{names[j]}_missing")
+        out += [f"{names[j]}_cos{i}" for j in self.numeric_columns_
+                for i in range(self.periodic_frequencies_.shape[1])]
         return np.asarray(out, dtype=object)
 
     def __sklearn_tags__(self):
