@@ -63,12 +63,13 @@ UNIX_COMPILE_ARGS = ["-O3", "-fno-math-errno"]
 MSVC_COMPILE_ARGS = ["/O2"]
 
 # Per module, on top of the above, where the compiler takes them:
-# _vexp.h's exp loop ends in selects on float comparisons (clamping,
-# overflow, NaN), and GCC if-converts, and so vectorizes, such a loop only
-# when comparisons may not trap.  fastmlp reads no floating-point exception
+# _vexp.h's exp loop (and _vact.h's SiLU loops around it) ends in selects
+# on float comparisons (clamping, overflow, NaN), and GCC if-converts, and
+# so vectorizes, such a loop only when comparisons may not trap.  fastmlp reads no floating-point exception
 # flags, and no value changes (every operation stays IEEE's; only which
 # flags get raised may differ).  clang does not model traps by default.
-UNIX_MODULE_ARGS = {"_losses": ["-fno-trapping-math"]}
+UNIX_MODULE_ARGS = {"_losses": ["-fno-trapping-math"],
+                    "_activations": ["-fno-trapping-math"]}  # _vact.h, the same loops
 
 # (compile args, link args) to try for OpenMP, in order
 UNIX_OPENMP = [(["-fopenmp"], ["-fopenmp"])]

@@ -10,11 +10,39 @@
 # not monotonic, so for them the forward pass also stores Z = XW + b (Zpre)
 # and the derivative reads it.  _act_backward_masked is the same under
 # inverted dropout: A holds the dropped output A * mask, mask is 0 or 1/keep.
+# SiLU runs as C loops that vectorize, exp included (_vact.h): with libm's
+# exp it cost as much as the layer's GEMMs.
 # Threads: none here.  These are serial loops over the rows they are given;
 # the caller (_network) owns the OpenMP team and hands each thread its rows.
 from cython cimport floating
 
 from fastmlp._scalar cimport cerf, cexp, clog1p, ctanh
+
+
+cdef extern from "_vact.h" nogil:
+    void fastmlp_silu_fwd_f(float* z, const float* b, float* zpre, Py_ssize_t n)
+    void fastmlp_silu_fwd_d(double* z, const double* b, double* zpre, Py_ssize_t n)
+    void fastmlp_silu_bwd_f(const float* zpre, const float* mask, float* d, Py_ssize_t n)
+    void fastmlp_silu_bwd_d(const double* zpre, const double* mask, double* d,
+                            Py_ssize_t n)
+
+
+cdef inline void _silu_forward(floating* z, const floating* b, floating* zpre,
+                               Py_ssize_t n) noexcept nogil:
+    """z = silu(z + b), zpre = z + b (unless NULL): _vact.h."""
+    if floating is float:
+        fastmlp_silu_fwd_f(z, b, zpre, n)
+    else:
+        fastmlp_silu_fwd_d(z, b, zpre, n)
+
+
+cdef inline void _silu_backward(const floating* zpre, const floating* mask,
+                                floating* d, Py_ssize_t n) noexcept nogil:
+    """d *= (mask *) silu'(zpre), 0 where mask is 0: _vact.h."""
+    if floating is float:
+        fastmlp_silu_bwd_f(zpre, mask, d, n)
+    else:
+        fastmlp_silu_bwd_d(zpre, mask, d, n)
 
 # The Python names of the codes in _activations.pxd: the one table of them.
 ACTIVATIONS = {"identity": ACT_IDENTITY, "logistic": ACT_LOGISTIC, "tanh": ACT_TANH,
@@ -106,6 +134,8 @@ cdef void _bias_act_forward(floating* Z, const floating* b, Py_ssize_t n_rows,
         elif act == ACT_LOGISTIC:
             for j in range(n_cols):
                 z[j] = clogistic(z[j] + b[j])
+        elif act == ACT_SILU:
+            _silu_forward(z, b, NULL if Zpre == NULL else Zpre + i * n_cols, n_cols)
         elif Zpre != NULL:
             for j in range(n_cols):
                 Zpre[i * n_cols + j] = z[j] + b[j]
@@ -131,6 +161,8 @@ cdef void _act_backward(const floating* A, const floating* Zpre, floating* D,
     elif act == ACT_LOGISTIC:
         for j in range(n):
             D[j] = D[j] * A[j] * (1 - A[j])
+    elif act == ACT_SILU:
+        _silu_backward(Zpre, <const floating*> NULL, D, n)
     elif _needs_preactivation(act):
         for j in range(n):
             D[j] = D[j] * cgrad(A[j], Zpre[j], act)
@@ -144,12 +176,31 @@ cdef void _act_backward_masked(const floating* A, const floating* Zpre,
                                floating* D, Py_ssize_t n, int act) noexcept nogil:
     """D *= mask * act'(Z) under inverted dropout (A = act(Z) * mask)."""
     cdef Py_ssize_t j
+    cdef floating a
+    if act == ACT_SILU:
+        _silu_backward(Zpre, mask, D, n)
+        return
+    # D * mask first, then act' (the product in the same order as one
+    # expression); loops of selects that vectorize where act' has one
     for j in range(n):
-        if mask[j] == 0:
-            D[j] = 0
-        else:
-            D[j] = D[j] * mask[j] * cgrad(A[j] * keep,
-                                         Zpre[j] if Zpre != NULL else 0, act)
+        D[j] = 0 if mask[j] == 0 else D[j] * mask[j]
+    if act == ACT_IDENTITY:
+        return
+    elif act == ACT_RELU:
+        for j in range(n):
+            D[j] = 0 if A[j] == 0 else D[j]     # A = relu(Z) * mask
+    elif act == ACT_TANH:
+        for j in range(n):
+            a = A[j] * keep
+            D[j] = D[j] * (1 - a * a)
+    elif act == ACT_LOGISTIC:
+        for j in range(n):
+            a = A[j] * keep
+            D[j] = D[j] * (a * (1 - a))
+    else:
+        for j in range(n):
+            if mask[j] != 0:
+                D[j] = D[j] * cgrad(A[j] * keep, Zpre[j] if Zpre != NULL else 0, act)
 
 
 def bias_act_forward(floating[:, ::1] Z,          # INOUT
@@ -180,3 +231,27 @@ def act_backward(const floating[:, ::1] A,        # IN: layer output
     with nogil:
         _act_backward(&A[0, 0], &Zpre[0, 0] if Zpre is not None else NULL,
                       &D[0, 0], A.shape[0] * A.shape[1], act)
+
+
+def act_backward_masked(const floating[:, ::1] A,     # IN: dropped layer output
+                        const floating[:, ::1] Zpre,  # IN: pre-activation (gelu, silu) or None
+                        const floating[:, ::1] mask,  # IN: 0 or 1/keep
+                        double keep,
+                        floating[:, ::1] D,           # INOUT
+                        int act):
+    """D *= mask * act'(Z) in place, 0 where mask is 0 (test entry point)."""
+    if (A.shape[0] != D.shape[0] or A.shape[1] != D.shape[1] or mask.shape[0] != D.shape[0]
+            or mask.shape[1] != D.shape[1]):
+        raise ValueError("A, mask and D must have the same shape")
+    if _needs_preactivation(act) and Zpre is None:
+        raise ValueError("this activation's derivative needs Zpre")
+    if Zpre is not None and (Zpre.shape[0] != A.shape[0] or Zpre.shape[1] != A.shape[1]):
+        raise ValueError("Zpre must have A's shape")
+    if not 0 < keep <= 1:
+        raise ValueError(f"keep must be in (0, 1], got {keep}")
+    if A.shape[0] == 0 or A.shape[1] == 0:
+        return
+    with nogil:
+        _act_backward_masked(&A[0, 0], &Zpre[0, 0] if Zpre is not None else NULL,
+                             &mask[0, 0], <floating> keep, &D[0, 0],
+                             A.shape[0] * A.shape[1], act)

@@ -32,14 +32,14 @@
  * exception flags; no value changes).  Without it the loops still give the
  * same values, one at a time. */
 
-FASTMLP_CLONES void fastmlp_vexp_f(float* x, ptrdiff_t n)
+/* exp of one value; inlined into each loop below (and _vact.h's), where
+ * the compiler vectorizes it */
+static inline float fastmlp_exp1_f(float xi)
 {
     const float log2e = 1.44269504088896341f;
     const float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
     const float round_magic = 12582912.0f;   /* 1.5 * 2**23: adds round to int */
-    FASTMLP_PRAGMA(omp simd)
-    for (ptrdiff_t i = 0; i < n; i++) {
-        float xi = x[i];
+    {
         float xc = xi < -104.0f ? -104.0f : (xi > 89.0f ? 89.0f : xi);
         float t = (xc * log2e + round_magic) - round_magic;  /* round(xc / ln2) */
         float rh = xc - t * ln2_hi;                 /* exact */
@@ -59,19 +59,24 @@ FASTMLP_CLONES void fastmlp_vexp_f(float* x, ptrdiff_t n)
         float y = p * s1 * s2;
         y = xi < -104.0f ? 0.0f : y;
         y = xi > 89.0f ? INFINITY : y;
-        x[i] = xi != xi ? xi : y;
+        return xi != xi ? xi : y;
     }
 }
 
-FASTMLP_CLONES void fastmlp_vexp_d(double* x, ptrdiff_t n)
+FASTMLP_CLONES void fastmlp_vexp_f(float* x, ptrdiff_t n)
+{
+    FASTMLP_PRAGMA(omp simd)
+    for (ptrdiff_t i = 0; i < n; i++)
+        x[i] = fastmlp_exp1_f(x[i]);
+}
+
+static inline double fastmlp_exp1_d(double xi)
 {
     const double log2e = 1.44269504088896338700e+00;
     const double ln2_hi = 6.93147180369123816490e-01;
     const double ln2_lo = 1.90821492927058770002e-10;
     const double round_magic = 6755399441055744.0;   /* 1.5 * 2**52 */
-    FASTMLP_PRAGMA(omp simd)
-    for (ptrdiff_t i = 0; i < n; i++) {
-        double xi = x[i];
+    {
         double xc = xi < -746.0 ? -746.0 : (xi > 710.0 ? 710.0 : xi);
         double t = (xc * log2e + round_magic) - round_magic;
         double rh = xc - t * ln2_hi;
@@ -93,8 +98,15 @@ FASTMLP_CLONES void fastmlp_vexp_d(double* x, ptrdiff_t n)
         double y = p * s1 * s2;
         y = xi < -746.0 ? 0.0 : y;
         y = xi > 710.0 ? INFINITY : y;
-        x[i] = xi != xi ? xi : y;
+        return xi != xi ? xi : y;
     }
+}
+
+FASTMLP_CLONES void fastmlp_vexp_d(double* x, ptrdiff_t n)
+{
+    FASTMLP_PRAGMA(omp simd)
+    for (ptrdiff_t i = 0; i < n; i++)
+        x[i] = fastmlp_exp1_d(x[i]);
 }
 
 #endif

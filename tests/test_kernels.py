@@ -200,3 +200,50 @@ def test_vexp_special_values(dtype):
     _losses.vexp(y)
     with np.errstate(over="ignore"):
         np.testing.assert_array_equal(y, np.exp(x))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(HIDDEN_ACTIVATIONS))
+def test_act_backward_masked_is_mask_times_the_unmasked_derivative(dtype, name):
+    # inverted dropout: A = act(Z) * mask, mask in {0, 1/keep}; the masked
+    # derivative is D * mask * act'(Z), and exactly 0 where the unit was
+    # dropped, even where D is not finite
+    rng = np.random.RandomState(3)
+    keep = 0.8
+    Z = rng.normal(scale=3, size=(12, 9)).astype(dtype)
+    code = HIDDEN_ACTIVATIONS[name]
+    A = Z.copy()
+    _activations.bias_act_forward(A, np.zeros(9, dtype=dtype), code)
+    mask = np.where(rng.rand(12, 9) < keep, 1 / keep, 0).astype(dtype)
+    D = rng.normal(size=(12, 9)).astype(dtype)
+    D[mask == 0] = np.where(rng.rand(int((mask == 0).sum())) < 0.5, np.inf, np.nan)
+    expected = np.where(mask == 0, 0, D).copy()
+    _activations.act_backward(A, Z, expected, code)
+    expected = np.where(mask == 0, 0, expected * mask)
+    got = D.copy()
+    _activations.act_backward_masked((A * mask).astype(dtype), Z, mask, keep, got, code)
+    assert np.all(got[mask == 0] == 0)
+    np.testing.assert_allclose(got, expected, **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_silu_extremes(dtype):
+    # the vectorized loops (_vact.h): exp(-z) overflows to inf far left
+    # (silu -> -0, silu' -> 0), is 0 far right (silu -> z, silu' -> 1), NaN
+    # stays NaN; against float64 NumPy elsewhere
+    z = np.array([-1e4, -150.0, -90.0, -20.0, -1e-30, 0.0, 1e-30, 3.0, 90.0, 1e4, np.nan])
+    Z = z[None, :].astype(dtype)
+    A = Z.copy()
+    code = HIDDEN_ACTIVATIONS["silu"]
+    _activations.bias_act_forward(A, np.zeros(z.shape[0], dtype=dtype), code)
+    with np.errstate(over="ignore"):
+        s = 1 / (1 + np.exp(-z))
+    # (float32: exp(90) is inf, so silu(-90) = -7e-38 comes out -0)
+    np.testing.assert_allclose(A[0, :-1], (z * s)[:-1], rtol=4 * np.finfo(dtype).eps,
+                               atol=8 * np.finfo(dtype).tiny)
+    assert np.isnan(A[0, -1])
+    D = np.ones_like(Z)
+    _activations.act_backward(A, Z, D, code)
+    np.testing.assert_allclose(D[0, :-1], (s * (1 + z * (1 - s)))[:-1],
+                               rtol=8 * np.finfo(dtype).eps, atol=8 * np.finfo(dtype).tiny)
+    assert np.isnan(D[0, -1])
