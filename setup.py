@@ -69,7 +69,8 @@ MSVC_COMPILE_ARGS = ["/O2"]
 # flags, and no value changes (every operation stays IEEE's; only which
 # flags get raised may differ).  clang does not model traps by default.
 UNIX_MODULE_ARGS = {"_losses": ["-fno-trapping-math"],
-                    "_activations": ["-fno-trapping-math"]}  # _vact.h, the same loops
+                    "_activations": ["-fno-trapping-math"],  # _vact.h, the same loops
+                    "_dropout": ["-fno-trapping-math"]}  # _vdropout.h's selects
 
 # (compile args, link args) to try for OpenMP, in order
 UNIX_OPENMP = [(["-fopenmp"], ["-fopenmp"])]
