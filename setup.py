@@ -48,6 +48,7 @@ MODULES = [
     "_csr",
     "_dropout",
     "_layers",
+    "_periodic",
     "_step",
     "_pacing",
     "_online",
@@ -70,7 +71,8 @@ MSVC_COMPILE_ARGS = ["/O2"]
 # flags get raised may differ).  clang does not model traps by default.
 UNIX_MODULE_ARGS = {"_losses": ["-fno-trapping-math"],
                     "_activations": ["-fno-trapping-math"],  # _vact.h, the same loops
-                    "_dropout": ["-fno-trapping-math"]}  # _vdropout.h's selects
+                    "_dropout": ["-fno-trapping-math"],  # _vdropout.h's selects
+                    "_periodic": ["-fno-trapping-math"]}  # _vtrig.h's selects
 
 # (compile args, link args) to try for OpenMP, in order
 UNIX_OPENMP = [(["-fopenmp"], ["-fopenmp"])]

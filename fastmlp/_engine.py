@@ -7,6 +7,7 @@ C-contiguous or CSR with intp indices), and the thread policy: OpenMP owns the
 cores inside the engine, BLAS is held to one thread meanwhile (each OpenMP
 thread issues its own GEMMs; see bench/README.md, "Threading design").
 """
+import operator
 import os
 import threading
 from contextlib import contextmanager
@@ -116,7 +117,7 @@ class Layout:
 
     def __init__(self, units, batch_size, activation, out_activation, *,
                  loss=None, dropout=None, input_dropout=0.0, huber_delta=1.0,
-                 max_norm=0.0):
+                 max_norm=0.0, periodic=None):
         units = np.asarray(units, dtype=np.intp)
         self.units = units
         n_layers = len(units)
@@ -127,6 +128,11 @@ class Layout:
         self.int_off = (self.n_coef + np.concatenate([[0], np.cumsum(units[1:])[:-1]])).astype(np.intp)
         self.n_params = self.n_coef + int(units[1:].sum())
         self.n_outputs = int(units[-1])
+        # the periodic input layer (_periodic.pyx): f, then ph, after the intercepts
+        self.periodic = check_periodic(periodic, int(units[0]), input_dropout)
+        n_per = self.periodic[0] * self.periodic[1]
+        self.periodic_off = self.n_params
+        self.n_params += 2 * n_per
 
         names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
         self.acts = np.zeros(n_layers, dtype=np.intc)
@@ -162,6 +168,15 @@ class Layout:
                 off += batch_size * units[layer]
         self.xbuf_off = off
         off += batch_size * units[0]
+        # the periodic layer's Xe, sines and G (offset 0 and unused without it)
+        self.emb_off = self.esin_off = self.egrad_off = 0
+        if n_per:
+            self.emb_off = off
+            off += batch_size * units[0]
+            self.esin_off = off
+            off += batch_size * n_per
+            self.egrad_off = off
+            off += batch_size * n_per
         self.ybuf_off = off
         off += batch_size * units[-1]
         self.swbuf_off = off
@@ -189,13 +204,37 @@ class Layout:
 
 @lru_cache(maxsize=64)
 def layout_for(units, batch_size, activation, out_activation, loss=None, *,
-               dropout=None, input_dropout=0.0, huber_delta=1.0, max_norm=0.0):
+               dropout=None, input_dropout=0.0, huber_delta=1.0, max_norm=0.0,
+               periodic=None):
     """A shared, cached Layout (read-only): building one costs ~45 us, a
     visible share of fitting a small network.  units is a tuple, activation
-    a name or a tuple of names, dropout None or a tuple of rates."""
+    a name or a tuple of names, dropout None or a tuple of rates, periodic
+    None or a pair."""
     return Layout(units, batch_size, activation, out_activation, loss=loss,
                   dropout=dropout, input_dropout=input_dropout,
-                  huber_delta=huber_delta, max_norm=max_norm)
+                  huber_delta=huber_delta, max_norm=max_norm, periodic=periodic)
+
+
+def check_periodic(periodic, n_inputs, input_dropout=0.0):
+    """(n_numeric, n_periodic) of the periodic input layer, checked against
+    the input width: X's first n_numeric columns feed it, its last
+    n_numeric * n_periodic columns are its output.  None is (0, 0)."""
+    if periodic is None:
+        return (0, 0)
+    try:
+        n_num, n_per = (operator.index(v) for v in periodic)
+    except (TypeError, ValueError):
+        raise ValueError(f"periodic must be None or a pair of ints, got {periodic!r}.") from None
+    if n_num < 0 or n_per < 0:
+        raise ValueError(f"periodic must be a pair of ints >= 0, got {periodic!r}.")
+    if n_num * n_per and n_num + n_num * n_per > n_inputs:
+        raise ValueError(
+            f"periodic={periodic!r} needs {n_num} numeric and {n_num * n_per} periodic "
+            f"columns, more than the input's {n_inputs}.")
+    if n_num * n_per and input_dropout:
+        raise ValueError("periodic and input_dropout cannot be combined: input dropout "
+                         "would drop the numeric columns the periodic layer reads.")
+    return (int(n_num), int(n_per))
 
 
 def csr_parts(X):

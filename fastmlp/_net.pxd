@@ -40,6 +40,13 @@ cdef struct Net:
     Tuning tun                    # the call's thresholds (_tuning.pxd)
     Py_ssize_t batch_size         # rows the work buffer holds per layer
     Py_ssize_t work_size          # length of the work buffer
+    # the periodic input layer (_periodic.pyx); per_n * per_k == 0: none
+    Py_ssize_t per_n              # numeric columns (X's first), each with
+    Py_ssize_t per_k              # per_k periodic columns (X's last)
+    Py_ssize_t per_off            # f = params[per_off:], then ph, per_n * per_k each
+    Py_ssize_t emb_off            # Xe = work[emb_off:], (batch, units[0])
+    Py_ssize_t esin_off           # their sines, (batch, per_n * per_k)
+    Py_ssize_t egrad_off          # G, the loss's gradient at them, same shape
 
 
 cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:
@@ -155,3 +162,13 @@ cdef inline void _assert_layout(const Net* net) noexcept nogil:
         if net.mask_off[l] >= 0:
             FASTMLP_ASSERT(net.mask_off[l] + b * net.units[l] <= net.work_size,
                            "dropout mask of layer l inside work")
+    if net.per_n * net.per_k > 0:
+        FASTMLP_ASSERT(net.per_n + net.per_n * net.per_k <= net.units[0],
+                       "numeric and periodic columns inside X")
+        FASTMLP_ASSERT(net.per_off >= net.n_coef and net.per_off
+                       + 2 * net.per_n * net.per_k <= net.n_params, "f, ph inside params")
+        FASTMLP_ASSERT(net.emb_off >= 0 and net.emb_off + b * net.units[0] <= net.work_size
+                       and net.esin_off >= 0 and net.egrad_off >= 0
+                       and net.esin_off + b * net.per_n * net.per_k <= net.work_size
+                       and net.egrad_off + b * net.per_n * net.per_k <= net.work_size,
+                       "Xe, its sines and G inside work")

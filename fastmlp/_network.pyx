@@ -50,6 +50,7 @@ from fastmlp._online cimport ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, train_online
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW, SOLVER_SGD,
                                   _grad_sqnorm, _update, adam_step_size)
 from fastmlp._pacing cimport PACE_LEN, Pacer, pace_choose, pace_clock, pace_record
+from fastmlp._periodic cimport _periodic_backward, _periodic_forward
 from fastmlp._step cimport StepOpt, _rows_team, _step_rows_split
 from fastmlp._tuning cimport STEP_MAX_THREADS, Tuning, tuning_for
 
@@ -80,6 +81,8 @@ cdef _Views _views(layout):
     v.keep = layout.keep
     v.n_params = layout.n_params
     v.n_outputs = layout.n_outputs
+    v.per_n, v.per_k = layout.periodic
+    v.per_off = layout.periodic_off
     layout.typed_views = v
     return v
 
@@ -107,6 +110,12 @@ cdef Net _make_net(_Views v, layout, int n_threads, unsigned long long seed,
     net.max_norm = layout.max_norm
     net.seed = seed
     net.n_threads = n_threads
+    net.per_n = v.per_n
+    net.per_k = v.per_k
+    net.per_off = v.per_off
+    net.emb_off = layout.emb_off
+    net.esin_off = layout.esin_off
+    net.egrad_off = layout.egrad_off
     _assert_layout(&net)
     return net
 
@@ -115,14 +124,15 @@ cdef int _online_team(const Net* net, Py_ssize_t batch_size, Py_ssize_t n,
                       bint dense, double clip_norm) noexcept nogil:
     """Threads for online_epoch: 1 (the usual step) unless batch size 1,
     ONLINE_MIN_SAMPLES samples, dense X, no dropout, no clipping by the
-    global norm, no max_norm, a hidden layer, Tuning.online_min_coefs weights and
-    two threads."""
+    global norm, no max_norm, no periodic layer, a hidden layer,
+    Tuning.online_min_coefs weights and two threads."""
     cdef int l
     if (not net.tun.online_split or batch_size != 1 or n < net.tun.online_min_samples
             or not dense or clip_norm > 0
             or net.max_norm > 0 or net.n_layers < 3
             or net.n_layers > ONLINE_MAX_LAYERS
-            or net.n_coef < net.tun.online_min_coefs or net.n_threads < 2):
+            or net.n_coef < net.tun.online_min_coefs or net.n_threads < 2
+            or net.per_n * net.per_k > 0):
         return 1
     for l in range(net.n_layers):
         if net.keep[l] < 1:
@@ -285,6 +295,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef bint dense = X is not None
     cdef bint drop_input = net.keep[0] < 1
     cdef bint adam = solver == SOLVER_ADAM or solver == SOLVER_ADAMW
+    cdef bint periodic = net.per_n * net.per_k > 0
+    cdef floating* Xe = wp + net.emb_off
     cdef int rows_nt
     cdef bint stepped, gather_in_region
     cdef floating* s2 = &state2[0] if state2.shape[0] else NULL
@@ -317,6 +329,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
         return 0.0, adam_t
     if drop_input and not dense:
         raise ValueError("input_dropout needs dense X")
+    if periodic and not dense:
+        raise ValueError("the periodic input layer needs dense X")
     pacer = _bind_pacer(pace, &fresh)
     Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
@@ -370,7 +384,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
             # batch rows: contiguous slices when not shuffled, else gathered
             # (X's rows inside the one-region step, by the threads that use
             # them, when that step runs and the input is not dropped)
-            rows_nt = _rows_team(&net, m, dense)
+            # (the periodic layer runs layer by layer: its backward needs D_1)
+            rows_nt = 1 if periodic else _rows_team(&net, m, dense)
             gather_in_region = rows_nt > 1 and dense and shuffled and not drop_input
             if shuffled or Yp == NULL or swp != NULL:
                 _gather_batch(&net, Xp, n_features, Yp, Yb8, n_out, swp,
@@ -384,6 +399,9 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 _dropout(xdrop, <floating*> NULL, m, n_features, net.keep[0],
                          net.seed, 0, start)
                 Xb = xdrop
+            if periodic:
+                _periodic_forward(&net, Xb, m, &params[0], Xe, wp + net.esin_off)
+                Xb = Xe
             Yb = ybuf if (shuffled or Yp == NULL) else Yp + start * n_out
             swb = NULL if swp == NULL else swbuf
             if swp == NULL:
@@ -414,6 +432,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                                     start)
                 _backward(&net, Xb, &csr, &sample_idx[start], m, &params[0],
                           &grads[0], wp, False, True)
+                if periodic:
+                    _periodic_backward(&net, Xe, m, &params[0], wp, &grads[0], False)
 
             batch_loss = (loss_sum + 0.5 * alpha * sqnorm + c.alpha1 * l1norm) / sw_sum
             if stepped:
@@ -482,6 +502,8 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     cdef const unsigned char* Yb8 = NULL
     cdef const floating* swp = NULL
     cdef const floating* Yb
+    cdef const floating* Xb
+    cdef bint periodic = net.per_n * net.per_k > 0
     cdef double sw_sum = 0, loss_sum = 0, sqnorm, l1norm, scale
     cdef bint dense = X is not None
     cdef floating fscale, falpha = <floating> alpha, falpha1 = <floating> alpha1
@@ -500,6 +522,8 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
         raise ValueError(f"chunk={chunk} is outside the layout's [1, {layout.batch_size}].")
     check_data(layout, X, X_data, X_indices, X_indptr, Y, Y_bool, sample_weight,
                sample_idx)
+    if periodic and X is None:
+        raise ValueError("the periodic input layer needs dense X")
     Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
     with nogil:
@@ -515,15 +539,20 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
                 Yb = ybuf
             else:
                 Yb = Yp + start * n_out
-            loss_sum += _forward(&net, Xp + start * n_features if dense else NULL,
-                                 &csr, &sample_idx[start], m, &params[0], wp,
+            Xb = Xp + start * n_features if dense else NULL
+            if periodic:
+                _periodic_forward(&net, Xb, m, &params[0], wp + net.emb_off,
+                                  wp + net.esin_off)
+                Xb = wp + net.emb_off
+            loss_sum += _forward(&net, Xb, &csr, &sample_idx[start], m, &params[0], wp,
                                  &scratch[0], Yb,
                                  NULL if swp == NULL else swp + start, True,
                                  False, start)
             if with_grad:
-                _backward(&net, Xp + start * n_features if dense else NULL, &csr,
-                          &sample_idx[start], m, &params[0], &grads[0], wp,
-                          start > 0, False)
+                _backward(&net, Xb, &csr, &sample_idx[start], m, &params[0], &grads[0],
+                          wp, start > 0, False)
+                if periodic:
+                    _periodic_backward(&net, Xb, m, &params[0], wp, &grads[0], start > 0)
             pace_record(pacer, &net.tun, seg_nt, team, pace_clock() - seg_t0, m)
             start += m
         if swp == NULL:

@@ -16,7 +16,9 @@ One minibatch step, in the engine's order (``_network.train_epoch``,
 ``_optimizers.pyx``, ``_simd_update.h``):
 
 1. the batch is rows ``order[start:start + m]`` of X, Y and sample_weight;
-   with input dropout, a copy of its X times the layer-0 mask;
+   with input dropout, a copy of its X times the layer-0 mask; with the
+   periodic stage (below), a copy of its X with the periodic columns
+   written;
 2. forward: ``Z_l = A_{l-1} @ W_l + b_l``, ``A_l = act_l(Z_l) * mask_l``
    (inverted dropout: each mask value 0 or 1 / keep); the output activation
    fused with its loss gives each row's weighted loss and the output delta
@@ -27,13 +29,32 @@ One minibatch step, in the engine's order (``_network.train_epoch``,
 4. the batch loss ``(sum_i sw_i loss_i + alpha/2 sum W**2 + alpha1 sum |W|)
    / sum(sw)`` at the parameters before the step;
 5. the finished gradient ``(g + alpha W + alpha1 sign(W)) / sum(sw)`` for
-   coefs, ``g / sum(sw)`` for intercepts; scaled to global L2 norm
+   coefs, ``g / sum(sw)`` for intercepts and the periodic frequencies and
+   phases; all of it scaled to global L2 norm
    ``clip_norm`` if larger; then each entry clipped to
    ``[-clip_value, clip_value]``;
 6. the solver's update (AdamW first multiplies the coefs by
    ``1 - lr * weight_decay``; Adam's step count ``t`` counts batches);
 7. max_norm: each unit's incoming weights ``W[:, j]`` scaled down to L2
    norm ``max_norm``.
+
+The periodic stage (learnable periodic numeric embeddings, as RealMLP's
+PBLD and Gorishniy et al. 2022; ``Layout(periodic=(n_numeric,
+n_periodic))``, ``P = n_numeric * n_periodic``): columns ``0..n_numeric-1``
+of X are numeric values ``z``; the last P columns, ``c(k, q) = units[0] -
+P + k * n_periodic + q``, are overwritten (whatever X holds there is
+ignored) by ``Xe[i, c(k, q)] = cos(theta[i, k, q])``, ``theta[i, k, q] =
+f[k, q] * z[i, k] + ph[k, q]``, and the network reads Xe instead of X
+(``Z_1 = Xe @ W_0 + b_0``; in ``epoch``, ``loss_grad`` and ``forward``).
+The frequencies f and phases ph (row-major ``[k, q]``) follow the
+intercepts in the flat buffer: ``coefs | intercepts | f | ph``, f at
+``layout.periodic_off``.  With ``G = D_1 @ W_0^T`` (D_1 the delta at the
+first layer's pre-activation; the output delta without a hidden layer),
+their raw gradients are ``sum_i -sin(theta[i, k, q]) * z[i, k] * G[i, c(k,
+q)]`` and ``sum_i -sin(theta[i, k, q]) * G[i, c(k, q)]``.  They are not
+coefs: no L2, L1, weight decay or max_norm; clipping and the solver treat
+them as every other parameter.  The stage needs dense X and no input
+dropout.
 
 ``epoch`` returns ``sum over batches of batch_loss * m`` (scikit-learn's
 accumulation).  ``loss_grad`` is steps 2-5 over all rows, without dropout,
@@ -175,13 +196,17 @@ class Layout:
     semantic attributes -- ``units``, ``batch_size``, ``acts`` (codes,
     0 at the input and output), ``out_kind``, ``keep`` (per layer, 1 at the
     output), ``huber_delta``, ``max_norm``, ``n_coef``, ``n_params``,
-    ``n_outputs``, ``uses_dropout``, ``coef_off``, ``int_off`` -- not the
-    engine's buffer offsets.
+    ``n_outputs``, ``uses_dropout``, ``coef_off``, ``int_off``,
+    ``periodic`` (``(n_numeric, n_periodic)``, ``(0, 0)`` without the
+    periodic stage), ``periodic_off`` (where the frequencies start: the end
+    of the intercepts) -- not the engine's buffer offsets.  ``n_params``
+    counts the periodic stage's ``2 * n_numeric * n_periodic`` frequencies
+    and phases.
     """
 
     def __init__(self, units, batch_size, activation, out_activation, *,
                  loss=None, dropout=None, input_dropout=0.0, huber_delta=1.0,
-                 max_norm=0.0):
+                 max_norm=0.0, periodic=None):
         units = np.asarray(units, dtype=np.intp)
         n_layers = len(units)
         n_hidden = n_layers - 2
@@ -191,7 +216,10 @@ class Layout:
         self.coef_off = np.array([s.start for s in coef_slices], dtype=np.intp)
         self.int_off = np.array([s.start for s in intercept_slices], dtype=np.intp)
         self.n_coef = coef_slices[-1].stop
-        self.n_params = intercept_slices[-1].stop
+        self.periodic = _check_periodic(periodic, units, input_dropout)
+        n_numeric, n_periodic = self.periodic
+        self.periodic_off = intercept_slices[-1].stop
+        self.n_params = self.periodic_off + 2 * n_numeric * n_periodic
         self.n_outputs = int(units[-1])
         names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
         if len(names) != n_hidden:
@@ -211,8 +239,42 @@ class Layout:
         self.uses_dropout = bool((self.keep < 1).any())
 
     def coef_views(self, params):
-        """coefs_ and intercepts_ as views into the flat buffer."""
-        return unpack(params, self.units)
+        """coefs_ and intercepts_ as views into the flat buffer (not the
+        periodic stage's frequencies and phases after them)."""
+        return unpack(params[: self.periodic_off], self.units)
+
+
+def _check_periodic(periodic, units, input_dropout):
+    """``periodic`` (None or ``(n_numeric, n_periodic)``) as a pair of
+    Python ints, checked against the input width and input dropout."""
+    if periodic is None:
+        return (0, 0)
+    pair = tuple(periodic) if np.iterable(periodic) else ()
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+        raise ValueError(
+            f"periodic must be None or a pair of ints (n_numeric, n_periodic), "
+            f"got {periodic!r}."
+        )
+    n_numeric, n_periodic = int(pair[0]), int(pair[1])
+    if n_numeric < 0 or n_periodic < 0:
+        raise ValueError(
+            f"periodic=({n_numeric}, {n_periodic}): n_numeric and n_periodic must "
+            f"be >= 0."
+        )
+    n_cols = n_numeric * n_periodic
+    if n_cols > 0:
+        if n_numeric + n_cols > int(units[0]):
+            raise ValueError(
+                f"periodic=({n_numeric}, {n_periodic}) needs {n_numeric} numeric "
+                f"columns first and {n_cols} periodic columns last, "
+                f"{n_numeric + n_cols} in all, but X has units[0]={int(units[0])}."
+            )
+        if float(input_dropout or 0.0) != 0.0:
+            raise ValueError(
+                f"periodic and input_dropout cannot be combined (periodic="
+                f"({n_numeric}, {n_periodic}), input_dropout={input_dropout})."
+            )
+    return (n_numeric, n_periodic)
 
 
 class OptimizerState:
@@ -288,12 +350,29 @@ class _Net:
         self.batch_size = int(layout.batch_size)
         coef_slices, intercept_slices = layer_slices(self.units)
         self.n_coef = coef_slices[-1].stop
-        self.n_params = intercept_slices[-1].stop
+        self.n_numeric, self.n_periodic = _check_periodic(
+            layout.periodic, self.units, 1.0 - self.keep[0])
+        self.n_periodic_cols = self.n_numeric * self.n_periodic
+        self.periodic_off = intercept_slices[-1].stop
+        self.n_params = self.periodic_off + 2 * self.n_periodic_cols
         if int(layout.n_params) != self.n_params:
             raise ValueError(
-                f"layout.n_params={layout.n_params}, but units {self.units} have "
+                f"layout.n_params={layout.n_params}, but units {self.units} and "
+                f"periodic=({self.n_numeric}, {self.n_periodic}) have "
                 f"{self.n_params} parameters."
             )
+
+    def coef_views(self, params):
+        """coefs and intercepts, views into ``params`` (or a gradient)."""
+        return unpack(params[: self.periodic_off], self.units)
+
+    def periodic_views(self, params):
+        """The frequencies f and phases ph, views of shape
+        (n_numeric, n_periodic) into ``params`` (or a gradient)."""
+        start, n_cols = self.periodic_off, self.n_periodic_cols
+        shape = (self.n_numeric, self.n_periodic)
+        return (params[start : start + n_cols].reshape(shape),
+                params[start + n_cols : start + 2 * n_cols].reshape(shape))
 
 
 # ---------------------------------------------------------------------------
@@ -375,6 +454,51 @@ def output_loss_delta(kind, Z, Y, sample_weight=None, huber_delta=1.0):
     return P, w.astype(np.float64) * row_loss, delta
 
 
+def _periodic_forward(net, params, X):
+    """The periodic stage: the input the first layer reads, and theta.
+
+    ``theta[i, k, q] = f[k, q] * X[i, k] + ph[k, q]``, then ``Xe = X`` with
+    ``Xe[:, c(k, q)] = cos(theta[:, k, q])``, ``c(k, q) = units[0] - P + k *
+    n_periodic + q``.  Without the stage (P = 0): ``X`` itself and None.
+
+    Returns
+    -------
+    Xe : ndarray of shape (n_rows, units[0]), a copy, or X
+    theta : ndarray of shape (n_rows, n_numeric, n_periodic) or None
+    """
+    n_cols = net.n_periodic_cols
+    if n_cols == 0:
+        return X, None
+    if sp.issparse(X):
+        raise ValueError(
+            f"periodic=({net.n_numeric}, {net.n_periodic}) needs dense X, got a "
+            f"sparse matrix."
+        )
+    f, ph = net.periodic_views(params)
+    z = X[:, : net.n_numeric]
+    theta = z[:, :, np.newaxis] * f + ph
+    Xe = X.copy()
+    # row-major [k, q]: column c(k, q) of the last n_cols
+    Xe[:, net.units[0] - n_cols :] = np.cos(theta).reshape(X.shape[0], n_cols)
+    return Xe, theta
+
+
+def _periodic_backward(net, X, theta, G, grad):
+    """The frequencies' and phases' raw gradients, written into ``grad``.
+
+    ``G = D_1 @ W_0^T`` is dLoss/dXe.  Differentiating ``Xe[:, c(k, q)] =
+    cos(theta)``, ``theta = f z + ph``: ``dtheta = -sin(theta) * G[:, c(k,
+    q)]``, ``grad_f = sum_rows(dtheta * z)``, ``grad_ph = sum_rows(dtheta)``.
+    """
+    n_cols = net.n_periodic_cols
+    G_periodic = G[:, net.units[0] - n_cols :].reshape(theta.shape)
+    dtheta = -np.sin(theta) * G_periodic
+    z = X[:, : net.n_numeric]
+    grad_f, grad_ph = net.periodic_views(grad)
+    grad_f[...] = (dtheta * z[:, :, np.newaxis]).sum(axis=0)
+    grad_ph[...] = dtheta.sum(axis=0)
+
+
 def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
     """``raw_loss_grad`` on a ``_Net``; inputs already in params' dtype."""
     units = net.units
@@ -383,14 +507,17 @@ def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
     if len(masks) != n_layers - 1:
         raise ValueError(f"masks needs {n_layers - 1} entries (input and hidden layers), "
                          f"got {len(masks)}.")
-    coefs, intercepts = unpack(params, units)
+    coefs, intercepts = net.coef_views(params)
     if masks[0] is not None:
         if sp.issparse(X):
             raise ValueError("input dropout needs dense X.")
+        if net.n_periodic_cols:
+            raise ValueError("periodic and input dropout cannot be combined.")
         X = X * masks[0]  # a dropped copy of the batch
+    Xe, theta = _periodic_forward(net, params, X)
     # forward: A[l] is layer l's output as the next layer reads it (dropped);
     # Zs[l] and Hs[l] its pre-activation and undropped output
-    A, Zs, Hs = [X], [None], [None]
+    A, Zs, Hs = [Xe], [None], [None]
     for layer in range(1, n_layers - 1):
         Z = _matmul(A[layer - 1], coefs[layer - 1])
         Z += intercepts[layer - 1]
@@ -406,7 +533,7 @@ def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
         return loss_sum, None
 
     grad = np.empty_like(params)
-    coef_grads, intercept_grads = unpack(grad, units)
+    coef_grads, intercept_grads = net.coef_views(grad)
     for layer in range(n_layers - 1, 0, -1):
         # Z_l = A_{l-1} @ W + b:  dW = A_{l-1}^T D_l,  db = sum_rows(D_l)
         coef_grads[layer - 1][...] = _matmul(A[layer - 1].T, D)
@@ -418,6 +545,9 @@ def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
                 D = D * masks[layer - 1]
             D = activation_derivative(net.hidden[layer - 2], Hs[layer - 1], D,
                                       Z=Zs[layer - 1])
+    if theta is not None:
+        # Z_1 = Xe @ W_0 + b_0: dLoss/dXe = D_1 @ W_0^T (X itself gets none)
+        _periodic_backward(net, X, theta, _matmul(D, coefs[0].T), grad)
     return loss_sum, grad
 
 
@@ -444,8 +574,9 @@ def raw_loss_grad(layout, params, X, Y, sample_weight=None, *, masks=None,
     loss_sum : float
         ``sum_i w_i loss_i`` (``output_loss_delta``), without penalties.
     raw_grad : ndarray of shape (n_params,) or None
-        ``A_{l-1}^T D_l`` for coefs, ``sum_rows(D_l)`` for intercepts: not
-        divided by ``sum(w)``, no L2 or L1 term.
+        ``A_{l-1}^T D_l`` for coefs (``A_0 = Xe``), ``sum_rows(D_l)`` for
+        intercepts, then the periodic stage's frequencies and phases (see
+        the module docstring): not divided by ``sum(w)``, no L2 or L1 term.
     """
     net = _Net(layout)
     dtype = params.dtype
@@ -468,7 +599,8 @@ def _coef_sums(params, n_coef):
 
 def _finished_gradient(raw, params, n_coef, alpha, alpha1, scale):
     """``(g + alpha W + alpha1 sign(W)) * scale`` for coefs, ``g * scale``
-    for intercepts (scale = 1 / sum(sw))."""
+    for intercepts and the periodic frequencies and phases (scale = 1 /
+    sum(sw))."""
     g = raw.copy()
     W = params[:n_coef]
     g[:n_coef] = g[:n_coef] + alpha * W + alpha1 * np.sign(W)
@@ -498,9 +630,9 @@ def _solver_step(solver, params, grad, state1, state2, t, c, n_coef):
     return t
 
 
-def _apply_max_norm(params, units, max_norm):
+def _apply_max_norm(params, net, max_norm):
     """Scale each unit's incoming weights ``W[:, j]`` to L2 norm <= max_norm."""
-    coefs, _ = unpack(params, units)
+    coefs, _ = net.coef_views(params)
     for W in coefs:
         sq = (W.astype(np.float64) ** 2).sum(axis=0)
         factor = np.ones_like(sq)
@@ -555,6 +687,11 @@ class Problem:
         if sample_weight is not None and sample_weight.shape != (X.shape[0],):
             raise ValueError(
                 f"sample_weight has shape {sample_weight.shape}; X has {X.shape[0]} rows."
+            )
+        if net.n_periodic_cols and sp.issparse(X):
+            raise ValueError(
+                f"periodic=({net.n_numeric}, {net.n_periodic}) needs dense X, got a "
+                f"sparse matrix."
             )
         self.layout = layout
         self.params = params
@@ -640,18 +777,19 @@ class Problem:
             t = _solver_step(solver, params, grad, optimizer.state1, optimizer.state2,
                              t, c, net.n_coef)
             if net.max_norm > 0:
-                _apply_max_norm(params, net.units, net.max_norm)
+                _apply_max_norm(params, net, net.max_norm)
             total += batch_loss * m
         optimizer.t = t
         return total
 
     def forward(self, *, n_threads=None):
         """The network's output at ``params`` for every row of X (no dropout,
-        no loss; ``n_threads`` is ignored): hidden ``A = act(A @ W + b)``, then the output activation
+        no loss; ``n_threads`` is ignored): the periodic stage's ``A = Xe``
+        (X without it), hidden ``A = act(A @ W + b)``, then the output activation
         (identity for the Huber and absolute-error losses)."""
         net = self._net
-        coefs, intercepts = unpack(self.params, net.units)
-        A = self.X
+        coefs, intercepts = net.coef_views(self.params)
+        A, _ = _periodic_forward(net, self.params, self.X)
         for layer in range(1, len(net.units) - 1):
             A = activation(net.hidden[layer - 1], _matmul(A, coefs[layer - 1])
                            + intercepts[layer - 1])

@@ -1,0 +1,223 @@
+"""The engine's periodic input layer (_periodic.pyx, _vtrig.h) against its
+oracles: NumPy's sin and cos, the same network run on the embedded input
+by hand, and finite differences of the engine's own loss."""
+import numpy as np
+import pytest
+
+from fastmlp import _engine, _periodic
+from fastmlp._stochastic_optimizers import StochasticOptimizer
+
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sincos_matches_numpy(dtype):
+    rng = np.random.RandomState(0)
+    x = np.concatenate([
+        np.linspace(-10, 10, 20001), rng.uniform(-1e3, 1e3, 20000),
+        rng.uniform(-1e5, 1e5, 2000) if dtype == np.float32 else rng.uniform(-1e6, 1e6, 2000),
+        [0.0, -0.0, np.pi / 4, np.pi / 2, np.pi, 1e-30, -1e-30],
+    ]).astype(dtype)
+    s, c = _periodic.sincos(x)
+    assert s.dtype == c.dtype == dtype
+    x64 = x.astype(np.float64)
+    eps = np.finfo(dtype).eps
+    # absolute error (the values are in [-1, 1]): a few ulp of 1, a little
+    # more far out, where the reduction's |n| grows
+    far = np.abs(x64) > 2e3
+    for got, want in ((s, np.sin(x64)), (c, np.cos(x64))):
+        err = np.abs(got.astype(np.float64) - want)
+        assert err[~far].max() < 4 * eps, err[~far].max() / eps
+        assert err[far].max() < 64 * eps, err[far].max() / eps
+    np.testing.assert_array_equal(_periodic.sincos(np.array([np.inf, -np.inf, np.nan],
+                                                            dtype=dtype))[0].tolist(),
+                                  [np.nan] * 3)
+
+
+def _problem(dtype, periodic=(2, 3), hidden=(5,), n=40, out="identity", seed=0,
+             weighted=False, batch_size=None):
+    rng = np.random.RandomState(seed)
+    n_num, K = periodic
+    n_other = 2
+    p = n_num + n_other + n_num * K
+    units = (p, *hidden, 3 if out == "softmax" else 1)
+    layout = _engine.Layout(units, batch_size or n, "tanh", out, periodic=periodic)
+    X = np.zeros((n, p), dtype=dtype)
+    X[:, :n_num + n_other] = rng.normal(size=(n, n_num + n_other))
+    X[:, n_num + n_other:] = 123.0   # overwritten by the layer: must not matter
+    if out == "softmax":
+        Y = np.eye(3, dtype=dtype)[rng.randint(3, size=n)]
+    else:
+        Y = rng.normal(size=(n, 1)).astype(dtype)
+    sw = rng.uniform(0.5, 2, n).astype(dtype) if weighted else None
+    params = rng.normal(scale=0.5, size=layout.n_params).astype(dtype)
+    return layout, X, Y, sw, params
+
+
+def _embed(layout, X, params):
+    n_num, K = layout.periodic
+    P = n_num * K
+    f = params[layout.periodic_off:layout.periodic_off + P].reshape(n_num, K)
+    ph = params[layout.periodic_off + P:layout.periodic_off + 2 * P].reshape(n_num, K)
+    Xe = X.astype(np.float64).copy()
+    tail = X.shape[1] - P
+    for k in range(n_num):
+        for q in range(K):
+            Xe[:, tail + k * K + q] = np.cos(f[k, q] * X[:, k] + ph[k, q])
+    return Xe
+
+
+def _plain_forward(layout, Xe, params):
+    """The same network without the periodic layer, on Xe, in float64."""
+    plain = _engine.Layout(tuple(layout.units), Xe.shape[0], "tanh",
+                           "softmax" if layout.n_outputs == 3 else "identity")
+    coefs, ints = plain.coef_views(params[:plain.n_params].astype(np.float64))
+    A = Xe
+    for i, (W, b) in enumerate(zip(coefs, ints)):
+        A = A @ W + b
+        if i < len(coefs) - 1:
+            A = np.tanh(A)
+    if layout.n_outputs == 3:
+        A = np.exp(A - A.max(axis=1, keepdims=True))
+        A /= A.sum(axis=1, keepdims=True)
+    return A
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 7, 700])
+def test_forward_is_the_network_on_the_embedded_input(dtype, n):
+    layout, X, _, _, params = _problem(dtype, n=n, out="softmax")
+    prob = _engine.Problem(layout, X, None, None, params)
+    got = prob.forward(n_threads=2)
+    want = _plain_forward(layout, _embed(layout, X, params), params)
+    np.testing.assert_allclose(got, want, rtol=1e-4 if dtype == np.float32 else 1e-10,
+                               atol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+@pytest.mark.parametrize("out", ["identity", "softmax"])
+@pytest.mark.parametrize("hidden", [(5,), (4, 3), ()])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_grad_matches_finite_differences(out, hidden, weighted):
+    layout, X, Y, sw, params = _problem(np.float64, hidden=hidden, out=out,
+                                        weighted=weighted, batch_size=16)
+    prob = _engine.Problem(layout, X, Y, sw, params)
+    alpha = 0.01
+    prob.loss_grad(alpha=alpha, n_threads=1)
+    grad = prob.grads.copy()
+    h = 1e-6
+    fd = np.empty_like(params)
+    base = params.copy()
+    for j in range(params.shape[0]):
+        params[:] = base
+        params[j] += h
+        up = prob.loss_grad(alpha=alpha, n_threads=1)
+        params[j] -= 2 * h
+        fd[j] = (up - prob.loss_grad(alpha=alpha, n_threads=1)) / (2 * h)
+    params[:] = base
+    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-8)
+    P = layout.periodic[0] * layout.periodic[1]
+    assert np.abs(grad[layout.periodic_off:]).min() > 0   # every f and ph is trained
+    assert layout.n_params == layout.periodic_off + 2 * P
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sgd_epoch_steps_f_and_ph_by_their_gradient(dtype):
+    # one batch of all rows, plain SGD: params move by -lr * gradient, the
+    # gradient that loss_grad (checked by finite differences) gives
+    layout, X, Y, _, params = _problem(dtype, n=30)
+    prob = _engine.Problem(layout, X, Y, None, params.copy())
+    prob.loss_grad(alpha=0.0, n_threads=1)
+    grad = prob.grads.astype(np.float64)
+    opt = StochasticOptimizer("sgd", layout.n_params, np.dtype(dtype), 0.1)
+    opt.set_hyperparameters(momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999,
+                            epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
+                            clip_value=0.0)
+    step = _engine.Problem(layout, X, Y, None, params.copy())
+    step.epoch(opt, np.arange(30), shuffled=False, batch_size=30, lr=0.1, alpha=0.0,
+               clip_norm=0.0, n_threads=2)
+    np.testing.assert_allclose(step.params, params - 0.1 * grad,
+                               rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+def test_epochs_do_not_depend_on_the_thread_count():
+    tuning = {"pace": False, "par_min_flops": 0}
+    out = []
+    for n_threads in (1, 2):
+        layout, X, Y, _, params = _problem(np.float64, periodic=(3, 4), hidden=(16,),
+                                           n=300, batch_size=64)
+        prob = _engine.Problem(layout, X, Y, None, params, tuning=tuning)
+        opt = StochasticOptimizer("adam", layout.n_params, np.dtype(np.float64), 0.01)
+        opt.set_hyperparameters(momentum=0.9, nesterov=False, beta_1=0.9, beta_2=0.999,
+                                epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
+                                clip_value=0.0)
+        order = np.random.RandomState(1).permutation(300)
+        for _ in range(3):
+            prob.epoch(opt, order, shuffled=True, batch_size=64, lr=0.01, alpha=1e-4,
+                       clip_norm=0.0, n_threads=n_threads)
+        out.append(prob.params.copy())
+    # the f and ph sums run over the rows in order whatever the split; the
+    # layers' GEMMs split by thread round differently, so: equal to rounding
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-10, atol=1e-12)
+
+
+def test_layout_checks_the_periodic_pair():
+    units = (10, 4, 1)
+    with pytest.raises(ValueError, match="pair"):
+        _engine.Layout(units, 8, "relu", "identity", periodic=(2,))
+    with pytest.raises(ValueError, match=">= 0"):
+        _engine.Layout(units, 8, "relu", "identity", periodic=(-1, 2))
+    with pytest.raises(ValueError, match="more than the input"):
+        _engine.Layout(units, 8, "relu", "identity", periodic=(3, 3))  # 3 + 9 > 10
+    with pytest.raises(ValueError, match="input_dropout"):
+        _engine.Layout(units, 8, "relu", "identity", periodic=(2, 3), input_dropout=0.1)
+    plain = _engine.Layout(units, 8, "relu", "identity")
+    for none in (None, (0, 5), (3, 0)):
+        lay = _engine.Layout(units, 8, "relu", "identity", periodic=none)
+        assert lay.n_params == plain.n_params and lay.work_size == plain.work_size
+
+
+def test_sparse_x_is_refused():
+    import scipy.sparse as sp
+
+    layout, X, Y, _, params = _problem(np.float64)
+    prob = _engine.Problem(layout, sp.csr_matrix(X), Y, None, params)
+    with pytest.raises(ValueError, match="dense X"):
+        prob.loss_grad(alpha=0.0, n_threads=1)
+    with pytest.raises(ValueError, match="dense X"):
+        _engine.Problem(layout, sp.csr_matrix(X), None, None, params).forward()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_epochs_match_the_numpy_reference(dtype, weighted):
+    # Adam over shuffled minibatches with hidden dropout and clipping by
+    # norm: the engine against _reference_problem, step for step
+    from fastmlp import _reference_problem as refp
+
+    rng = np.random.RandomState(5)
+    n, periodic = 90, (2, 4)
+    p = 2 + 3 + 8
+    X = rng.normal(size=(n, p)).astype(dtype)
+    Y = np.eye(3, dtype=dtype)[rng.randint(3, size=n)]
+    sw = rng.uniform(0.5, 2, n).astype(dtype) if weighted else None
+    units = (p, 7, 5, 3)
+    results = []
+    for mod, Opt in ((_engine, StochasticOptimizer), (refp, refp.OptimizerState)):
+        layout = mod.Layout(units, 32, "silu", "softmax", dropout=(0.2, 0.1),
+                            periodic=periodic)
+        params = np.random.RandomState(0).normal(scale=0.4, size=layout.n_params).astype(dtype)
+        prob = mod.Problem(layout, X, Y, sw, params)
+        opt = Opt("adam", layout.n_params, np.dtype(dtype), 0.01)
+        opt.set_hyperparameters(momentum=0.9, nesterov=False, beta_1=0.9, beta_2=0.95,
+                                epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
+                                clip_value=0.0)
+        losses = []
+        for epoch in range(3):
+            order = np.random.RandomState(epoch).permutation(n)
+            losses.append(prob.epoch(opt, order, shuffled=True, batch_size=32, lr=0.01,
+                                     alpha=1e-3, clip_norm=5.0, n_threads=2, seed=epoch))
+        results.append((prob.params.astype(np.float64), losses))
+    tol = dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(results[0][0], results[1][0], **tol)
+    np.testing.assert_allclose(results[0][1], results[1][1], **tol)
