@@ -61,6 +61,7 @@ _COMMON_CONSTRAINTS = {
     "add_missing_indicator": ["boolean"],
     "n_periodic": [Interval(Integral, 0, None, closed="left")],
     "periodic_scale": [Interval(Real, 0, None, closed="neither")],
+    "learn_periodic": ["boolean"],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
@@ -123,6 +124,10 @@ n_periodic : int >= 0, default=16
 periodic_scale : float > 0, default=1.0
     Largest scale of the periodic features' frequencies, in units of the
     scaled column (about +-3 after smooth clipping).
+learn_periodic : bool, default=True
+    Learn the periodic features' frequencies and phases with the network
+    (the engine's periodic input layer; the drawn ones start them). False
+    keeps them as drawn.
 random_state : int, RandomState instance or None, default=None
     Seeds the periodic features, the validation split and the network
     (initialization, shuffles, dropout).
@@ -214,6 +219,11 @@ class _BaseTabularMLP(BaseEstimator):
     def _fit_network(self, net, Xt, y_train_target, train, val, y_val_target):
         n_train = Xt.shape[0] if train is None else train.shape[0]
         net.set_params(batch_size=min(int(self.batch_size), n_train))
+        pre = self.preprocessor_
+        if self.learn_periodic and pre.periodic_frequencies_.size:
+            # the engine learns the drawn frequencies and phases (_tabular_network)
+            net._periodic = pre.periodic_frequencies_.shape
+            net._periodic_init = (pre.periodic_frequencies_, pre.periodic_phases_)
         if self.data_init:
             # one training row per first-layer unit, from the network's seed
             # (its own stream: the network's draws are the drop-in's)
@@ -337,7 +347,7 @@ label_smoothing : float in [0, 1), default=0.1
                  label_smoothing=0.1,
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
                  max_categories=32, smooth_clip=True, add_missing_indicator=True,
-                 n_periodic=16, periodic_scale=1.0,
+                 n_periodic=16, periodic_scale=1.0, learn_periodic=True,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -361,6 +371,7 @@ label_smoothing : float in [0, 1), default=0.1
         self.add_missing_indicator = add_missing_indicator
         self.n_periodic = n_periodic
         self.periodic_scale = periodic_scale
+        self.learn_periodic = learn_periodic
         self.random_state = random_state
         self.verbose = verbose
 
@@ -482,7 +493,7 @@ clip_output : bool, default=True
                  clip_output=True, best_epoch=True, validation_fraction=0.2,
                  categorical_features="auto", max_categories=32, smooth_clip=True,
                  add_missing_indicator=True, n_periodic=16, periodic_scale=1.0,
-                 random_state=None, verbose=False):
+                 learn_periodic=True, random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.learning_rate_init = learning_rate_init
@@ -506,6 +517,7 @@ clip_output : bool, default=True
         self.add_missing_indicator = add_missing_indicator
         self.n_periodic = n_periodic
         self.periodic_scale = periodic_scale
+        self.learn_periodic = learn_periodic
         self.random_state = random_state
         self.verbose = verbose
 

@@ -23,11 +23,21 @@ else, so every minibatch still runs in the compiled engine:
   hidden layer's biases are set from training rows (``_init_rows``, one
   row per unit, drawn by the estimator): see ``data_dependent_biases``.
 
+- the periodic input layer (``_periodic``, a pair ``(n_numeric,
+  n_periodic)``, set by the estimator): the engine's ``Layout(periodic=)``
+  learns the frequencies and phases of the preprocessor's periodic
+  columns, which the preprocessor draws and which start them
+  (``_periodic_init``).  They are fitted attributes ``periodic_frequencies_``
+  and ``periodic_phases_`` of shape ``(n_numeric, n_periodic)``, views into
+  the flat parameter buffer after the intercepts, packed with ``coefs_``
+  and ``intercepts_`` (``_packed``, ``_link_params``).
+
 The recipe's settings live in ``_recipe``, a plain dict (pickles, and skops
 loads it, with the network).
 """
 import numpy as np
 
+from fastmlp import _engine
 from fastmlp._multilayer_perceptron import MLPClassifier, MLPRegressor
 from fastmlp._tabular_schedules import decay_factor, epoch_progress, lr_factor
 
@@ -85,7 +95,84 @@ class _ScheduledMixin:
             self._recipe_value("lr_schedule"), t, self._recipe_value("n_lr_cycles"))
 
 
-class TabularNetClassifier(_ScheduledMixin, MLPClassifier):
+class _PeriodicMixin:
+    """The engine's periodic input layer, learned (see the module docstring).
+
+    Without ``_periodic`` (or with a zero in it) the network is the drop-in's."""
+
+    def _periodic_pair(self):
+        pair = self.__dict__.get("_periodic")
+        return None if pair is None or pair[0] * pair[1] == 0 else tuple(pair)
+
+    def _layout(self, batch_size=0):
+        pair = self._periodic_pair()
+        if pair is None:
+            return super()._layout(batch_size)
+        units = self._units()
+        return _engine.layout_for(units, batch_size, self._activations(len(units) - 2),
+                                  self.out_activation_, getattr(self, "loss", None),
+                                  periodic=pair)
+
+    def _train_layout(self, batch_size, training=True):
+        pair = self._periodic_pair()
+        if pair is None:
+            return super()._train_layout(batch_size, training)
+        units = self._units()
+        n_hidden = len(units) - 2
+        return _engine.layout_for(
+            units, batch_size, self._activations(n_hidden), self.out_activation_,
+            loss=getattr(self, "loss", None),
+            dropout=self._dropout_rates(n_hidden) if training else None,
+            max_norm=float(self.max_norm or 0.0) if training else 0.0, periodic=pair)
+
+    def _initialize(self, y, layer_units, dtype):
+        pair = self._periodic_pair()
+        if pair is not None:
+            f, ph = self._periodic_init
+            if f.shape != pair or ph.shape != pair:
+                raise ValueError(f"_periodic_init needs two arrays of shape {pair}.")
+            self.periodic_frequencies_, self.periodic_phases_ = f.copy(), ph.copy()
+        super()._initialize(y, layer_units, dtype)
+
+    def _tail(self):
+        return (self.periodic_frequencies_, self.periodic_phases_)
+
+    def _params_intact(self):
+        intact = super()._params_intact()
+        if not intact or self._periodic_pair() is None:
+            return intact
+        views = self.__dict__.get("_tail_views")
+        return views is not None and all(a is b for a, b in zip(self._tail(), views))
+
+    def _packed(self, dtype=None):
+        pair = self._periodic_pair()
+        if pair is None or (self._params_intact()
+                            and (dtype is None or dtype == self._params.dtype)):
+            return super()._packed(dtype)
+        front = super()._packed(dtype)
+        tail = [np.asarray(a) for a in self._tail()]
+        if any(a.shape != pair or a.dtype.kind not in "biuf" for a in tail):
+            raise ValueError(f"periodic_frequencies_ and periodic_phases_ must be real "
+                             f"arrays of shape {pair}.")
+        return np.concatenate([front, *(a.astype(front.dtype).ravel() for a in tail)])
+
+    def _link_params(self, dtype=None):
+        super()._link_params(dtype)
+        pair = self._periodic_pair()
+        if pair is None:
+            return
+        off, n = self._layout().periodic_off, pair[0] * pair[1]
+        self.periodic_frequencies_ = self._params[off:off + n].reshape(pair)
+        self.periodic_phases_ = self._params[off + n:off + 2 * n].reshape(pair)
+        self._tail_views = self._tail()
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_tail_views", None)
+        return state
+
+
+class TabularNetClassifier(_PeriodicMixin, _ScheduledMixin, MLPClassifier):
     """MLPClassifier with the tabular schedules and label smoothing."""
 
     def _validate_input(self, X, y, incremental, reset):
@@ -98,5 +185,5 @@ class TabularNetClassifier(_ScheduledMixin, MLPClassifier):
         return X, Y
 
 
-class TabularNetRegressor(_ScheduledMixin, MLPRegressor):
+class TabularNetRegressor(_PeriodicMixin, _ScheduledMixin, MLPRegressor):
     """MLPRegressor with the tabular schedules."""

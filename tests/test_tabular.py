@@ -44,7 +44,7 @@ def _table(n=300, seed=0):
 def test_dataframe_with_categories_missing_and_unseen_values():
     df, signal = _table()
     y = np.where(signal > signal.mean(), "hi", "lo")
-    clf = TabularMLPClassifier(**{**SMALL, "max_iter": 40}, random_state=0).fit(df, y)
+    clf = TabularMLPClassifier(**{**SMALL, "max_iter": 80}, random_state=0).fit(df, y)
     assert clf.score(df, y) > 0.85
     test = df.head(4).copy()
     test["color"] = pd.Categorical(["purple", None, "red", "blue"])

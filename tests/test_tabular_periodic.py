@@ -122,3 +122,68 @@ def test_periodic_features_fit_a_wiggly_target_better():
 @parametrize_with_checks([TabularPreprocessor(n_periodic=3, random_state=0)])
 def test_sklearn_compatible_with_periodic_features(estimator, check):
     check(estimator)
+
+
+def _fitted(learn, **kw):
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-2, 2, (600, 2))
+    y = np.sin(3 * x[:, 0]) + x[:, 1]
+    params = dict(hidden_layer_sizes=(32,), max_iter=15, batch_size=64, n_periodic=4,
+                  learn_periodic=learn, random_state=0)
+    return TabularMLPRegressor(**{**params, **kw}).fit(x, y), x
+
+
+def test_learned_frequencies_start_from_the_drawn_ones_and_move():
+    model, x = _fitted(True)
+    net, pre = model.network_, model.preprocessor_
+    assert net.periodic_frequencies_.shape == net.periodic_phases_.shape == (2, 4)
+    # views into the flat buffer the engine trains, after the intercepts
+    assert np.shares_memory(net.periodic_frequencies_, net._params)
+    assert not np.allclose(net.periodic_frequencies_, pre.periodic_frequencies_)
+    assert np.abs(net.periodic_frequencies_ - pre.periodic_frequencies_).max() < 1.0
+    frozen, _ = _fitted(False)
+    assert not hasattr(frozen.network_, "periodic_frequencies_")
+    # the network's predictions use the learned frequencies: the same network
+    # on the preprocessor's (drawn) periodic columns predicts otherwise
+    Xt = pre.transform(x[:50]).astype(np.float64)
+    from fastmlp import MLPRegressor
+    plain = MLPRegressor(hidden_layer_sizes=(32,))
+    plain.coefs_, plain.intercepts_ = net.coefs_, net.intercepts_
+    plain.n_layers_, plain.n_outputs_, plain.out_activation_ = 3, 1, "identity"
+    plain.n_features_in_ = Xt.shape[1]
+    plain.activation = net.activation
+    assert not np.allclose(plain.predict(Xt), net.predict(Xt))
+
+
+def test_pickle_and_skops_keep_the_learned_frequencies():
+    model, x = _fitted(True)
+    pred = model.predict(x)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(x), pred)
+    np.testing.assert_array_equal(again.network_.periodic_frequencies_,
+                                  model.network_.periodic_frequencies_)
+    sio = pytest.importorskip("skops.io")
+    data = sio.dumps(model)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert all(t.startswith("fastmlp.") for t in untrusted), untrusted
+    np.testing.assert_array_equal(sio.loads(data, trusted=untrusted).predict(x), pred)
+
+
+def test_replaced_frequencies_are_checked_and_used():
+    model, x = _fitted(True)
+    net = model.network_
+    f = net.periodic_frequencies_.copy()
+    net.periodic_frequencies_ = np.zeros((3, 4))
+    with pytest.raises(ValueError, match="periodic_frequencies_"):
+        model.predict(x)
+    net.periodic_frequencies_ = f * 0          # the right shape: packed and used
+    zero = model.predict(x)
+    net.periodic_frequencies_ = f
+    assert not np.allclose(zero, model.predict(x))
+
+
+def test_same_seed_same_learned_model():
+    a, x = _fitted(True)
+    b, _ = _fitted(True)
+    np.testing.assert_array_equal(a.network_._params, b.network_._params)
+    np.testing.assert_array_equal(a.predict(x), b.predict(x))
