@@ -57,6 +57,7 @@ TABLES = [
 # unless marked).
 VARIANTS = {
     "no_periodic": {"n_periodic": 0},
+    "frozen_periodic": {"learn_periodic": False},
     "no_smooth_clip": {"smooth_clip": False},
     "no_data_init": {"data_init": False},
     "constant_lr": {"lr_schedule": "constant"},

@@ -117,7 +117,7 @@ class Layout:
 
     def __init__(self, units, batch_size, activation, out_activation, *,
                  loss=None, dropout=None, input_dropout=0.0, huber_delta=1.0,
-                 max_norm=0.0, periodic=None):
+                 max_norm=0.0, periodic=None, periodic_lr=1.0):
         units = np.asarray(units, dtype=np.intp)
         self.units = units
         n_layers = len(units)
@@ -133,6 +133,7 @@ class Layout:
         n_per = self.periodic[0] * self.periodic[1]
         self.periodic_off = self.n_params
         self.n_params += 2 * n_per
+        self.periodic_lr = check_periodic_lr(periodic_lr)
 
         names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
         self.acts = np.zeros(n_layers, dtype=np.intc)
@@ -205,14 +206,24 @@ class Layout:
 @lru_cache(maxsize=64)
 def layout_for(units, batch_size, activation, out_activation, loss=None, *,
                dropout=None, input_dropout=0.0, huber_delta=1.0, max_norm=0.0,
-               periodic=None):
+               periodic=None, periodic_lr=1.0):
     """A shared, cached Layout (read-only): building one costs ~45 us, a
     visible share of fitting a small network.  units is a tuple, activation
     a name or a tuple of names, dropout None or a tuple of rates, periodic
-    None or a pair."""
+    None or a pair, periodic_lr the factor of their learning rate."""
     return Layout(units, batch_size, activation, out_activation, loss=loss,
                   dropout=dropout, input_dropout=input_dropout,
-                  huber_delta=huber_delta, max_norm=max_norm, periodic=periodic)
+                  huber_delta=huber_delta, max_norm=max_norm, periodic=periodic,
+                  periodic_lr=periodic_lr)
+
+
+def check_periodic_lr(periodic_lr):
+    """The periodic layer's learning-rate factor: a float > 0 (the solver's
+    step for f and ph is taken at periodic_lr times the rate)."""
+    value = float(periodic_lr)
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"periodic_lr must be a finite float > 0, got {periodic_lr!r}.")
+    return value
 
 
 def check_periodic(periodic, n_inputs, input_dropout=0.0):

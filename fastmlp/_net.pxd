@@ -44,6 +44,7 @@ cdef struct Net:
     Py_ssize_t per_n              # numeric columns (X's first), each with
     Py_ssize_t per_k              # per_k periodic columns (X's last)
     Py_ssize_t per_off            # f = params[per_off:], then ph, per_n * per_k each
+    double per_lr                 # their learning rate, as a factor of the others'
     Py_ssize_t emb_off            # Xe = work[emb_off:], (batch, units[0])
     Py_ssize_t esin_off           # their sines, (batch, per_n * per_k)
     Py_ssize_t egrad_off          # G, the loss's gradient at them, same shape

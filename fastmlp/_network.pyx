@@ -44,8 +44,8 @@ from fastmlp._contract cimport check_data, check_in_order, check_len, check_room
 from fastmlp._dropout cimport _dropout
 from fastmlp._layers cimport (_backward, _coef_abssum, _coef_sqnorm, _forward,
                               _max_norm)
-from fastmlp._net cimport (FASTMLP_DEBUG_BUILD, Csr, Net, _assert_layout, _part_hi,
-                           _part_lo, _team)
+from fastmlp._net cimport (FASTMLP_DEBUG_BUILD, Csr, Net, _assert_layout, _at,
+                           _part_hi, _part_lo, _team)
 from fastmlp._online cimport ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, train_online
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW, SOLVER_SGD,
                                   _grad_sqnorm, _update, adam_step_size)
@@ -113,6 +113,7 @@ cdef Net _make_net(_Views v, layout, int n_threads, unsigned long long seed,
     net.per_n = v.per_n
     net.per_k = v.per_k
     net.per_off = v.per_off
+    net.per_lr = layout.periodic_lr
     net.emb_off = layout.emb_off
     net.esin_off = layout.esin_off
     net.egrad_off = layout.egrad_off
@@ -297,6 +298,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef bint adam = solver == SOLVER_ADAM or solver == SOLVER_ADAMW
     cdef bint periodic = net.per_n * net.per_k > 0
     cdef floating* Xe = wp + net.emb_off
+    cdef OptConsts cp
+    cdef double unused = 0
     cdef int rows_nt
     cdef bint stepped, gather_in_region
     cdef floating* s2 = &state2[0] if state2.shape[0] else NULL
@@ -447,8 +450,18 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                     if gnorm > clip_norm:
                         scale = scale * (clip_norm / gnorm)
                 sqnorm = _update(solver, &params[0], &grads[0], &state1[0], s2,
-                                 net.n_params, net.n_coef, <floating> alpha,
-                                 <floating> scale, &c, net.n_threads, &l1norm)
+                                 net.per_off if periodic else net.n_params, net.n_coef,
+                                 <floating> alpha, <floating> scale, &c, net.n_threads,
+                                 &l1norm)
+                if periodic:
+                    # f and ph: the same step at per_lr times the rate
+                    cp = c
+                    cp.lr = c.lr * net.per_lr
+                    cp.lr_base = c.lr_base * net.per_lr
+                    _update(solver, &params[0] + net.per_off, &grads[0] + net.per_off,
+                            &state1[0] + net.per_off, _at(s2, net.per_off),
+                            net.n_params - net.per_off, 0, <floating> alpha,
+                            <floating> scale, &cp, net.n_threads, &unused)
             if net.max_norm > 0:
                 _max_norm(&net, &params[0], norms)
                 sqnorm = _coef_sqnorm(&params[0], net.n_coef)

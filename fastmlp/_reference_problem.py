@@ -206,7 +206,7 @@ class Layout:
 
     def __init__(self, units, batch_size, activation, out_activation, *,
                  loss=None, dropout=None, input_dropout=0.0, huber_delta=1.0,
-                 max_norm=0.0, periodic=None):
+                 max_norm=0.0, periodic=None, periodic_lr=1.0):
         units = np.asarray(units, dtype=np.intp)
         n_layers = len(units)
         n_hidden = n_layers - 2
@@ -220,6 +220,9 @@ class Layout:
         n_numeric, n_periodic = self.periodic
         self.periodic_off = intercept_slices[-1].stop
         self.n_params = self.periodic_off + 2 * n_numeric * n_periodic
+        self.periodic_lr = float(periodic_lr)
+        if not 0 < self.periodic_lr < np.inf:
+            raise ValueError(f"periodic_lr must be a finite float > 0, got {periodic_lr!r}.")
         self.n_outputs = int(units[-1])
         names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
         if len(names) != n_hidden:
@@ -355,6 +358,7 @@ class _Net:
         self.n_periodic_cols = self.n_numeric * self.n_periodic
         self.periodic_off = intercept_slices[-1].stop
         self.n_params = self.periodic_off + 2 * self.n_periodic_cols
+        self.periodic_lr = float(layout.periodic_lr)
         if int(layout.n_params) != self.n_params:
             raise ValueError(
                 f"layout.n_params={layout.n_params}, but units {self.units} and "
@@ -608,8 +612,21 @@ def _finished_gradient(raw, params, n_coef, alpha, alpha1, scale):
     return g
 
 
-def _solver_step(solver, params, grad, state1, state2, t, c, n_coef):
-    """One update of ``params`` and the state in place; returns Adam's t."""
+def _solver_step(solver, params, grad, state1, state2, t, c, n_coef, periodic_off=None,
+                 periodic_lr=1.0):
+    """One update of ``params`` and the state in place; returns Adam's t.
+    The periodic stage's f and ph (``params[periodic_off:]``) take the same
+    step at ``periodic_lr`` times the rate."""
+    if periodic_off is not None and periodic_off < params.shape[0]:
+        head = slice(0, periodic_off)
+        tail = slice(periodic_off, None)
+        state2_ = (lambda s: None) if state2 is None else (lambda s: state2[s])
+        t_next = _solver_step(solver, params[head], grad[head], state1[head],
+                              state2_(head), t, c, n_coef)
+        scaled = {**c, "lr": c["lr"] * periodic_lr}
+        _solver_step(solver, params[tail], grad[tail], state1[tail], state2_(tail), t,
+                     scaled, 0)
+        return t_next
     lr = c["lr"]
     if solver == "sgd":
         sgd_step(params, grad, state1, lr, c["momentum"], c["nesterov"])
@@ -775,7 +792,7 @@ class Problem:
             if clip_value > 0:
                 np.clip(grad, -clip_value, clip_value, out=grad)
             t = _solver_step(solver, params, grad, optimizer.state1, optimizer.state2,
-                             t, c, net.n_coef)
+                             t, c, net.n_coef, net.periodic_off, net.periodic_lr)
             if net.max_norm > 0:
                 _apply_max_norm(params, net, net.max_norm)
             total += batch_loss * m

@@ -62,6 +62,7 @@ _COMMON_CONSTRAINTS = {
     "n_periodic": [Interval(Integral, 0, None, closed="left")],
     "periodic_scale": [Interval(Real, 0, None, closed="neither")],
     "learn_periodic": ["boolean"],
+    "periodic_lr": [Interval(Real, 0, None, closed="neither")],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
@@ -128,6 +129,9 @@ learn_periodic : bool, default=True
     Learn the periodic features' frequencies and phases with the network
     (the engine's periodic input layer; the drawn ones start them). False
     keeps them as drawn.
+periodic_lr : float > 0, default=5.0
+    Learning rate of the periodic frequencies and phases, as a factor of
+    ``learning_rate_init``.
 random_state : int, RandomState instance or None, default=None
     Seeds the periodic features, the validation split and the network
     (initialization, shuffles, dropout).
@@ -224,6 +228,7 @@ class _BaseTabularMLP(BaseEstimator):
             # the engine learns the drawn frequencies and phases (_tabular_network)
             net._periodic = pre.periodic_frequencies_.shape
             net._periodic_init = (pre.periodic_frequencies_, pre.periodic_phases_)
+            net._periodic_lr = float(self.periodic_lr)
         if self.data_init:
             # one training row per first-layer unit, from the network's seed
             # (its own stream: the network's draws are the drop-in's)
@@ -347,7 +352,7 @@ label_smoothing : float in [0, 1), default=0.1
                  label_smoothing=0.1,
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
                  max_categories=32, smooth_clip=True, add_missing_indicator=True,
-                 n_periodic=16, periodic_scale=1.0, learn_periodic=True,
+                 n_periodic=16, periodic_scale=1.0, learn_periodic=True, periodic_lr=5.0,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -372,6 +377,7 @@ label_smoothing : float in [0, 1), default=0.1
         self.n_periodic = n_periodic
         self.periodic_scale = periodic_scale
         self.learn_periodic = learn_periodic
+        self.periodic_lr = periodic_lr
         self.random_state = random_state
         self.verbose = verbose
 
@@ -493,7 +499,7 @@ clip_output : bool, default=True
                  clip_output=True, best_epoch=True, validation_fraction=0.2,
                  categorical_features="auto", max_categories=32, smooth_clip=True,
                  add_missing_indicator=True, n_periodic=16, periodic_scale=1.0,
-                 learn_periodic=True, random_state=None, verbose=False):
+                 learn_periodic=True, periodic_lr=5.0, random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.learning_rate_init = learning_rate_init
@@ -518,6 +524,7 @@ clip_output : bool, default=True
         self.n_periodic = n_periodic
         self.periodic_scale = periodic_scale
         self.learn_periodic = learn_periodic
+        self.periodic_lr = periodic_lr
         self.random_state = random_state
         self.verbose = verbose
 

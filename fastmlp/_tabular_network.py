@@ -30,7 +30,8 @@ else, so every minibatch still runs in the compiled engine:
   (``_periodic_init``).  They are fitted attributes ``periodic_frequencies_``
   and ``periodic_phases_`` of shape ``(n_numeric, n_periodic)``, views into
   the flat parameter buffer after the intercepts, packed with ``coefs_``
-  and ``intercepts_`` (``_packed``, ``_link_params``).
+  and ``intercepts_`` (``_packed``, ``_link_params``); they train at
+  ``_periodic_lr`` times the network's learning rate.
 
 The recipe's settings live in ``_recipe``, a plain dict (pickles, and skops
 loads it, with the network).
@@ -123,7 +124,8 @@ class _PeriodicMixin:
             units, batch_size, self._activations(n_hidden), self.out_activation_,
             loss=getattr(self, "loss", None),
             dropout=self._dropout_rates(n_hidden) if training else None,
-            max_norm=float(self.max_norm or 0.0) if training else 0.0, periodic=pair)
+            max_norm=float(self.max_norm or 0.0) if training else 0.0, periodic=pair,
+            periodic_lr=float(self.__dict__.get("_periodic_lr", 1.0)))
 
     def _initialize(self, y, layer_units, dtype):
         pair = self._periodic_pair()

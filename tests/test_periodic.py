@@ -221,3 +221,39 @@ def test_epochs_match_the_numpy_reference(dtype, weighted):
     tol = dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(results[0][0], results[1][0], **tol)
     np.testing.assert_allclose(results[0][1], results[1][1], **tol)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "adamw", "rmsprop"])
+def test_periodic_lr_scales_the_step_of_f_and_ph_only(solver):
+    # the engine and the reference agree with a factor; and against the
+    # same epochs at factor 1, only f and ph moved differently
+    from fastmlp import _reference_problem as refp
+
+    rng = np.random.RandomState(2)
+    n, p = 64, 2 + 1 + 6
+    X = rng.normal(size=(n, p))
+    Y = rng.normal(size=(n, 1))
+    out = {}
+    for mod, Opt in ((_engine, StochasticOptimizer), (refp, refp.OptimizerState)):
+        for factor in (1.0, 7.0):
+            layout = mod.Layout((p, 6, 1), n, "tanh", "identity", periodic=(2, 3),
+                                periodic_lr=factor)
+            params = np.random.RandomState(0).normal(scale=0.5, size=layout.n_params)
+            prob = mod.Problem(layout, X, Y, None, params)
+            opt = Opt(solver, layout.n_params, np.dtype(np.float64), 0.01)
+            opt.set_hyperparameters(momentum=0.9, nesterov=False, beta_1=0.9,
+                                    beta_2=0.95, epsilon=1e-8, rho=0.9,
+                                    weight_decay=0.1, alpha1=0.0, clip_value=0.0)
+            prob.epoch(opt, np.arange(n), shuffled=False, batch_size=n, lr=0.01,
+                       alpha=0.0, clip_norm=0.0, n_threads=1)
+            out[mod.__name__, factor] = (params - np.random.RandomState(0).normal(
+                scale=0.5, size=layout.n_params), layout.periodic_off)
+    (d1, off), (d7, _) = out["fastmlp._engine", 1.0], out["fastmlp._engine", 7.0]
+    np.testing.assert_allclose(d7[:off], d1[:off], rtol=1e-12)  # one batch: same grads
+    np.testing.assert_allclose(d7[off:], 7 * d1[off:], rtol=1e-9)
+    for factor in (1.0, 7.0):
+        np.testing.assert_allclose(out["fastmlp._engine", factor][0],
+                                   out["fastmlp._reference_problem", factor][0],
+                                   rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="periodic_lr"):
+        _engine.Layout((p, 6, 1), 16, "tanh", "identity", periodic=(2, 3), periodic_lr=0)
