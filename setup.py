@@ -48,7 +48,7 @@ MODULES = [
     "_csr",
     "_dropout",
     "_layers",
-    "_periodic",
+    "_input_layer",
     "_step",
     "_pacing",
     "_online",
@@ -72,7 +72,7 @@ MSVC_COMPILE_ARGS = ["/O2"]
 UNIX_MODULE_ARGS = {"_losses": ["-fno-trapping-math"],
                     "_activations": ["-fno-trapping-math"],  # _vact.h, the same loops
                     "_dropout": ["-fno-trapping-math"],  # _vdropout.h's selects
-                    "_periodic": ["-fno-trapping-math"]}  # _vtrig.h's selects
+                    "_input_layer": ["-fno-trapping-math"]}  # _vtrig.h's selects
 
 # (compile args, link args) to try for OpenMP, in order
 UNIX_OPENMP = [(["-fopenmp"], ["-fopenmp"])]

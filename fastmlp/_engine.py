@@ -117,7 +117,8 @@ class Layout:
 
     def __init__(self, units, batch_size, activation, out_activation, *,
                  loss=None, dropout=None, input_dropout=0.0, huber_delta=1.0,
-                 max_norm=0.0, periodic=None, periodic_lr=1.0):
+                 max_norm=0.0, periodic=None, periodic_lr=1.0, input_scale=False,
+                 input_scale_lr=1.0):
         units = np.asarray(units, dtype=np.intp)
         self.units = units
         n_layers = len(units)
@@ -128,12 +129,20 @@ class Layout:
         self.int_off = (self.n_coef + np.concatenate([[0], np.cumsum(units[1:])[:-1]])).astype(np.intp)
         self.n_params = self.n_coef + int(units[1:].sum())
         self.n_outputs = int(units[-1])
-        # the periodic input layer (_periodic.pyx): f, then ph, after the intercepts
+        # the input layer's periodic columns (_input_layer.pyx): f, then ph, after
+        # the intercepts
         self.periodic = check_periodic(periodic, int(units[0]), input_dropout)
         n_per = self.periodic[0] * self.periodic[1]
         self.periodic_off = self.n_params
         self.n_params += 2 * n_per
-        self.periodic_lr = check_periodic_lr(periodic_lr)
+        self.periodic_lr = check_input_lr(periodic_lr, "periodic_lr")
+        # the input layer's diagonal scale (_input_layer.pyx): s, after ph
+        self.input_scale = bool(input_scale)
+        if self.input_scale and input_dropout:
+            raise ValueError("input_scale and input_dropout cannot be combined.")
+        self.input_scale_off = self.n_params
+        self.n_params += int(units[0]) if self.input_scale else 0
+        self.input_scale_lr = check_input_lr(input_scale_lr, "input_scale_lr")
 
         names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
         self.acts = np.zeros(n_layers, dtype=np.intc)
@@ -169,15 +178,19 @@ class Layout:
                 off += batch_size * units[layer]
         self.xbuf_off = off
         off += batch_size * units[0]
-        # the periodic layer's Xe, sines and G (offset 0 and unused without it)
-        self.emb_off = self.esin_off = self.egrad_off = 0
-        if n_per:
+        # the input layer's Xe, sines, G (its columns, or all with a scale)
+        # and unscaled Xe (offset 0 and unused without them)
+        self.emb_off = self.esin_off = self.egrad_off = self.xs_off = 0
+        if n_per or self.input_scale:
             self.emb_off = off
             off += batch_size * units[0]
             self.esin_off = off
             off += batch_size * n_per
             self.egrad_off = off
-            off += batch_size * n_per
+            off += batch_size * (int(units[0]) if self.input_scale else n_per)
+        if self.input_scale:
+            self.xs_off = off
+            off += batch_size * units[0]
         self.ybuf_off = off
         off += batch_size * units[-1]
         self.swbuf_off = off
@@ -206,24 +219,26 @@ class Layout:
 @lru_cache(maxsize=64)
 def layout_for(units, batch_size, activation, out_activation, loss=None, *,
                dropout=None, input_dropout=0.0, huber_delta=1.0, max_norm=0.0,
-               periodic=None, periodic_lr=1.0):
+               periodic=None, periodic_lr=1.0, input_scale=False, input_scale_lr=1.0):
     """A shared, cached Layout (read-only): building one costs ~45 us, a
     visible share of fitting a small network.  units is a tuple, activation
     a name or a tuple of names, dropout None or a tuple of rates, periodic
-    None or a pair, periodic_lr the factor of their learning rate."""
+    None or a pair, input_scale a bool; the *_lr are their learning rates'
+    factors."""
     return Layout(units, batch_size, activation, out_activation, loss=loss,
                   dropout=dropout, input_dropout=input_dropout,
                   huber_delta=huber_delta, max_norm=max_norm, periodic=periodic,
-                  periodic_lr=periodic_lr)
+                  periodic_lr=periodic_lr, input_scale=input_scale,
+                  input_scale_lr=input_scale_lr)
 
 
-def check_periodic_lr(periodic_lr):
-    """The periodic layer's learning-rate factor: a float > 0 (the solver's
-    step for f and ph is taken at periodic_lr times the rate)."""
-    value = float(periodic_lr)
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"periodic_lr must be a finite float > 0, got {periodic_lr!r}.")
-    return value
+def check_input_lr(value, name):
+    """A learning-rate factor of the input layer's parameters: a float > 0
+    (the solver's step for them is taken at that factor times the rate)."""
+    factor = float(value)
+    if not factor > 0 or factor == float("inf"):
+        raise ValueError(f"{name} must be a finite float > 0, got {value!r}.")
+    return factor
 
 
 def check_periodic(periodic, n_inputs, input_dropout=0.0):

@@ -40,14 +40,18 @@ cdef struct Net:
     Tuning tun                    # the call's thresholds (_tuning.pxd)
     Py_ssize_t batch_size         # rows the work buffer holds per layer
     Py_ssize_t work_size          # length of the work buffer
-    # the periodic input layer (_periodic.pyx); per_n * per_k == 0: none
+    # the input layer (_input_layer.pyx): periodic columns (per_n * per_k == 0: none)
     Py_ssize_t per_n              # numeric columns (X's first), each with
     Py_ssize_t per_k              # per_k periodic columns (X's last)
     Py_ssize_t per_off            # f = params[per_off:], then ph, per_n * per_k each
     double per_lr                 # their learning rate, as a factor of the others'
+    Py_ssize_t sc_off             # the input scale s = params[sc_off:], units[0]; -1: none
+    double sc_lr                  # its learning rate, as a factor of the others'
     Py_ssize_t emb_off            # Xe = work[emb_off:], (batch, units[0])
-    Py_ssize_t esin_off           # their sines, (batch, per_n * per_k)
-    Py_ssize_t egrad_off          # G, the loss's gradient at them, same shape
+    Py_ssize_t esin_off           # the periodic columns' sines, (batch, per_n * per_k)
+    Py_ssize_t egrad_off          # G, the loss's gradient at Xe: those columns, or all
+                                  # with the scale
+    Py_ssize_t xs_off             # Xe before the scale, (batch, units[0])
 
 
 cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:
@@ -163,6 +167,14 @@ cdef inline void _assert_layout(const Net* net) noexcept nogil:
         if net.mask_off[l] >= 0:
             FASTMLP_ASSERT(net.mask_off[l] + b * net.units[l] <= net.work_size,
                            "dropout mask of layer l inside work")
+    if net.sc_off >= 0:
+        FASTMLP_ASSERT(net.sc_off >= net.n_coef and net.sc_off + net.units[0] <= net.n_params,
+                       "the input scale inside params")
+        FASTMLP_ASSERT(net.xs_off >= 0 and net.xs_off + b * net.units[0] <= net.work_size
+                       and net.emb_off >= 0 and net.emb_off + b * net.units[0] <= net.work_size
+                       and net.egrad_off >= 0
+                       and net.egrad_off + b * net.units[0] <= net.work_size,
+                       "Xe, unscaled Xe and G inside work")
     if net.per_n * net.per_k > 0:
         FASTMLP_ASSERT(net.per_n + net.per_n * net.per_k <= net.units[0],
                        "numeric and periodic columns inside X")

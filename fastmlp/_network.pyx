@@ -50,7 +50,7 @@ from fastmlp._online cimport ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, train_online
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW, SOLVER_SGD,
                                   _grad_sqnorm, _update, adam_step_size)
 from fastmlp._pacing cimport PACE_LEN, Pacer, pace_choose, pace_clock, pace_record
-from fastmlp._periodic cimport _periodic_backward, _periodic_forward
+from fastmlp._input_layer cimport _input_backward, _input_forward
 from fastmlp._step cimport StepOpt, _rows_team, _step_rows_split
 from fastmlp._tuning cimport STEP_MAX_THREADS, Tuning, tuning_for
 
@@ -83,6 +83,7 @@ cdef _Views _views(layout):
     v.n_outputs = layout.n_outputs
     v.per_n, v.per_k = layout.periodic
     v.per_off = layout.periodic_off
+    v.sc_off = layout.input_scale_off if layout.input_scale else -1
     layout.typed_views = v
     return v
 
@@ -114,6 +115,9 @@ cdef Net _make_net(_Views v, layout, int n_threads, unsigned long long seed,
     net.per_k = v.per_k
     net.per_off = v.per_off
     net.per_lr = layout.periodic_lr
+    net.sc_off = v.sc_off
+    net.sc_lr = layout.input_scale_lr
+    net.xs_off = layout.xs_off
     net.emb_off = layout.emb_off
     net.esin_off = layout.esin_off
     net.egrad_off = layout.egrad_off
@@ -125,7 +129,7 @@ cdef int _online_team(const Net* net, Py_ssize_t batch_size, Py_ssize_t n,
                       bint dense, double clip_norm) noexcept nogil:
     """Threads for online_epoch: 1 (the usual step) unless batch size 1,
     ONLINE_MIN_SAMPLES samples, dense X, no dropout, no clipping by the
-    global norm, no max_norm, no periodic layer, a hidden layer,
+    global norm, no max_norm, no input layer, a hidden layer,
     Tuning.online_min_coefs weights and two threads."""
     cdef int l
     if (not net.tun.online_split or batch_size != 1 or n < net.tun.online_min_samples
@@ -133,7 +137,7 @@ cdef int _online_team(const Net* net, Py_ssize_t batch_size, Py_ssize_t n,
             or net.max_norm > 0 or net.n_layers < 3
             or net.n_layers > ONLINE_MAX_LAYERS
             or net.n_coef < net.tun.online_min_coefs or net.n_threads < 2
-            or net.per_n * net.per_k > 0):
+            or net.per_n * net.per_k > 0 or net.sc_off >= 0):
         return 1
     for l in range(net.n_layers):
         if net.keep[l] < 1:
@@ -147,6 +151,22 @@ def online_threads(layout, Py_ssize_t batch_size, Py_ssize_t n_samples,
     cdef _Views v = _views(layout)
     cdef Net net = _make_net(v, layout, n_threads, 0, tuning)
     return _online_team(&net, batch_size, n_samples, dense, clip_norm)
+
+
+cdef void _update_part(int solver, floating* params, const floating* grads,
+                       floating* s1, floating* s2, Py_ssize_t off, Py_ssize_t n,
+                       double lr_factor, double scale, const OptConsts* c,
+                       int n_threads) noexcept nogil:
+    """The solver's step over params[off:off + n], none of them coefs, at
+    lr_factor times the rate (the input layer's parameters)."""
+    cdef OptConsts cp = c[0]
+    cdef double unused = 0
+    if n == 0:
+        return
+    cp.lr = c.lr * lr_factor
+    cp.lr_base = c.lr_base * lr_factor
+    _update(solver, params + off, grads + off, s1 + off, _at(s2, off), n, 0,
+            <floating> 0, <floating> scale, &cp, n_threads, &unused)
 
 
 cdef Pacer* _bind_pacer(double[::1] pace, Pacer* fresh) except NULL:
@@ -296,10 +316,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef bint dense = X is not None
     cdef bint drop_input = net.keep[0] < 1
     cdef bint adam = solver == SOLVER_ADAM or solver == SOLVER_ADAMW
-    cdef bint periodic = net.per_n * net.per_k > 0
+    cdef bint inlayer = net.per_n * net.per_k > 0 or net.sc_off >= 0
     cdef floating* Xe = wp + net.emb_off
-    cdef OptConsts cp
-    cdef double unused = 0
     cdef int rows_nt
     cdef bint stepped, gather_in_region
     cdef floating* s2 = &state2[0] if state2.shape[0] else NULL
@@ -332,8 +350,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
         return 0.0, adam_t
     if drop_input and not dense:
         raise ValueError("input_dropout needs dense X")
-    if periodic and not dense:
-        raise ValueError("the periodic input layer needs dense X")
+    if inlayer and not dense:
+        raise ValueError("the input layer (periodic columns, input scale) needs dense X")
     pacer = _bind_pacer(pace, &fresh)
     Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
@@ -387,8 +405,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
             # batch rows: contiguous slices when not shuffled, else gathered
             # (X's rows inside the one-region step, by the threads that use
             # them, when that step runs and the input is not dropped)
-            # (the periodic layer runs layer by layer: its backward needs D_1)
-            rows_nt = 1 if periodic else _rows_team(&net, m, dense)
+            # (the input layer runs layer by layer: its backward needs D_1)
+            rows_nt = 1 if inlayer else _rows_team(&net, m, dense)
             gather_in_region = rows_nt > 1 and dense and shuffled and not drop_input
             if shuffled or Yp == NULL or swp != NULL:
                 _gather_batch(&net, Xp, n_features, Yp, Yb8, n_out, swp,
@@ -402,8 +420,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 _dropout(xdrop, <floating*> NULL, m, n_features, net.keep[0],
                          net.seed, 0, start)
                 Xb = xdrop
-            if periodic:
-                _periodic_forward(&net, Xb, m, &params[0], Xe, wp + net.esin_off)
+            if inlayer:
+                _input_forward(&net, Xb, m, &params[0], wp)
                 Xb = Xe
             Yb = ybuf if (shuffled or Yp == NULL) else Yp + start * n_out
             swb = NULL if swp == NULL else swbuf
@@ -435,8 +453,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                                     start)
                 _backward(&net, Xb, &csr, &sample_idx[start], m, &params[0],
                           &grads[0], wp, False, True)
-                if periodic:
-                    _periodic_backward(&net, Xe, m, &params[0], wp, &grads[0], False)
+                if inlayer:
+                    _input_backward(&net, m, &params[0], wp, &grads[0], False)
 
             batch_loss = (loss_sum + 0.5 * alpha * sqnorm + c.alpha1 * l1norm) / sw_sum
             if stepped:
@@ -450,18 +468,18 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                     if gnorm > clip_norm:
                         scale = scale * (clip_norm / gnorm)
                 sqnorm = _update(solver, &params[0], &grads[0], &state1[0], s2,
-                                 net.per_off if periodic else net.n_params, net.n_coef,
+                                 net.per_off if inlayer else net.n_params, net.n_coef,
                                  <floating> alpha, <floating> scale, &c, net.n_threads,
                                  &l1norm)
-                if periodic:
-                    # f and ph: the same step at per_lr times the rate
-                    cp = c
-                    cp.lr = c.lr * net.per_lr
-                    cp.lr_base = c.lr_base * net.per_lr
-                    _update(solver, &params[0] + net.per_off, &grads[0] + net.per_off,
-                            &state1[0] + net.per_off, _at(s2, net.per_off),
-                            net.n_params - net.per_off, 0, <floating> alpha,
-                            <floating> scale, &cp, net.n_threads, &unused)
+                if inlayer:
+                    # f and ph, then s: the same step at their factors of the rate
+                    _update_part(solver, &params[0], &grads[0], &state1[0], s2, net.per_off,
+                                 2 * net.per_n * net.per_k, net.per_lr, scale, &c,
+                                 net.n_threads)
+                    if net.sc_off >= 0:
+                        _update_part(solver, &params[0], &grads[0], &state1[0], s2,
+                                     net.sc_off, net.units[0], net.sc_lr, scale, &c,
+                                     net.n_threads)
             if net.max_norm > 0:
                 _max_norm(&net, &params[0], norms)
                 sqnorm = _coef_sqnorm(&params[0], net.n_coef)
@@ -516,7 +534,7 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     cdef const floating* swp = NULL
     cdef const floating* Yb
     cdef const floating* Xb
-    cdef bint periodic = net.per_n * net.per_k > 0
+    cdef bint inlayer = net.per_n * net.per_k > 0 or net.sc_off >= 0
     cdef double sw_sum = 0, loss_sum = 0, sqnorm, l1norm, scale
     cdef bint dense = X is not None
     cdef floating fscale, falpha = <floating> alpha, falpha1 = <floating> alpha1
@@ -535,8 +553,8 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
         raise ValueError(f"chunk={chunk} is outside the layout's [1, {layout.batch_size}].")
     check_data(layout, X, X_data, X_indices, X_indptr, Y, Y_bool, sample_weight,
                sample_idx)
-    if periodic and X is None:
-        raise ValueError("the periodic input layer needs dense X")
+    if inlayer and X is None:
+        raise ValueError("the input layer (periodic columns, input scale) needs dense X")
     Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
     with nogil:
@@ -553,9 +571,8 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
             else:
                 Yb = Yp + start * n_out
             Xb = Xp + start * n_features if dense else NULL
-            if periodic:
-                _periodic_forward(&net, Xb, m, &params[0], wp + net.emb_off,
-                                  wp + net.esin_off)
+            if inlayer:
+                _input_forward(&net, Xb, m, &params[0], wp)
                 Xb = wp + net.emb_off
             loss_sum += _forward(&net, Xb, &csr, &sample_idx[start], m, &params[0], wp,
                                  &scratch[0], Yb,
@@ -564,8 +581,8 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
             if with_grad:
                 _backward(&net, Xb, &csr, &sample_idx[start], m, &params[0], &grads[0],
                           wp, start > 0, False)
-                if periodic:
-                    _periodic_backward(&net, Xb, m, &params[0], wp, &grads[0], start > 0)
+                if inlayer:
+                    _input_backward(&net, m, &params[0], wp, &grads[0], start > 0)
             pace_record(pacer, &net.tun, seg_nt, team, pace_clock() - seg_t0, m)
             start += m
         if swp == NULL:

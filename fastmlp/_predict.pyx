@@ -2,9 +2,9 @@
 # takes whole blocks and keeps one in its own scratch (two halves, ping-pong)
 # through all layers, so memory is O(threads * block * width) and a block's
 # activations stay in cache between layers.  One-row blocks use GEMV where W
-# is wide (_blas.row_times_rm).  No dropout, no loss.  With the periodic
-# input layer, a block's rows are first copied into the thread's scratch
-# with their periodic columns computed (_periodic.pyx).
+# is wide (_blas.row_times_rm).  No dropout, no loss.  With an input layer
+# (periodic columns, input scale), a block's rows first go through it into
+# the thread's scratch (_input_layer.pyx).
 from cython cimport floating
 from cython.parallel cimport prange
 
@@ -19,7 +19,7 @@ from fastmlp._losses cimport _bias_out_forward
 from fastmlp._net cimport Csr
 from fastmlp._network cimport _Views, _bind_x, _views
 from fastmlp._openmp cimport omp_get_thread_num
-from fastmlp._periodic cimport _periodic_rows
+from fastmlp._input_layer cimport _input_rows
 from fastmlp._tuning cimport Tuning, tuning_for
 
 
@@ -29,13 +29,14 @@ cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
                         int out_kind, const floating* params, const floating* X,
                         const Csr* csr, Py_ssize_t r0, Py_ssize_t r1,
                         floating* scratch, Py_ssize_t half,
-                        floating* out, const Py_ssize_t* periodic,
+                        floating* out, const Py_ssize_t* inlayer,
                         floating* xe) noexcept nogil:
     """out[r0:r1] = the network's output for X rows r0:r1 (prediction).
 
     The block ping-pongs between two scratch halves, layer after layer.
-    periodic is (per_n, per_k, per_off); when per_n * per_k > 0 the block
-    goes through the periodic layer into xe first."""
+    inlayer is (per_n, per_k, per_off, sc_off); with periodic columns
+    (per_n * per_k > 0) or a scale (sc_off >= 0) the block goes through the
+    input layer into xe first."""
     cdef Py_ssize_t m = r1 - r0
     cdef Py_ssize_t fi, fo
     cdef int l
@@ -53,9 +54,9 @@ cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
                           NULL, r0, r1, params + coef_off[0], fo, dst)
         else:
             src = X + r0 * fi if l == 0 else scratch + ((l - 1) % 2) * half
-            if l == 0 and periodic[0] * periodic[1] > 0:
-                _periodic_rows(X, r0, r1, fi, periodic[0], periodic[1], params,
-                               periodic[2], xe)
+            if l == 0 and (inlayer[0] * inlayer[1] > 0 or inlayer[3] >= 0):
+                _input_rows(X, r0, r1, fi, inlayer[0], inlayer[1], params, inlayer[2],
+                            inlayer[3], xe)
                 src = xe
             if m == 1:
                 row_times_rm(fo, fi, src, params + coef_off[l], dst)
@@ -90,11 +91,12 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     cdef const floating* Xp = NULL
     cdef floating[::1] scratch
     cdef Tuning tun = tuning_for(tuning)
-    cdef Py_ssize_t periodic[3]
+    cdef Py_ssize_t inlayer[4]
     cdef Py_ssize_t per_room = 0
-    periodic[0] = v.per_n
-    periodic[1] = v.per_k
-    periodic[2] = v.per_off
+    inlayer[0] = v.per_n
+    inlayer[1] = v.per_k
+    inlayer[2] = v.per_off
+    inlayer[3] = v.sc_off
     check_len(params.shape[0], v.n_params, "params")
     check_len(out.shape[1], v.n_outputs, "Each row of out")
     check_x(X, X_data, X_indices, X_indptr, n, v.units[0], "X's rows (one per row of out)")
@@ -107,10 +109,10 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     block = min(block, n)  # scratch for the rows there are, not a whole block
     nb = (n + block - 1) // block
     nt = 1 if (n_threads <= 1 or nb < 2) else min(n_threads, <int> nb)
-    if v.per_n * v.per_k > 0:
+    if v.per_n * v.per_k > 0 or v.sc_off >= 0:
         if X is None:
-            raise ValueError("the periodic input layer needs dense X")
-        per_room = block * v.units[0]  # each thread's block through the periodic layer
+            raise ValueError("the input layer (periodic columns, input scale) needs dense X")
+        per_room = block * v.units[0]  # each thread's block through the input layer
     scratch = np.empty(nt * (2 * block * width + per_room),
                        dtype=np.float32 if floating is float else np.float64)
     Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
@@ -120,7 +122,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
                 _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
                               n_layers, &v.acts[0], out_kind, &params[0],
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),
-                              &scratch[0], block * width, &out[0, 0], periodic,
+                              &scratch[0], block * width, &out[0, 0], inlayer,
                               &scratch[0] + 2 * block * width)
         else:
             for blk in prange(nb, num_threads=nt, schedule="static"):
@@ -129,7 +131,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),
                               &scratch[0] + omp_get_thread_num() * (2 * block * width
                                                                     + per_room),
-                              block * width, &out[0, 0], periodic,
+                              block * width, &out[0, 0], inlayer,
                               &scratch[0] + omp_get_thread_num() * (2 * block * width
                                                                     + per_room)
                               + 2 * block * width)

@@ -56,6 +56,15 @@ coefs: no L2, L1, weight decay or max_norm; clipping and the solver treat
 them as every other parameter.  The stage needs dense X and no input
 dropout.
 
+The input scale (``Layout(input_scale=True)``, RealMLP's scaling layer):
+after the periodic stage, every column of Xe is multiplied by its own
+learned factor, ``Xe[:, j] = Xs[:, j] * s[j]`` (Xs the periodic stage's
+output, X without it); ``s`` (``units[0]`` values, after ph, at
+``layout.input_scale_off``) gets the raw gradient ``sum_rows(Xs * G)`` and
+passes ``G * s`` on to the periodic stage.  Like f and ph it is not a coef.
+The solver steps f and ph at ``periodic_lr`` times the rate and s at
+``input_scale_lr`` times it.
+
 ``epoch`` returns ``sum over batches of batch_loss * m`` (scikit-learn's
 accumulation).  ``loss_grad`` is steps 2-5 over all rows, without dropout,
 clipping or max_norm.
@@ -206,7 +215,8 @@ class Layout:
 
     def __init__(self, units, batch_size, activation, out_activation, *,
                  loss=None, dropout=None, input_dropout=0.0, huber_delta=1.0,
-                 max_norm=0.0, periodic=None, periodic_lr=1.0):
+                 max_norm=0.0, periodic=None, periodic_lr=1.0, input_scale=False,
+                 input_scale_lr=1.0):
         units = np.asarray(units, dtype=np.intp)
         n_layers = len(units)
         n_hidden = n_layers - 2
@@ -220,9 +230,13 @@ class Layout:
         n_numeric, n_periodic = self.periodic
         self.periodic_off = intercept_slices[-1].stop
         self.n_params = self.periodic_off + 2 * n_numeric * n_periodic
-        self.periodic_lr = float(periodic_lr)
-        if not 0 < self.periodic_lr < np.inf:
-            raise ValueError(f"periodic_lr must be a finite float > 0, got {periodic_lr!r}.")
+        self.periodic_lr = _check_factor(periodic_lr, "periodic_lr")
+        self.input_scale = bool(input_scale)
+        if self.input_scale and input_dropout:
+            raise ValueError("input_scale and input_dropout cannot be combined.")
+        self.input_scale_off = self.n_params
+        self.n_params += int(units[0]) if self.input_scale else 0
+        self.input_scale_lr = _check_factor(input_scale_lr, "input_scale_lr")
         self.n_outputs = int(units[-1])
         names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
         if len(names) != n_hidden:
@@ -245,6 +259,13 @@ class Layout:
         """coefs_ and intercepts_ as views into the flat buffer (not the
         periodic stage's frequencies and phases after them)."""
         return unpack(params[: self.periodic_off], self.units)
+
+
+def _check_factor(value, name):
+    factor = float(value)
+    if not 0 < factor < np.inf:
+        raise ValueError(f"{name} must be a finite float > 0, got {value!r}.")
+    return factor
 
 
 def _check_periodic(periodic, units, input_dropout):
@@ -359,16 +380,35 @@ class _Net:
         self.periodic_off = intercept_slices[-1].stop
         self.n_params = self.periodic_off + 2 * self.n_periodic_cols
         self.periodic_lr = float(layout.periodic_lr)
+        self.input_scale = bool(layout.input_scale)
+        self.input_scale_off = self.n_params
+        self.input_scale_lr = float(layout.input_scale_lr)
+        if self.input_scale:
+            self.n_params += int(self.units[0])
         if int(layout.n_params) != self.n_params:
             raise ValueError(
-                f"layout.n_params={layout.n_params}, but units {self.units} and "
-                f"periodic=({self.n_numeric}, {self.n_periodic}) have "
-                f"{self.n_params} parameters."
+                f"layout.n_params={layout.n_params}, but units {self.units}, "
+                f"periodic=({self.n_numeric}, {self.n_periodic}) and input_scale="
+                f"{self.input_scale} have {self.n_params} parameters."
             )
 
     def coef_views(self, params):
         """coefs and intercepts, views into ``params`` (or a gradient)."""
         return unpack(params[: self.periodic_off], self.units)
+
+    def scale_view(self, params):
+        """The input scale s, a view of shape (units[0],) into ``params``."""
+        return params[self.input_scale_off : self.input_scale_off + int(self.units[0])]
+
+    def tail_parts(self):
+        """(start, stop, rate factor) of the parameters after the intercepts."""
+        parts = []
+        if self.n_periodic_cols:
+            parts.append((self.periodic_off, self.periodic_off + 2 * self.n_periodic_cols,
+                          self.periodic_lr))
+        if self.input_scale:
+            parts.append((self.input_scale_off, self.n_params, self.input_scale_lr))
+        return parts
 
     def periodic_views(self, params):
         """The frequencies f and phases ph, views of shape
@@ -518,7 +558,7 @@ def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
         if net.n_periodic_cols:
             raise ValueError("periodic and input dropout cannot be combined.")
         X = X * masks[0]  # a dropped copy of the batch
-    Xe, theta = _periodic_forward(net, params, X)
+    Xe, theta, Xs = _input_forward(net, params, X)
     # forward: A[l] is layer l's output as the next layer reads it (dropped);
     # Zs[l] and Hs[l] its pre-activation and undropped output
     A, Zs, Hs = [Xe], [None], [None]
@@ -549,10 +589,27 @@ def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
                 D = D * masks[layer - 1]
             D = activation_derivative(net.hidden[layer - 2], Hs[layer - 1], D,
                                       Z=Zs[layer - 1])
-    if theta is not None:
+    if theta is not None or Xs is not None:
         # Z_1 = Xe @ W_0 + b_0: dLoss/dXe = D_1 @ W_0^T (X itself gets none)
-        _periodic_backward(net, X, theta, _matmul(D, coefs[0].T), grad)
+        G = _matmul(D, coefs[0].T)
+        if Xs is not None:
+            # Xe = Xs * s: grad s = sum_rows(Xs * G), dLoss/dXs = G * s
+            net.scale_view(grad)[...] = (Xs * G).sum(axis=0)
+            G = G * net.scale_view(params)
+        if theta is not None:
+            _periodic_backward(net, X, theta, G, grad)
     return loss_sum, grad
+
+
+def _input_forward(net, params, X):
+    """The periodic stage, then the input scale: (Xe, theta, Xs), Xs the
+    unscaled Xe (None without the scale)."""
+    Xe, theta = _periodic_forward(net, params, X)
+    if not net.input_scale:
+        return Xe, theta, None
+    if sp.issparse(Xe):
+        raise ValueError("input_scale needs dense X.")
+    return Xe * net.scale_view(params), theta, Xe
 
 
 def raw_loss_grad(layout, params, X, Y, sample_weight=None, *, masks=None,
@@ -612,20 +669,19 @@ def _finished_gradient(raw, params, n_coef, alpha, alpha1, scale):
     return g
 
 
-def _solver_step(solver, params, grad, state1, state2, t, c, n_coef, periodic_off=None,
-                 periodic_lr=1.0):
+def _solver_step(solver, params, grad, state1, state2, t, c, n_coef, parts=()):
     """One update of ``params`` and the state in place; returns Adam's t.
-    The periodic stage's f and ph (``params[periodic_off:]``) take the same
-    step at ``periodic_lr`` times the rate."""
-    if periodic_off is not None and periodic_off < params.shape[0]:
-        head = slice(0, periodic_off)
-        tail = slice(periodic_off, None)
+    ``parts`` are (start, stop, factor) of the input layer's parameters
+    (``_Net.tail_parts``): the same step at ``factor`` times the rate."""
+    if parts:
         state2_ = (lambda s: None) if state2 is None else (lambda s: state2[s])
+        head = slice(0, parts[0][0])
         t_next = _solver_step(solver, params[head], grad[head], state1[head],
                               state2_(head), t, c, n_coef)
-        scaled = {**c, "lr": c["lr"] * periodic_lr}
-        _solver_step(solver, params[tail], grad[tail], state1[tail], state2_(tail), t,
-                     scaled, 0)
+        for start, stop, factor in parts:
+            part = slice(start, stop)
+            _solver_step(solver, params[part], grad[part], state1[part], state2_(part), t,
+                         {**c, "lr": c["lr"] * factor}, 0)
         return t_next
     lr = c["lr"]
     if solver == "sgd":
@@ -792,7 +848,7 @@ class Problem:
             if clip_value > 0:
                 np.clip(grad, -clip_value, clip_value, out=grad)
             t = _solver_step(solver, params, grad, optimizer.state1, optimizer.state2,
-                             t, c, net.n_coef, net.periodic_off, net.periodic_lr)
+                             t, c, net.n_coef, net.tail_parts())
             if net.max_norm > 0:
                 _apply_max_norm(params, net, net.max_norm)
             total += batch_loss * m
@@ -806,7 +862,7 @@ class Problem:
         (identity for the Huber and absolute-error losses)."""
         net = self._net
         coefs, intercepts = net.coef_views(self.params)
-        A, _ = _periodic_forward(net, self.params, self.X)
+        A = _input_forward(net, self.params, self.X)[0]
         for layer in range(1, len(net.units) - 1):
             A = activation(net.hidden[layer - 1], _matmul(A, coefs[layer - 1])
                            + intercepts[layer - 1])

@@ -63,6 +63,8 @@ _COMMON_CONSTRAINTS = {
     "periodic_scale": [Interval(Real, 0, None, closed="neither")],
     "learn_periodic": ["boolean"],
     "periodic_lr": [Interval(Real, 0, None, closed="neither")],
+    "input_scale": ["boolean"],
+    "input_scale_lr": [Interval(Real, 0, None, closed="neither")],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
@@ -132,6 +134,11 @@ learn_periodic : bool, default=True
 periodic_lr : float > 0, default=5.0
     Learning rate of the periodic frequencies and phases, as a factor of
     ``learning_rate_init``.
+input_scale : bool, default=True
+    Learn a scale factor for each of the network's input columns, starting
+    at 1 (RealMLP's diagonal scaling layer; the engine's input layer).
+input_scale_lr : float > 0, default=6.0
+    Its learning rate, as a factor of ``learning_rate_init``.
 random_state : int, RandomState instance or None, default=None
     Seeds the periodic features, the validation split and the network
     (initialization, shuffles, dropout).
@@ -229,6 +236,9 @@ class _BaseTabularMLP(BaseEstimator):
             net._periodic = pre.periodic_frequencies_.shape
             net._periodic_init = (pre.periodic_frequencies_, pre.periodic_phases_)
             net._periodic_lr = float(self.periodic_lr)
+        if self.input_scale:
+            net._input_scale = True
+            net._input_scale_lr = float(self.input_scale_lr)
         if self.data_init:
             # one training row per first-layer unit, from the network's seed
             # (its own stream: the network's draws are the drop-in's)
@@ -353,6 +363,7 @@ label_smoothing : float in [0, 1), default=0.1
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
                  max_categories=32, smooth_clip=True, add_missing_indicator=True,
                  n_periodic=16, periodic_scale=1.0, learn_periodic=True, periodic_lr=5.0,
+                 input_scale=True, input_scale_lr=6.0,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -378,6 +389,8 @@ label_smoothing : float in [0, 1), default=0.1
         self.periodic_scale = periodic_scale
         self.learn_periodic = learn_periodic
         self.periodic_lr = periodic_lr
+        self.input_scale = input_scale
+        self.input_scale_lr = input_scale_lr
         self.random_state = random_state
         self.verbose = verbose
 
@@ -499,7 +512,8 @@ clip_output : bool, default=True
                  clip_output=True, best_epoch=True, validation_fraction=0.2,
                  categorical_features="auto", max_categories=32, smooth_clip=True,
                  add_missing_indicator=True, n_periodic=16, periodic_scale=1.0,
-                 learn_periodic=True, periodic_lr=5.0, random_state=None, verbose=False):
+                 learn_periodic=True, periodic_lr=5.0, input_scale=True,
+                 input_scale_lr=6.0, random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.learning_rate_init = learning_rate_init
@@ -525,6 +539,8 @@ clip_output : bool, default=True
         self.periodic_scale = periodic_scale
         self.learn_periodic = learn_periodic
         self.periodic_lr = periodic_lr
+        self.input_scale = input_scale
+        self.input_scale_lr = input_scale_lr
         self.random_state = random_state
         self.verbose = verbose
 

@@ -23,15 +23,17 @@ else, so every minibatch still runs in the compiled engine:
   hidden layer's biases are set from training rows (``_init_rows``, one
   row per unit, drawn by the estimator): see ``data_dependent_biases``.
 
-- the periodic input layer (``_periodic``, a pair ``(n_numeric,
-  n_periodic)``, set by the estimator): the engine's ``Layout(periodic=)``
-  learns the frequencies and phases of the preprocessor's periodic
-  columns, which the preprocessor draws and which start them
-  (``_periodic_init``).  They are fitted attributes ``periodic_frequencies_``
-  and ``periodic_phases_`` of shape ``(n_numeric, n_periodic)``, views into
-  the flat parameter buffer after the intercepts, packed with ``coefs_``
-  and ``intercepts_`` (``_packed``, ``_link_params``); they train at
-  ``_periodic_lr`` times the network's learning rate.
+- the engine's input layer (``_input_layer.pyx``), set by the estimator:
+  periodic columns (``_periodic``, a pair ``(n_numeric, n_periodic)``),
+  whose frequencies and phases the preprocessor draws and which start them
+  (``_periodic_init``), and a diagonal scale of every input column
+  (``_input_scale``, starting at 1).  They are fitted attributes
+  ``periodic_frequencies_``, ``periodic_phases_`` (shape ``(n_numeric,
+  n_periodic)``) and ``input_scale_`` (shape ``(n_features_in_,)``), views
+  into the flat parameter buffer after the intercepts, packed with
+  ``coefs_`` and ``intercepts_`` (``_packed``, ``_link_params``); they
+  train at ``_periodic_lr`` and ``_input_scale_lr`` times the network's
+  learning rate.
 
 The recipe's settings live in ``_recipe``, a plain dict (pickles, and skops
 loads it, with the network).
@@ -96,27 +98,35 @@ class _ScheduledMixin:
             self._recipe_value("lr_schedule"), t, self._recipe_value("n_lr_cycles"))
 
 
-class _PeriodicMixin:
-    """The engine's periodic input layer, learned (see the module docstring).
-
-    Without ``_periodic`` (or with a zero in it) the network is the drop-in's."""
+class _InputLayerMixin:
+    """The engine's input layer, learned (see the module docstring): the
+    periodic columns' frequencies and phases (``_periodic``, a pair) and the
+    diagonal input scale (``_input_scale``, a bool).  Without either the
+    network is the drop-in's."""
 
     def _periodic_pair(self):
         pair = self.__dict__.get("_periodic")
         return None if pair is None or pair[0] * pair[1] == 0 else tuple(pair)
 
+    def _has_input_layer(self):
+        return self._periodic_pair() is not None or bool(self.__dict__.get("_input_scale"))
+
+    def _input_layer_args(self):
+        get = self.__dict__.get
+        return dict(periodic=self._periodic_pair(), periodic_lr=float(get("_periodic_lr", 1.0)),
+                    input_scale=bool(get("_input_scale")),
+                    input_scale_lr=float(get("_input_scale_lr", 1.0)))
+
     def _layout(self, batch_size=0):
-        pair = self._periodic_pair()
-        if pair is None:
+        if not self._has_input_layer():
             return super()._layout(batch_size)
         units = self._units()
         return _engine.layout_for(units, batch_size, self._activations(len(units) - 2),
                                   self.out_activation_, getattr(self, "loss", None),
-                                  periodic=pair)
+                                  **self._input_layer_args())
 
     def _train_layout(self, batch_size, training=True):
-        pair = self._periodic_pair()
-        if pair is None:
+        if not self._has_input_layer():
             return super()._train_layout(batch_size, training)
         units = self._units()
         n_hidden = len(units) - 2
@@ -124,8 +134,8 @@ class _PeriodicMixin:
             units, batch_size, self._activations(n_hidden), self.out_activation_,
             loss=getattr(self, "loss", None),
             dropout=self._dropout_rates(n_hidden) if training else None,
-            max_norm=float(self.max_norm or 0.0) if training else 0.0, periodic=pair,
-            periodic_lr=float(self.__dict__.get("_periodic_lr", 1.0)))
+            max_norm=float(self.max_norm or 0.0) if training else 0.0,
+            **self._input_layer_args())
 
     def _initialize(self, y, layer_units, dtype):
         pair = self._periodic_pair()
@@ -134,39 +144,57 @@ class _PeriodicMixin:
             if f.shape != pair or ph.shape != pair:
                 raise ValueError(f"_periodic_init needs two arrays of shape {pair}.")
             self.periodic_frequencies_, self.periodic_phases_ = f.copy(), ph.copy()
+        if self.__dict__.get("_input_scale"):
+            self.input_scale_ = np.ones(layer_units[0])
         super()._initialize(y, layer_units, dtype)
 
     def _tail(self):
-        return (self.periodic_frequencies_, self.periodic_phases_)
+        """The input layer's fitted arrays, in their order in the flat buffer,
+        with the shape each needs."""
+        tail = []
+        pair = self._periodic_pair()
+        if pair is not None:
+            tail += [("periodic_frequencies_", pair), ("periodic_phases_", pair)]
+        if self.__dict__.get("_input_scale"):
+            tail.append(("input_scale_", (self._units()[0],)))
+        return tail
 
     def _params_intact(self):
         intact = super()._params_intact()
-        if not intact or self._periodic_pair() is None:
+        if not intact or not self._has_input_layer():
             return intact
         views = self.__dict__.get("_tail_views")
-        return views is not None and all(a is b for a, b in zip(self._tail(), views))
+        arrays = [getattr(self, name, None) for name, _ in self._tail()]
+        return views is not None and len(views) == len(arrays) and all(
+            a is b for a, b in zip(arrays, views))
 
     def _packed(self, dtype=None):
-        pair = self._periodic_pair()
-        if pair is None or (self._params_intact()
-                            and (dtype is None or dtype == self._params.dtype)):
+        if not self._has_input_layer() or (
+                self._params_intact() and (dtype is None or dtype == self._params.dtype)):
             return super()._packed(dtype)
         front = super()._packed(dtype)
-        tail = [np.asarray(a) for a in self._tail()]
-        if any(a.shape != pair or a.dtype.kind not in "biuf" for a in tail):
-            raise ValueError(f"periodic_frequencies_ and periodic_phases_ must be real "
-                             f"arrays of shape {pair}.")
-        return np.concatenate([front, *(a.astype(front.dtype).ravel() for a in tail)])
+        tail = []
+        for name, shape in self._tail():
+            a = np.asarray(getattr(self, name, None))
+            if a.shape != shape or a.dtype.kind not in "biuf":
+                raise ValueError(f"{name} must be a real array of shape {shape}; got "
+                                 f"{a.shape if a.ndim else type(getattr(self, name, None))}.")
+            tail.append(a.astype(front.dtype).ravel())
+        return np.concatenate([front, *tail])
 
     def _link_params(self, dtype=None):
         super()._link_params(dtype)
-        pair = self._periodic_pair()
-        if pair is None:
+        if not self._has_input_layer():
             return
-        off, n = self._layout().periodic_off, pair[0] * pair[1]
-        self.periodic_frequencies_ = self._params[off:off + n].reshape(pair)
-        self.periodic_phases_ = self._params[off + n:off + 2 * n].reshape(pair)
-        self._tail_views = self._tail()
+        off = self._layout().periodic_off
+        views = []
+        for name, shape in self._tail():
+            n = int(np.prod(shape))
+            view = self._params[off:off + n].reshape(shape)
+            setattr(self, name, view)
+            views.append(view)
+            off += n
+        self._tail_views = tuple(views)
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -174,7 +202,7 @@ class _PeriodicMixin:
         return state
 
 
-class TabularNetClassifier(_PeriodicMixin, _ScheduledMixin, MLPClassifier):
+class TabularNetClassifier(_InputLayerMixin, _ScheduledMixin, MLPClassifier):
     """MLPClassifier with the tabular schedules and label smoothing."""
 
     def _validate_input(self, X, y, incremental, reset):
@@ -187,5 +215,5 @@ class TabularNetClassifier(_PeriodicMixin, _ScheduledMixin, MLPClassifier):
         return X, Y
 
 
-class TabularNetRegressor(_PeriodicMixin, _ScheduledMixin, MLPRegressor):
+class TabularNetRegressor(_InputLayerMixin, _ScheduledMixin, MLPRegressor):
     """MLPRegressor with the tabular schedules."""

@@ -128,3 +128,15 @@ cdef Tuning tuning_for(dict overrides) except *:
         DEFAULT_TUNING = tuning_from(None)
         _have_default = True
     return DEFAULT_TUNING
+
+
+def set_pace_default(bint on):
+    """Turn the pacer on or off for every engine call on the default tuning
+    (as FASTMLP_PACE does at import); returns the setting it replaces.  For
+    tests of bit-repeatable fits: a pacer that switches a fit between the
+    team and one thread changes its rounding (README, "A busy machine")."""
+    global _have_default
+    old = DEFAULTS["pace"]
+    DEFAULTS["pace"] = bool(on)
+    _have_default = False
+    return old

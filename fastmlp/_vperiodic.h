@@ -1,11 +1,11 @@
-/* The periodic input layer's loops (_periodic.pyx), in C so that they
+/* The periodic input layer's loops (_input_layer.pyx), in C so that they
  * vectorize (sin and cos: _vtrig.h) and are compiled once per instruction
  * set (_simd.h).  X is row-major with p columns; its first n_num columns are
  * the numeric values z, its last P = n_num * K columns the periodic ones,
  * column tail + k K + q (tail = p - P) for numeric column k, frequency q:
  *     theta = f[k K + q] * z_k + ph[k K + q]
  *     Xe[:, tail + k K + q] = cos(theta),  S[:, k K + q] = sin(theta)
- * and, given G = dL/dXe[:, tail:] (m x P),
+ * and, given G = dL/dXe[:, tail:] (m x P, rows ldg apart),
  *     gf[c]  (+)= sum_i -S[i, c] * z_k[i] * G[i, c]
  *     gph[c] (+)= sum_i -S[i, c] * G[i, c]
  * summed over the rows in order, whatever the columns' split over threads. */
@@ -59,14 +59,15 @@ FASTMLP_CLONES void fastmlp_periodic_fwd_##SUF(                                 
  * rows 0:m; Xe supplies z (its first columns are X's) */                         \
 FASTMLP_CLONES void fastmlp_periodic_bwd_##SUF(                                   \
     const T* Xe, ptrdiff_t m, ptrdiff_t p, ptrdiff_t n_num, ptrdiff_t K,          \
-    const T* S, const T* G, ptrdiff_t k0, ptrdiff_t k1, T* gf, T* gph)            \
+    const T* S, const T* G, ptrdiff_t ldg, ptrdiff_t k0, ptrdiff_t k1, T* gf,     \
+    T* gph)                                                                       \
 {                                                                                 \
     ptrdiff_t P = n_num * K;                                                      \
     for (ptrdiff_t i = 0; i < m; i++) {                                           \
         for (ptrdiff_t k = k0; k < k1; k++) {                                     \
             T z = Xe[i * p + k];                                                  \
             const T* sk = S + i * P + k * K;                                      \
-            const T* gk = G + i * P + k * K;                                      \
+            const T* gk = G + i * ldg + k * K;                                    \
             T* gfk = gf + k * K;                                                  \
             T* gpk = gph + k * K;                                                 \
             FASTMLP_PRAGMA(omp simd)                                              \

@@ -1,5 +1,5 @@
 /* sin and cos of one value, written so that a loop around them vectorizes
- * (the periodic input layer, _periodic.pyx; libm's sincos is a call per
+ * (the periodic columns of the input layer, _input_layer.pyx; libm's sincos is a call per
  * value, ~15 ns, which would cost a 16-frequency layer as much as the
  * GEMMs of a 256-wide network).
  *

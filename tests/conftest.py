@@ -38,6 +38,8 @@ NEEDS_THREADS_REASON = ("serial build (fastmlp._openmp.OPENMP_ENABLED is False):
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "needs_threads: needs two OpenMP threads; skips in a serial build")
+    config.addinivalue_line(
+        "markers", "paced: runs with the pacer on (conftest turns it off elsewhere)")
 
 
 def pytest_report_header(config):
@@ -53,6 +55,26 @@ def pytest_report_header(config):
             f"fastmlp build: {b['compiler']}; OpenMP {'on' if b['openmp'] else 'OFF'}; "
             f"SIMD clones {'on' if b['simd_clones'] else 'off'}; barrier {b['barrier']}; "
             f"bounds checks {'on' if b['debug'] else 'off'}"]
+
+
+@pytest.fixture(autouse=True)
+def _pacer_off(request):
+    """The pacer off for every test but the pacer's own (test_pacing.py, and
+    any test marked ``paced``).  Tests here compare fits bit for bit, which
+    holds for a given thread count (README); on a busy machine the pacer may
+    move a fit between the team and one thread, and the fit's rounding with
+    it.  Its effect on results is tested in test_pacing.py."""
+    from fastmlp import _tuning
+
+    if request.node.get_closest_marker("paced") or request.module.__name__.endswith(
+            "test_pacing"):
+        yield
+        return
+    old = _tuning.set_pace_default(False)
+    try:
+        yield
+    finally:
+        _tuning.set_pace_default(old)
 
 
 def pytest_runtest_setup(item):

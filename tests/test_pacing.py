@@ -269,3 +269,17 @@ def test_fastmlp_pace_in_the_environment_sets_the_default(value, on):
     default, line = res.stdout.strip().split(" ", 1)
     assert default == str(on)
     assert ("off (FASTMLP_PACE=0)" in line) == (not on)
+
+
+def test_set_pace_default_switches_the_default_tuning():
+    # conftest turns the pacer off with it for the other test files
+    from fastmlp import _tuning
+
+    old = _tuning.set_pace_default(False)
+    try:
+        assert _tuning.DEFAULTS["pace"] is False
+        assert _tuning.set_pace_default(True) is False
+        assert _tuning.DEFAULTS["pace"] is True
+    finally:
+        _tuning.set_pace_default(old)
+    assert _tuning.DEFAULTS["pace"] == old

@@ -1,10 +1,11 @@
-"""The engine's periodic input layer (_periodic.pyx, _vtrig.h) against its
-oracles: NumPy's sin and cos, the same network run on the embedded input
-by hand, and finite differences of the engine's own loss."""
+"""The engine's input layer (_input_layer.pyx, _vtrig.h): periodic columns
+and a diagonal scale, against their oracles: NumPy's sin and cos, the same
+network run on the embedded input by hand, finite differences of the
+engine's own loss, and the NumPy reference's epochs."""
 import numpy as np
 import pytest
 
-from fastmlp import _engine, _periodic
+from fastmlp import _engine, _input_layer as _periodic
 from fastmlp._stochastic_optimizers import StochasticOptimizer
 
 DTYPES = [np.float32, np.float64]
@@ -35,13 +36,14 @@ def test_sincos_matches_numpy(dtype):
 
 
 def _problem(dtype, periodic=(2, 3), hidden=(5,), n=40, out="identity", seed=0,
-             weighted=False, batch_size=None):
+             weighted=False, batch_size=None, scale=False):
     rng = np.random.RandomState(seed)
     n_num, K = periodic
     n_other = 2
     p = n_num + n_other + n_num * K
     units = (p, *hidden, 3 if out == "softmax" else 1)
-    layout = _engine.Layout(units, batch_size or n, "tanh", out, periodic=periodic)
+    layout = _engine.Layout(units, batch_size or n, "tanh", out, periodic=periodic,
+                            input_scale=scale)
     X = np.zeros((n, p), dtype=dtype)
     X[:, :n_num + n_other] = rng.normal(size=(n, n_num + n_other))
     X[:, n_num + n_other:] = 123.0   # overwritten by the layer: must not matter
@@ -64,6 +66,9 @@ def _embed(layout, X, params):
     for k in range(n_num):
         for q in range(K):
             Xe[:, tail + k * K + q] = np.cos(f[k, q] * X[:, k] + ph[k, q])
+    if layout.input_scale:
+        off = layout.input_scale_off
+        Xe *= params[off:off + X.shape[1]]
     return Xe
 
 
@@ -85,8 +90,10 @@ def _plain_forward(layout, Xe, params):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [1, 7, 700])
-def test_forward_is_the_network_on_the_embedded_input(dtype, n):
-    layout, X, _, _, params = _problem(dtype, n=n, out="softmax")
+@pytest.mark.parametrize("periodic, scale", [((2, 3), False), ((2, 3), True), ((0, 0), True)])
+def test_forward_is_the_network_on_the_embedded_input(dtype, n, periodic, scale):
+    layout, X, _, _, params = _problem(dtype, n=n, out="softmax", periodic=periodic,
+                                       scale=scale)
     prob = _engine.Problem(layout, X, None, None, params)
     got = prob.forward(n_threads=2)
     want = _plain_forward(layout, _embed(layout, X, params), params)
@@ -97,9 +104,11 @@ def test_forward_is_the_network_on_the_embedded_input(dtype, n):
 @pytest.mark.parametrize("out", ["identity", "softmax"])
 @pytest.mark.parametrize("hidden", [(5,), (4, 3), ()])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_loss_grad_matches_finite_differences(out, hidden, weighted):
+@pytest.mark.parametrize("periodic, scale", [((2, 3), False), ((2, 3), True), ((0, 0), True)])
+def test_loss_grad_matches_finite_differences(out, hidden, weighted, periodic, scale):
     layout, X, Y, sw, params = _problem(np.float64, hidden=hidden, out=out,
-                                        weighted=weighted, batch_size=16)
+                                        weighted=weighted, batch_size=16,
+                                        periodic=periodic, scale=scale)
     prob = _engine.Problem(layout, X, Y, sw, params)
     alpha = 0.01
     prob.loss_grad(alpha=alpha, n_threads=1)
@@ -116,8 +125,8 @@ def test_loss_grad_matches_finite_differences(out, hidden, weighted):
     params[:] = base
     np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-8)
     P = layout.periodic[0] * layout.periodic[1]
-    assert np.abs(grad[layout.periodic_off:]).min() > 0   # every f and ph is trained
-    assert layout.n_params == layout.periodic_off + 2 * P
+    assert np.abs(grad[layout.periodic_off:]).min() > 0   # every f, ph and s is trained
+    assert layout.n_params == layout.periodic_off + 2 * P + (X.shape[1] if scale else 0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -190,7 +199,8 @@ def test_sparse_x_is_refused():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_epochs_match_the_numpy_reference(dtype, weighted):
+@pytest.mark.parametrize("scale", [False, True])
+def test_epochs_match_the_numpy_reference(dtype, weighted, scale):
     # Adam over shuffled minibatches with hidden dropout and clipping by
     # norm: the engine against _reference_problem, step for step
     from fastmlp import _reference_problem as refp
@@ -205,7 +215,8 @@ def test_epochs_match_the_numpy_reference(dtype, weighted):
     results = []
     for mod, Opt in ((_engine, StochasticOptimizer), (refp, refp.OptimizerState)):
         layout = mod.Layout(units, 32, "silu", "softmax", dropout=(0.2, 0.1),
-                            periodic=periodic)
+                            periodic=periodic, input_scale=scale, periodic_lr=3.0,
+                            input_scale_lr=6.0)
         params = np.random.RandomState(0).normal(scale=0.4, size=layout.n_params).astype(dtype)
         prob = mod.Problem(layout, X, Y, sw, params)
         opt = Opt("adam", layout.n_params, np.dtype(dtype), 0.01)

@@ -195,3 +195,25 @@ def test_onnx_refuses_a_network_with_a_periodic_layer():
     model, _ = _fitted(True)
     with pytest.raises(ValueError, match="periodic input layer"):
         to_onnx(model.network_)
+
+
+def test_input_scale_is_learned_from_one_and_used():
+    model, x = _fitted(True, input_scale=True)
+    net = model.network_
+    p = model.preprocessor_.n_features_out_
+    assert net.input_scale_.shape == (p,)
+    assert np.shares_memory(net.input_scale_, net._params)
+    assert not np.allclose(net.input_scale_, 1.0) and np.abs(net.input_scale_ - 1).max() < 1
+    pred = model.predict(x)
+    s = net.input_scale_.copy()
+    net.input_scale_ = np.ones(p)                  # replaced: packed and used
+    assert not np.allclose(model.predict(x), pred)
+    net.input_scale_ = np.ones(p + 1)
+    with pytest.raises(ValueError, match="input_scale_"):
+        model.predict(x)
+    net.input_scale_ = s
+    np.testing.assert_array_equal(model.predict(x), pred)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(x), pred)
+    off, _ = _fitted(True, input_scale=False)
+    assert not hasattr(off.network_, "input_scale_")
