@@ -72,6 +72,7 @@ TUNING_TABLES = [
 VARIANTS = {
     "no_periodic": {"n_periodic": 0},
     "frozen_periodic": {"learn_periodic": False},
+    "with_input_scale": {"input_scale": True},
     "no_smooth_clip": {"smooth_clip": False},
     "no_data_init": {"data_init": False},
     "constant_lr": {"lr_schedule": "constant"},

@@ -134,9 +134,11 @@ learn_periodic : bool, default=True
 periodic_lr : float > 0, default=5.0
     Learning rate of the periodic frequencies and phases, as a factor of
     ``learning_rate_init``.
-input_scale : bool, default=True
+input_scale : bool, default=False
     Learn a scale factor for each of the network's input columns, starting
-    at 1 (RealMLP's diagonal scaling layer; the engine's input layer).
+    at 1 (RealMLP's diagonal scaling layer; the engine's input layer). Off
+    by default: on the tables the defaults were chosen on it did not help
+    (README, "Tables").
 input_scale_lr : float > 0, default=6.0
     Its learning rate, as a factor of ``learning_rate_init``.
 random_state : int, RandomState instance or None, default=None
@@ -363,7 +365,7 @@ label_smoothing : float in [0, 1), default=0.1
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
                  max_categories=32, smooth_clip=True, add_missing_indicator=True,
                  n_periodic=16, periodic_scale=1.0, learn_periodic=True, periodic_lr=5.0,
-                 input_scale=True, input_scale_lr=6.0,
+                 input_scale=False, input_scale_lr=6.0,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -512,7 +514,7 @@ clip_output : bool, default=True
                  clip_output=True, best_epoch=True, validation_fraction=0.2,
                  categorical_features="auto", max_categories=32, smooth_clip=True,
                  add_missing_indicator=True, n_periodic=16, periodic_scale=1.0,
-                 learn_periodic=True, periodic_lr=5.0, input_scale=True,
+                 learn_periodic=True, periodic_lr=5.0, input_scale=False,
                  input_scale_lr=6.0, random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation

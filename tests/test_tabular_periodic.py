@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastmlp import TabularMLPRegressor, TabularPreprocessor
+from fastmlp import TabularMLPClassifier, TabularMLPRegressor, TabularPreprocessor
 from fastmlp._tabular_preprocessing import PERIODIC_SPREAD, periodic_frequencies
 
 
@@ -217,3 +217,9 @@ def test_input_scale_is_learned_from_one_and_used():
     np.testing.assert_array_equal(again.predict(x), pred)
     off, _ = _fitted(True, input_scale=False)
     assert not hasattr(off.network_, "input_scale_")
+
+
+@parametrize_with_checks([TabularMLPRegressor(input_scale=True, max_iter=8),
+                          TabularMLPClassifier(input_scale=True, max_iter=8)])
+def test_sklearn_compatible_with_the_input_scale(estimator, check):
+    check(estimator)
