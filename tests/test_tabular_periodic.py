@@ -219,7 +219,7 @@ def test_input_scale_is_learned_from_one_and_used():
     assert not hasattr(off.network_, "input_scale_")
 
 
-@parametrize_with_checks([TabularMLPRegressor(input_scale=True, max_iter=8),
-                          TabularMLPClassifier(input_scale=True, max_iter=8)])
+@parametrize_with_checks([TabularMLPRegressor(input_scale=True),
+                          TabularMLPClassifier(input_scale=True)])
 def test_sklearn_compatible_with_the_input_scale(estimator, check):
     check(estimator)
