@@ -159,12 +159,17 @@ class FittedNetwork:
             return rates
         return (float(self.dropout),) * n_hidden
 
+    def _input_layer_args(self):
+        """The engine Layout's input-layer arguments (none here; the tabular
+        networks have one, ``_tabular_network``)."""
+        return {}
+
     def _layout(self, batch_size=0):
         """The prediction layout (cached)."""
         units = self._units()
         return _engine.layout_for(
             units, batch_size, self._activations(len(units) - 2), self.out_activation_,
-            getattr(self, "loss", None),
+            getattr(self, "loss", None), **self._input_layer_args()
         )
 
     def _predict_key(self):
@@ -194,6 +199,7 @@ class FittedNetwork:
             input_dropout=float(self.input_dropout or 0.0) if training else 0.0,
             huber_delta=float(getattr(self, "huber_delta", 1.0)),
             max_norm=float(self.max_norm or 0.0) if training else 0.0,
+            **self._input_layer_args(),
         )
 
     def _params_intact(self):

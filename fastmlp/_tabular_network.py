@@ -40,7 +40,6 @@ loads it, with the network).
 """
 import numpy as np
 
-from fastmlp import _engine
 from fastmlp._multilayer_perceptron import MLPClassifier, MLPRegressor
 from fastmlp._tabular_schedules import decay_factor, epoch_progress, lr_factor
 
@@ -112,30 +111,12 @@ class _InputLayerMixin:
         return self._periodic_pair() is not None or bool(self.__dict__.get("_input_scale"))
 
     def _input_layer_args(self):
+        if not self._has_input_layer():
+            return {}
         get = self.__dict__.get
         return dict(periodic=self._periodic_pair(), periodic_lr=float(get("_periodic_lr", 1.0)),
                     input_scale=bool(get("_input_scale")),
                     input_scale_lr=float(get("_input_scale_lr", 1.0)))
-
-    def _layout(self, batch_size=0):
-        if not self._has_input_layer():
-            return super()._layout(batch_size)
-        units = self._units()
-        return _engine.layout_for(units, batch_size, self._activations(len(units) - 2),
-                                  self.out_activation_, getattr(self, "loss", None),
-                                  **self._input_layer_args())
-
-    def _train_layout(self, batch_size, training=True):
-        if not self._has_input_layer():
-            return super()._train_layout(batch_size, training)
-        units = self._units()
-        n_hidden = len(units) - 2
-        return _engine.layout_for(
-            units, batch_size, self._activations(n_hidden), self.out_activation_,
-            loss=getattr(self, "loss", None),
-            dropout=self._dropout_rates(n_hidden) if training else None,
-            max_norm=float(self.max_norm or 0.0) if training else 0.0,
-            **self._input_layer_args())
 
     def _initialize(self, y, layer_units, dtype):
         pair = self._periodic_pair()
