@@ -115,3 +115,14 @@ def test_limits(smoke_results):
         for key in ("numpy_1t_gflops", "numpy_2t_gflops", "scipy_1t_gflops"):
             assert _finite(g[key]) and g[key] > 0, key
     assert "## limits" in stdout
+
+
+def test_ab_builds_compares_two_checkouts():
+    # the same checkout on both sides: every workload timed, ratios near 1
+    from bench import ab_builds
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    got = ab_builds.run(root, root, rounds=1, rows=300, epochs=1)
+    assert set(got) == {"silu+dropout", "silu", "relu+dropout", "relu"}
+    for before, after in got.values():
+        assert before > 0 and after > 0 and 0.1 < before / after < 10
