@@ -54,6 +54,12 @@ cdef struct Net:
     Py_ssize_t xs_off             # Xe before the scale, (batch, units[0])
 
 
+cdef inline bint _has_input_layer(const Net* net) noexcept nogil:
+    """Does the call run the input layer (_input_layer.pyx): periodic
+    columns, an input scale, or both?"""
+    return net.per_n * net.per_k > 0 or net.sc_off >= 0
+
+
 cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:
     """p + off, keeping NULL (an unused optimizer state) NULL."""
     return NULL if p == NULL else p + off

@@ -45,7 +45,7 @@ from fastmlp._dropout cimport _dropout
 from fastmlp._layers cimport (_backward, _coef_abssum, _coef_sqnorm, _forward,
                               _max_norm)
 from fastmlp._net cimport (FASTMLP_DEBUG_BUILD, Csr, Net, _assert_layout, _at,
-                           _part_hi, _part_lo, _team)
+                           _has_input_layer, _part_hi, _part_lo, _team)
 from fastmlp._online cimport ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, train_online
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW, SOLVER_SGD,
                                   _grad_sqnorm, _update, adam_step_size)
@@ -137,7 +137,7 @@ cdef int _online_team(const Net* net, Py_ssize_t batch_size, Py_ssize_t n,
             or net.max_norm > 0 or net.n_layers < 3
             or net.n_layers > ONLINE_MAX_LAYERS
             or net.n_coef < net.tun.online_min_coefs or net.n_threads < 2
-            or net.per_n * net.per_k > 0 or net.sc_off >= 0):
+            or _has_input_layer(net)):
         return 1
     for l in range(net.n_layers):
         if net.keep[l] < 1:
@@ -316,7 +316,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef bint dense = X is not None
     cdef bint drop_input = net.keep[0] < 1
     cdef bint adam = solver == SOLVER_ADAM or solver == SOLVER_ADAMW
-    cdef bint inlayer = net.per_n * net.per_k > 0 or net.sc_off >= 0
+    cdef bint inlayer = _has_input_layer(&net)
     cdef floating* Xe = wp + net.emb_off
     cdef int rows_nt
     cdef bint stepped, gather_in_region
@@ -534,7 +534,7 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     cdef const floating* swp = NULL
     cdef const floating* Yb
     cdef const floating* Xb
-    cdef bint inlayer = net.per_n * net.per_k > 0 or net.sc_off >= 0
+    cdef bint inlayer = _has_input_layer(&net)
     cdef double sw_sum = 0, loss_sum = 0, sqnorm, l1norm, scale
     cdef bint dense = X is not None
     cdef floating fscale, falpha = <floating> alpha, falpha1 = <floating> alpha1

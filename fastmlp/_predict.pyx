@@ -34,9 +34,9 @@ cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
     """out[r0:r1] = the network's output for X rows r0:r1 (prediction).
 
     The block ping-pongs between two scratch halves, layer after layer.
-    inlayer is (per_n, per_k, per_off, sc_off); with periodic columns
-    (per_n * per_k > 0) or a scale (sc_off >= 0) the block goes through the
-    input layer into xe first."""
+    inlayer is (per_n, per_k, per_off, sc_off); with an input layer, xe is
+    the thread's room for it (else NULL) and the block goes through it
+    there first."""
     cdef Py_ssize_t m = r1 - r0
     cdef Py_ssize_t fi, fo
     cdef int l
@@ -54,7 +54,7 @@ cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
                           NULL, r0, r1, params + coef_off[0], fo, dst)
         else:
             src = X + r0 * fi if l == 0 else scratch + ((l - 1) % 2) * half
-            if l == 0 and (inlayer[0] * inlayer[1] > 0 or inlayer[3] >= 0):
+            if l == 0 and xe != NULL:
                 _input_rows(X, r0, r1, fi, inlayer[0], inlayer[1], params, inlayer[2],
                             inlayer[3], xe)
                 src = xe
@@ -123,7 +123,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
                               n_layers, &v.acts[0], out_kind, &params[0],
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),
                               &scratch[0], block * width, &out[0, 0], inlayer,
-                              &scratch[0] + 2 * block * width)
+                              &scratch[0] + 2 * block * width if per_room else NULL)
         else:
             for blk in prange(nb, num_threads=nt, schedule="static"):
                 _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
@@ -134,4 +134,4 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
                               block * width, &out[0, 0], inlayer,
                               &scratch[0] + omp_get_thread_num() * (2 * block * width
                                                                     + per_room)
-                              + 2 * block * width)
+                              + 2 * block * width if per_room else NULL)
