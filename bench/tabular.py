@@ -73,6 +73,8 @@ VARIANTS = {
     "no_periodic": {"n_periodic": 0},
     "frozen_periodic": {"learn_periodic": False},
     "with_input_scale": {"input_scale": True},
+    "ensemble_3": {"n_ensemble": 3},
+    "ensemble_5": {"n_ensemble": 5},
     "no_smooth_clip": {"smooth_clip": False},
     "no_data_init": {"data_init": False},
     "constant_lr": {"lr_schedule": "constant"},

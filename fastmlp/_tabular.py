@@ -15,8 +15,13 @@ The network trains in float32 (the preprocessor's output) and predicts in
 float64 (see ``_transform``).
 
 Randomness: one ``random_state`` draws, in this order, the periodic
-features' seed, the validation split's seed and the network's seed, so an int gives the same model on
-every fit with the same thread count.
+features' seed, then for each ensemble member its validation split's seed
+and its network's seed, so an int gives the same model on every fit with
+the same thread count, and the first member of an ensemble is the model
+fitted without one.
+
+Ensembles (``n_ensemble``) train their members one after the other on the
+same preprocessed table; each differs by its held-out rows and its seed.
 """
 import warnings
 from numbers import Integral, Real
@@ -65,6 +70,7 @@ _COMMON_CONSTRAINTS = {
     "periodic_lr": [Interval(Real, 0, None, closed="neither")],
     "input_scale": ["boolean"],
     "input_scale_lr": [Interval(Real, 0, None, closed="neither")],
+    "n_ensemble": [Interval(Integral, 1, None, closed="left")],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
@@ -141,9 +147,15 @@ input_scale : bool, default=False
     (README, "Tables").
 input_scale_lr : float > 0, default=6.0
     Its learning rate, as a factor of ``learning_rate_init``.
+n_ensemble : int >= 1, default=1
+    Networks trained, one after the other, each on its own validation
+    split (when ``best_epoch``) and from its own seed, on the same
+    preprocessing; predictions average their probabilities (classifier) or
+    standardized outputs (regressor). Fit and predict take about
+    ``n_ensemble`` times as long (README, "Tables").
 random_state : int, RandomState instance or None, default=None
-    Seeds the periodic features, the validation split and the network
-    (initialization, shuffles, dropout).
+    Seeds the periodic features, then each network's validation split and
+    its seed (initialization, shuffles, dropout).
 verbose : bool, default=False
     Print the network's progress each epoch.
 """
@@ -152,13 +164,16 @@ _SHARED_ATTRS_DOC = """\
 preprocessor_ : TabularPreprocessor
     The fitted preprocessing.
 network_ : MLPClassifier or MLPRegressor
-    The fitted network (a private subclass with the recipe's schedules).
+    The fitted network (a private subclass with the recipe's schedules);
+    with ``n_ensemble > 1``, the first member.
+networks_ : list of MLPClassifier or MLPRegressor
+    Every member of the ensemble (``[network_]`` without one).
 n_features_in_ : int
     Number of columns seen in fit.
 feature_names_in_ : ndarray of shape (n_features_in_,)
     Column names seen in fit, when they are all strings.
 n_iter_ : int
-    Epochs trained.
+    Epochs trained (by ``network_``, as are the three below).
 best_epoch_ : int
     1-based epoch whose weights were kept (``n_iter_`` without a
     validation split).
@@ -229,10 +244,11 @@ class _BaseTabularMLP(BaseEstimator):
                 return None, None
         return train, val
 
-    def _fit_network(self, net, Xt, y_train_target, train, val, y_val_target):
+    def _fit_network(self, net, pre, Xt, target, train, val):
+        """Train one member on Xt[train] (all rows when train is None),
+        keeping its best epoch on Xt[val]."""
         n_train = Xt.shape[0] if train is None else train.shape[0]
         net.set_params(batch_size=min(int(self.batch_size), n_train))
-        pre = self.preprocessor_
         if self.learn_periodic and pre.periodic_frequencies_.size:
             # the engine learns the drawn frequencies and phases (_tabular_network)
             net._periodic = pre.periodic_frequencies_.shape
@@ -252,17 +268,62 @@ class _BaseTabularMLP(BaseEstimator):
             warnings.simplefilter("ignore", ConvergenceWarning)
             if train is None:
                 net.set_params(early_stopping=False)
-                net.fit(Xt, y_train_target)
+                net.fit(Xt, target)
             else:
                 net.set_params(early_stopping=True, scoring=self._validation_scoring)
-                net.fit(Xt[train], y_train_target[train], X_val=Xt[val],
-                        y_val=y_val_target[val])
+                net.fit(Xt[train], target[train], X_val=Xt[val], y_val=target[val])
+        return net
+
+    def _fit_members(self, network_class, pre, Xt, target, split_y, rng,
+                     label_smoothing=0.0):
+        """The ensemble's networks: member k draws its own validation split
+        and network seed from rng, in that order (so one member is the
+        estimator without an ensemble)."""
+        members = []
+        for _ in range(int(self.n_ensemble)):
+            train, val = self._split(Xt.shape[0], split_y, rng,
+                                     stratify=split_y is not None)
+            net = self._make_network(network_class, rng.randint(_SEED_BOUND),
+                                     label_smoothing)
+            members.append(self._fit_network(net, pre, Xt, target, train, val))
+        return members
+
+    def _fit_or_restore(self, X, y):
+        """``_fit_table``, or on any error the fitted state as it was (fit
+        builds new objects and never changes the old ones in place, so
+        keeping references is enough)."""
+        params = set(self._get_param_names())
+        saved = {k: v for k, v in self.__dict__.items() if k not in params}
+        try:
+            return self._fit_table(X, y)
+        except BaseException:
+            for key in [k for k in self.__dict__ if k not in params]:
+                del self.__dict__[key]
+            self.__dict__.update(saved)
+            raise
+
+    def _set_fitted(self, pre, members):
+        """Fitted attributes, set only once every member has trained, so a
+        fit that fails leaves a fitted estimator as it was."""
+        net = members[0]
+        self.preprocessor_ = pre
+        self.networks_ = members
         self.network_ = net
         self.n_iter_ = net.n_iter_
         self.loss_curve_ = list(net.loss_curve_)
         scores = net.validation_scores_
         self.validation_scores_ = None if scores is None else list(scores)
         self.best_epoch_ = (int(np.argmax(scores)) + 1) if scores else net.n_iter_
+
+    def _members_mean(self, method, Xt):
+        """The members' outputs (``method`` of each network), averaged."""
+        outs = [getattr(net, method)(Xt) for net in self.networks_]
+        if len(outs) == 1:
+            return outs[0]
+        total = outs[0].astype(np.float64)
+        for out in outs[1:]:
+            total += out
+        return total / len(outs)
 
     def _check_table(self, X, reset):
         """n_features_in_ and feature names, after a non-DataFrame is made a
@@ -365,7 +426,7 @@ label_smoothing : float in [0, 1), default=0.1
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
                  max_categories=32, smooth_clip=True, add_missing_indicator=True,
                  n_periodic=16, periodic_scale=1.0, learn_periodic=True, periodic_lr=5.0,
-                 input_scale=False, input_scale_lr=6.0,
+                 input_scale=False, input_scale_lr=6.0, n_ensemble=1,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -393,6 +454,7 @@ label_smoothing : float in [0, 1), default=0.1
         self.periodic_lr = periodic_lr
         self.input_scale = input_scale
         self.input_scale_lr = input_scale_lr
+        self.n_ensemble = n_ensemble
         self.random_state = random_state
         self.verbose = verbose
 
@@ -411,19 +473,21 @@ label_smoothing : float in [0, 1), default=0.1
         -------
         self : TabularMLPClassifier
         """
+        return self._fit_or_restore(X, y)
+
+    def _fit_table(self, X, y):
         X = self._check_table(X, reset=True)
         y = column_or_1d(self._check_y(y), warn=True)
         check_classification_targets(y)
         rng = check_random_state(self.random_state)
-        self.preprocessor_ = self._make_preprocessor(rng.randint(_SEED_BOUND))
-        Xt = self.preprocessor_.fit_transform(X)
+        pre = self._make_preprocessor(rng.randint(_SEED_BOUND))
+        Xt = pre.fit_transform(X)
         if Xt.shape[0] != y.shape[0]:
             raise ValueError(f"X has {Xt.shape[0]} rows but y has {y.shape[0]}.")
-        train, val = self._split(Xt.shape[0], y, rng, stratify=True)
-        net = self._make_network(TabularNetClassifier, rng.randint(_SEED_BOUND),
-                                 self.label_smoothing)
-        self._fit_network(net, Xt, y, train, val, y)
-        self.classes_ = net.classes_
+        members = self._fit_members(TabularNetClassifier, pre, Xt, y, y, rng,
+                                    self.label_smoothing)
+        self._set_fitted(pre, members)
+        self.classes_ = members[0].classes_
         return self
 
     def predict(self, X):
@@ -437,8 +501,8 @@ label_smoothing : float in [0, 1), default=0.1
         -------
         y : ndarray of shape (n_samples,)
         """
-        Xt = self._transform(X)
-        return self.network_.predict(Xt)
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def predict_proba(self, X):
         """Probability of each class, in ``classes_`` order.
@@ -452,7 +516,7 @@ label_smoothing : float in [0, 1), default=0.1
         proba : ndarray of shape (n_samples, n_classes)
         """
         Xt = self._transform(X)
-        return self.network_.predict_proba(Xt)
+        return self._members_mean("predict_proba", Xt)
 
 
 class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
@@ -515,7 +579,7 @@ clip_output : bool, default=True
                  categorical_features="auto", max_categories=32, smooth_clip=True,
                  add_missing_indicator=True, n_periodic=16, periodic_scale=1.0,
                  learn_periodic=True, periodic_lr=5.0, input_scale=False,
-                 input_scale_lr=6.0, random_state=None, verbose=False):
+                 input_scale_lr=6.0, n_ensemble=1, random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.learning_rate_init = learning_rate_init
@@ -543,6 +607,7 @@ clip_output : bool, default=True
         self.periodic_lr = periodic_lr
         self.input_scale = input_scale
         self.input_scale_lr = input_scale_lr
+        self.n_ensemble = n_ensemble
         self.random_state = random_state
         self.verbose = verbose
 
@@ -561,28 +626,31 @@ clip_output : bool, default=True
         -------
         self : TabularMLPRegressor
         """
+        return self._fit_or_restore(X, y)
+
+    def _fit_table(self, X, y):
         X = self._check_table(X, reset=True)
         y = check_array(self._check_y(y), ensure_2d=False, dtype=np.float64,
                         input_name="y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         rng = check_random_state(self.random_state)
-        self.preprocessor_ = self._make_preprocessor(rng.randint(_SEED_BOUND))
-        Xt = self.preprocessor_.fit_transform(X)
+        pre = self._make_preprocessor(rng.randint(_SEED_BOUND))
+        Xt = pre.fit_transform(X)
         if Xt.shape[0] != y.shape[0]:
             raise ValueError(f"X has {Xt.shape[0]} rows but y has {y.shape[0]}.")
         Y = y.reshape(y.shape[0], -1)
-        self.y_min_, self.y_max_ = Y.min(axis=0), Y.max(axis=0)
         if self.standardize_target:
-            self.y_mean_ = Y.mean(axis=0)
+            y_mean = Y.mean(axis=0)
             std = Y.std(axis=0)
-            self.y_scale_ = np.where(std > 0, std, 1.0)
+            y_scale = np.where(std > 0, std, 1.0)
         else:
-            self.y_mean_, self.y_scale_ = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
-        target = ((Y - self.y_mean_) / self.y_scale_).reshape(y.shape)
-        train, val = self._split(Xt.shape[0], None, rng, stratify=False)
-        net = self._make_network(TabularNetRegressor, rng.randint(_SEED_BOUND))
-        self._fit_network(net, Xt, target, train, val, target)
+            y_mean, y_scale = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
+        target = ((Y - y_mean) / y_scale).reshape(y.shape)
+        members = self._fit_members(TabularNetRegressor, pre, Xt, target, None, rng)
+        self._set_fitted(pre, members)
+        self.y_min_, self.y_max_ = Y.min(axis=0), Y.max(axis=0)
+        self.y_mean_, self.y_scale_ = y_mean, y_scale
         return self
 
     def predict(self, X):
@@ -597,7 +665,7 @@ clip_output : bool, default=True
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         Xt = self._transform(X)
-        raw = self.network_.predict(Xt).astype(np.float64)
+        raw = np.asarray(self._members_mean("predict", Xt), dtype=np.float64)
         shape = raw.shape
         pred = raw.reshape(shape[0], -1) * self.y_scale_ + self.y_mean_
         if self.clip_output:

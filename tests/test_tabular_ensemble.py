@@ -1,0 +1,200 @@
+"""n_ensemble of the tabular estimators: the members against the estimator
+without an ensemble, the averaged prediction against the members' own, and
+a failed fit leaving the fitted estimator as it was."""
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fastmlp import TabularMLPClassifier, TabularMLPRegressor
+from fastmlp._sklearn_compat import InvalidParameterError
+
+pd = pytest.importorskip("pandas")
+
+SMALL = dict(hidden_layer_sizes=(16,), max_iter=8, batch_size=64)
+ESTIMATORS = [TabularMLPClassifier, TabularMLPRegressor]
+
+
+@parametrize_with_checks([TabularMLPClassifier(n_ensemble=2), TabularMLPRegressor(n_ensemble=2)])
+def test_sklearn_compatible_with_an_ensemble(estimator, check):
+    check(estimator)
+
+
+def _table(n=240, seed=0):
+    rng = np.random.RandomState(seed)
+    df = pd.DataFrame({
+        "x": rng.normal(size=n),
+        "z": np.where(rng.rand(n) < 0.2, np.nan, rng.lognormal(size=n)),
+        "color": rng.choice(["red", "green", "blue", None], n).astype(object),
+    })
+    signal = np.sin(2 * df["x"].to_numpy()) + (df["color"] == "red").to_numpy()
+    return df, signal
+
+
+def _target(cls, signal):
+    if cls is TabularMLPClassifier:
+        return np.digitize(signal, np.quantile(signal, [0.33, 0.66]))  # 3 classes
+    return np.c_[100 + 30 * signal, signal] if cls is TabularMLPRegressor else signal
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_first_member_is_the_model_without_an_ensemble(cls):
+    df, signal = _table()
+    y = _target(cls, signal)
+    one = cls(**SMALL, random_state=5).fit(df, y)
+    three = cls(**SMALL, n_ensemble=3, random_state=5).fit(df, y)
+    assert len(three.networks_) == 3 and three.network_ is three.networks_[0]
+    assert one.networks_ == [one.network_]
+    for a, b in zip(one.network_.coefs_, three.networks_[0].coefs_):
+        np.testing.assert_array_equal(a, b)
+    assert three.best_epoch_ == one.best_epoch_ and three.n_iter_ == one.n_iter_
+    # the other members start, split and shuffle from their own seeds
+    seeds = {net.random_state for net in three.networks_}
+    assert len(seeds) == 3
+    for net in three.networks_[1:]:
+        assert not np.array_equal(net.coefs_[0], three.network_.coefs_[0])
+
+
+def test_each_member_keeps_its_best_epoch_on_its_own_held_out_rows():
+    df, signal = _table()
+    reg = TabularMLPRegressor(**SMALL, n_ensemble=3, random_state=0).fit(df, signal)
+    Xt = reg.preprocessor_.transform(df).astype(np.float64)
+    target = (signal - reg.y_mean_[0]) / reg.y_scale_[0]
+    # the members' splits, drawn again in fit's order from the same seed
+    rng = np.random.RandomState(0)
+    rng.randint(2**31 - 1)  # the periodic features' seed
+    held_out = []
+    for net in reg.networks_:
+        _, val = reg._split(Xt.shape[0], None, rng, stratify=False)
+        assert rng.randint(2**31 - 1) == net.random_state
+        held_out.append(val)
+    assert len({tuple(v) for v in held_out}) == 3
+
+    def loss(net, rows):  # the validation score is -(squared error / 2)
+        return 0.5 * np.mean((net.predict(Xt[rows]) - target[rows]) ** 2)
+
+    for k, net in enumerate(reg.networks_):
+        best = -max(net.validation_scores_)
+        assert loss(net, held_out[k]) == pytest.approx(best, rel=1e-4)
+        others = [loss(net, v) for j, v in enumerate(held_out) if j != k]
+        assert all(o != pytest.approx(best, rel=1e-3) for o in others)
+
+
+def test_classifier_averages_the_members_probabilities():
+    df, signal = _table()
+    y = np.array(["lo", "mid", "hi"])[_target(TabularMLPClassifier, signal)]
+    clf = TabularMLPClassifier(**SMALL, n_ensemble=3, random_state=1).fit(df, y)
+    Xt = clf.preprocessor_.transform(df).astype(np.float64)
+    members = [net.predict_proba(Xt) for net in clf.networks_]
+    expected = (members[0] + members[1] + members[2]) / 3
+    proba = clf.predict_proba(df)
+    np.testing.assert_allclose(proba, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
+    np.testing.assert_array_equal(clf.predict(df), clf.classes_[expected.argmax(axis=1)])
+    assert not np.allclose(members[0], members[1])
+    # the average is what a user would get averaging three fits by hand
+    assert clf.score(df, y) == np.mean(clf.predict(df) == y)
+
+
+@pytest.mark.parametrize("two_targets", [False, True])
+def test_regressor_averages_the_members_standardized_outputs(two_targets):
+    df, signal = _table()
+    y = _target(TabularMLPRegressor, signal) if two_targets else 100 + 30 * signal
+    reg = TabularMLPRegressor(**SMALL, n_ensemble=2, random_state=2).fit(df, y)
+    Xt = reg.preprocessor_.transform(df).astype(np.float64)
+    raw = sum(net.predict(Xt).astype(np.float64) for net in reg.networks_) / 2
+    expected = raw.reshape(len(df), -1) * reg.y_scale_ + reg.y_mean_
+    expected = np.clip(expected, reg.y_min_, reg.y_max_).reshape(np.shape(y))
+    np.testing.assert_allclose(reg.predict(df), expected, rtol=1e-12)
+    assert reg.predict(df).shape == np.shape(y)
+
+
+def test_an_ensemble_fits_better_than_its_members_on_average():
+    # not a guarantee for every table, but for a noisy smooth target and
+    # fixed seeds the averaged members' error is below their mean error
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(600, 3))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2 + rng.normal(scale=0.3, size=600)
+    train, test = slice(0, 400), slice(400, None)
+    reg = TabularMLPRegressor(hidden_layer_sizes=(64, 64), max_iter=30, n_ensemble=4,
+                              random_state=0).fit(X[train], y[train])
+    Xt = reg.preprocessor_.transform(X[test]).astype(np.float64)
+    member_mse = [np.mean((net.predict(Xt) * reg.y_scale_[0] + reg.y_mean_[0] - y[test]) ** 2)
+                  for net in reg.networks_]
+    ensemble_mse = np.mean((reg.predict(X[test]) - y[test]) ** 2)
+    assert ensemble_mse < np.mean(member_mse)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_same_seed_same_ensemble_and_pickle(cls):
+    df, signal = _table(160)
+    y = _target(cls, signal)
+    a = cls(**SMALL, n_ensemble=2, random_state=3).fit(df, y)
+    b = cls(**SMALL, n_ensemble=2, random_state=3).fit(df, y)
+    np.testing.assert_array_equal(a.predict(df), b.predict(df))
+    c = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(c.predict(df), a.predict(df))
+    sio = pytest.importorskip("skops.io")
+    data = sio.dumps(a)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert all(t.startswith("fastmlp.") for t in untrusted), untrusted
+    np.testing.assert_array_equal(sio.loads(data, trusted=untrusted).predict(df), a.predict(df))
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_n_ensemble_is_checked(cls):
+    X, y = np.zeros((30, 2)), np.arange(30) % 2
+    for bad in (0, -1, 1.5, "2"):
+        with pytest.raises(InvalidParameterError, match="n_ensemble"):
+            cls(n_ensemble=bad).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("n_ensemble", [1, 2])
+def test_a_failed_fit_leaves_the_fitted_estimator_as_it_was(cls, n_ensemble):
+    df, signal = _table(120)
+    y = _target(cls, signal)
+    est = cls(**SMALL, n_ensemble=n_ensemble, random_state=0).fit(df, y)
+    before = dict(est.__dict__)
+    expected = est.predict(df)
+    other = pd.DataFrame({"a": np.arange(50.0), "b": ["u", "v"] * 25})
+    # fails after the new table was preprocessed (and its width recorded)
+    with pytest.raises(ValueError, match="rows"):
+        est.fit(other, y[:40])
+    assert est.__dict__.keys() == before.keys()
+    assert all(est.__dict__[k] is v for k, v in before.items())
+    np.testing.assert_array_equal(est.predict(df), expected)
+    # and when a member's network fails (a callback raising mid-fit)
+    with pytest.raises(ZeroDivisionError):
+        _fit_with_failing_member(est, df, y)
+    assert all(est.__dict__[k] is v for k, v in before.items())
+    np.testing.assert_array_equal(est.predict(df), expected)
+
+
+def _fit_with_failing_member(est, df, y):
+    """Fit with the last member's network raising in its third epoch."""
+    original = type(est)._make_network
+    made = []
+
+    def make(self, *args, **kwargs):
+        net = original(self, *args, **kwargs)
+        made.append(net)
+        if len(made) == self.n_ensemble:
+            net.set_params(callbacks=[_FailAt(3)])
+        return net
+
+    type(est)._make_network = make
+    try:
+        est.fit(df, y)
+    finally:
+        type(est)._make_network = original
+
+
+class _FailAt:
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def __call__(self, est, history):
+        if len(history["loss"]) == self.epoch:
+            1 / 0
