@@ -18,6 +18,9 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from fastmlp import _activations, _losses, _network, _optimizers, _pacing, _predict
+
+# the columns of Problem.epoch's step_factors
+STEP_FACTORS = _network.STEP_FACTORS
 from fastmlp._openmp import effective_n_threads
 from fastmlp._tuning import PREDICT_BLOCK_ROWS
 
@@ -373,16 +376,22 @@ class Problem:
         return self.X[0] is not None
 
     def epoch(self, optimizer, order, *, shuffled, batch_size, lr, alpha, clip_norm,
-              n_threads, seed=0):
+              n_threads, seed=0, step_factors=None):
         """One epoch of minibatch training over the rows ``order``, stepping
         ``params`` and ``optimizer``'s state in place; returns the sum over
-        batches of batch loss times batch rows (scikit-learn's accumulation)."""
+        batches of batch loss times batch rows (scikit-learn's accumulation).
+
+        ``step_factors``, an array of shape (n_batches, 3) or None, scales
+        per batch the rate ``lr``, the weight decay and the dropout rates
+        (columns ``STEP_FACTORS``; a schedule within the epoch)."""
         loss_sum, optimizer.t = _network.train_epoch(
             self.params, self.grads, optimizer.state1, optimizer.state2,
             self.work, self.scratch, *self.X, *self.Y, self.sample_weight,
             np.ascontiguousarray(order, dtype=np.intp), bool(shuffled), batch_size,
             self.layout, optimizer.code, optimizer.epoch_constants(lr), optimizer.t,
             float(alpha), float(clip_norm), n_threads, seed, self.tuning, self.pace,
+            None if step_factors is None
+            else np.ascontiguousarray(step_factors, dtype=np.float64),
         )
         return loss_sum
 

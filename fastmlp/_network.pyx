@@ -32,13 +32,27 @@
 #
 # Input: dense C-contiguous X (never copied when not shuffled; shuffled
 # batches gather their rows into `work`), or CSR (first layer by CSR x dense).
+#
+# Schedules within an epoch: train_epoch may take one row of factors per
+# batch (columns STEP_FACTORS: the learning rate, the weight decay and every
+# dropout rate, each times its factor for that batch), so a schedule runs
+# per iteration without returning to Python; they force the usual step at
+# batch size 1 (the online step keeps one rate for its whole segment).
 from cython cimport floating
 from cython.parallel cimport prange
 from cpython.exc cimport PyErr_CheckSignals
-from libc.math cimport sqrt
+from libc.math cimport INFINITY, sqrt
 from libc.string cimport memcpy, memset
 
 import numpy as np
+
+# The columns of train_epoch's step_factors, in order (one row per batch)
+STEP_FACTORS = ("learning_rate", "weight_decay", "dropout")
+cdef enum:
+    SF_LR = 0
+    SF_WD = 1
+    SF_DROP = 2
+    SF_COLS = 3
 
 from fastmlp._contract cimport check_data, check_in_order, check_len, check_room
 from fastmlp._dropout cimport _dropout
@@ -169,6 +183,25 @@ cdef void _update_part(int solver, floating* params, const floating* grads,
             <floating> 0, <floating> scale, &cp, n_threads, &unused)
 
 
+cdef int _check_step_factors(const double[:, ::1] f, Py_ssize_t n_batches) except -1:
+    """step_factors: (n_batches, SF_COLS), finite, >= 0, dropout's <= 1."""
+    cdef Py_ssize_t b, j
+    cdef double x
+    if f.shape[0] != n_batches or f.shape[1] != SF_COLS:
+        raise ValueError(f"step_factors has shape ({f.shape[0]}, {f.shape[1]}); this epoch "
+                         f"needs ({n_batches}, {SF_COLS}): one row per batch, columns "
+                         f"{STEP_FACTORS}.")
+    for b in range(n_batches):
+        for j in range(SF_COLS):
+            x = f[b, j]
+            if not (0 <= x < INFINITY) or (j == SF_DROP and x > 1):
+                raise ValueError(f"step_factors[{b}, {j}] ({STEP_FACTORS[j]}) is {x!r}; "
+                                 f"factors are finite and >= 0"
+                                 + (", and at most 1 for dropout." if j == SF_DROP
+                                    else "."))
+    return 0
+
+
 cdef Pacer* _bind_pacer(double[::1] pace, Pacer* fresh) except NULL:
     """The pacer's state: the caller's buffer (checked: PACE_LEN doubles,
     lasting from call to call), or `fresh` zeroed when there is none."""
@@ -277,7 +310,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 layout, int solver, dict opt, Py_ssize_t adam_t,
                 double alpha, double clip_norm, int n_threads,
                 unsigned long long seed=0, dict tuning=None,
-                double[::1] pace=None):            # INOUT: the pacer's state, or None
+                double[::1] pace=None,             # INOUT: the pacer's state, or None
+                const double[:, ::1] step_factors=None):  # IN: per batch, or None
     """One epoch of minibatch training, all in C; returns (loss_sum, adam_t).
 
     loss_sum is sum over batches of batch_loss * batch_n (scikit-learn's
@@ -286,7 +320,10 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     (lr, momentum, nesterov, beta_1, beta_2, epsilon, rho, weight_decay,
     alpha1, clip_value); `seed` drives the dropout masks.  `pace` carries
     the team-or-one-thread choices from epoch to epoch (_pacing.pxd); None
-    starts afresh.
+    starts afresh.  `step_factors` (columns STEP_FACTORS, one row per batch
+    of batch_size positions of sample_idx) scales, for each batch, the rate
+    (lr, and Adam's bias-corrected rate from it), the weight decay and every
+    layer's dropout rate; None keeps them constant.
     """
     cdef _Views v = _views(layout)
     cdef Net net = _make_net(v, layout, n_threads, seed, tuning)
@@ -329,6 +366,10 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef double seg_t0 = 0, part
     cdef Pacer fresh
     cdef Pacer* pacer
+    cdef bint scheduled = step_factors is not None
+    cdef double[::1] keep_now
+    cdef double lr_now = lr_init, wd_base
+    cdef Py_ssize_t batch_no, l
 
     check_len(params.shape[0], layout.n_params, "params")
     check_len(grads.shape[0], layout.n_params, "grads")
@@ -346,6 +387,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                sample_idx)
     if not shuffled and n:
         check_in_order(&sample_idx[0], n)
+    if scheduled:
+        _check_step_factors(step_factors, (n + batch_size - 1) // batch_size)
     if n == 0:
         return 0.0, adam_t
     if drop_input and not dense:
@@ -357,7 +400,11 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
     if drop_input:
         xdrop = wp + v.mask_off[0]
-    online_nt = _online_team(&net, batch_size, n, dense, clip_norm)
+    online_nt = 1 if scheduled else _online_team(&net, batch_size, n, dense, clip_norm)
+    if scheduled:
+        # this call's dropout rates, rescaled per batch (the layout's stay)
+        keep_now = np.array(v.keep, dtype=np.float64)
+        net.keep = &keep_now[0]
     c.lr = lr_init
     c.lr_base = lr_init
     c.momentum = opt["momentum"]
@@ -369,6 +416,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     c.weight_decay = opt.get("weight_decay", 0.0)
     c.alpha1 = opt.get("alpha1", 0.0)
     c.clip_value = opt.get("clip_value", 0.0)
+    wd_base = c.weight_decay
     step.solver = solver
     step.params = &params[0]
     step.s1 = &state1[0]
@@ -402,6 +450,14 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 seg_end = min(n, start + (net.tun.pace_solo_chunk if online_nt > 1
                                           else batch_size))
             m = min(batch_size, n - start)
+            if scheduled:
+                batch_no = start // batch_size
+                lr_now = lr_init * step_factors[batch_no, SF_LR]
+                c.lr = lr_now
+                c.lr_base = lr_now
+                c.weight_decay = wd_base * step_factors[batch_no, SF_WD]
+                for l in range(net.n_layers):
+                    keep_now[l] = 1 - (1 - v.keep[l]) * step_factors[batch_no, SF_DROP]
             # batch rows: contiguous slices when not shuffled, else gathered
             # (X's rows inside the one-region step, by the threads that use
             # them, when that step runs and the input is not dropped)
@@ -435,7 +491,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
             scale = 1.0 / sw_sum
             if adam:
                 adam_t = adam_t + 1
-                c.lr = adam_step_size(lr_init, c.beta_1, c.beta_2, adam_t)
+                c.lr = adam_step_size(lr_now, c.beta_1, c.beta_2, adam_t)
             stepped = (rows_nt > 1 and net.tun.rows_pass_step and clip_norm <= 0
                        and rows_nt <= STEP_MAX_THREADS)
             if stepped:

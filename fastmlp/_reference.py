@@ -68,6 +68,7 @@ __all__ = [
     "ACTIVATION_CODES",
     "OUTPUT_CODES",
     "SOLVER_CODES",
+    "STEP_FACTORS",
     "Layout",
     "OptimizerState",
     "Problem",

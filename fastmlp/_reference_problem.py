@@ -117,6 +117,8 @@ OUTPUT_CODES = {"identity": 0, "exp": 1, "logistic": 2, "softmax": 3, "huber": 4
                 "absolute_error": 5}
 SOLVER_CODES = {"sgd": 0, "adam": 1, "rmsprop": 2, "adagrad": 3, "adamw": 4}
 ADAM_SOLVERS = ("adam", "adamw")
+# the columns of Problem.epoch's step_factors (the engine's _network.STEP_FACTORS)
+STEP_FACTORS = ("learning_rate", "weight_decay", "dropout")
 # identity outputs whose loss is averaged over outputs
 _MEAN_OVER_OUTPUTS = ("identity", "huber", "absolute_error")
 _ACTIVATION_NAMES = {code: name for name, code in ACTIVATION_CODES.items()}
@@ -783,7 +785,7 @@ class Problem:
         return not sp.issparse(self.X)
 
     def epoch(self, optimizer, order, *, shuffled, batch_size, lr, alpha, clip_norm,
-              n_threads, seed=0):
+              n_threads, seed=0, step_factors=None):
         """One epoch of minibatch training over the rows ``order``, stepping
         ``params`` and ``optimizer``'s state (and ``t``) in place; returns
         the sum over batches of batch loss times batch rows.
@@ -793,6 +795,10 @@ class Problem:
         at those positions); the optimizer's constants are
         ``optimizer.epoch_constants(lr)``.  ``shuffled=False`` promises that
         ``order`` is ``arange(len(order))``.  ``n_threads`` is ignored.
+
+        ``step_factors`` (n_batches, 3) or None: batch b runs at rate
+        ``lr * f[b, 0]``, weight decay ``weight_decay * f[b, 1]`` and dropout
+        rates ``(1 - keep) * f[b, 2]`` (columns ``STEP_FACTORS``).
         """
         net = self._net
         order = np.asarray(order, dtype=np.intp)
@@ -817,6 +823,17 @@ class Problem:
             raise ValueError(f"order has rows outside [0, {self.n_samples}).")
         if not shuffled and not np.array_equal(order, np.arange(n)):
             raise ValueError("shuffled=False promises order == arange(len(order)).")
+        n_batches = -(-n // batch_size)
+        if step_factors is not None:
+            step_factors = np.asarray(step_factors, dtype=np.float64)
+            if step_factors.shape != (n_batches, len(STEP_FACTORS)):
+                raise ValueError(
+                    f"step_factors has shape {step_factors.shape}; this epoch needs "
+                    f"({n_batches}, {len(STEP_FACTORS)}).")
+            if not (np.isfinite(step_factors).all() and (step_factors >= 0).all()
+                    and (step_factors[:, 2] <= 1).all()):
+                raise ValueError("step_factors must be finite, >= 0, and at most 1 for "
+                                 "dropout.")
         if n == 0:
             return 0.0
         if net.keep[0] < 1 and not self.dense:
@@ -831,10 +848,16 @@ class Problem:
             rows = order[start : start + batch_size]
             m = rows.shape[0]
             sw = None if self.sample_weight is None else self.sample_weight[rows]
+            keeps = net.keep[:-1]
+            cb = c
+            if step_factors is not None:
+                f_lr, f_wd, f_drop = step_factors[start // batch_size]
+                cb = {**c, "lr": c["lr"] * f_lr, "weight_decay": c["weight_decay"] * f_wd}
+                keeps = [1 - (1 - keep) * f_drop for keep in keeps]
             masks = [
                 None if keep >= 1
                 else dropout_mask(seed, layer, start, m, net.units[layer], keep, dtype)
-                for layer, keep in enumerate(net.keep[:-1])
+                for layer, keep in enumerate(keeps)
             ]
             loss_sum, raw = _raw_loss_grad(net, params, self.X[rows], self.Y[rows], sw,
                                            masks, True)
@@ -848,7 +871,7 @@ class Problem:
             if clip_value > 0:
                 np.clip(grad, -clip_value, clip_value, out=grad)
             t = _solver_step(solver, params, grad, optimizer.state1, optimizer.state2,
-                             t, c, net.n_coef, net.tail_parts())
+                             t, cb, net.n_coef, net.tail_parts())
             if net.max_norm > 0:
                 _apply_max_norm(params, net, net.max_norm)
             total += batch_loss * m

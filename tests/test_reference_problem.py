@@ -59,6 +59,7 @@ FACTORS = {
     "sparse": [False, True],
     "weighted": [False, True],
     "path": ["serial", "rows", "online"],
+    "schedule": [False, True],
 }
 
 
@@ -69,6 +70,8 @@ def _allowed(case):
     path = case.get("path")
     if path in ("rows", "online") and case.get("sparse"):
         return False
+    if path == "online" and case.get("schedule"):
+        return False  # per-batch factors run the usual step at batch size 1
     if path == "online" and (case.get("dropout") or case.get("clip") in ("norm", "both")
                              or case.get("max_norm")):
         return False
@@ -115,8 +118,8 @@ ALL_PAIRS = _all_pairs(FACTORS, _allowed)
 def _case_id(case):
     parts = [case["solver"], case["loss"], case["activation"], case["path"]]
     parts += [f"clip-{case['clip']}"] if case["clip"] != "none" else []
-    parts += [name for name in ("l1", "dropout", "max_norm", "sparse", "weighted")
-              if case[name]]
+    parts += [name for name in ("l1", "dropout", "max_norm", "sparse", "weighted",
+                                "schedule") if case[name]]
     return "-".join(parts)
 
 
@@ -197,8 +200,18 @@ def _build(case, dtype=np.float64, seed=0, n_samples=23):
                       rows_pass_step=True), 2),
         "online": (dict(online_split=True, online_min_coefs=0, online_min_samples=1), 2),
     }[case["path"]]
+    # per-batch factors of the rate, the weight decay and the dropout rates
+    # (every epoch its own), with the ends 0 and 1 among them
+    n_batches = -(-n_samples // batch_size)
+    factors = [None, None]
+    if case.get("schedule"):
+        factors = [np.c_[rng.uniform(0, 1.5, n_batches), rng.uniform(0, 2, n_batches),
+                         rng.uniform(0, 1, n_batches)] for _ in orders]
+        factors[0][0] = (1.0, 0.0, 0.0)
+        factors[1][-1] = (0.0, 1.0, 1.0)
     run = {
         "orders": orders,
+        "step_factors": factors,
         "tuning": tuning[0],
         "epoch": dict(batch_size=batch_size, lr=lr, alpha=0.01,
                       clip_norm=0.5 if case["clip"] in ("norm", "both") else 0.0,
@@ -225,8 +238,9 @@ def _compare(case, dtype=np.float64):
     if case["path"] == "online":  # the tuning does open the online step
         assert _network.online_threads(layout, 1, X.shape[0], True, 0.0, 2,
                                        tuning=run["tuning"]) == 2
-    for epoch, ((order, shuffled), seed) in enumerate(zip(run["orders"], SEEDS)):
-        kw = dict(run["epoch"], shuffled=shuffled, seed=seed)
+    for epoch, ((order, shuffled), seed, factors) in enumerate(
+            zip(run["orders"], SEEDS, run["step_factors"])):
+        kw = dict(run["epoch"], shuffled=shuffled, seed=seed, step_factors=factors)
         loss_engine = engine.epoch(opt, order, **kw)
         loss_ref = mine.epoch(opt_ref, order, **kw)
         assert np.isfinite(loss_ref), "the case diverges: pick gentler constants"
