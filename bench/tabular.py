@@ -82,6 +82,7 @@ VARIANTS = {
     "constant_wd": {"weight_decay_schedule": "constant"},
     "no_wd": {"weight_decay": 0.0},
     "no_dropout": {"dropout": 0.0},
+    "flat_cosine_dropout": {"dropout_schedule": "flat_cosine"},
     "beta2_0.999": {"beta_2": 0.999},
     "no_best_epoch": {"best_epoch": False},
     "no_label_smoothing": {"label_smoothing": 0.0, "_task": "cls"},

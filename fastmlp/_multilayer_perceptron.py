@@ -384,6 +384,11 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         )
         return lambda: problem.loss_grad(alpha=0.0, n_threads=n_threads)
 
+    def _epoch_step_factors(self, n_batches):
+        """Per-batch factors of the next epoch's rate, weight decay and
+        dropout rates (``_engine.STEP_FACTORS``), or None: constant."""
+        return None
+
     def _epoch_lr(self):
         """Base learning rate of the next epoch (schedules, warm-up)."""
         rate = self._optimizer.learning_rate  # scikit-learn's rule, updated at epoch ends
@@ -486,11 +491,15 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                     else 0
                 ) % 2**64
                 lr = self._epoch_lr()
+                factors = self._epoch_step_factors(-(-order.shape[0] // batch_size))
                 loss_sum = problem.epoch(
                     self._optimizer, order, shuffled=self.shuffle or train_idx is not None,
                     batch_size=batch_size, lr=lr, alpha=self.alpha, clip_norm=clip,
                     n_threads=_engine.thread_share(n_threads), seed=seed,
+                    step_factors=factors,
                 )
+                if factors is not None:  # the epoch's mean rate, for the history
+                    lr = lr * float(np.mean(factors[:, 0]))
                 self.n_iter_ += 1
                 self._epoch += 1
                 self.loss_ = loss_sum / n_samples

@@ -7,7 +7,7 @@ pickled with the estimator.  The pieces of the recipe that the engine
 already has are used as they are: AdamW with ``beta_2=0.95``, dropout, and
 the best epoch's weights restored from a validation set (``fit``'s
 ``X_val``/``y_val``, held out here).  The rest is done around the engine:
-the per-epoch schedules and label smoothing (``_tabular_network``), the
+the per-minibatch schedules and label smoothing (``_tabular_network``), the
 preprocessing (``_tabular_preprocessing``), and the standardized, clipped
 regression target (here).
 
@@ -57,6 +57,7 @@ _COMMON_CONSTRAINTS = {
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "weight_decay_schedule": [StrOptions(set(DECAY_SCHEDULES))],
     "dropout": [Interval(Real, 0, 1, closed="left")],
+    "dropout_schedule": [StrOptions(set(DECAY_SCHEDULES))],
     "data_init": ["boolean"],
     "best_epoch": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -83,7 +84,7 @@ activation : str, default='silu'
 learning_rate_init : float > 0, default={lr}
     Peak learning rate of AdamW.
 lr_schedule : {{'multicycle', 'cosine', 'constant'}}, default='multicycle'
-    Learning-rate factor over training, evaluated at each epoch's midpoint:
+    Learning-rate factor over training, evaluated at each minibatch:
     'multicycle' is ``n_lr_cycles`` warm-up-and-anneal cycles, each twice
     as long as the one before (see ``fastmlp._tabular_schedules``).
 n_lr_cycles : int >= 1, default=4
@@ -102,7 +103,10 @@ weight_decay_schedule : {{'flat_cosine', 'constant'}}, default='flat_cosine'
     Factor of ``weight_decay`` over training: 'flat_cosine' holds it for
     the first half and anneals it to 0 by a half cosine.
 dropout : float in [0, 1), default=0.15
-    Dropout rate of every hidden layer (constant over training).
+    Dropout rate of every hidden layer.
+dropout_schedule : {{'flat_cosine', 'constant'}}, default='constant'
+    Factor of ``dropout`` over training, per minibatch, as
+    ``weight_decay_schedule``.
 data_init : bool, default=True
     Set the first hidden layer's biases from the data, so that each unit's
     bend passes through a random training row (``b_k = -x_r @ W[:, k]``).
@@ -216,6 +220,7 @@ class _BaseTabularMLP(BaseEstimator):
             "lr_schedule": self.lr_schedule,
             "n_lr_cycles": int(self.n_lr_cycles),
             "weight_decay_schedule": self.weight_decay_schedule,
+            "dropout_schedule": self.dropout_schedule,
             "label_smoothing": float(label_smoothing),
         }
         return net
@@ -421,7 +426,8 @@ label_smoothing : float in [0, 1), default=0.1
     def __init__(self, hidden_layer_sizes=(256, 256), activation="silu", *,
                  learning_rate_init=0.002, lr_schedule="multicycle", n_lr_cycles=4,
                  max_iter=64, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
-                 weight_decay_schedule="flat_cosine", dropout=0.15, data_init=True,
+                 weight_decay_schedule="flat_cosine", dropout=0.15,
+                 dropout_schedule="constant", data_init=True,
                  label_smoothing=0.1,
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
                  max_categories=32, smooth_clip=True, add_missing_indicator=True,
@@ -440,6 +446,7 @@ label_smoothing : float in [0, 1), default=0.1
         self.weight_decay = weight_decay
         self.weight_decay_schedule = weight_decay_schedule
         self.dropout = dropout
+        self.dropout_schedule = dropout_schedule
         self.data_init = data_init
         self.label_smoothing = label_smoothing
         self.best_epoch = best_epoch
@@ -573,7 +580,8 @@ clip_output : bool, default=True
     def __init__(self, hidden_layer_sizes=(256, 256), activation="silu", *,
                  learning_rate_init=0.001, lr_schedule="multicycle", n_lr_cycles=4,
                  max_iter=64, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
-                 weight_decay_schedule="flat_cosine", dropout=0.15, data_init=True,
+                 weight_decay_schedule="flat_cosine", dropout=0.15,
+                 dropout_schedule="constant", data_init=True,
                  standardize_target=True,
                  clip_output=True, best_epoch=True, validation_fraction=0.2,
                  categorical_features="auto", max_categories=32, smooth_clip=True,
@@ -592,6 +600,7 @@ clip_output : bool, default=True
         self.weight_decay = weight_decay
         self.weight_decay_schedule = weight_decay_schedule
         self.dropout = dropout
+        self.dropout_schedule = dropout_schedule
         self.data_init = data_init
         self.standardize_target = standardize_target
         self.clip_output = clip_output

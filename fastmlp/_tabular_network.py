@@ -1,17 +1,17 @@
 """The networks inside the tabular estimators: the drop-in MLPs, plus the
-recipe's per-epoch schedules and label smoothing.
+recipe's per-minibatch schedules and label smoothing.
 
 Design: private subclasses of ``MLPClassifier``/``MLPRegressor``, made and
 fitted only by ``TabularMLPClassifier``/``TabularMLPRegressor``, never
 cloned.  They change two hooks of the drop-in's training loop and nothing
 else, so every minibatch still runs in the compiled engine:
 
-- ``_epoch_lr`` (called once per epoch, before the engine runs the epoch):
-  the learning rate is ``learning_rate_init * lr_factor(t)`` and AdamW's
-  weight decay ``weight_decay * decay_factor(t)``, both from
-  ``_tabular_schedules`` at the epoch's midpoint ``t``.  The decay reaches
-  the engine through the optimizer's constants, which the engine reads at
-  the start of each epoch.
+- ``_epoch_step_factors`` (called once per epoch, before the engine runs
+  the epoch): per minibatch, the factors of the learning rate
+  (``lr_factor(t)``), of AdamW's weight decay and of the dropout rates
+  (``decay_factor(t)`` of their schedules), from ``_tabular_schedules`` at
+  each batch's midpoint ``t``; the engine applies them batch by batch.
+  ``_epoch_lr`` hands it the base rate and decay they multiply.
 - ``_validate_input`` (classifier only): the 0/1 training targets become
   ``(1 - eps) * y + eps / K`` (label smoothing; K = n_classes, 2 for a
   binary target's single logistic output).  The engine's log-losses and
@@ -41,12 +41,13 @@ loads it, with the network).
 import numpy as np
 
 from fastmlp._multilayer_perceptron import MLPClassifier, MLPRegressor
-from fastmlp._tabular_schedules import decay_factor, epoch_progress, lr_factor
+from fastmlp._tabular_schedules import decay_factor, lr_factor, step_progress
 
 DEFAULT_RECIPE = {
     "lr_schedule": "constant",
     "n_lr_cycles": 1,
     "weight_decay_schedule": "constant",
+    "dropout_schedule": "constant",
     "label_smoothing": 0.0,
 }
 
@@ -72,7 +73,7 @@ def data_dependent_biases(W, rows):
 
 
 class _ScheduledMixin:
-    """Per-epoch learning-rate and weight-decay schedules, and the
+    """Per-minibatch learning-rate, weight-decay and dropout schedules, and the
     data-dependent first-layer biases."""
 
     def _initialize(self, y, layer_units, dtype):
@@ -89,12 +90,20 @@ class _ScheduledMixin:
         return self.__dict__.get("_recipe", DEFAULT_RECIPE).get(key, DEFAULT_RECIPE[key])
 
     def _epoch_lr(self):
-        t = epoch_progress(self._epoch, self.max_iter)
-        wd = float(self.weight_decay) * decay_factor(
-            self._recipe_value("weight_decay_schedule"), t)
-        self._optimizer.hyper["weight_decay"] = wd if self.solver == "adamw" else 0.0
-        return float(self.learning_rate_init) * lr_factor(
-            self._recipe_value("lr_schedule"), t, self._recipe_value("n_lr_cycles"))
+        # the bases that _epoch_step_factors' factors multiply
+        wd = float(self.weight_decay) if self.solver == "adamw" else 0.0
+        self._optimizer.hyper["weight_decay"] = wd
+        return float(self.learning_rate_init)
+
+    def _epoch_step_factors(self, n_batches):
+        lr_schedule, n_cycles = self._recipe_value("lr_schedule"), self._recipe_value(
+            "n_lr_cycles")
+        wd_schedule = self._recipe_value("weight_decay_schedule")
+        drop_schedule = self._recipe_value("dropout_schedule")
+        return np.array([
+            (lr_factor(lr_schedule, t, n_cycles), decay_factor(wd_schedule, t),
+             decay_factor(drop_schedule, t))
+            for t in step_progress(self._epoch, self.max_iter, n_batches).tolist()])
 
 
 class _InputLayerMixin:

@@ -2,12 +2,10 @@
 
 Design: pure functions of ``t``, the fraction of the fit done, each giving
 a factor that multiplies a base value (the learning rate, the weight
-decay).  The tabular estimators evaluate them once per epoch, at the
-epoch's midpoint ``t = (epoch + 0.5) / n_epochs`` (0-based epochs): the
-engine takes one learning rate per epoch, and the midpoint keeps every
-epoch's rate above zero.  RealMLP applies its schedules per minibatch; with
-the tabular defaults (tens of epochs, tens of steps each) the difference is
-one piecewise-constant approximation of the same curve.
+decay, the dropout rate).  The tabular estimators evaluate them per
+minibatch, as RealMLP does, at each batch's midpoint (``step_progress``),
+and hand an epoch's factors to the engine, which applies them batch by
+batch (``step_factors``); the midpoint keeps every step's rate above zero.
 
 Multi-cycle learning rate, ``n`` cycles, each twice as long as the one
 before (cycles equal in log time)::
@@ -22,12 +20,14 @@ Cosine (one cycle, no warm-up) and constant::
 
     f(t) = (1 + cos(pi * t)) / 2             f(t) = 1
 
-Flat then cosine (weight decay; RealMLP's "flat_cos")::
+Flat then cosine (weight decay and dropout; RealMLP's "flat_cos")::
 
     f(t) = 1                                 for t < 1/2
     f(t) = (1 + cos(pi * (2 t - 1))) / 2     for t >= 1/2
 """
 import math
+
+import numpy as np
 
 LR_SCHEDULES = ("multicycle", "cosine", "constant")
 DECAY_SCHEDULES = ("flat_cosine", "constant")
@@ -86,7 +86,9 @@ def decay_factor(schedule, t):
     raise ValueError(f"Unknown schedule {schedule!r}; expected one of {DECAY_SCHEDULES}.")
 
 
-def epoch_progress(epoch, n_epochs):
-    """Midpoint of 0-based ``epoch`` of ``n_epochs``, clipped to 1 (training
-    past ``n_epochs`` stays at the schedule's end)."""
-    return min(1.0, (epoch + 0.5) / max(1, n_epochs))
+def step_progress(epoch, n_epochs, n_batches):
+    """Midpoints of the ``n_batches`` batches of 0-based ``epoch`` of
+    ``n_epochs`` (each with ``n_batches``), as fractions of the fit, clipped
+    to 1 (training past ``n_epochs`` stays at the schedule's end)."""
+    steps = epoch * n_batches + np.arange(n_batches) + 0.5
+    return np.minimum(1.0, steps / (max(1, n_epochs) * n_batches))

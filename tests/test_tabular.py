@@ -15,7 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from fastmlp import TabularMLPClassifier, TabularMLPRegressor
 from fastmlp._sklearn_compat import InvalidParameterError
 from fastmlp._tabular_network import TabularNetClassifier, TabularNetRegressor
-from fastmlp._tabular_schedules import decay_factor, epoch_progress, lr_factor
+from fastmlp._tabular_schedules import decay_factor, lr_factor
 
 pd = pytest.importorskip("pandas")
 
@@ -69,30 +69,43 @@ def test_same_seed_same_model_other_seed_other_model(cls):
     assert not np.array_equal(a, c)
 
 
-def _capture(history_out):
-    def callback(est, history):
-        history_out.append((history["learning_rate"][-1],
-                            est._optimizer.hyper["weight_decay"]))
-    return callback
+@pytest.mark.parametrize("lr_schedule, wd_schedule, drop_schedule", [
+    ("multicycle", "flat_cosine", "constant"), ("cosine", "constant", "flat_cosine"),
+    ("constant", "flat_cosine", "flat_cosine")])
+def test_each_minibatch_runs_at_the_scheduled_rate_decay_and_dropout(
+        lr_schedule, wd_schedule, drop_schedule, monkeypatch):
+    from fastmlp import _engine
 
-
-@pytest.mark.parametrize("lr_schedule, wd_schedule", [
-    ("multicycle", "flat_cosine"), ("cosine", "constant"), ("constant", "flat_cosine")])
-def test_each_epoch_runs_at_the_scheduled_rate_and_decay(lr_schedule, wd_schedule):
     X = np.random.RandomState(0).normal(size=(64, 3))
     y = X.sum(axis=1)
-    seen = []
+    seen, history = [], []
+    real_epoch = _engine.Problem.epoch
+
+    def epoch(problem, optimizer, order, **kw):  # what the engine is handed
+        seen.append((kw["lr"], optimizer.hyper["weight_decay"], kw["step_factors"]))
+        return real_epoch(problem, optimizer, order, **kw)
+
+    monkeypatch.setattr(_engine.Problem, "epoch", epoch)
     net = TabularNetRegressor(hidden_layer_sizes=(4,), solver="adamw", max_iter=12,
                               learning_rate_init=0.01, weight_decay=0.3, batch_size=16,
-                              callbacks=_capture(seen), random_state=0)
+                              dropout=0.2,
+                              callbacks=lambda est, h: history.append(h["learning_rate"][-1]),
+                              random_state=0)
     net._recipe = {"lr_schedule": lr_schedule, "n_lr_cycles": 3,
-                   "weight_decay_schedule": wd_schedule, "label_smoothing": 0.0}
+                   "weight_decay_schedule": wd_schedule, "dropout_schedule": drop_schedule,
+                   "label_smoothing": 0.0}
     net.fit(X, y)
     assert len(seen) == 12
-    for epoch, (lr, wd) in enumerate(seen):
-        t = epoch_progress(epoch, 12)
-        assert lr == pytest.approx(0.01 * lr_factor(lr_schedule, t, 3), rel=1e-12)
-        assert wd == pytest.approx(0.3 * decay_factor(wd_schedule, t), rel=1e-12)
+    for epoch_no, (lr, wd, factors) in enumerate(seen):
+        assert lr == 0.01 and wd == 0.3  # the bases; the factors do the rest
+        assert factors.shape == (4, 3)  # 64 rows, batches of 16
+        for b, row in enumerate(factors):
+            t = (epoch_no * 4 + b + 0.5) / 48
+            assert row[0] == pytest.approx(lr_factor(lr_schedule, t, 3), rel=1e-12)
+            assert row[1] == pytest.approx(decay_factor(wd_schedule, t), rel=1e-12)
+            assert row[2] == pytest.approx(decay_factor(drop_schedule, t), rel=1e-12)
+        # the history records the epoch's mean rate
+        assert history[epoch_no] == pytest.approx(0.01 * factors[:, 0].mean(), rel=1e-12)
 
 
 def test_weight_decay_schedule_changes_training():

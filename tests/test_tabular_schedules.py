@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from fastmlp._tabular_schedules import decay_factor, epoch_progress, lr_factor
+from fastmlp._tabular_schedules import decay_factor, lr_factor, step_progress
 
 
 @pytest.mark.parametrize("n", [1, 2, 4, 5])
@@ -36,9 +36,11 @@ def test_cosine_constant_and_flat_cosine():
     assert decay_factor("flat_cosine", 1.0) == pytest.approx(0.0, abs=1e-15)
 
 
-def test_epoch_progress_is_the_midpoint_and_stays_at_the_end():
-    assert [epoch_progress(e, 4) for e in range(4)] == [0.125, 0.375, 0.625, 0.875]
-    assert epoch_progress(10, 4) == 1.0
+def test_step_progress_is_each_batch_midpoint_and_stays_at_the_end():
+    np.testing.assert_allclose(step_progress(2, 4, 5), (10 + np.arange(5) + 0.5) / 20)
+    assert step_progress(0, 4, 1).tolist() == [0.125]
+    assert step_progress(9, 4, 5).tolist() == [1.0] * 5
+    assert step_progress(0, 4, 5).min() > 0
 
 
 @pytest.mark.parametrize("call", [
