@@ -21,6 +21,9 @@ Models, each at its defaults:
 - ``HistGB``: HistGradientBoosting with ``categorical_features='from_dtype'``
   (object columns made pandas categories).
 - ``LightGBM``, when installed, on the same categories.
+- ``RealMLP`` (asked for by name only): pytabkit's RealMLP_TD_Classifier /
+  RealMLP_TD_Regressor on the CPU, on the same categories.  pytabkit needs
+  PyTorch, so it is never an extra: install it by hand (bench/README.md).
 
 ``--variants`` adds TabularMLP variants with one piece of the recipe turned
 off (the ablation table; see ``VARIANTS``).  Timings use every core, as a
@@ -156,6 +159,11 @@ def make_model(name, task, seed, params=None):
 
         cls = HGBC if task == "cls" else HGBR
         return cls(categorical_features="from_dtype", random_state=seed), _as_categories
+    if name == "RealMLP":
+        from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
+
+        cls = RealMLP_TD_Classifier if task == "cls" else RealMLP_TD_Regressor
+        return cls(device="cpu", random_state=seed, n_threads=os.cpu_count()), _as_categories
     if name == "LightGBM":
         import lightgbm
 
@@ -260,7 +268,8 @@ def parse_args(argv):
                    + ", ".join(t[0] for t in TABLES + TUNING_TABLES))
     p.add_argument("--splits", type=int, default=3, help="random splits per table (>= 3)")
     p.add_argument("--models", default="TabularMLP,MLP,HistGB,LightGBM",
-                   help="comma-separated among TabularMLP, MLP, HistGB, LightGBM")
+                   help="comma-separated among TabularMLP, MLP, HistGB, LightGBM, RealMLP "
+                        "(pytabkit, installed by hand)")
     p.add_argument("--variants", default=None,
                    help="comma-separated TabularMLP ablations, or 'all': " + ", ".join(VARIANTS))
     p.add_argument("--out", default=None, help="also write tabular.json and tabular.md here")
@@ -284,6 +293,13 @@ def main(argv=None):
         except ImportError:
             _log("LightGBM not installed: its rows are left out")
             models.remove("LightGBM")
+    if "RealMLP" in models:
+        try:
+            import pytabkit  # noqa: F401
+        except ImportError:
+            _log("pytabkit not installed (it needs PyTorch; install it by hand): RealMLP's "
+                 "rows are left out")
+            models.remove("RealMLP")
     names = [v.strip() for v in (args.variants or "").split(",") if v.strip()]
     if names == ["all"]:
         names = list(VARIANTS)

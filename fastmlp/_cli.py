@@ -117,6 +117,14 @@ def build_parser():
         "on the same folds",
     )
     data.add_argument(
+        "--n-ensemble",
+        type=_int_at_least(1),
+        default=None,
+        metavar="N",
+        help="with --tabular: train N networks on their own held-out rows and "
+        "seeds and average them (n_ensemble; default 1, N times the fit time)",
+    )
+    data.add_argument(
         "--task",
         choices=TASKS,
         default=None,
@@ -175,6 +183,7 @@ def main(argv=None):
                     ("--task", args.task),
                     ("--cv", args.cv),
                     ("--tabular", args.tabular or None),
+                    ("--n-ensemble", args.n_ensemble),
                 )
                 if value is not None
             ]
@@ -182,6 +191,8 @@ def main(argv=None):
                 parser.error(f"{', '.join(stray)} need --csv FILE")
         elif args.target is None:
             parser.error("--csv needs --target COLUMN")
+        elif args.n_ensemble is not None and not args.tabular:
+            parser.error("--n-ensemble needs --tabular")
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
 

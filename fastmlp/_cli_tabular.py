@@ -9,8 +9,8 @@ column is kept as it is written:
   +-inf is an error), any other column is categorical (its strings, missing
   -> None).
 
-``TabularMLPClassifier``/``TabularMLPRegressor`` (defaults, ``--max-iter``
-and ``--random-state`` passed on) and scikit-learn's HistGradientBoosting
+``TabularMLPClassifier``/``TabularMLPRegressor`` (defaults, ``--max-iter``,
+``--n-ensemble`` and ``--random-state`` passed on) and scikit-learn's HistGradientBoosting
 (its categorical columns ordinal-encoded, rare categories pooled so that
 none has more than ``HISTGB_MAX_CATEGORIES``) are cross-validated on the
 same folds; both scores and fit times are printed.
@@ -87,6 +87,8 @@ def run(args, X, categorical, y, task, folds, metric):
     params = {"categorical_features": categorical, "random_state": args.random_state}
     if args.max_iter:
         params["max_iter"] = args.max_iter
+    if args.n_ensemble:
+        params["n_ensemble"] = args.n_ensemble
     if categorical.any():
         # HistGradientBoosting's encoder wants one type per column: strings
         X_hgb = X.copy()

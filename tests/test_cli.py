@@ -348,3 +348,26 @@ def test_csv_tabular_rejects_infinity(tmp_path, capsys):
 def test_tabular_needs_csv(capsys):
     assert main(["--tabular"]) == 2
     assert "--tabular need --csv" in capsys.readouterr().err
+
+
+def test_csv_tabular_n_ensemble(mixed_csv, capsys, monkeypatch):
+    from fastmlp import TabularMLPClassifier
+
+    seen = []
+    real_fit = TabularMLPClassifier.fit
+
+    def fit(self, X, y):
+        seen.append(self.n_ensemble)
+        return real_fit(self, X, y)
+
+    monkeypatch.setattr(TabularMLPClassifier, "fit", fit)
+    assert main(["--csv", mixed_csv, "--target", "label", "--tabular", "--cv", "2",
+                 "--max-iter", "10", "--n-ensemble", "2"]) == 0
+    assert seen == [2, 2]  # each fold's estimator
+    assert "TabularMLPClassifier: accuracy" in capsys.readouterr().out
+    assert main(["--csv", mixed_csv, "--target", "label", "--n-ensemble", "2"]) == 2
+    assert "--n-ensemble needs --tabular" in capsys.readouterr().err
+    assert main(["--n-ensemble", "2"]) == 2
+    assert "--n-ensemble need --csv" in capsys.readouterr().err
+    assert main(["--csv", mixed_csv, "--target", "label", "--tabular", "--n-ensemble", "0"]) == 2
+    assert "--n-ensemble" in capsys.readouterr().err
