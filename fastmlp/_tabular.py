@@ -63,6 +63,7 @@ _COMMON_CONSTRAINTS = {
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "categorical_features": [StrOptions({"auto"}), "array-like"],
     "max_categories": [Interval(Integral, 1, None, closed="left")],
+    "numeric_scaling": [StrOptions({"quantile", "robust"})],
     "smooth_clip": ["boolean"],
     "add_missing_indicator": ["boolean"],
     "n_periodic": [Interval(Integral, 0, None, closed="left")],
@@ -125,8 +126,13 @@ categorical_features : 'auto' or array-like, default='auto'
 max_categories : int >= 1, default=32
     Most one-hot columns of one categorical column; rarer categories share
     an "infrequent" column.
+numeric_scaling : {{'quantile', 'robust'}}, default='quantile'
+    How numeric columns are scaled: 'quantile' maps each value's rank
+    among the training values to a standard normal quantile (within
+    +-3.09); 'robust' is RealMLP's ``(x - median) / IQR`` (see
+    ``TabularPreprocessor``).
 smooth_clip : bool, default=True
-    Smoothly clip the robustly scaled numeric columns to about +-3.
+    With 'robust' scaling, smoothly clip the scaled columns to about +-3.
 add_missing_indicator : bool, default=True
     Add a 0/1 column for each numeric column with missing values in fit.
 n_periodic : int >= 0, default=16
@@ -201,7 +207,8 @@ class _BaseTabularMLP(BaseEstimator):
     def _make_preprocessor(self, seed):
         return TabularPreprocessor(
             categorical_features=self.categorical_features,
-            max_categories=self.max_categories, smooth_clip=self.smooth_clip,
+            max_categories=self.max_categories, numeric_scaling=self.numeric_scaling,
+            smooth_clip=self.smooth_clip,
             add_missing_indicator=self.add_missing_indicator,
             n_periodic=self.n_periodic, periodic_scale=self.periodic_scale,
             random_state=seed, dtype=np.float32)
@@ -430,7 +437,8 @@ label_smoothing : float in [0, 1), default=0.1
                  dropout_schedule="constant", data_init=True,
                  label_smoothing=0.1,
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
-                 max_categories=32, smooth_clip=True, add_missing_indicator=True,
+                 max_categories=32, numeric_scaling="quantile", smooth_clip=True,
+                 add_missing_indicator=True,
                  n_periodic=16, periodic_scale=1.0, learn_periodic=True, periodic_lr=5.0,
                  input_scale=False, input_scale_lr=6.0, n_ensemble=1,
                  random_state=None, verbose=False):
@@ -453,6 +461,7 @@ label_smoothing : float in [0, 1), default=0.1
         self.validation_fraction = validation_fraction
         self.categorical_features = categorical_features
         self.max_categories = max_categories
+        self.numeric_scaling = numeric_scaling
         self.smooth_clip = smooth_clip
         self.add_missing_indicator = add_missing_indicator
         self.n_periodic = n_periodic
@@ -584,7 +593,8 @@ clip_output : bool, default=True
                  dropout_schedule="constant", data_init=True,
                  standardize_target=True,
                  clip_output=True, best_epoch=True, validation_fraction=0.2,
-                 categorical_features="auto", max_categories=32, smooth_clip=True,
+                 categorical_features="auto", max_categories=32,
+                 numeric_scaling="quantile", smooth_clip=True,
                  add_missing_indicator=True, n_periodic=16, periodic_scale=1.0,
                  learn_periodic=True, periodic_lr=5.0, input_scale=False,
                  input_scale_lr=6.0, n_ensemble=1, random_state=None, verbose=False):
@@ -608,6 +618,7 @@ clip_output : bool, default=True
         self.validation_fraction = validation_fraction
         self.categorical_features = categorical_features
         self.max_categories = max_categories
+        self.numeric_scaling = numeric_scaling
         self.smooth_clip = smooth_clip
         self.add_missing_indicator = add_missing_indicator
         self.n_periodic = n_periodic

@@ -14,14 +14,26 @@ Which columns are categorical (``categorical_features='auto'``): a
 DataFrame's ``category``, ``object``, ``string`` and ``bool`` columns; an
 array's object columns holding a value that is not a number.
 
-Numeric column j, with m its median, q1/q3 its quartiles, over the
-non-missing training values (the RealMLP paper's robust scaling)::
+Numeric column j, ``numeric_scaling='robust'`` (the RealMLP paper's), with
+m its median, q1/q3 its quartiles, over the non-missing training values::
 
     s = 1 / (q3 - q1)           if q3 > q1
       = 2 / (max - min)         else, if max > min
       = 0                       else (a constant column)
     z = s * (x - m)
     out = z / sqrt(1 + (z / 3)**2)      (smooth clipping; or z when off)
+
+``numeric_scaling='quantile'``: the column's rank among the training
+values, mapped to a standard normal quantile.  With ``Q`` the training
+values' quantiles at ``QUANTILE_POINTS`` (at most) evenly spaced levels
+``u_0 = 0 .. u_last = 1``::
+
+    u   = (interp(x, Q, u) + (1 - interp(-x, -Q[::-1], 1 - u[::-1]))) / 2
+    out = Phi^-1(clip(u, QUANTILE_TAIL, 1 - QUANTILE_TAIL))     (|out| <= 3.09)
+
+the mean of the lowest and highest level a value ties with (so a 0/1 column
+maps to two values, each at its share's middle rank), 0 for a constant
+column; smooth clipping does not apply.
 
 A missing value (NaN, None, pandas NA) becomes 0, the median's image, and,
 when the column had missing values in ``fit`` and ``add_missing_indicator``
@@ -55,13 +67,16 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import ndtri
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fastmlp._sklearn_compat import Interval
+from fastmlp._sklearn_compat import Interval, StrOptions
 
 SMOOTH_CLIP_AT = 3.0  # z / sqrt(1 + (z / SMOOTH_CLIP_AT)**2)
+QUANTILE_POINTS = 1000  # most quantiles kept per numeric column ('quantile' scaling)
+QUANTILE_TAIL = 1e-3  # ranks clipped to [QUANTILE_TAIL, 1 - QUANTILE_TAIL]: |z| <= 3.09
 PERIODIC_SPREAD = 20.0  # ratio of the largest to the smallest frequency scale
 _PERIODIC_BLOCK_ROWS = 8192  # rows per block of the periodic features (memory)
 _CATEGORICAL_DTYPE_NAMES = ("category", "object", "string", "bool", "boolean", "str")
@@ -70,6 +85,28 @@ _CATEGORICAL_DTYPE_NAMES = ("category", "object", "string", "bool", "boolean", "
 def smooth_clip(z):
     """``z / sqrt(1 + (z / 3)**2)``: about z near 0, bounded by +-3."""
     return z / np.sqrt(1.0 + (z / SMOOTH_CLIP_AT) ** 2)
+
+
+def column_quantiles(x):
+    """The non-missing values ``x``'s quantiles at up to ``QUANTILE_POINTS``
+    evenly spaced levels from 0 to 1 (empty when there are none)."""
+    if x.shape[0] == 0:
+        return np.zeros(0)
+    return np.quantile(x, np.linspace(0.0, 1.0, min(QUANTILE_POINTS, x.shape[0])))
+
+
+def quantile_normal(x, quantiles):
+    """``x`` mapped through its column's ``quantiles`` to standard normal
+    quantiles (module docstring); 0 for a constant or empty column, NaN
+    stays NaN."""
+    n = quantiles.shape[0]
+    if n < 2 or quantiles[-1] <= quantiles[0]:
+        return np.where(np.isnan(x), np.nan, 0.0)
+    levels = np.linspace(0.0, 1.0, n)
+    low = np.interp(x, quantiles, levels)
+    high = 1.0 - np.interp(-x, -quantiles[::-1], 1.0 - levels[::-1])
+    u = np.clip(0.5 * (low + high), QUANTILE_TAIL, 1.0 - QUANTILE_TAIL)
+    return ndtri(u)
 
 
 def periodic_frequencies(n_numeric, n_periodic, periodic_scale, random_state):
@@ -185,8 +222,8 @@ def _category_strings(col, missing):
 class TabularPreprocessor(TransformerMixin, BaseEstimator):
     """Numeric and categorical table columns to one float matrix.
 
-    Numeric columns are robustly scaled, smoothly clipped and imputed, with
-    optional missing-value indicators; categorical columns are one-hot
+    Numeric columns are robustly scaled and smoothly clipped, or mapped to
+    normal quantiles, and imputed, with optional missing-value indicators; categorical columns are one-hot
     encoded, their rare categories pooled.  See the module docstring of
     ``fastmlp._tabular_preprocessing`` for the exact formulas.
 
@@ -200,8 +237,13 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     max_categories : int >= 1, default=32
         Most categories of one column that get a one-hot column each; the
         rarer ones share one "infrequent" column.
+    numeric_scaling : {'robust', 'quantile'}, default='robust'
+        'robust': ``(x - median) / IQR``; 'quantile': the training rank of
+        x as a standard normal quantile (within +-3.09). The tabular
+        estimators use 'quantile'.
     smooth_clip : bool, default=True
-        Apply ``z / sqrt(1 + (z / 3)**2)`` after robust scaling.
+        Apply ``z / sqrt(1 + (z / 3)**2)`` after robust scaling (not to
+        'quantile').
     add_missing_indicator : bool, default=True
         Add a 0/1 column per numeric column that had missing values in fit.
     n_periodic : int >= 0, default=0
@@ -228,6 +270,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         Median of each numeric column.
     scale_ : ndarray of shape (n_numeric,)
         Scale factor ``s`` of each numeric column.
+    quantiles_ : list of ndarray
+        With 'quantile' scaling, each numeric column's quantiles (empty
+        list otherwise).
     indicator_columns_ : ndarray of int
         Positions, among the numeric columns, that get a missing indicator.
     categories_ : list of ndarray of str
@@ -245,6 +290,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "categorical_features": [str, "array-like"],
         "max_categories": [Interval(Integral, 1, None, closed="left")],
+        "numeric_scaling": [StrOptions({"robust", "quantile"})],
         "smooth_clip": ["boolean"],
         "add_missing_indicator": ["boolean"],
         "n_periodic": [Interval(Integral, 0, None, closed="left")],
@@ -253,11 +299,12 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         "dtype": [type],
     }
 
-    def __init__(self, categorical_features="auto", max_categories=32, smooth_clip=True,
-                 add_missing_indicator=True, n_periodic=0, periodic_scale=1.0,
-                 random_state=None, dtype=np.float32):
+    def __init__(self, categorical_features="auto", max_categories=32,
+                 numeric_scaling="robust", smooth_clip=True, add_missing_indicator=True,
+                 n_periodic=0, periodic_scale=1.0, random_state=None, dtype=np.float32):
         self.categorical_features = categorical_features
         self.max_categories = max_categories
+        self.numeric_scaling = numeric_scaling
         self.smooth_clip = smooth_clip
         self.add_missing_indicator = add_missing_indicator
         self.n_periodic = n_periodic
@@ -332,6 +379,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         n_num = self.numeric_columns_.shape[0]
         self.center_ = np.zeros(n_num)
         self.scale_ = np.zeros(n_num)
+        self.quantiles_ = []
         indicators = []
         for k, j in enumerate(self.numeric_columns_):
             x = _as_float(cols[j], j)
@@ -342,6 +390,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             x = x[~np.isnan(x)]
             if x.shape[0] < cols[j].shape[0]:
                 indicators.append(k)
+            if self.numeric_scaling == "quantile":
+                self.quantiles_.append(column_quantiles(x))
             if x.shape[0] == 0:
                 continue  # all missing: center 0, scale 0
             q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])
@@ -408,9 +458,12 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 raise ValueError(f"Column {j} was numeric in fit but holds values "
                                  "that are not numbers.")
             missing = np.isnan(x)
-            z = (x - self.center_[k]) * self.scale_[k]
-            if self.smooth_clip:
-                z = smooth_clip(z)
+            if self.quantiles_:
+                z = quantile_normal(x, self.quantiles_[k])
+            else:
+                z = (x - self.center_[k]) * self.scale_[k]
+                if self.smooth_clip:
+                    z = smooth_clip(z)
             z[missing] = 0.0
             out[:, k] = z
             if k in indicator_of:

@@ -310,3 +310,21 @@ def test_each_first_layer_unit_bends_at_a_training_row(data_init):
     Z = Xt @ reg.network_.coefs_[0] + reg.network_.intercepts_[0]
     at_a_row = np.abs(Z).min(axis=0) < 1e-5
     assert at_a_row.all() if data_init else not at_a_row.any()
+
+
+@pytest.mark.parametrize("scaling", ["quantile", "robust"])
+def test_numeric_scaling_reaches_the_preprocessor(scaling):
+    from fastmlp._tabular_preprocessing import quantile_normal
+
+    df, signal = _table(150)
+    reg = TabularMLPRegressor(**SMALL, numeric_scaling=scaling, random_state=0).fit(df, signal)
+    pre = reg.preprocessor_
+    assert pre.numeric_scaling == scaling
+    z = pre.transform(df)[:, 0].astype(np.float64)
+    if scaling == "quantile":
+        np.testing.assert_allclose(z, quantile_normal(df["x"].to_numpy(), pre.quantiles_[0]),
+                                   rtol=1e-6, atol=1e-6)
+    else:
+        assert pre.quantiles_ == []
+        assert np.abs(z).max() < 3  # smoothly clipped
+    assert TabularMLPRegressor().numeric_scaling == "quantile"

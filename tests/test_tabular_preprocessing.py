@@ -68,6 +68,67 @@ def test_numeric_columns_match_reference(clip):
     assert list(pre.get_feature_names_out()) == ["x0", "x1", "x2", "x3", "x1_missing"]
 
 
+def test_quantile_scaling_is_scikit_learns_quantile_transformer_clipped():
+    # the oracle: QuantileTransformer with the same quantiles, its normal
+    # output clipped to QUANTILE_TAIL's quantiles (fastmlp's bound)
+    from scipy.special import ndtri
+    from sklearn.preprocessing import QuantileTransformer
+
+    from fastmlp._tabular_preprocessing import QUANTILE_POINTS, QUANTILE_TAIL
+
+    rng = np.random.RandomState(1)
+    n = 1500  # more rows than quantiles: levels are not the rows
+    X = np.column_stack([
+        rng.standard_cauchy(n),
+        np.where(rng.rand(n) < 0.2, np.nan, rng.lognormal(0, 2, n)),
+        rng.poisson(0.7, n).astype(float),          # heavy ties
+    ])
+    X_test = np.column_stack([rng.standard_cauchy(400) * 3, rng.lognormal(0, 3, 400),
+                              rng.randint(-1, 6, 400).astype(float)])
+    X_test[::7, 1] = np.nan
+    pre = TabularPreprocessor(numeric_scaling="quantile", dtype=np.float64).fit(X)
+    assert [q.shape[0] for q in pre.quantiles_] == [QUANTILE_POINTS] * 3
+    out = pre.transform(X_test)
+    qt = QuantileTransformer(n_quantiles=QUANTILE_POINTS, output_distribution="normal",
+                             subsample=None).fit(X)
+    bound = -ndtri(QUANTILE_TAIL)
+    expected = np.clip(qt.transform(X_test), -bound, bound)
+    seen = ~np.isnan(X_test)
+    # scikit-learn sends a value equal to the training minimum or maximum to
+    # the bound, even when it ties with half the rows; fastmlp gives it the
+    # middle of its ties' ranks (test_quantile_scaling_ties_...): compared apart
+    inside = seen & (X_test > np.nanmin(X, axis=0)) & (X_test < np.nanmax(X, axis=0))
+    assert inside.sum() > 900
+    np.testing.assert_allclose(out[:, :3][inside], expected[inside], rtol=1e-9, atol=1e-9)
+    at_min = X_test[:, 2] == 0  # poisson(0.7): about half the rows are 0
+    share = np.mean(X[:, 2] == 0)
+    np.testing.assert_allclose(out[at_min, 2], ndtri(share / 2), atol=5e-3)
+    assert (out[:, 1][~seen[:, 1]] == 0).all()  # missing: 0, with its indicator
+    np.testing.assert_array_equal(out[:, 3], np.isnan(X_test[:, 1]))
+
+
+def test_quantile_scaling_ties_bounds_and_constants():
+    from scipy.special import ndtri
+
+    x = np.r_[np.zeros(700), np.ones(300)]
+    X = np.column_stack([x, np.full(1000, 4.0), np.arange(1000.0)])
+    pre = TabularPreprocessor(numeric_scaling="quantile", smooth_clip=True,
+                              dtype=np.float64).fit(X)
+    out = pre.transform(np.array([[0.0, 4.0, -5.0], [1.0, 9.0, 499.5], [0.5, 4.0, 1e9]]))
+    # a tie takes the middle of its share of the ranks (to the levels' spacing)
+    np.testing.assert_allclose(out[:2, 0], ndtri([0.35, 0.85]), atol=3e-3)
+    assert out[0, 0] < out[2, 0] < out[1, 0]
+    np.testing.assert_array_equal(out[:, 1], 0.0)  # a constant column
+    # the median maps to 0; beyond the training range, the bound, not further
+    np.testing.assert_allclose(out[1, 2], 0.0, atol=1e-12)
+    np.testing.assert_allclose(out[[0, 2], 2], [ndtri(1e-3), -ndtri(1e-3)], rtol=1e-12)
+    # smooth_clip does not apply: the values are the quantiles themselves
+    grid = np.linspace(-10, 1100, 500)
+    z = TabularPreprocessor(numeric_scaling="quantile", dtype=np.float64).fit(
+        X[:, 2:]).transform(grid[:, None])[:, 0]
+    assert np.all(np.diff(z) >= 0) and np.abs(z).max() == pytest.approx(-ndtri(1e-3))
+
+
 def test_missing_indicator_only_for_columns_missing_in_fit():
     X = np.array([[1.0, 2.0], [2.0, np.nan], [3.0, 4.0]])
     pre = TabularPreprocessor(dtype=np.float64).fit(X)
@@ -190,6 +251,6 @@ def test_skops_needs_to_trust_only_fastmlp():
     np.testing.assert_array_equal(loaded.transform(_frame()), pre.transform(_frame()))
 
 
-@parametrize_with_checks([TabularPreprocessor()])
+@parametrize_with_checks([TabularPreprocessor(), TabularPreprocessor(numeric_scaling="quantile")])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
