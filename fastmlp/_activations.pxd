@@ -25,3 +25,10 @@ cdef void _act_backward(const floating* A, const floating* Zpre, floating* D,
 cdef void _act_backward_masked(const floating* A, const floating* Zpre,
                                const floating* mask, floating keep,
                                floating* D, Py_ssize_t n, int act) noexcept nogil
+
+cdef void _param_mix(floating* Z, const floating* Zpre, const floating* alpha,
+                     Py_ssize_t n_rows, Py_ssize_t n_cols) noexcept nogil
+
+cdef void _param_act_backward(floating* Zpre, const floating* mask, const floating* alpha,
+                              floating* D, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                              int act) noexcept nogil

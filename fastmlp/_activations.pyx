@@ -12,6 +12,11 @@
 # inverted dropout: A holds the dropped output A * mask, mask is 0 or 1/keep.
 # SiLU runs as C loops that vectorize, exp included (_vact.h): with libm's
 # exp it cost as much as the layer's GEMMs.
+# Parametric activations (RealMLP's): A = Z + alpha * (act(Z) - Z), one
+# alpha per unit, for the activations that keep Zpre (gelu, silu):
+# _param_mix after _bias_act_forward, _param_act_backward in place of
+# _act_backward(_masked); the latter also leaves dL/dalpha's terms in Zpre
+# (the caller sums them over the rows).
 # Threads: none here.  These are serial loops over the rows they are given;
 # the caller (_network) owns the OpenMP team and hands each thread its rows.
 from cython cimport floating
@@ -25,6 +30,10 @@ cdef extern from "_vact.h" nogil:
     void fastmlp_silu_bwd_f(const float* zpre, const float* mask, float* d, Py_ssize_t n)
     void fastmlp_silu_bwd_d(const double* zpre, const double* mask, double* d,
                             Py_ssize_t n)
+    void fastmlp_psilu_bwd_f(float* zpre, const float* mask, const float* alpha, float* d,
+                             Py_ssize_t n)
+    void fastmlp_psilu_bwd_d(double* zpre, const double* mask, const double* alpha,
+                             double* d, Py_ssize_t n)
 
 
 cdef inline void _silu_forward(floating* z, const floating* b, floating* zpre,
@@ -201,6 +210,70 @@ cdef void _act_backward_masked(const floating* A, const floating* Zpre,
         for j in range(n):
             if mask[j] != 0:
                 D[j] = D[j] * cgrad(A[j] * keep, Zpre[j] if Zpre != NULL else 0, act)
+
+
+cdef void _param_mix(floating* Z, const floating* Zpre, const floating* alpha,
+                     Py_ssize_t n_rows, Py_ssize_t n_cols) noexcept nogil:
+    """Z = Zpre + alpha * (Z - Zpre) over a row-major block, Z holding
+    act(Zpre): the parametric activation's output."""
+    cdef Py_ssize_t i, j
+    cdef floating* z
+    cdef const floating* zp
+    for i in range(n_rows):
+        z = Z + i * n_cols
+        zp = Zpre + i * n_cols
+        for j in range(n_cols):
+            z[j] = zp[j] + alpha[j] * (z[j] - zp[j])
+
+
+cdef void _param_act_backward(floating* Zpre, const floating* mask, const floating* alpha,
+                              floating* D, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                              int act) noexcept nogil:
+    """Row-major block of a parametric layer, per entry, with e = D (* mask):
+    D = e * (1 - alpha + alpha * act'(Z)) and Zpre = e * (act(Z) - Z), both
+    exactly 0 where mask is 0 (mask NULL: no dropout).  act is gelu or silu."""
+    cdef Py_ssize_t i, j, k
+    cdef floating z, e, a
+    for i in range(n_rows):
+        k = i * n_cols
+        if act == ACT_SILU:
+            if floating is float:
+                fastmlp_psilu_bwd_f(Zpre + k, NULL if mask == NULL else mask + k, alpha,
+                                    D + k, n_cols)
+            else:
+                fastmlp_psilu_bwd_d(Zpre + k, NULL if mask == NULL else mask + k, alpha,
+                                    D + k, n_cols)
+            continue
+        for j in range(n_cols):
+            z = Zpre[k + j]
+            e = D[k + j] if mask == NULL else D[k + j] * mask[k + j]
+            a = alpha[j]
+            if mask != NULL and mask[k + j] == 0:
+                D[k + j] = 0
+                Zpre[k + j] = 0
+            else:
+                D[k + j] = e * ((1 - a) + a * cgrad(0, z, act))
+                Zpre[k + j] = e * (cact(z, act) - z)
+
+
+def param_act_backward(floating[:, ::1] Zpre,         # INOUT: Z in, dL/dalpha terms out
+                       const floating[:, ::1] mask,   # IN: 0 or 1/keep, or None
+                       const floating[::1] alpha,     # IN: one per column
+                       floating[:, ::1] D,            # INOUT
+                       int act):
+    """_param_act_backward in place (test entry point)."""
+    if (Zpre.shape[0] != D.shape[0] or Zpre.shape[1] != D.shape[1]
+            or alpha.shape[0] != D.shape[1]):
+        raise ValueError("Zpre and D must have one shape, alpha one entry per column")
+    if mask is not None and (mask.shape[0] != D.shape[0] or mask.shape[1] != D.shape[1]):
+        raise ValueError("mask must have D's shape")
+    if not _needs_preactivation(act):
+        raise ValueError("parametric activations are gelu or silu")
+    if D.shape[0] == 0 or D.shape[1] == 0:
+        return
+    with nogil:
+        _param_act_backward(&Zpre[0, 0], &mask[0, 0] if mask is not None else NULL,
+                            &alpha[0], &D[0, 0], D.shape[0], D.shape[1], act)
 
 
 def bias_act_forward(floating[:, ::1] Z,          # INOUT

@@ -115,13 +115,16 @@ class Layout:
     (each ``(fan_in, fan_out)`` C-order) then ``intercepts_[0..L-1]``.
     ``activation`` is one name or one name per hidden layer; ``dropout`` one
     rate per hidden layer (or None); ``loss`` picks Huber / absolute error
-    for an identity output.
+    for an identity output.  ``parametric`` makes every hidden activation
+    ``Z + alpha * (act(Z) - Z)`` with one learned alpha per unit (gelu and
+    silu only), the alphas last in the parameters, trained at
+    ``parametric_lr`` times the rate.
     """
 
     def __init__(self, units, batch_size, activation, out_activation, *,
                  loss=None, dropout=None, input_dropout=0.0, huber_delta=1.0,
                  max_norm=0.0, periodic=None, periodic_lr=1.0, input_scale=False,
-                 input_scale_lr=1.0):
+                 input_scale_lr=1.0, parametric=False, parametric_lr=1.0):
         units = np.asarray(units, dtype=np.intp)
         self.units = units
         n_layers = len(units)
@@ -148,6 +151,16 @@ class Layout:
         self.input_scale_lr = check_input_lr(input_scale_lr, "input_scale_lr")
 
         names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        # parametric activations (_activations.pyx): alpha_l per hidden layer, last
+        self.parametric = bool(parametric)
+        if self.parametric:
+            for name in names:
+                if name not in NEEDS_PREACTIVATION:
+                    raise ValueError(f"parametric activations need 'silu' or 'gelu' hidden "
+                                     f"activations, got {name!r}.")
+        self.parametric_off = self.n_params
+        self.n_params += int(units[1:-1].sum()) if self.parametric else 0
+        self.parametric_lr = check_input_lr(parametric_lr, "parametric_lr")
         self.acts = np.zeros(n_layers, dtype=np.intc)
         self.acts[1 : n_layers - 1] = [HIDDEN_ACTIVATIONS[a] for a in names]
         self.out_kind = LOSS_KINDS.get(loss, OUTPUT_KINDS[out_activation])
@@ -222,7 +235,8 @@ class Layout:
 @lru_cache(maxsize=64)
 def layout_for(units, batch_size, activation, out_activation, loss=None, *,
                dropout=None, input_dropout=0.0, huber_delta=1.0, max_norm=0.0,
-               periodic=None, periodic_lr=1.0, input_scale=False, input_scale_lr=1.0):
+               periodic=None, periodic_lr=1.0, input_scale=False, input_scale_lr=1.0,
+               parametric=False, parametric_lr=1.0):
     """A shared, cached Layout (read-only): building one costs ~45 us, a
     visible share of fitting a small network.  units is a tuple, activation
     a name or a tuple of names, dropout None or a tuple of rates, periodic
@@ -232,7 +246,8 @@ def layout_for(units, batch_size, activation, out_activation, loss=None, *,
                   dropout=dropout, input_dropout=input_dropout,
                   huber_delta=huber_delta, max_norm=max_norm, periodic=periodic,
                   periodic_lr=periodic_lr, input_scale=input_scale,
-                  input_scale_lr=input_scale_lr)
+                  input_scale_lr=input_scale_lr, parametric=parametric,
+                  parametric_lr=parametric_lr)
 
 
 def check_input_lr(value, name):

@@ -25,7 +25,7 @@ cdef void _weight_grad(const Net* net, int l, const floating* Ain,
                        const Csr* csr, const Py_ssize_t* rows, Py_ssize_t m,
                        const floating* D, floating* gW, bint accumulate) noexcept nogil
 
-cdef void _delta_act(const Net* net, int l, const floating* An,
+cdef void _delta_act(const Net* net, int l, const floating* An, const floating* params,
                             floating* work, floating* Dn, Py_ssize_t start,
                             Py_ssize_t n, bint dropout) noexcept nogil
 

@@ -12,13 +12,15 @@ from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt
 from libc.string cimport memcpy, memset
 
-from fastmlp._activations cimport _act_backward, _act_backward_masked, _bias_act_forward
+from fastmlp._activations cimport (_act_backward, _act_backward_masked, _bias_act_forward,
+                                   _param_act_backward, _param_mix)
 from fastmlp._blas cimport gemm_rm
 from fastmlp._csr cimport _csr_rows_dot, _csr_rows_tdot
 from fastmlp._dropout cimport _dropout
 from fastmlp._losses cimport _bias_out_forward, _bias_out_loss_delta
-from fastmlp._net cimport (Csr, Net, _act_work, _assert_rows, _block_rows, _layer_buf, _out_work,
-                           _part_hi, _part_lo, _piece_rows, _team)
+from fastmlp._net cimport (Csr, Net, _act_work, _alpha_off, _assert_rows, _block_rows,
+                           _has_param_act, _layer_buf, _out_work, _part_hi, _part_lo,
+                           _piece_rows, _team)
 from fastmlp._openmp cimport omp_get_num_threads, omp_get_thread_num
 from fastmlp._tuning cimport DELTA_WT_MAX, Tuning
 
@@ -60,6 +62,9 @@ cdef void _forward_block(const Net* net, int l, const floating* Ain,
     if l < net.n_layers - 2:
         _bias_act_forward(Z + r0 * fo, b, rows_n, fo, net.acts[l + 1],
                           _layer_buf(work, net.pre_off[l + 1], r0 * fo))
+        if _has_param_act(net):
+            _param_mix(Z + r0 * fo, _layer_buf(work, net.pre_off[l + 1], r0 * fo),
+                       params + _alpha_off(net, l + 1), rows_n, fo)
         if dropout and net.keep[l + 1] < 1:
             _dropout(Z + r0 * fo, work + net.mask_off[l + 1] + r0 * fo, rows_n,
                      fo, net.keep[l + 1], net.seed, l + 1, row0 + r0)
@@ -158,12 +163,19 @@ cdef void _weight_grad(const Net* net, int l, const floating* Ain,
                              1 if accumulate else 0, gW + lo * fo)
 
 
-cdef void _delta_act(const Net* net, int l, const floating* An,
+cdef void _delta_act(const Net* net, int l, const floating* An, const floating* params,
                             floating* work, floating* Dn, Py_ssize_t start,
                             Py_ssize_t n, bint dropout) noexcept nogil:
-    """Dn[start:start+n] *= (mask *) act'(Z_l): the hidden layer l's derivative."""
-    cdef const floating* Zpre = _layer_buf(work, net.pre_off[l], start)
-    if dropout and net.keep[l] < 1:
+    """Dn[start:start+n] *= (mask *) act'(Z_l): the hidden layer l's derivative
+    (parametric: see _param_act_backward, which leaves dL/dalpha's terms in Z_l)."""
+    cdef floating* Zpre = _layer_buf(work, net.pre_off[l], start)
+    cdef bint masked = dropout and net.keep[l] < 1
+    if _has_param_act(net):
+        _param_act_backward(Zpre, work + net.mask_off[l] + start if masked else NULL,
+                            params + _alpha_off(net, l), Dn + start, n // net.units[l],
+                            net.units[l], net.acts[l])
+        return
+    if masked:
         _act_backward_masked(An + start, Zpre, work + net.mask_off[l] + start,
                              <floating> net.keep[l], Dn + start, n, net.acts[l])
     else:
@@ -208,7 +220,7 @@ cdef void _delta_block(const Net* net, int l, Py_ssize_t r0, Py_ssize_t r1,
     else:
         gemm_rm(False, True, r1 - r0, fi, fo, 1, Dup + r0 * fo, fo,
                 params + net.coef_off[l], fo, 0, Dn + r0 * fi, fi)
-    _delta_act(net, l, work + net.act_off[l], work, Dn, r0 * fi, (r1 - r0) * fi,
+    _delta_act(net, l, work + net.act_off[l], params, work, Dn, r0 * fi, (r1 - r0) * fi,
                dropout)
 
 
@@ -268,7 +280,8 @@ cdef void _backward(const Net* net, const floating* X, const Csr* csr,
                     const Py_ssize_t* rows, Py_ssize_t m,
                     const floating* params, floating* grads, floating* work,
                     bint accumulate, bint dropout) noexcept nogil:
-    """Raw gradients of the batch: dW_l (+)= A_l^T D_{l+1}, db_l (+)= sum D_{l+1}."""
+    """Raw gradients of the batch: dW_l (+)= A_l^T D_{l+1}, db_l (+)= sum D_{l+1}
+    (and dalpha_l with parametric activations)."""
     cdef int l
     cdef Py_ssize_t fo, i, k
     cdef const floating* D
@@ -284,6 +297,11 @@ cdef void _backward(const Net* net, const floating* X, const Csr* csr,
         _bias_grad(net, D, m, fo, grads + net.int_off[l], accumulate)
         if l > 0:
             _delta_below(net, l, m, params, work, dropout)
+            if _has_param_act(net):
+                # dL/dalpha_l: the terms _delta_below left in Z_l, summed over
+                # the rows in order (split by unit: no thread-count dependence)
+                _bias_grad(net, work + net.pre_off[l], m, net.units[l],
+                           grads + _alpha_off(net, l), accumulate)
 
 
 cdef double _coef_sqnorm(const floating* params, Py_ssize_t n_coef) noexcept nogil:

@@ -52,12 +52,35 @@ cdef struct Net:
     Py_ssize_t egrad_off          # G, the loss's gradient at Xe: those columns, or all
                                   # with the scale
     Py_ssize_t xs_off             # Xe before the scale, (batch, units[0])
+    # parametric activations (_activations.pyx): alpha_l for each hidden layer l,
+    # params[pa_off:] in layer order (units[1], units[2], ...); -1: none
+    Py_ssize_t pa_off
+    double pa_lr                  # their learning rate, as a factor of the others'
 
 
 cdef inline bint _has_input_layer(const Net* net) noexcept nogil:
     """Does the call run the input layer (_input_layer.pyx): periodic
     columns, an input scale, or both?"""
     return net.per_n * net.per_k > 0 or net.sc_off >= 0
+
+
+cdef inline bint _has_param_act(const Net* net) noexcept nogil:
+    """Are the hidden activations parametric (one alpha per unit)?"""
+    return net.pa_off >= 0
+
+
+cdef inline Py_ssize_t _alpha_off(const Net* net, int l) noexcept nogil:
+    """Offset of hidden layer l's alphas in params (parametric activations)."""
+    cdef Py_ssize_t off = net.pa_off
+    cdef int k
+    for k in range(1, l):
+        off += net.units[k]
+    return off
+
+
+cdef inline Py_ssize_t _n_alpha(const Net* net) noexcept nogil:
+    """How many alphas there are: every hidden unit's."""
+    return _alpha_off(net, net.n_layers - 1) - net.pa_off
 
 
 cdef inline floating* _at(floating* p, Py_ssize_t off) noexcept nogil:
@@ -181,6 +204,11 @@ cdef inline void _assert_layout(const Net* net) noexcept nogil:
                        and net.egrad_off >= 0
                        and net.egrad_off + b * net.units[0] <= net.work_size,
                        "Xe, unscaled Xe and G inside work")
+    if net.pa_off >= 0:
+        FASTMLP_ASSERT(net.pa_off >= net.n_coef and net.pa_off + _n_alpha(net) <= net.n_params,
+                       "the alphas inside params")
+        for l in range(1, net.n_layers - 1):
+            FASTMLP_ASSERT(net.pre_off[l] >= 0, "Z_l kept for each parametric layer")
     if net.per_n * net.per_k > 0:
         FASTMLP_ASSERT(net.per_n + net.per_n * net.per_k <= net.units[0],
                        "numeric and periodic columns inside X")

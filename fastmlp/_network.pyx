@@ -46,20 +46,13 @@ from libc.string cimport memcpy, memset
 
 import numpy as np
 
-# The columns of train_epoch's step_factors, in order (one row per batch)
-STEP_FACTORS = ("learning_rate", "weight_decay", "dropout")
-cdef enum:
-    SF_LR = 0
-    SF_WD = 1
-    SF_DROP = 2
-    SF_COLS = 3
-
 from fastmlp._contract cimport check_data, check_in_order, check_len, check_room
 from fastmlp._dropout cimport _dropout
 from fastmlp._layers cimport (_backward, _coef_abssum, _coef_sqnorm, _forward,
                               _max_norm)
 from fastmlp._net cimport (FASTMLP_DEBUG_BUILD, Csr, Net, _assert_layout, _at,
-                           _has_input_layer, _part_hi, _part_lo, _team)
+                           _has_input_layer, _has_param_act, _n_alpha, _part_hi, _part_lo,
+                           _team)
 from fastmlp._online cimport ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, train_online
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW, SOLVER_SGD,
                                   _grad_sqnorm, _update, adam_step_size)
@@ -67,6 +60,14 @@ from fastmlp._pacing cimport PACE_LEN, Pacer, pace_choose, pace_clock, pace_reco
 from fastmlp._input_layer cimport _input_backward, _input_forward
 from fastmlp._step cimport StepOpt, _rows_team, _step_rows_split
 from fastmlp._tuning cimport STEP_MAX_THREADS, Tuning, tuning_for
+
+# The columns of train_epoch's step_factors, in order (one row per batch)
+STEP_FACTORS = ("learning_rate", "weight_decay", "dropout")
+cdef enum:
+    SF_LR = 0
+    SF_WD = 1
+    SF_DROP = 2
+    SF_COLS = 3
 
 
 # Whether the C compiler saw FASTMLP_DEBUG=1 (setup.py's bounds-checked
@@ -135,6 +136,8 @@ cdef Net _make_net(_Views v, layout, int n_threads, unsigned long long seed,
     net.emb_off = layout.emb_off
     net.esin_off = layout.esin_off
     net.egrad_off = layout.egrad_off
+    net.pa_off = layout.parametric_off if layout.parametric else -1
+    net.pa_lr = layout.parametric_lr
     _assert_layout(&net)
     return net
 
@@ -151,7 +154,7 @@ cdef int _online_team(const Net* net, Py_ssize_t batch_size, Py_ssize_t n,
             or net.max_norm > 0 or net.n_layers < 3
             or net.n_layers > ONLINE_MAX_LAYERS
             or net.n_coef < net.tun.online_min_coefs or net.n_threads < 2
-            or _has_input_layer(net)):
+            or _has_input_layer(net) or _has_param_act(net)):
         return 1
     for l in range(net.n_layers):
         if net.keep[l] < 1:
@@ -354,6 +357,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef bint drop_input = net.keep[0] < 1
     cdef bint adam = solver == SOLVER_ADAM or solver == SOLVER_ADAMW
     cdef bint inlayer = _has_input_layer(&net)
+    cdef bint pact = _has_param_act(&net)
     cdef floating* Xe = wp + net.emb_off
     cdef int rows_nt
     cdef bint stepped, gather_in_region
@@ -461,8 +465,9 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
             # batch rows: contiguous slices when not shuffled, else gathered
             # (X's rows inside the one-region step, by the threads that use
             # them, when that step runs and the input is not dropped)
-            # (the input layer runs layer by layer: its backward needs D_1)
-            rows_nt = 1 if inlayer else _rows_team(&net, m, dense)
+            # (the input layer and parametric activations run layer by layer:
+            # their backward needs D_1, their alphas' sums the whole batch)
+            rows_nt = 1 if (inlayer or pact) else _rows_team(&net, m, dense)
             gather_in_region = rows_nt > 1 and dense and shuffled and not drop_input
             if shuffled or Yp == NULL or swp != NULL:
                 _gather_batch(&net, Xp, n_features, Yp, Yb8, n_out, swp,
@@ -524,7 +529,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                     if gnorm > clip_norm:
                         scale = scale * (clip_norm / gnorm)
                 sqnorm = _update(solver, &params[0], &grads[0], &state1[0], s2,
-                                 net.per_off if inlayer else net.n_params, net.n_coef,
+                                 net.per_off if (inlayer or pact) else net.n_params,
+                                 net.n_coef,
                                  <floating> alpha, <floating> scale, &c, net.n_threads,
                                  &l1norm)
                 if inlayer:
@@ -536,6 +542,9 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                         _update_part(solver, &params[0], &grads[0], &state1[0], s2,
                                      net.sc_off, net.units[0], net.sc_lr, scale, &c,
                                      net.n_threads)
+                if pact:
+                    _update_part(solver, &params[0], &grads[0], &state1[0], s2, net.pa_off,
+                                 _n_alpha(&net), net.pa_lr, scale, &c, net.n_threads)
             if net.max_norm > 0:
                 _max_norm(&net, &params[0], norms)
                 sqnorm = _coef_sqnorm(&params[0], net.n_coef)

@@ -4,13 +4,14 @@
 # activations stay in cache between layers.  One-row blocks use GEMV where W
 # is wide (_blas.row_times_rm).  No dropout, no loss.  With an input layer
 # (periodic columns, input scale), a block's rows first go through it into
-# the thread's scratch (_input_layer.pyx).
+# the thread's scratch (_input_layer.pyx); with parametric activations each
+# hidden layer keeps its Z in a third part of the scratch for the mix.
 from cython cimport floating
 from cython.parallel cimport prange
 
 import numpy as np
 
-from fastmlp._activations cimport _bias_act_forward
+from fastmlp._activations cimport _bias_act_forward, _param_mix
 from fastmlp._blas cimport row_times_rm
 from fastmlp._contract cimport check_len, check_x
 from fastmlp._csr cimport _csr_rows_dot
@@ -30,15 +31,17 @@ cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
                         const Csr* csr, Py_ssize_t r0, Py_ssize_t r1,
                         floating* scratch, Py_ssize_t half,
                         floating* out, const Py_ssize_t* inlayer,
-                        floating* xe) noexcept nogil:
+                        floating* xe, Py_ssize_t pa_off, floating* zpre) noexcept nogil:
     """out[r0:r1] = the network's output for X rows r0:r1 (prediction).
 
     The block ping-pongs between two scratch halves, layer after layer.
     inlayer is (per_n, per_k, per_off, sc_off); with an input layer, xe is
     the thread's room for it (else NULL) and the block goes through it
-    there first."""
+    there first.  pa_off >= 0: parametric activations (alphas from there,
+    layer after layer), zpre the thread's room for a block's Z."""
     cdef Py_ssize_t m = r1 - r0
     cdef Py_ssize_t fi, fo
+    cdef Py_ssize_t alpha = pa_off
     cdef int l
     cdef const floating* src
     cdef floating* dst
@@ -64,6 +67,10 @@ cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
                 _gemm_pieces(tun, False, m, fo, fi, src, fi, params + coef_off[l], 0, dst)
         if l == n_layers - 2:
             _bias_out_forward(dst, params + int_off[l], m, fo, out_kind)
+        elif pa_off >= 0:
+            _bias_act_forward(dst, params + int_off[l], m, fo, acts[l + 1], zpre)
+            _param_mix(dst, zpre, params + alpha, m, fo)
+            alpha += fo
         else:
             _bias_act_forward(dst, params + int_off[l], m, fo, acts[l + 1], NULL)
 
@@ -92,7 +99,8 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     cdef floating[::1] scratch
     cdef Tuning tun = tuning_for(tuning)
     cdef Py_ssize_t inlayer[4]
-    cdef Py_ssize_t per_room = 0
+    cdef Py_ssize_t per_room = 0, pre_room = 0, room
+    cdef Py_ssize_t pa_off = layout.parametric_off if layout.parametric else -1
     inlayer[0] = v.per_n
     inlayer[1] = v.per_k
     inlayer[2] = v.per_off
@@ -113,8 +121,10 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
         if X is None:
             raise ValueError("the input layer (periodic columns, input scale) needs dense X")
         per_room = block * v.units[0]  # each thread's block through the input layer
-    scratch = np.empty(nt * (2 * block * width + per_room),
-                       dtype=np.float32 if floating is float else np.float64)
+    if pa_off >= 0:
+        pre_room = block * width  # each thread's Z of a hidden layer
+    room = 2 * block * width + per_room + pre_room
+    scratch = np.empty(nt * room, dtype=np.float32 if floating is float else np.float64)
     Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
     with nogil:
         if nt == 1:
@@ -123,15 +133,16 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
                               n_layers, &v.acts[0], out_kind, &params[0],
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),
                               &scratch[0], block * width, &out[0, 0], inlayer,
-                              &scratch[0] + 2 * block * width if per_room else NULL)
+                              &scratch[0] + 2 * block * width if per_room else NULL,
+                              pa_off, &scratch[0] + 2 * block * width + per_room)
         else:
             for blk in prange(nb, num_threads=nt, schedule="static"):
                 _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
                               n_layers, &v.acts[0], out_kind, &params[0],
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),
-                              &scratch[0] + omp_get_thread_num() * (2 * block * width
-                                                                    + per_room),
+                              &scratch[0] + omp_get_thread_num() * room,
                               block * width, &out[0, 0], inlayer,
-                              &scratch[0] + omp_get_thread_num() * (2 * block * width
-                                                                    + per_room)
-                              + 2 * block * width if per_room else NULL)
+                              &scratch[0] + omp_get_thread_num() * room
+                              + 2 * block * width if per_room else NULL,
+                              pa_off, &scratch[0] + omp_get_thread_num() * room
+                              + 2 * block * width + per_room)

@@ -69,6 +69,7 @@ __all__ = [
     "OUTPUT_CODES",
     "SOLVER_CODES",
     "STEP_FACTORS",
+    "PARAMETRIC_ACTIVATIONS",
     "Layout",
     "OptimizerState",
     "Problem",

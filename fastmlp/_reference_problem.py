@@ -20,7 +20,8 @@ One minibatch step, in the engine's order (``_network.train_epoch``,
    periodic stage (below), a copy of its X with the periodic columns
    written;
 2. forward: ``Z_l = A_{l-1} @ W_l + b_l``, ``A_l = act_l(Z_l) * mask_l``
-   (inverted dropout: each mask value 0 or 1 / keep); the output activation
+   (inverted dropout: each mask value 0 or 1 / keep; parametric
+   activations below mix act_l(Z_l) with Z_l first); the output activation
    fused with its loss gives each row's weighted loss and the output delta
    (``output_loss_delta``);
 3. backward: raw gradients ``A_{l-1}^T D_l`` and ``sum_rows(D_l)``, and
@@ -29,9 +30,9 @@ One minibatch step, in the engine's order (``_network.train_epoch``,
 4. the batch loss ``(sum_i sw_i loss_i + alpha/2 sum W**2 + alpha1 sum |W|)
    / sum(sw)`` at the parameters before the step;
 5. the finished gradient ``(g + alpha W + alpha1 sign(W)) / sum(sw)`` for
-   coefs, ``g / sum(sw)`` for intercepts and the periodic frequencies and
-   phases; all of it scaled to global L2 norm
-   ``clip_norm`` if larger; then each entry clipped to
+   coefs, ``g / sum(sw)`` for intercepts and the input layer's and the
+   parametric activations' parameters (below); all of it scaled to global
+   L2 norm ``clip_norm`` if larger; then each entry clipped to
    ``[-clip_value, clip_value]``;
 6. the solver's update (AdamW first multiplies the coefs by
    ``1 - lr * weight_decay``; Adam's step count ``t`` counts batches);
@@ -64,6 +65,17 @@ output, X without it); ``s`` (``units[0]`` values, after ph, at
 passes ``G * s`` on to the periodic stage.  Like f and ph it is not a coef.
 The solver steps f and ph at ``periodic_lr`` times the rate and s at
 ``input_scale_lr`` times it.
+
+Parametric hidden activations (``Layout(parametric=True)``, RealMLP's):
+every hidden layer l gets a vector ``alpha_l`` (``units[l]`` values) and
+outputs ``A_l = Z_l + alpha_l * (g(Z_l) - Z_l)`` (then its dropout mask M),
+g its activation, 'silu' or 'gelu' only; alpha = 1 is the plain network,
+alpha = 0 the identity of Z.  With ``E = D_{l+1} @ W_l^T``, the backward
+is ``D_l = E * M * (1 - alpha_l + alpha_l * g'(Z_l))`` and alpha_l's raw
+gradient ``sum_rows(E * M * (g(Z_l) - Z_l))``.  The alphas come last in
+the flat buffer, ``... | s | alpha_1 | alpha_2 | ...``, alpha_1 at
+``layout.parametric_off``; like f, ph and s they are not coefs, and the
+solver steps them at ``parametric_lr`` times the rate.
 
 ``epoch`` returns ``sum over batches of batch_loss * m`` (scikit-learn's
 accumulation).  ``loss_grad`` is steps 2-5 over all rows, without dropout,
@@ -117,6 +129,8 @@ OUTPUT_CODES = {"identity": 0, "exp": 1, "logistic": 2, "softmax": 3, "huber": 4
                 "absolute_error": 5}
 SOLVER_CODES = {"sgd": 0, "adam": 1, "rmsprop": 2, "adagrad": 3, "adamw": 4}
 ADAM_SOLVERS = ("adam", "adamw")
+# the hidden activations that can be parametric (Layout(parametric=True))
+PARAMETRIC_ACTIVATIONS = ("silu", "gelu")
 # the columns of Problem.epoch's step_factors (the engine's _network.STEP_FACTORS)
 STEP_FACTORS = ("learning_rate", "weight_decay", "dropout")
 # identity outputs whose loss is averaged over outputs
@@ -210,15 +224,18 @@ class Layout:
     ``n_outputs``, ``uses_dropout``, ``coef_off``, ``int_off``,
     ``periodic`` (``(n_numeric, n_periodic)``, ``(0, 0)`` without the
     periodic stage), ``periodic_off`` (where the frequencies start: the end
-    of the intercepts) -- not the engine's buffer offsets.  ``n_params``
+    of the intercepts), ``input_scale``, ``input_scale_off``,
+    ``parametric``, ``parametric_off`` (where alpha_1 starts) and the
+    ``*_lr`` factors -- not the engine's buffer offsets.  ``n_params``
     counts the periodic stage's ``2 * n_numeric * n_periodic`` frequencies
-    and phases.
+    and phases, the input scale's ``units[0]`` and the parametric
+    activations' ``sum(units[1:-1])``.
     """
 
     def __init__(self, units, batch_size, activation, out_activation, *,
                  loss=None, dropout=None, input_dropout=0.0, huber_delta=1.0,
                  max_norm=0.0, periodic=None, periodic_lr=1.0, input_scale=False,
-                 input_scale_lr=1.0):
+                 input_scale_lr=1.0, parametric=False, parametric_lr=1.0):
         units = np.asarray(units, dtype=np.intp)
         n_layers = len(units)
         n_hidden = n_layers - 2
@@ -245,6 +262,10 @@ class Layout:
             raise ValueError(f"{len(names)} activations for {n_hidden} hidden layers.")
         self.acts = np.zeros(n_layers, dtype=np.intc)
         self.acts[1 : n_layers - 1] = [ACTIVATION_CODES[a] for a in names]
+        self.parametric = _check_parametric(parametric, names)
+        self.parametric_off = self.n_params
+        self.n_params += int(units[1:-1].sum()) if self.parametric else 0
+        self.parametric_lr = _check_factor(parametric_lr, "parametric_lr")
         if loss in ("huber", "absolute_error"):
             self.out_kind = OUTPUT_CODES[loss]
         else:
@@ -268,6 +289,16 @@ def _check_factor(value, name):
     if not 0 < factor < np.inf:
         raise ValueError(f"{name} must be a finite float > 0, got {value!r}.")
     return factor
+
+
+def _check_parametric(parametric, names):
+    """``parametric`` as a bool, checked against the hidden activations' names."""
+    parametric = bool(parametric)
+    bad = [name for name in names if name not in PARAMETRIC_ACTIVATIONS]
+    if parametric and bad:
+        raise ValueError(f"parametric activations need 'silu' or 'gelu' hidden "
+                         f"activations, got {bad[0]!r}.")
+    return parametric
 
 
 def _check_periodic(periodic, units, input_dropout):
@@ -387,11 +418,17 @@ class _Net:
         self.input_scale_lr = float(layout.input_scale_lr)
         if self.input_scale:
             self.n_params += int(self.units[0])
+        self.parametric = _check_parametric(layout.parametric, self.hidden)
+        self.parametric_off = self.n_params
+        self.parametric_lr = float(layout.parametric_lr)
+        if self.parametric:
+            self.n_params += sum(self.units[1:-1])
         if int(layout.n_params) != self.n_params:
             raise ValueError(
                 f"layout.n_params={layout.n_params}, but units {self.units}, "
-                f"periodic=({self.n_numeric}, {self.n_periodic}) and input_scale="
-                f"{self.input_scale} have {self.n_params} parameters."
+                f"periodic=({self.n_numeric}, {self.n_periodic}), input_scale="
+                f"{self.input_scale} and parametric={self.parametric} have "
+                f"{self.n_params} parameters."
             )
 
     def coef_views(self, params):
@@ -403,14 +440,27 @@ class _Net:
         return params[self.input_scale_off : self.input_scale_off + int(self.units[0])]
 
     def tail_parts(self):
-        """(start, stop, rate factor) of the parameters after the intercepts."""
+        """(start, stop, rate factor) of the parameters after the intercepts:
+        the input layer's, then the parametric activations'."""
         parts = []
         if self.n_periodic_cols:
             parts.append((self.periodic_off, self.periodic_off + 2 * self.n_periodic_cols,
                           self.periodic_lr))
         if self.input_scale:
-            parts.append((self.input_scale_off, self.n_params, self.input_scale_lr))
+            parts.append((self.input_scale_off, self.input_scale_off + self.units[0],
+                          self.input_scale_lr))
+        if self.parametric and self.n_params > self.parametric_off:
+            parts.append((self.parametric_off, self.n_params, self.parametric_lr))
         return parts
+
+    def alpha_views(self, params):
+        """The parametric activations' alpha_l for hidden layers l = 1 ..
+        n_layers - 2, views of shape (units[l],) into ``params`` (or a
+        gradient); index l - 1 holds alpha_l.  None without them."""
+        if not self.parametric:
+            return [None] * (len(self.units) - 2)
+        bounds = self.parametric_off + np.cumsum([0] + self.units[1:-1])
+        return [params[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
     def periodic_views(self, params):
         """The frequencies f and phases ph, views of shape
@@ -545,6 +595,28 @@ def _periodic_backward(net, X, theta, G, grad):
     grad_ph[...] = dtheta.sum(axis=0)
 
 
+def _hidden_forward(net, params, Xe, masks):
+    """The hidden layers' forward from the input layer's output Xe.
+
+    Returns lists indexed by layer (entry 0 the input): ``A[l]`` layer l's
+    output as the next layer reads it (``A[0] = Xe``; parametric mix, then
+    dropout), ``Zs[l]`` its pre-activation and ``Hs[l] = act(Zs[l])``
+    (``Zs[0]``, ``Hs[0]`` None).  ``masks[l]`` None is no dropout.
+    """
+    coefs, intercepts = net.coef_views(params)
+    alphas = net.alpha_views(params)
+    A, Zs, Hs = [Xe], [None], [None]
+    for layer in range(1, len(net.units) - 1):
+        Z = _matmul(A[layer - 1], coefs[layer - 1])
+        Z += intercepts[layer - 1]
+        H = activation(net.hidden[layer - 1], Z)
+        out = Z + alphas[layer - 1] * (H - Z) if net.parametric else H
+        Zs.append(Z)
+        Hs.append(H)
+        A.append(out if masks[layer] is None else out * masks[layer])
+    return A, Zs, Hs
+
+
 def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
     """``raw_loss_grad`` on a ``_Net``; inputs already in params' dtype."""
     units = net.units
@@ -561,16 +633,7 @@ def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
             raise ValueError("periodic and input dropout cannot be combined.")
         X = X * masks[0]  # a dropped copy of the batch
     Xe, theta, Xs = _input_forward(net, params, X)
-    # forward: A[l] is layer l's output as the next layer reads it (dropped);
-    # Zs[l] and Hs[l] its pre-activation and undropped output
-    A, Zs, Hs = [Xe], [None], [None]
-    for layer in range(1, n_layers - 1):
-        Z = _matmul(A[layer - 1], coefs[layer - 1])
-        Z += intercepts[layer - 1]
-        H = activation(net.hidden[layer - 1], Z)
-        Zs.append(Z)
-        Hs.append(H)
-        A.append(H if masks[layer] is None else H * masks[layer])
+    A, Zs, Hs = _hidden_forward(net, params, Xe, masks)
     Z = _matmul(A[-1], coefs[-1])
     Z += intercepts[-1]
     _, row_loss, D = output_loss_delta(net.out, Z, Y, sample_weight, net.huber_delta)
@@ -580,6 +643,7 @@ def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
 
     grad = np.empty_like(params)
     coef_grads, intercept_grads = net.coef_views(grad)
+    alphas, alpha_grads = net.alpha_views(params), net.alpha_views(grad)
     for layer in range(n_layers - 1, 0, -1):
         # Z_l = A_{l-1} @ W + b:  dW = A_{l-1}^T D_l,  db = sum_rows(D_l)
         coef_grads[layer - 1][...] = _matmul(A[layer - 1].T, D)
@@ -589,8 +653,16 @@ def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
             D = _matmul(D, coefs[layer - 1].T)
             if masks[layer - 1] is not None:
                 D = D * masks[layer - 1]
-            D = activation_derivative(net.hidden[layer - 2], Hs[layer - 1], D,
-                                      Z=Zs[layer - 1])
+            name, Z, H = net.hidden[layer - 2], Zs[layer - 1], Hs[layer - 1]
+            if net.parametric:
+                # A = Z + alpha (g(Z) - Z): dA/dalpha = g(Z) - Z,
+                # dA/dZ = 1 - alpha + alpha g'(Z)
+                alpha = alphas[layer - 2]
+                alpha_grads[layer - 2][...] = (D * (H - Z)).sum(axis=0)
+                g_prime = activation_derivative(name, H, np.ones_like(D), Z=Z)
+                D = D * (1 - alpha + alpha * g_prime)
+            else:
+                D = activation_derivative(name, H, D, Z=Z)
     if theta is not None or Xs is not None:
         # Z_1 = Xe @ W_0 + b_0: dLoss/dXe = D_1 @ W_0^T (X itself gets none)
         G = _matmul(D, coefs[0].T)
@@ -638,8 +710,9 @@ def raw_loss_grad(layout, params, X, Y, sample_weight=None, *, masks=None,
         ``sum_i w_i loss_i`` (``output_loss_delta``), without penalties.
     raw_grad : ndarray of shape (n_params,) or None
         ``A_{l-1}^T D_l`` for coefs (``A_0 = Xe``), ``sum_rows(D_l)`` for
-        intercepts, then the periodic stage's frequencies and phases (see
-        the module docstring): not divided by ``sum(w)``, no L2 or L1 term.
+        intercepts, then the periodic stage's frequencies and phases, the
+        input scale and the parametric activations' alphas (see the module
+        docstring): not divided by ``sum(w)``, no L2 or L1 term.
     """
     net = _Net(layout)
     dtype = params.dtype
@@ -881,14 +954,13 @@ class Problem:
     def forward(self, *, n_threads=None):
         """The network's output at ``params`` for every row of X (no dropout,
         no loss; ``n_threads`` is ignored): the periodic stage's ``A = Xe``
-        (X without it), hidden ``A = act(A @ W + b)``, then the output activation
+        (X without it), hidden ``A = act(A @ W + b)`` (parametric: ``Z + alpha
+        (act(Z) - Z)``, ``Z = A @ W + b``), then the output activation
         (identity for the Huber and absolute-error losses)."""
         net = self._net
         coefs, intercepts = net.coef_views(self.params)
-        A = _input_forward(net, self.params, self.X)[0]
-        for layer in range(1, len(net.units) - 1):
-            A = activation(net.hidden[layer - 1], _matmul(A, coefs[layer - 1])
-                           + intercepts[layer - 1])
+        Xe = _input_forward(net, self.params, self.X)[0]
+        A = _hidden_forward(net, self.params, Xe, [None] * (len(net.units) - 1))[0][-1]
         out = net.out if net.out in ("identity", "exp", "logistic", "softmax") else "identity"
         return activation(out, _matmul(A, coefs[-1]) + intercepts[-1])
 

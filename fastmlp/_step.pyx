@@ -12,7 +12,7 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.string cimport memcpy
 
-from fastmlp._layers cimport (_bias_grad, _coef_abssum, _coef_sqnorm, _colsum, _delta_act,
+from fastmlp._layers cimport (_bias_grad, _coef_abssum, _coef_sqnorm, _colsum,
                               _delta_block, _delta_copies_wt, _copy_wt, _forward_block,
                               _gemm_pieces, _weight_grad)
 from fastmlp._net cimport (Csr, Net, _act_work, _at, _block_rows, _out_work, _part_hi,

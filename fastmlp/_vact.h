@@ -6,6 +6,7 @@
  * note in bench/README.md).  The same formulas, with _vexp.h's exp:
  *     forward   a = z / (1 + exp(-z))                 (z = x + b)
  *     backward  d *= s (1 + z (1 - s)),  s = 1 / (1 + exp(-z))
+ * and the parametric SiLU's backward (fastmlp_psilu_bwd, formulas there).
  * exp(-z) overflows to inf for z below about -88 (float): a = -0, s = 0,
  * as the libm form gave; NaN stays NaN.  Clones: _simd.h.  Modules that
  * include this header compile with -fno-trapping-math (setup.py). */
@@ -58,7 +59,42 @@ FASTMLP_CLONES void fastmlp_silu_bwd_##SUF(const T* zpre, const T* mask, T* d,  
     }                                                                           \
 }
 
+#define FASTMLP_PSILU_LOOPS(T, SUF)                                                 \
+/* the parametric SiLU's backward over one row of n units (RealMLP's          \
+ * parametric activation a = z + alpha (silu(z) - z), alpha per unit):        \
+ * with e = d (* mask), s = 1 / (1 + exp(-z)),                                \
+ *     d    = e (1 - alpha + alpha silu'(z))     the delta at z               \
+ *     zpre = e (silu(z) - z) = e (z s - z)      dL/dalpha's terms            \
+ * both exactly 0 where mask is 0 (mask NULL: no dropout) */                  \
+FASTMLP_CLONES void fastmlp_psilu_bwd_##SUF(T* zpre, const T* mask, const T* alpha, \
+                                           T* d, ptrdiff_t n)                 \
+{                                                                               \
+    if (mask == NULL) {                                                         \
+        FASTMLP_PRAGMA(omp simd)                                                \
+        for (ptrdiff_t i = 0; i < n; i++) {                                     \
+            T z = zpre[i];                                                      \
+            T s = (T) 1 / ((T) 1 + fastmlp_exp1_##SUF(-z));                     \
+            T e = d[i];                                                         \
+            d[i] = e * (((T) 1 - alpha[i]) + alpha[i] * (s * ((T) 1 + z * ((T) 1 - s)))); \
+            zpre[i] = e * (z * s - z);                                          \
+        }                                                                       \
+    } else {                                                                    \
+        FASTMLP_PRAGMA(omp simd)                                                \
+        for (ptrdiff_t i = 0; i < n; i++) {                                     \
+            T z = zpre[i];                                                      \
+            T s = (T) 1 / ((T) 1 + fastmlp_exp1_##SUF(-z));                     \
+            T e = d[i] * mask[i];                                               \
+            T v = e * (((T) 1 - alpha[i]) + alpha[i] * (s * ((T) 1 + z * ((T) 1 - s)))); \
+            T w = e * (z * s - z);                                              \
+            d[i] = mask[i] == (T) 0 ? (T) 0 : v;                                \
+            zpre[i] = mask[i] == (T) 0 ? (T) 0 : w;                             \
+        }                                                                       \
+    }                                                                           \
+}
+
 FASTMLP_SILU_LOOPS(float, f)
 FASTMLP_SILU_LOOPS(double, d)
+FASTMLP_PSILU_LOOPS(float, f)
+FASTMLP_PSILU_LOOPS(double, d)
 
 #endif
