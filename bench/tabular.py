@@ -76,6 +76,8 @@ VARIANTS = {
     "no_periodic": {"n_periodic": 0},
     "frozen_periodic": {"learn_periodic": False},
     "with_input_scale": {"input_scale": True},
+    "parametric_act": {"parametric_activation": True},
+    "parametric_act_lr5": {"parametric_activation": True, "parametric_activation_lr": 5.0},
     "ensemble_3": {"n_ensemble": 3},
     "ensemble_5": {"n_ensemble": 5},
     "robust_scaling": {"numeric_scaling": "robust"},
@@ -164,13 +166,34 @@ def make_model(name, task, seed, params=None):
         from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
 
         cls = RealMLP_TD_Classifier if task == "cls" else RealMLP_TD_Regressor
-        return cls(device="cpu", random_state=seed, n_threads=os.cpu_count()), _as_categories
+        model = cls(device="cpu", random_state=seed, n_threads=os.cpu_count())
+        return _MedianImputed(model), _as_categories
     if name == "LightGBM":
         import lightgbm
 
         cls = lightgbm.LGBMClassifier if task == "cls" else lightgbm.LGBMRegressor
         return cls(random_state=seed, verbose=-1), _as_categories
     raise ValueError(f"unknown model {name!r}")
+
+
+class _MedianImputed:
+    """A model behind median imputation of the numeric columns (medians of
+    the rows it is fitted on): pytabkit refuses NaN in numeric columns."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def _filled(self, X):
+        return X.fillna(self.medians_) if self.medians_ else X
+
+    def fit(self, X, y):
+        numeric = X.select_dtypes("number")
+        self.medians_ = {c: numeric[c].median() for c in numeric if numeric[c].isna().any()}
+        self.model.fit(self._filled(X), y)
+        return self
+
+    def predict(self, X):
+        return self.model.predict(self._filled(X))
 
 
 def _error(task, y_true, y_pred):

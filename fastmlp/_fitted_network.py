@@ -159,9 +159,10 @@ class FittedNetwork:
             return rates
         return (float(self.dropout),) * n_hidden
 
-    def _input_layer_args(self):
-        """The engine Layout's input-layer arguments (none here; the tabular
-        networks have one, ``_tabular_network``)."""
+    def _layout_extras(self):
+        """The engine Layout's arguments for the parameters after the
+        intercepts: the input layer's and the parametric activations' (none
+        here; the tabular networks have them, ``_tabular_network``)."""
         return {}
 
     def _layout(self, batch_size=0):
@@ -169,7 +170,7 @@ class FittedNetwork:
         units = self._units()
         return _engine.layout_for(
             units, batch_size, self._activations(len(units) - 2), self.out_activation_,
-            getattr(self, "loss", None), **self._input_layer_args()
+            getattr(self, "loss", None), **self._layout_extras()
         )
 
     def _predict_key(self):
@@ -199,7 +200,7 @@ class FittedNetwork:
             input_dropout=float(self.input_dropout or 0.0) if training else 0.0,
             huber_delta=float(getattr(self, "huber_delta", 1.0)),
             max_norm=float(self.max_norm or 0.0) if training else 0.0,
-            **self._input_layer_args(),
+            **self._layout_extras(),
         )
 
     def _params_intact(self):

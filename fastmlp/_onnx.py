@@ -159,12 +159,14 @@ def _check_model(model):
             "own estimators, use skl2onnx.)"
         )
     check_is_fitted(model, "coefs_")
-    if hasattr(model, "periodic_frequencies_"):
-        # a tabular estimator's network: its periodic input layer has no
-        # ONNX graph here, and exporting without it would predict otherwise
+    if model._layout_extras():
+        # a tabular estimator's network: its periodic input layer, input
+        # scale and parametric activations have no ONNX graph here, and
+        # exporting without them would predict otherwise
         raise ValueError(
-            "to_onnx cannot export a network with a periodic input layer (a "
-            "TabularMLPClassifier/Regressor's network_)."
+            "to_onnx cannot export a network with a periodic input layer, an input "
+            "scale or parametric activations (a TabularMLPClassifier/Regressor's "
+            "network_)."
         )
 
 

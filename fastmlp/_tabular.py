@@ -72,6 +72,8 @@ _COMMON_CONSTRAINTS = {
     "periodic_lr": [Interval(Real, 0, None, closed="neither")],
     "input_scale": ["boolean"],
     "input_scale_lr": [Interval(Real, 0, None, closed="neither")],
+    "parametric_activation": ["boolean"],
+    "parametric_activation_lr": [Interval(Real, 0, None, closed="neither")],
     "n_ensemble": [Interval(Integral, 1, None, closed="left")],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
@@ -157,6 +159,12 @@ input_scale : bool, default=False
     (README, "Tables").
 input_scale_lr : float > 0, default=6.0
     Its learning rate, as a factor of ``learning_rate_init``.
+parametric_activation : bool, default=False
+    Learn each hidden unit's activation as ``z + a * (act(z) - z)``, ``a``
+    from 1 (RealMLP's parametric activations; the engine's parametric
+    layers). Needs ``activation`` 'silu' or 'gelu'.
+parametric_activation_lr : float > 0, default=1.0
+    Learning rate of the ``a``, as a factor of ``learning_rate_init``.
 n_ensemble : int >= 1, default=1
     Networks trained, one after the other, each on its own validation
     split (when ``best_epoch``) and from its own seed, on the same
@@ -269,6 +277,9 @@ class _BaseTabularMLP(BaseEstimator):
         if self.input_scale:
             net._input_scale = True
             net._input_scale_lr = float(self.input_scale_lr)
+        if self.parametric_activation:
+            net._parametric = True
+            net._parametric_lr = float(self.parametric_activation_lr)
         if self.data_init:
             # one training row per first-layer unit, from the network's seed
             # (its own stream: the network's draws are the drop-in's)
@@ -440,7 +451,8 @@ label_smoothing : float in [0, 1), default=0.1
                  max_categories=32, numeric_scaling="quantile", smooth_clip=True,
                  add_missing_indicator=True,
                  n_periodic=16, periodic_scale=1.0, learn_periodic=True, periodic_lr=5.0,
-                 input_scale=False, input_scale_lr=6.0, n_ensemble=1,
+                 input_scale=False, input_scale_lr=6.0, parametric_activation=False,
+                 parametric_activation_lr=1.0, n_ensemble=1,
                  random_state=None, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -470,6 +482,8 @@ label_smoothing : float in [0, 1), default=0.1
         self.periodic_lr = periodic_lr
         self.input_scale = input_scale
         self.input_scale_lr = input_scale_lr
+        self.parametric_activation = parametric_activation
+        self.parametric_activation_lr = parametric_activation_lr
         self.n_ensemble = n_ensemble
         self.random_state = random_state
         self.verbose = verbose
@@ -597,7 +611,9 @@ clip_output : bool, default=True
                  numeric_scaling="quantile", smooth_clip=True,
                  add_missing_indicator=True, n_periodic=16, periodic_scale=1.0,
                  learn_periodic=True, periodic_lr=5.0, input_scale=False,
-                 input_scale_lr=6.0, n_ensemble=1, random_state=None, verbose=False):
+                 input_scale_lr=6.0, parametric_activation=False,
+                 parametric_activation_lr=1.0, n_ensemble=1, random_state=None,
+                 verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.learning_rate_init = learning_rate_init
@@ -627,6 +643,8 @@ clip_output : bool, default=True
         self.periodic_lr = periodic_lr
         self.input_scale = input_scale
         self.input_scale_lr = input_scale_lr
+        self.parametric_activation = parametric_activation
+        self.parametric_activation_lr = parametric_activation_lr
         self.n_ensemble = n_ensemble
         self.random_state = random_state
         self.verbose = verbose

@@ -35,6 +35,12 @@ else, so every minibatch still runs in the compiled engine:
   train at ``_periodic_lr`` and ``_input_scale_lr`` times the network's
   learning rate.
 
+- parametric activations (the engine's ``Layout(parametric=True)``), set by
+  the estimator (``_parametric``): each hidden unit's activation is
+  ``z + alpha * (act(z) - z)``, alpha from 1, trained at ``_parametric_lr``
+  times the rate; fitted ``activation_weights_``, one array per hidden
+  layer, views into the flat buffer after the input layer's.
+
 The recipe's settings live in ``_recipe``, a plain dict (pickles, and skops
 loads it, with the network).
 """
@@ -106,26 +112,31 @@ class _ScheduledMixin:
             for t in step_progress(self._epoch, self.max_iter, n_batches).tolist()])
 
 
-class _InputLayerMixin:
-    """The engine's input layer, learned (see the module docstring): the
-    periodic columns' frequencies and phases (``_periodic``, a pair) and the
-    diagonal input scale (``_input_scale``, a bool).  Without either the
-    network is the drop-in's."""
+class _TailMixin:
+    """The learned parameters after the intercepts (see the module
+    docstring): the input layer's periodic frequencies and phases
+    (``_periodic``, a pair) and diagonal scale (``_input_scale``, a bool),
+    and the parametric activations' alphas (``_parametric``, a bool).
+    Without them the network is the drop-in's."""
 
     def _periodic_pair(self):
         pair = self.__dict__.get("_periodic")
         return None if pair is None or pair[0] * pair[1] == 0 else tuple(pair)
 
-    def _has_input_layer(self):
-        return self._periodic_pair() is not None or bool(self.__dict__.get("_input_scale"))
+    def _has_tail(self):
+        get = self.__dict__.get
+        return (self._periodic_pair() is not None or bool(get("_input_scale"))
+                or bool(get("_parametric")))
 
-    def _input_layer_args(self):
-        if not self._has_input_layer():
+    def _layout_extras(self):
+        if not self._has_tail():
             return {}
         get = self.__dict__.get
         return dict(periodic=self._periodic_pair(), periodic_lr=float(get("_periodic_lr", 1.0)),
                     input_scale=bool(get("_input_scale")),
-                    input_scale_lr=float(get("_input_scale_lr", 1.0)))
+                    input_scale_lr=float(get("_input_scale_lr", 1.0)),
+                    parametric=bool(get("_parametric")),
+                    parametric_lr=float(get("_parametric_lr", 1.0)))
 
     def _initialize(self, y, layer_units, dtype):
         pair = self._periodic_pair()
@@ -136,54 +147,81 @@ class _InputLayerMixin:
             self.periodic_frequencies_, self.periodic_phases_ = f.copy(), ph.copy()
         if self.__dict__.get("_input_scale"):
             self.input_scale_ = np.ones(layer_units[0])
+        if self.__dict__.get("_parametric"):
+            self.activation_weights_ = [np.ones(u) for u in layer_units[1:-1]]
         super()._initialize(y, layer_units, dtype)
 
     def _tail(self):
-        """The input layer's fitted arrays, in their order in the flat buffer,
-        with the shape each needs."""
+        """The fitted arrays after the intercepts, in their order in the flat
+        buffer: (attribute, index in its list or None, shape)."""
         tail = []
         pair = self._periodic_pair()
         if pair is not None:
-            tail += [("periodic_frequencies_", pair), ("periodic_phases_", pair)]
+            tail += [("periodic_frequencies_", None, pair), ("periodic_phases_", None, pair)]
         if self.__dict__.get("_input_scale"):
-            tail.append(("input_scale_", (self._units()[0],)))
+            tail.append(("input_scale_", None, (self._units()[0],)))
+        if self.__dict__.get("_parametric"):
+            tail += [("activation_weights_", i, (u,))
+                     for i, u in enumerate(self._units()[1:-1])]
         return tail
+
+    def _tail_array(self, name, index):
+        value = getattr(self, name, None)
+        if index is None:
+            return value
+        n_hidden = len(self._units()) - 2
+        if not isinstance(value, (list, tuple)) or len(value) != n_hidden:
+            raise ValueError(f"{name} must be a list of {n_hidden} arrays, one per hidden "
+                             f"layer; got {type(value).__name__}"
+                             + (f" of {len(value)}" if isinstance(value, (list, tuple))
+                                else "") + ".")
+        return value[index]
 
     def _params_intact(self):
         intact = super()._params_intact()
-        if not intact or not self._has_input_layer():
+        if not intact or not self._has_tail():
             return intact
         views = self.__dict__.get("_tail_views")
-        arrays = [getattr(self, name, None) for name, _ in self._tail()]
+        try:
+            arrays = [self._tail_array(name, i) for name, i, _ in self._tail()]
+        except ValueError:
+            return False
         return views is not None and len(views) == len(arrays) and all(
             a is b for a, b in zip(arrays, views))
 
     def _packed(self, dtype=None):
-        if not self._has_input_layer() or (
+        if not self._has_tail() or (
                 self._params_intact() and (dtype is None or dtype == self._params.dtype)):
             return super()._packed(dtype)
         front = super()._packed(dtype)
         tail = []
-        for name, shape in self._tail():
-            a = np.asarray(getattr(self, name, None))
+        for name, i, shape in self._tail():
+            value = self._tail_array(name, i)
+            a = np.asarray(value)
+            what = name if i is None else f"{name}[{i}]"
             if a.shape != shape or a.dtype.kind not in "biuf":
-                raise ValueError(f"{name} must be a real array of shape {shape}; got "
-                                 f"{a.shape if a.ndim else type(getattr(self, name, None))}.")
+                raise ValueError(f"{what} must be a real array of shape {shape}; got "
+                                 f"{a.shape if a.ndim else type(value)}.")
             tail.append(a.astype(front.dtype).ravel())
         return np.concatenate([front, *tail])
 
     def _link_params(self, dtype=None):
         super()._link_params(dtype)
-        if not self._has_input_layer():
+        if not self._has_tail():
             return
         off = self._layout().periodic_off
-        views = []
-        for name, shape in self._tail():
+        views, lists = [], {}
+        for name, i, shape in self._tail():
             n = int(np.prod(shape))
             view = self._params[off:off + n].reshape(shape)
-            setattr(self, name, view)
+            if i is None:
+                setattr(self, name, view)
+            else:
+                lists.setdefault(name, []).append(view)
             views.append(view)
             off += n
+        for name, arrays in lists.items():
+            setattr(self, name, arrays)
         self._tail_views = tuple(views)
 
     def __getstate__(self):
@@ -192,7 +230,7 @@ class _InputLayerMixin:
         return state
 
 
-class TabularNetClassifier(_InputLayerMixin, _ScheduledMixin, MLPClassifier):
+class TabularNetClassifier(_TailMixin, _ScheduledMixin, MLPClassifier):
     """MLPClassifier with the tabular schedules and label smoothing."""
 
     def _validate_input(self, X, y, incremental, reset):
@@ -205,5 +243,5 @@ class TabularNetClassifier(_InputLayerMixin, _ScheduledMixin, MLPClassifier):
         return X, Y
 
 
-class TabularNetRegressor(_InputLayerMixin, _ScheduledMixin, MLPRegressor):
+class TabularNetRegressor(_TailMixin, _ScheduledMixin, MLPRegressor):
     """MLPRegressor with the tabular schedules."""

@@ -189,11 +189,12 @@ def test_same_seed_same_learned_model():
     np.testing.assert_array_equal(a.predict(x), b.predict(x))
 
 
-def test_onnx_refuses_a_network_with_a_periodic_layer():
+@pytest.mark.parametrize("extra", [dict(), dict(n_periodic=0, input_scale=True)])
+def test_onnx_refuses_a_network_with_an_input_layer(extra):
     from fastmlp import to_onnx
 
-    model, _ = _fitted(True)
-    with pytest.raises(ValueError, match="periodic input layer"):
+    model, _ = _fitted(True, **extra)
+    with pytest.raises(ValueError, match="periodic input layer, an input scale"):
         to_onnx(model.network_)
 
 
