@@ -4,9 +4,12 @@
 # (weight gradients split over fan_in rows, so no thread reduces another's;
 # deltas split over batch rows, fused with the activation derivative).
 # Gradients are left RAW (A^T delta and sum(delta)): the optimizer step
-# finishes them.  Also the sums over the coefficients (L2, L1) and the
-# max-norm constraint.  _network.pyx drives these per batch; _step.pyx runs
-# the same pieces in one parallel region.
+# finishes them.  Parametric activations (one alpha per hidden unit) mix
+# after the activation and, in the backward pass, leave dL/dalpha's terms in
+# Z_l, summed per unit over the rows in order like the biases' gradients.
+# Also the sums over the coefficients (L2, L1) and the max-norm constraint.
+# _network.pyx drives these per batch; _step.pyx runs the same pieces in one
+# parallel region (never with parametric activations).
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt

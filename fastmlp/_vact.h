@@ -69,26 +69,16 @@ FASTMLP_CLONES void fastmlp_silu_bwd_##SUF(const T* zpre, const T* mask, T* d,  
 FASTMLP_CLONES void fastmlp_psilu_bwd_##SUF(T* zpre, const T* mask, const T* alpha, \
                                            T* d, ptrdiff_t n)                 \
 {                                                                               \
-    if (mask == NULL) {                                                         \
-        FASTMLP_PRAGMA(omp simd)                                                \
-        for (ptrdiff_t i = 0; i < n; i++) {                                     \
-            T z = zpre[i];                                                      \
-            T s = (T) 1 / ((T) 1 + fastmlp_exp1_##SUF(-z));                     \
-            T e = d[i];                                                         \
-            d[i] = e * (((T) 1 - alpha[i]) + alpha[i] * (s * ((T) 1 + z * ((T) 1 - s)))); \
-            zpre[i] = e * (z * s - z);                                          \
-        }                                                                       \
-    } else {                                                                    \
-        FASTMLP_PRAGMA(omp simd)                                                \
-        for (ptrdiff_t i = 0; i < n; i++) {                                     \
-            T z = zpre[i];                                                      \
-            T s = (T) 1 / ((T) 1 + fastmlp_exp1_##SUF(-z));                     \
-            T e = d[i] * mask[i];                                               \
-            T v = e * (((T) 1 - alpha[i]) + alpha[i] * (s * ((T) 1 + z * ((T) 1 - s)))); \
-            T w = e * (z * s - z);                                              \
-            d[i] = mask[i] == (T) 0 ? (T) 0 : v;                                \
-            zpre[i] = mask[i] == (T) 0 ? (T) 0 : w;                             \
-        }                                                                       \
+    FASTMLP_PRAGMA(omp simd)                                                    \
+    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+        T z = zpre[i];                                                          \
+        T s = (T) 1 / ((T) 1 + fastmlp_exp1_##SUF(-z));                         \
+        T m = mask == NULL ? (T) 1 : mask[i];                                   \
+        T e = d[i] * m;                                                         \
+        T v = e * (((T) 1 - alpha[i]) + alpha[i] * (s * ((T) 1 + z * ((T) 1 - s)))); \
+        T w = e * (z * s - z);                                                  \
+        d[i] = m == (T) 0 ? (T) 0 : v;                                          \
+        zpre[i] = m == (T) 0 ? (T) 0 : w;                                       \
     }                                                                           \
 }
 

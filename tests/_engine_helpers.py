@@ -103,3 +103,13 @@ def engine_forward(params, X, units, activation, out_activation, n_threads=1, bl
 def reference_forward(params, X, units, activation, out_activation):
     coefs, intercepts = ref.unpack(params, units)
     return ref.forward(X, coefs, intercepts, activation, out_activation)[-1]
+
+
+def plain_sgd(n_params, lr):
+    """The reference's SGD without momentum, decay, L1 or clipping: a step
+    is exactly -lr times the finished gradient."""
+    opt = ref.OptimizerState("sgd", n_params, np.float64, lr)
+    opt.set_hyperparameters(momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999,
+                            epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
+                            clip_value=0.0)
+    return opt

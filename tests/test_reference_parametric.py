@@ -26,6 +26,8 @@ from fastmlp import _engine
 from fastmlp import _reference as ref
 from fastmlp._stochastic_optimizers import StochasticOptimizer
 
+from _engine_helpers import plain_sgd
+
 N_SAMPLES = 7
 FD_STEP = 1e-6
 FD_RTOL = 1e-6
@@ -250,14 +252,6 @@ def test_layout_places_the_alphas_last(kwargs):
 # ---------------------------------------------------------------------------
 
 
-def _sgd(n_params, lr):
-    opt = ref.OptimizerState("sgd", n_params, np.float64, lr)
-    opt.set_hyperparameters(momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999,
-                            epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
-                            clip_value=0.0)
-    return opt
-
-
 @pytest.mark.parametrize("max_norm", [0.0, 1e-3])
 @pytest.mark.parametrize("kwargs", [{}, {"periodic": (1, 2), "periodic_lr": 3.0,
                                          "input_scale": True, "input_scale_lr": 0.5}])
@@ -271,7 +265,7 @@ def test_one_sgd_step_moves_the_alphas_at_their_rate(kwargs, max_norm):
     problem = ref.Problem(layout, X, Y, sw, params)
     loss = problem.loss_grad(alpha=0.05, n_threads=1)
     grad = problem.grads.copy()
-    total = problem.epoch(_sgd(layout.n_params, lr), np.arange(N_SAMPLES), shuffled=False,
+    total = problem.epoch(plain_sgd(layout.n_params, lr), np.arange(N_SAMPLES), shuffled=False,
                           batch_size=N_SAMPLES, lr=lr, alpha=0.05, clip_norm=0.0,
                           n_threads=1)
     assert total == pytest.approx(loss * N_SAMPLES, rel=1e-15)

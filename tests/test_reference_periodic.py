@@ -20,6 +20,8 @@ import scipy.sparse as sp
 
 from fastmlp import _reference as ref
 
+from _engine_helpers import plain_sgd
+
 # (units, (n_numeric, n_periodic)): two hidden layers, one, none
 NETS = [((6, 5, 4, 2), (2, 1)), ((7, 5, 3), (2, 2)), ((5, 3), (1, 2))]
 OUTPUTS = ["softmax", "logistic", "identity"]
@@ -161,14 +163,6 @@ def test_gradient_matches_finite_differences(units, periodic, out, activation,
 # ---------------------------------------------------------------------------
 
 
-def _sgd(n_params, lr):
-    opt = ref.OptimizerState("sgd", n_params, np.float64, lr)
-    opt.set_hyperparameters(momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999,
-                            epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
-                            clip_value=0.0)
-    return opt
-
-
 @pytest.mark.parametrize("alpha", [0.0, 0.05])
 @pytest.mark.parametrize("units, periodic", NETS)
 def test_one_sgd_step_moves_every_parameter_by_minus_lr_grad(units, periodic, alpha):
@@ -178,7 +172,7 @@ def test_one_sgd_step_moves_every_parameter_by_minus_lr_grad(units, periodic, al
     problem = ref.Problem(layout, X, Y, sw, params)
     loss = problem.loss_grad(alpha=alpha, n_threads=1)
     grad = problem.grads.copy()
-    total = problem.epoch(_sgd(layout.n_params, lr), np.arange(N_SAMPLES), shuffled=False,
+    total = problem.epoch(plain_sgd(layout.n_params, lr), np.arange(N_SAMPLES), shuffled=False,
                           batch_size=N_SAMPLES, lr=lr, alpha=alpha, clip_norm=0.0,
                           n_threads=1)
     assert total == pytest.approx(loss * N_SAMPLES, rel=1e-15)
@@ -205,7 +199,7 @@ def test_l2_and_max_norm_leave_the_periodic_parameters_alone():
                         max_norm=1e-3)
     p = params.copy()
     ref.Problem(capped, X, Y, sw, p).epoch(
-        _sgd(layout.n_params, lr), np.arange(N_SAMPLES), shuffled=False,
+        plain_sgd(layout.n_params, lr), np.arange(N_SAMPLES), shuffled=False,
         batch_size=N_SAMPLES, lr=lr, alpha=0.0, clip_norm=0.0, n_threads=1)
     np.testing.assert_array_equal(p[start:], params[start:] - lr * grad0[start:])
     assert np.abs(p[: layout.n_coef]).max() <= 1e-3 * (1 + 1e-12)
