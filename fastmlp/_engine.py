@@ -18,11 +18,11 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from fastmlp import _activations, _losses, _network, _optimizers, _pacing, _predict
+from fastmlp._openmp import effective_n_threads
+from fastmlp._tuning import PREDICT_BLOCK_ROWS
 
 # the columns of Problem.epoch's step_factors
 STEP_FACTORS = _network.STEP_FACTORS
-from fastmlp._openmp import effective_n_threads
-from fastmlp._tuning import PREDICT_BLOCK_ROWS
 
 # the codes of the kernels' enums (.pxd), by name
 HIDDEN_ACTIVATIONS = _activations.ACTIVATIONS
