@@ -135,12 +135,14 @@ class Layout:
         self.int_off = (self.n_coef + np.concatenate([[0], np.cumsum(units[1:])[:-1]])).astype(np.intp)
         self.n_params = self.n_coef + int(units[1:].sum())
         self.n_outputs = int(units[-1])
-        # the input layer's periodic columns (_input_layer.pyx): f, then ph, after
-        # the intercepts
+        # the input layer's periodic columns (_input_layer.pyx), after the intercepts
         self.periodic = check_periodic(periodic, int(units[0]), input_dropout)
-        n_per = self.periodic[0] * self.periodic[1]
+        n_num, n_freq, n_lin = self.periodic
+        n_per = n_num * n_freq
         self.periodic_off = self.n_params
-        self.n_params += 2 * n_per
+        # f, ph, then with n_out > 0 the per-column linear layer's A and b
+        self.periodic_size = 2 * n_per + (n_per + n_num) * n_lin
+        self.n_params += self.periodic_size
         self.periodic_lr = check_input_lr(periodic_lr, "periodic_lr")
         # the input layer's diagonal scale (_input_layer.pyx): s, after ph
         self.input_scale = bool(input_scale)
@@ -194,16 +196,19 @@ class Layout:
                 off += batch_size * units[layer]
         self.xbuf_off = off
         off += batch_size * units[0]
-        # the input layer's Xe, sines, G (its columns, or all with a scale)
-        # and unscaled Xe (offset 0 and unused without them)
-        self.emb_off = self.esin_off = self.egrad_off = self.xs_off = 0
+        # the input layer's Xe, sines, cosines (with the linear layer), G (its
+        # output columns, or all with a scale) and unscaled Xe (offset 0 and
+        # unused without them)
+        self.emb_off = self.esin_off = self.ecos_off = self.egrad_off = self.xs_off = 0
         if n_per or self.input_scale:
             self.emb_off = off
             off += batch_size * units[0]
             self.esin_off = off
             off += batch_size * n_per
+            self.ecos_off = off
+            off += batch_size * n_per if n_lin else 0
             self.egrad_off = off
-            off += batch_size * (int(units[0]) if self.input_scale else n_per)
+            off += batch_size * (int(units[0]) if self.input_scale else n_num * (n_lin or n_freq))
         if self.input_scale:
             self.xs_off = off
             off += batch_size * units[0]
@@ -260,25 +265,36 @@ def check_input_lr(value, name):
 
 
 def check_periodic(periodic, n_inputs, input_dropout=0.0):
-    """(n_numeric, n_periodic) of the periodic input layer, checked against
-    the input width: X's first n_numeric columns feed it, its last
-    n_numeric * n_periodic columns are its output.  None is (0, 0)."""
+    """(n_numeric, n_periodic, n_out) of the periodic input layer, checked
+    against the input width.  ``periodic`` is None (no layer: (0, 0, 0)), a
+    pair (n_out = 0) or a triple.  X's first n_numeric columns feed it; its
+    output is X's last n_numeric * n_periodic columns (n_out = 0: the cosines
+    themselves) or n_numeric * n_out (each numeric column's cosines mixed by
+    its own linear layer into n_out columns: PBLD)."""
     if periodic is None:
-        return (0, 0)
+        return (0, 0, 0)
     try:
-        n_num, n_per = (operator.index(v) for v in periodic)
+        values = tuple(operator.index(v) for v in periodic)
     except (TypeError, ValueError):
-        raise ValueError(f"periodic must be None or a pair of ints, got {periodic!r}.") from None
-    if n_num < 0 or n_per < 0:
-        raise ValueError(f"periodic must be a pair of ints >= 0, got {periodic!r}.")
-    if n_num * n_per and n_num + n_num * n_per > n_inputs:
+        values = ()
+    if len(values) not in (2, 3):
+        raise ValueError(f"periodic must be None, a pair (n_numeric, n_periodic) or a triple "
+                         f"(n_numeric, n_periodic, n_out) of ints, got {periodic!r}.")
+    n_num, n_per, n_out = (values + (0,))[:3]
+    if n_num < 0 or n_per < 0 or n_out < 0:
+        raise ValueError(f"periodic must hold ints >= 0, got {periodic!r}.")
+    if n_out and not n_num * n_per:
+        raise ValueError(f"periodic={periodic!r}: n_out > 0 mixes periodic columns, and "
+                         f"there are none.")
+    n_cols = n_num * (n_out or n_per)
+    if n_num * n_per and n_num + n_cols > n_inputs:
         raise ValueError(
-            f"periodic={periodic!r} needs {n_num} numeric and {n_num * n_per} periodic "
+            f"periodic={periodic!r} needs {n_num} numeric and {n_cols} output "
             f"columns, more than the input's {n_inputs}.")
     if n_num * n_per and input_dropout:
         raise ValueError("periodic and input_dropout cannot be combined: input dropout "
                          "would drop the numeric columns the periodic layer reads.")
-    return (int(n_num), int(n_per))
+    return (int(n_num), int(n_per), int(n_out))
 
 
 def csr_parts(X):

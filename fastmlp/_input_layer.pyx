@@ -3,27 +3,37 @@
 #
 # 1. Periodic columns (learnable periodic numeric embeddings: Gorishniy et
 #    al. 2022; RealMLP's PBLD, Holzmueller et al. 2024).  X's first n_num
-#    columns are numeric values z; its last P = n_num * K columns are
-#    overwritten, per batch, by
-#        cos(f[k, q] * z_k + ph[k, q])        k < n_num, q < K
-#    The first dense layer mixes them: the "linear" part of PBLD.
+#    columns are numeric values z, and for k < n_num, q < K
+#        C[k, q] = cos(f[k, q] * z_k + ph[k, q])
+#    With per_d = 0, X's last P = n_num * K columns are overwritten, per
+#    batch, by C (the first dense layer mixes them).  With per_d = d > 0
+#    (PBLD's per-column linear layer), X's last Q = n_num * d columns are
+#    overwritten by  b[k, j] + sum_q C[k, q] A[k, q, j]  (j < d): each
+#    numeric column's own linear layer, so the first dense layer reads d
+#    columns per numeric column instead of K (RealMLP: K = 16, d = 3).
 # 2. A diagonal scale (RealMLP's "scaling layer"): Xe[:, j] *= s[j], every
 #    column, after the periodic ones are computed; s starts at 1.
 #
-# f, ph and s sit in the flat parameter buffer after the intercepts
-# (Net.per_off: f, then ph; Net.sc_off: s).  They are not coefs (no L2, no
-# weight decay); the optimizer steps them with everything else, at their
-# own rate factors (Net.per_lr, Net.sc_lr; _network.train_epoch).
+# f, ph (A, b) and s sit in the flat parameter buffer after the intercepts
+# (Net.per_off: f, then ph, A, b, Net.per_size in all; Net.sc_off: s).  They
+# are not coefs (no L2, no weight decay); the optimizer steps them with
+# everything else, at their own rate factors (Net.per_lr, Net.sc_lr;
+# _network.train_epoch).
 #
 # Forward (_input_forward): the batch's rows are copied into the work
-# buffer's Xe region with the periodic columns computed and their sines
-# kept, then scaled (the unscaled copy kept).  Backward (_input_backward),
-# after the layers' own: G = D_1 @ W_0^T, the loss's gradient at Xe (only
-# at the periodic columns without the scale), then
+# buffer's Xe region with the periodic layer's columns computed and its
+# sines (and with per_d, cosines) kept, then scaled (the unscaled copy
+# kept).  Backward (_input_backward), after the layers' own: G = D_1 @
+# W_0^T, the loss's gradient at Xe (only at the periodic layer's output
+# columns without the scale), then
 #     grad s[j]     = sum_i Xs[i, j] * G[i, j]          (Xs: unscaled Xe)
 #     G'[:, c]      = s[c] * G[:, c]                    (through the scale)
-#     grad f[k, q]  = sum_i -sin(theta_ikq) * z_ik * G'[i, c(k, q)]
-#     grad ph[k, q] = sum_i -sin(theta_ikq) * G'[i, c(k, q)]
+#     dC[i, k, q]   = G'[i, c(k, q)], or with per_d
+#                     sum_j A[k, q, j] G'[i, c(k, j)], and then
+#                     grad A[k, q, j] = sum_i C[i, k, q] G'[i, c(k, j)]
+#                     grad b[k, j]    = sum_i G'[i, c(k, j)]
+#     grad f[k, q]  = sum_i -sin(theta_ikq) * z_ik * dC[i, k, q]
+#     grad ph[k, q] = sum_i -sin(theta_ikq) * dC[i, k, q]
 # raw, as every other gradient (the optimizer step scales them).
 #
 # Threads: the forward and the GEMM of G split rows; the sums split
@@ -37,7 +47,7 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from fastmlp._blas cimport gemm_rm
-from fastmlp._net cimport Net, _part_hi, _part_lo, _team
+from fastmlp._net cimport Net, _part_hi, _part_lo, _per_out, _team
 
 
 cdef extern from "_vperiodic.h" nogil:
@@ -53,6 +63,22 @@ cdef extern from "_vperiodic.h" nogil:
     void fastmlp_periodic_bwd_d(const double* Xe, Py_ssize_t m, Py_ssize_t p, Py_ssize_t n_num,
                                 Py_ssize_t K, const double* S, const double* G, Py_ssize_t ldg,
                                 Py_ssize_t k0, Py_ssize_t k1, double* gf, double* gph)
+    void fastmlp_pbld_fwd_f(const float* X, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t p,
+                            Py_ssize_t n_num, Py_ssize_t K, Py_ssize_t d, const float* f,
+                            const float* ph, const float* A, const float* b, float* Xe,
+                            float* S, float* C)
+    void fastmlp_pbld_fwd_d(const double* X, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t p,
+                            Py_ssize_t n_num, Py_ssize_t K, Py_ssize_t d, const double* f,
+                            const double* ph, const double* A, const double* b, double* Xe,
+                            double* S, double* C)
+    void fastmlp_pbld_bwd_f(const float* Xe, Py_ssize_t m, Py_ssize_t p, Py_ssize_t n_num,
+                            Py_ssize_t K, Py_ssize_t d, const float* S, const float* C,
+                            const float* A, const float* G, Py_ssize_t ldg, Py_ssize_t k0,
+                            Py_ssize_t k1, float* gf, float* gph, float* gA, float* gb)
+    void fastmlp_pbld_bwd_d(const double* Xe, Py_ssize_t m, Py_ssize_t p, Py_ssize_t n_num,
+                            Py_ssize_t K, Py_ssize_t d, const double* S, const double* C,
+                            const double* A, const double* G, Py_ssize_t ldg, Py_ssize_t k0,
+                            Py_ssize_t k1, double* gf, double* gph, double* gA, double* gb)
     void fastmlp_sincos1_f(float x, float* s, float* c)
     void fastmlp_sincos1_d(double x, double* s, double* c)
 
@@ -62,12 +88,23 @@ cdef double SINCOS_FLOPS = 40
 
 
 cdef void _fwd_rows(const floating* X, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t p,
-                    Py_ssize_t n_num, Py_ssize_t K, const floating* f,
-                    const floating* ph, floating* Xe, floating* S) noexcept nogil:
-    if floating is float:
-        fastmlp_periodic_fwd_f(X, r0, r1, p, n_num, K, f, ph, Xe, S)
+                    Py_ssize_t n_num, Py_ssize_t K, Py_ssize_t d, const floating* per,
+                    floating* Xe, floating* S, floating* C) noexcept nogil:
+    """Rows r0:r1 of X into the same rows of Xe, the periodic layer's output
+    columns computed from per = (f, ph, A, b); S and C (sines, cosines; C
+    only with d > 0) kept unless NULL."""
+    cdef Py_ssize_t P = n_num * K
+    if d == 0:
+        if floating is float:
+            fastmlp_periodic_fwd_f(X, r0, r1, p, n_num, K, per, per + P, Xe, S)
+        else:
+            fastmlp_periodic_fwd_d(X, r0, r1, p, n_num, K, per, per + P, Xe, S)
+    elif floating is float:
+        fastmlp_pbld_fwd_f(X, r0, r1, p, n_num, K, d, per, per + P, per + 2 * P,
+                           per + 2 * P + P * d, Xe, S, C)
     else:
-        fastmlp_periodic_fwd_d(X, r0, r1, p, n_num, K, f, ph, Xe, S)
+        fastmlp_pbld_fwd_d(X, r0, r1, p, n_num, K, d, per, per + P, per + 2 * P,
+                           per + 2 * P + P * d, Xe, S, C)
 
 
 cdef void _scale_rows(floating* Xe, const floating* Xs, Py_ssize_t r0, Py_ssize_t r1,
@@ -80,14 +117,14 @@ cdef void _scale_rows(floating* Xe, const floating* Xs, Py_ssize_t r0, Py_ssize_
 
 
 cdef void _input_rows(const floating* X, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t p,
-                      Py_ssize_t n_num, Py_ssize_t K, const floating* params,
+                      Py_ssize_t n_num, Py_ssize_t K, Py_ssize_t d, const floating* params,
                       Py_ssize_t per_off, Py_ssize_t sc_off, floating* Xe) noexcept nogil:
     """Rows r0:r1 of X through the input layer into rows 0:r1-r0 of Xe
-    (prediction: no sines, no unscaled copy kept)."""
+    (prediction: no sines or cosines, no unscaled copy kept)."""
     cdef Py_ssize_t P = n_num * K
     if P > 0:
-        _fwd_rows(X + r0 * p, 0, r1 - r0, p, n_num, K, params + per_off,
-                  params + per_off + P, Xe, <floating*> NULL)
+        _fwd_rows(X + r0 * p, 0, r1 - r0, p, n_num, K, d, params + per_off, Xe,
+                  <floating*> NULL, <floating*> NULL)
     else:
         memcpy(Xe, X + r0 * p, (r1 - r0) * p * sizeof(floating))
     if sc_off >= 0:
@@ -103,8 +140,8 @@ cdef void _forward_part(const Net* net, const floating* X, Py_ssize_t r0, Py_ssi
     if r0 >= r1:
         return
     if P > 0:
-        _fwd_rows(X, r0, r1, p, net.per_n, net.per_k, params + net.per_off,
-                  params + net.per_off + P, dst, work + net.esin_off)
+        _fwd_rows(X, r0, r1, p, net.per_n, net.per_k, net.per_d, params + net.per_off, dst,
+                  work + net.esin_off, work + net.ecos_off if net.per_d else NULL)
     else:
         memcpy(dst + r0 * p, X + r0 * p, (r1 - r0) * p * sizeof(floating))
     if net.sc_off >= 0:
@@ -117,7 +154,7 @@ cdef void _input_forward(const Net* net, const floating* X, Py_ssize_t m,
     columns' sines and the unscaled Xe kept for the backward pass."""
     cdef Py_ssize_t p = net.units[0]
     cdef Py_ssize_t P = net.per_n * net.per_k
-    cdef int nt = _team(net, m * (P * SINCOS_FLOPS + 2 * p), m)
+    cdef int nt = _team(net, m * (P * (SINCOS_FLOPS + 2 * net.per_d) + 2 * p), m)
     cdef int t
     if nt == 1:
         _forward_part(net, X, 0, m, params, work)
@@ -126,19 +163,37 @@ cdef void _input_forward(const Net* net, const floating* X, Py_ssize_t m,
         _forward_part(net, X, _part_lo(m, t, nt), _part_hi(m, t, nt), params, work)
 
 
-cdef void _bwd_cols(const floating* Xe, Py_ssize_t m, Py_ssize_t p, Py_ssize_t n_num,
-                    Py_ssize_t K, const floating* S, const floating* G, Py_ssize_t ldg,
-                    Py_ssize_t k0, Py_ssize_t k1, floating* gf, floating* gph,
+cdef void _bwd_cols(const Net* net, const floating* Xe, Py_ssize_t m,
+                    const floating* params, const floating* work, const floating* G,
+                    Py_ssize_t ldg, Py_ssize_t k0, Py_ssize_t k1, floating* grads,
                     bint accumulate) noexcept nogil:
+    """grads of f, ph (and A, b) for numeric columns k0:k1, from G (the
+    loss's gradient at the layer's output columns, rows ldg apart)."""
+    cdef Py_ssize_t p = net.units[0], n_num = net.per_n, K = net.per_k, d = net.per_d
+    cdef Py_ssize_t P = n_num * K
+    cdef floating* gf = grads + net.per_off
+    cdef const floating* S = work + net.esin_off
     if k0 >= k1:
         return
     if not accumulate:
         memset(gf + k0 * K, 0, (k1 - k0) * K * sizeof(floating))
-        memset(gph + k0 * K, 0, (k1 - k0) * K * sizeof(floating))
-    if floating is float:
-        fastmlp_periodic_bwd_f(Xe, m, p, n_num, K, S, G, ldg, k0, k1, gf, gph)
+        memset(gf + P + k0 * K, 0, (k1 - k0) * K * sizeof(floating))
+        if d:
+            memset(gf + 2 * P + k0 * K * d, 0, (k1 - k0) * K * d * sizeof(floating))
+            memset(gf + 2 * P + P * d + k0 * d, 0, (k1 - k0) * d * sizeof(floating))
+    if d == 0:
+        if floating is float:
+            fastmlp_periodic_bwd_f(Xe, m, p, n_num, K, S, G, ldg, k0, k1, gf, gf + P)
+        else:
+            fastmlp_periodic_bwd_d(Xe, m, p, n_num, K, S, G, ldg, k0, k1, gf, gf + P)
+    elif floating is float:
+        fastmlp_pbld_bwd_f(Xe, m, p, n_num, K, d, S, work + net.ecos_off,
+                           params + net.per_off + 2 * P, G, ldg, k0, k1, gf, gf + P,
+                           gf + 2 * P, gf + 2 * P + P * d)
     else:
-        fastmlp_periodic_bwd_d(Xe, m, p, n_num, K, S, G, ldg, k0, k1, gf, gph)
+        fastmlp_pbld_bwd_d(Xe, m, p, n_num, K, d, S, work + net.ecos_off,
+                           params + net.per_off + 2 * P, G, ldg, k0, k1, gf, gf + P,
+                           gf + 2 * P, gf + 2 * P + P * d)
 
 
 cdef void _scale_cols(const floating* Xs, floating* G, Py_ssize_t m, Py_ssize_t p,
@@ -162,19 +217,20 @@ cdef void _scale_cols(const floating* Xs, floating* G, Py_ssize_t m, Py_ssize_t 
 cdef void _input_backward(const Net* net, Py_ssize_t m, const floating* params,
                           floating* work, floating* grads, bint accumulate) noexcept nogil:
     """grads[per_off:] and grads[sc_off:] (+)= the raw gradients of f, ph
-    and s, from the first layer's delta D_1 (left in `work` by
-    _layers._backward) and the forward pass's Xe, sines and unscaled Xe."""
+    (A, b) and s, from the first layer's delta D_1 (left in `work` by
+    _layers._backward) and the forward pass's Xe, sines (cosines) and
+    unscaled Xe."""
     cdef Py_ssize_t p = net.units[0]
     cdef Py_ssize_t h = net.units[1]
-    cdef Py_ssize_t n_num = net.per_n, K = net.per_k
-    cdef Py_ssize_t P = n_num * K
+    cdef Py_ssize_t n_num = net.per_n
+    cdef Py_ssize_t P = n_num * net.per_k
+    cdef Py_ssize_t Q = _per_out(net)              # the periodic layer's output columns
     cdef bint scaled = net.sc_off >= 0
-    cdef Py_ssize_t cols = p if scaled else P       # G's columns: all, or the periodic ones
+    cdef Py_ssize_t cols = p if scaled else Q       # G's columns: all, or the periodic ones
     cdef const floating* D1 = work + (net.act_off[1] if net.n_layers == 2 else net.delta_off[1])
     cdef const floating* W = params + net.coef_off[0] + (p - cols) * h
     cdef floating* G = work + net.egrad_off
     cdef const floating* Xz = work + (net.xs_off if scaled else net.emb_off)
-    cdef floating* gf = grads + net.per_off
     cdef int nt = _team(net, 2.0 * m * cols * h, m)
     cdef int t
     cdef Py_ssize_t r0, r1
@@ -191,23 +247,22 @@ cdef void _input_backward(const Net* net, Py_ssize_t m, const floating* params,
     if scaled:
         nt = _team(net, 4.0 * m * p, p)
         if nt == 1:
-            _scale_cols(Xz, G, m, p, p - P, 0, p, params + net.sc_off, grads + net.sc_off,
+            _scale_cols(Xz, G, m, p, p - Q, 0, p, params + net.sc_off, grads + net.sc_off,
                         accumulate)
         else:
             for t in prange(nt, num_threads=nt, schedule="static"):
-                _scale_cols(Xz, G, m, p, p - P, _part_lo(p, t, nt), _part_hi(p, t, nt),
+                _scale_cols(Xz, G, m, p, p - Q, _part_lo(p, t, nt), _part_hi(p, t, nt),
                             params + net.sc_off, grads + net.sc_off, accumulate)
     if P == 0:
         return
-    # the periodic columns' part of G: from column cols - P, rows cols apart
-    nt = _team(net, 4.0 * m * P, n_num)
+    # the periodic columns' part of G: from column cols - Q, rows cols apart
+    nt = _team(net, 4.0 * m * P * (1 + net.per_d), n_num)
     if nt == 1:
-        _bwd_cols(Xz, m, p, n_num, K, work + net.esin_off, G + cols - P, cols, 0, n_num,
-                  gf, gf + P, accumulate)
+        _bwd_cols(net, Xz, m, params, work, G + cols - Q, cols, 0, n_num, grads, accumulate)
         return
     for t in prange(nt, num_threads=nt, schedule="static"):
-        _bwd_cols(Xz, m, p, n_num, K, work + net.esin_off, G + cols - P, cols,
-                  _part_lo(n_num, t, nt), _part_hi(n_num, t, nt), gf, gf + P, accumulate)
+        _bwd_cols(net, Xz, m, params, work, G + cols - Q, cols, _part_lo(n_num, t, nt),
+                  _part_hi(n_num, t, nt), grads, accumulate)
 
 
 def sincos(const floating[::1] x):        # IN

@@ -42,13 +42,17 @@ cdef struct Net:
     Py_ssize_t work_size          # length of the work buffer
     # the input layer (_input_layer.pyx): periodic columns (per_n * per_k == 0: none)
     Py_ssize_t per_n              # numeric columns (X's first), each with
-    Py_ssize_t per_k              # per_k periodic columns (X's last)
-    Py_ssize_t per_off            # f = params[per_off:], then ph, per_n * per_k each
+    Py_ssize_t per_k              # per_k periodic columns, which are X's last
+    Py_ssize_t per_d              # or (per_d > 0) mixed into per_d columns, X's last
+    Py_ssize_t per_off            # f = params[per_off:], then ph, per_n * per_k each,
+                                  # then A (per_n, per_k, per_d) and b (per_n, per_d)
+    Py_ssize_t per_size           # their count
     double per_lr                 # their learning rate, as a factor of the others'
     Py_ssize_t sc_off             # the input scale s = params[sc_off:], units[0]; -1: none
     double sc_lr                  # its learning rate, as a factor of the others'
     Py_ssize_t emb_off            # Xe = work[emb_off:], (batch, units[0])
     Py_ssize_t esin_off           # the periodic columns' sines, (batch, per_n * per_k)
+    Py_ssize_t ecos_off           # and cosines, kept when per_d > 0
     Py_ssize_t egrad_off          # G, the loss's gradient at Xe: those columns, or all
                                   # with the scale
     Py_ssize_t xs_off             # Xe before the scale, (batch, units[0])
@@ -62,6 +66,12 @@ cdef inline bint _has_input_layer(const Net* net) noexcept nogil:
     """Does the call run the input layer (_input_layer.pyx): periodic
     columns, an input scale, or both?"""
     return net.per_n * net.per_k > 0 or net.sc_off >= 0
+
+
+cdef inline Py_ssize_t _per_out(const Net* net) noexcept nogil:
+    """The periodic layer's output columns (X's last): per_k or per_d per
+    numeric column."""
+    return net.per_n * (net.per_d if net.per_d > 0 else net.per_k)
 
 
 cdef inline bint _has_param_act(const Net* net) noexcept nogil:
@@ -210,12 +220,18 @@ cdef inline void _assert_layout(const Net* net) noexcept nogil:
         for l in range(1, net.n_layers - 1):
             FASTMLP_ASSERT(net.pre_off[l] >= 0, "Z_l kept for each parametric layer")
     if net.per_n * net.per_k > 0:
-        FASTMLP_ASSERT(net.per_n + net.per_n * net.per_k <= net.units[0],
-                       "numeric and periodic columns inside X")
-        FASTMLP_ASSERT(net.per_off >= net.n_coef and net.per_off
-                       + 2 * net.per_n * net.per_k <= net.n_params, "f, ph inside params")
+        FASTMLP_ASSERT(net.per_n + _per_out(net) <= net.units[0],
+                       "numeric and periodic output columns inside X")
+        FASTMLP_ASSERT(net.per_size == 2 * net.per_n * net.per_k
+                       + (net.per_n * net.per_k + net.per_n) * net.per_d,
+                       "f, ph, A, b counted")
+        FASTMLP_ASSERT(net.per_off >= net.n_coef and net.per_off + net.per_size
+                       <= net.n_params, "f, ph, A, b inside params")
         FASTMLP_ASSERT(net.emb_off >= 0 and net.emb_off + b * net.units[0] <= net.work_size
                        and net.esin_off >= 0 and net.egrad_off >= 0
                        and net.esin_off + b * net.per_n * net.per_k <= net.work_size
-                       and net.egrad_off + b * net.per_n * net.per_k <= net.work_size,
+                       and net.egrad_off + b * _per_out(net) <= net.work_size,
                        "Xe, its sines and G inside work")
+        FASTMLP_ASSERT(net.per_d == 0 or (net.ecos_off >= 0 and net.ecos_off
+                       + b * net.per_n * net.per_k <= net.work_size),
+                       "the cosines inside work")

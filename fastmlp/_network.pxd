@@ -10,7 +10,7 @@ cdef class _Views:
     cdef const int[::1] acts
     cdef const double[::1] keep
     cdef Py_ssize_t n_params, n_outputs   # the layout's, read once
-    cdef Py_ssize_t per_n, per_k, per_off  # the input layer's periodic columns (none: 0)
+    cdef Py_ssize_t per_n, per_k, per_d, per_off  # the input layer's periodic columns (none: 0)
     cdef Py_ssize_t sc_off                 # and its scale (none: -1)
 
 cdef _Views _views(layout)

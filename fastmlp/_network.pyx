@@ -96,7 +96,7 @@ cdef _Views _views(layout):
     v.keep = layout.keep
     v.n_params = layout.n_params
     v.n_outputs = layout.n_outputs
-    v.per_n, v.per_k = layout.periodic
+    v.per_n, v.per_k, v.per_d = layout.periodic
     v.per_off = layout.periodic_off
     v.sc_off = layout.input_scale_off if layout.input_scale else -1
     layout.typed_views = v
@@ -128,6 +128,8 @@ cdef Net _make_net(_Views v, layout, int n_threads, unsigned long long seed,
     net.n_threads = n_threads
     net.per_n = v.per_n
     net.per_k = v.per_k
+    net.per_d = v.per_d
+    net.per_size = layout.periodic_size
     net.per_off = v.per_off
     net.per_lr = layout.periodic_lr
     net.sc_off = v.sc_off
@@ -135,6 +137,7 @@ cdef Net _make_net(_Views v, layout, int n_threads, unsigned long long seed,
     net.xs_off = layout.xs_off
     net.emb_off = layout.emb_off
     net.esin_off = layout.esin_off
+    net.ecos_off = layout.ecos_off
     net.egrad_off = layout.egrad_off
     net.pa_off = layout.parametric_off if layout.parametric else -1
     net.pa_lr = layout.parametric_lr
@@ -534,9 +537,9 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                                  <floating> alpha, <floating> scale, &c, net.n_threads,
                                  &l1norm)
                 if inlayer:
-                    # f and ph, then s: the same step at their factors of the rate
+                    # f, ph (A, b), then s: the same step at their factors of the rate
                     _update_part(solver, &params[0], &grads[0], &state1[0], s2, net.per_off,
-                                 2 * net.per_n * net.per_k, net.per_lr, scale, &c,
+                                 net.per_size, net.per_lr, scale, &c,
                                  net.n_threads)
                     if net.sc_off >= 0:
                         _update_part(solver, &params[0], &grads[0], &state1[0], s2,

@@ -35,7 +35,7 @@ cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
     """out[r0:r1] = the network's output for X rows r0:r1 (prediction).
 
     The block ping-pongs between two scratch halves, layer after layer.
-    inlayer is (per_n, per_k, per_off, sc_off); with an input layer, xe is
+    inlayer is (per_n, per_k, per_d, per_off, sc_off); with an input layer, xe is
     the thread's room for it (else NULL) and the block goes through it
     there first.  pa_off >= 0: parametric activations (alphas from there,
     layer after layer), zpre the thread's room for a block's Z."""
@@ -58,8 +58,8 @@ cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
         else:
             src = X + r0 * fi if l == 0 else scratch + ((l - 1) % 2) * half
             if l == 0 and xe != NULL:
-                _input_rows(X, r0, r1, fi, inlayer[0], inlayer[1], params, inlayer[2],
-                            inlayer[3], xe)
+                _input_rows(X, r0, r1, fi, inlayer[0], inlayer[1], inlayer[2], params,
+                            inlayer[3], inlayer[4], xe)
                 src = xe
             if m == 1:
                 row_times_rm(fo, fi, src, params + coef_off[l], dst)
@@ -98,13 +98,14 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     cdef const floating* Xp = NULL
     cdef floating[::1] scratch
     cdef Tuning tun = tuning_for(tuning)
-    cdef Py_ssize_t inlayer[4]
+    cdef Py_ssize_t inlayer[5]
     cdef Py_ssize_t per_room = 0, pre_room = 0, room
     cdef Py_ssize_t pa_off = layout.parametric_off if layout.parametric else -1
     inlayer[0] = v.per_n
     inlayer[1] = v.per_k
-    inlayer[2] = v.per_off
-    inlayer[3] = v.sc_off
+    inlayer[2] = v.per_d
+    inlayer[3] = v.per_off
+    inlayer[4] = v.sc_off
     check_len(params.shape[0], v.n_params, "params")
     check_len(out.shape[1], v.n_outputs, "Each row of out")
     check_x(X, X_data, X_indices, X_indptr, n, v.units[0], "X's rows (one per row of out)")

@@ -39,32 +39,39 @@ One minibatch step, in the engine's order (``_network.train_epoch``,
 7. max_norm: each unit's incoming weights ``W[:, j]`` scaled down to L2
    norm ``max_norm``.
 
-The periodic stage (learnable periodic numeric embeddings, as RealMLP's
-PBLD and Gorishniy et al. 2022; ``Layout(periodic=(n_numeric,
-n_periodic))``, ``P = n_numeric * n_periodic``): columns ``0..n_numeric-1``
-of X are numeric values ``z``; the last P columns, ``c(k, q) = units[0] -
-P + k * n_periodic + q``, are overwritten (whatever X holds there is
-ignored) by ``Xe[i, c(k, q)] = cos(theta[i, k, q])``, ``theta[i, k, q] =
-f[k, q] * z[i, k] + ph[k, q]``, and the network reads Xe instead of X
-(``Z_1 = Xe @ W_0 + b_0``; in ``epoch``, ``loss_grad`` and ``forward``).
-The frequencies f and phases ph (row-major ``[k, q]``) follow the
-intercepts in the flat buffer: ``coefs | intercepts | f | ph``, f at
-``layout.periodic_off``.  With ``G = D_1 @ W_0^T`` (D_1 the delta at the
-first layer's pre-activation; the output delta without a hidden layer),
-their raw gradients are ``sum_i -sin(theta[i, k, q]) * z[i, k] * G[i, c(k,
-q)]`` and ``sum_i -sin(theta[i, k, q]) * G[i, c(k, q)]``.  They are not
-coefs: no L2, L1, weight decay or max_norm; clipping and the solver treat
+The periodic stage (learnable periodic numeric embeddings, Gorishniy et
+al. 2022; with its per-column linear layer, RealMLP's PBLD):
+``Layout(periodic=(n_numeric, K, d))``, or the pair ``(n_numeric, K)`` for
+``d = 0``; ``P = n_numeric * K``, ``Q = n_numeric * d``.  Columns
+``0..n_numeric-1`` of X are numeric values ``z``, and ``theta[i, k, q] =
+f[k, q] * z[i, k] + ph[k, q]``.  With d = 0 the last P columns, ``c(k, q)
+= units[0] - P + k * K + q``, are overwritten (whatever X holds there is
+ignored) by ``Xe[i, c(k, q)] = cos(theta[i, k, q])``; with d > 0 the last
+Q columns, ``c(k, j) = units[0] - Q + k * d + j``, by ``Xe[i, c(k, j)] =
+b[k, j] + sum_q cos(theta[i, k, q]) * A[k, q, j]``.  The network reads Xe
+instead of X (``Z_1 = Xe @ W_0 + b_0``; in ``epoch``, ``loss_grad`` and
+``forward``).  f and ph (n_numeric, K), A (n_numeric, K, d) and b
+(n_numeric, d), each row-major, follow the intercepts in the flat buffer:
+``coefs | intercepts | f | ph | A | b``, f at ``layout.periodic_off``.
+With ``G = D_1 @ W_0^T`` (D_1 the delta at the first layer's
+pre-activation; the output delta without a hidden layer) and ``dC`` the
+gradient at ``cos(theta)``: for d = 0, ``dC[i, k, q] = G[i, c(k, q)]``;
+for d > 0, ``dC[i, k, q] = sum_j A[k, q, j] * G[i, c(k, j)]``, and A and b
+get ``sum_i cos(theta[i, k, q]) * G[i, c(k, j)]`` and ``sum_i G[i, c(k,
+j)]``.  f and ph get ``sum_i -sin(theta[i, k, q]) * z[i, k] * dC[i, k,
+q]`` and ``sum_i -sin(theta[i, k, q]) * dC[i, k, q]``.  None of them is a
+coef: no L2, L1, weight decay or max_norm; clipping and the solver treat
 them as every other parameter.  The stage needs dense X and no input
-dropout.
+dropout; d > 0 needs P > 0.
 
 The input scale (``Layout(input_scale=True)``, RealMLP's scaling layer):
 after the periodic stage, every column of Xe is multiplied by its own
 learned factor, ``Xe[:, j] = Xs[:, j] * s[j]`` (Xs the periodic stage's
-output, X without it); ``s`` (``units[0]`` values, after ph, at
-``layout.input_scale_off``) gets the raw gradient ``sum_rows(Xs * G)`` and
-passes ``G * s`` on to the periodic stage.  Like f and ph it is not a coef.
-The solver steps f and ph at ``periodic_lr`` times the rate and s at
-``input_scale_lr`` times it.
+output, X without it); ``s`` (``units[0]`` values, after the periodic stage's b
+(ph for d = 0), at ``layout.input_scale_off``) gets the raw gradient ``sum_rows(Xs * G)`` and
+passes ``G * s`` on to the periodic stage.  Like f, ph, A and b it is
+not a coef.  The solver steps f, ph, A and b at ``periodic_lr`` times the
+rate and s at ``input_scale_lr`` times it.
 
 Parametric hidden activations (``Layout(parametric=True)``, RealMLP's):
 every hidden layer l gets a vector ``alpha_l`` (``units[l]`` values) and
@@ -222,14 +229,15 @@ class Layout:
     0 at the input and output), ``out_kind``, ``keep`` (per layer, 1 at the
     output), ``huber_delta``, ``max_norm``, ``n_coef``, ``n_params``,
     ``n_outputs``, ``uses_dropout``, ``coef_off``, ``int_off``,
-    ``periodic`` (``(n_numeric, n_periodic)``, ``(0, 0)`` without the
-    periodic stage), ``periodic_off`` (where the frequencies start: the end
-    of the intercepts), ``input_scale``, ``input_scale_off``,
-    ``parametric``, ``parametric_off`` (where alpha_1 starts) and the
-    ``*_lr`` factors -- not the engine's buffer offsets.  ``n_params``
-    counts the periodic stage's ``2 * n_numeric * n_periodic`` frequencies
-    and phases, the input scale's ``units[0]`` and the parametric
-    activations' ``sum(units[1:-1])``.
+    ``periodic`` (as given, in Python ints: ``(n_numeric, n_periodic)`` or
+    ``(n_numeric, n_periodic, n_out)``; ``(0, 0)`` without the periodic
+    stage), ``periodic_off`` (where the frequencies start: the end of the
+    intercepts), ``input_scale``, ``input_scale_off``, ``parametric``,
+    ``parametric_off`` (where alpha_1 starts) and the ``*_lr`` factors --
+    not the engine's buffer offsets.  ``n_params`` counts the periodic
+    stage's ``2 P + P d + n_numeric d`` parameters (f, ph, A, b; ``P =
+    n_numeric * n_periodic``, ``d = n_out``), the input scale's
+    ``units[0]`` and the parametric activations' ``sum(units[1:-1])``.
     """
 
     def __init__(self, units, batch_size, activation, out_activation, *,
@@ -245,10 +253,12 @@ class Layout:
         self.coef_off = np.array([s.start for s in coef_slices], dtype=np.intp)
         self.int_off = np.array([s.start for s in intercept_slices], dtype=np.intp)
         self.n_coef = coef_slices[-1].stop
-        self.periodic = _check_periodic(periodic, units, input_dropout)
-        n_numeric, n_periodic = self.periodic
+        stage = _check_periodic(periodic, units, input_dropout)
+        # as given: a pair stays a pair (n_out = 0); the engine's keeps the triple
+        given_triple = periodic is not None and len(tuple(periodic)) == 3
+        self.periodic = stage if given_triple else stage[:2]
         self.periodic_off = intercept_slices[-1].stop
-        self.n_params = self.periodic_off + 2 * n_numeric * n_periodic
+        self.n_params = self.periodic_off + _periodic_size(*stage)
         self.periodic_lr = _check_factor(periodic_lr, "periodic_lr")
         self.input_scale = bool(input_scale)
         if self.input_scale and input_dropout:
@@ -280,7 +290,7 @@ class Layout:
 
     def coef_views(self, params):
         """coefs_ and intercepts_ as views into the flat buffer (not the
-        periodic stage's frequencies and phases after them)."""
+        periodic stage's parameters after them)."""
         return unpack(params[: self.periodic_off], self.units)
 
 
@@ -302,36 +312,53 @@ def _check_parametric(parametric, names):
 
 
 def _check_periodic(periodic, units, input_dropout):
-    """``periodic`` (None or ``(n_numeric, n_periodic)``) as a pair of
-    Python ints, checked against the input width and input dropout."""
+    """``periodic`` (None, ``(n_numeric, n_periodic)`` or ``(n_numeric,
+    n_periodic, n_out)``) as a triple of Python ints, a pair meaning
+    ``n_out = 0``, checked against the input width and input dropout."""
     if periodic is None:
-        return (0, 0)
-    pair = tuple(periodic) if np.iterable(periodic) else ()
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+        return (0, 0, 0)
+    values = tuple(periodic) if np.iterable(periodic) else ()
+    if len(values) not in (2, 3) or not all(isinstance(v, (int, np.integer))
+                                            for v in values):
         raise ValueError(
-            f"periodic must be None or a pair of ints (n_numeric, n_periodic), "
-            f"got {periodic!r}."
+            f"periodic must be None, a pair of ints (n_numeric, n_periodic) or a "
+            f"triple (n_numeric, n_periodic, n_out), got {periodic!r}."
         )
-    n_numeric, n_periodic = int(pair[0]), int(pair[1])
-    if n_numeric < 0 or n_periodic < 0:
+    n_numeric, n_periodic, n_out = (int(v) for v in values + (0,) * (3 - len(values)))
+    stage = (n_numeric, n_periodic, n_out)
+    if min(stage) < 0:
         raise ValueError(
-            f"periodic=({n_numeric}, {n_periodic}): n_numeric and n_periodic must "
-            f"be >= 0."
+            f"periodic={stage}: n_numeric, n_periodic and n_out must be >= 0."
         )
     n_cols = n_numeric * n_periodic
+    if n_out > 0 and n_cols == 0:
+        raise ValueError(
+            f"periodic={stage}: n_out={n_out} needs periodic columns to read "
+            f"(n_numeric * n_periodic > 0)."
+        )
     if n_cols > 0:
-        if n_numeric + n_cols > int(units[0]):
+        # the stage writes the last n_numeric * n_out columns, or n_cols for n_out = 0
+        n_written = n_numeric * n_out if n_out else n_cols
+        if n_numeric + n_written > int(units[0]):
+            what = "output" if n_out else "periodic"
             raise ValueError(
-                f"periodic=({n_numeric}, {n_periodic}) needs {n_numeric} numeric "
-                f"columns first and {n_cols} periodic columns last, "
-                f"{n_numeric + n_cols} in all, but X has units[0]={int(units[0])}."
+                f"periodic={stage[: 3 if n_out else 2]} needs {n_numeric} numeric "
+                f"columns first and {n_written} {what} columns last, "
+                f"{n_numeric + n_written} in all, but X has units[0]={int(units[0])}."
             )
         if float(input_dropout or 0.0) != 0.0:
             raise ValueError(
                 f"periodic and input_dropout cannot be combined (periodic="
-                f"({n_numeric}, {n_periodic}), input_dropout={input_dropout})."
+                f"{stage[: 3 if n_out else 2]}, input_dropout={input_dropout})."
             )
-    return (n_numeric, n_periodic)
+    return stage
+
+
+def _periodic_size(n_numeric, n_periodic, n_out):
+    """The periodic stage's parameter count: f and ph (P each, ``P = n_numeric
+    * n_periodic``), A (``P * n_out``) and b (``n_numeric * n_out``)."""
+    n_cols = n_numeric * n_periodic
+    return 2 * n_cols + n_cols * n_out + n_numeric * n_out
 
 
 class OptimizerState:
@@ -407,11 +434,15 @@ class _Net:
         self.batch_size = int(layout.batch_size)
         coef_slices, intercept_slices = layer_slices(self.units)
         self.n_coef = coef_slices[-1].stop
-        self.n_numeric, self.n_periodic = _check_periodic(
+        self.n_numeric, self.n_periodic, self.n_out = _check_periodic(
             layout.periodic, self.units, 1.0 - self.keep[0])
-        self.n_periodic_cols = self.n_numeric * self.n_periodic
+        self.n_periodic_cols = self.n_numeric * self.n_periodic  # P
+        self.n_linear_cols = self.n_numeric * self.n_out  # Q
+        # the columns of X the stage writes (the last ones): Q, or P for n_out = 0
+        self.n_stage_cols = self.n_linear_cols if self.n_out else self.n_periodic_cols
         self.periodic_off = intercept_slices[-1].stop
-        self.n_params = self.periodic_off + 2 * self.n_periodic_cols
+        self.n_periodic_params = _periodic_size(self.n_numeric, self.n_periodic, self.n_out)
+        self.n_params = self.periodic_off + self.n_periodic_params
         self.periodic_lr = float(layout.periodic_lr)
         self.input_scale = bool(layout.input_scale)
         self.input_scale_off = self.n_params
@@ -426,7 +457,7 @@ class _Net:
         if int(layout.n_params) != self.n_params:
             raise ValueError(
                 f"layout.n_params={layout.n_params}, but units {self.units}, "
-                f"periodic=({self.n_numeric}, {self.n_periodic}), input_scale="
+                f"periodic=({self.n_numeric}, {self.n_periodic}, {self.n_out}), input_scale="
                 f"{self.input_scale} and parametric={self.parametric} have "
                 f"{self.n_params} parameters."
             )
@@ -443,8 +474,9 @@ class _Net:
         """(start, stop, rate factor) of the parameters after the intercepts:
         the input layer's, then the parametric activations'."""
         parts = []
-        if self.n_periodic_cols:
-            parts.append((self.periodic_off, self.periodic_off + 2 * self.n_periodic_cols,
+        if self.n_periodic_params:
+            # f, ph, A and b
+            parts.append((self.periodic_off, self.periodic_off + self.n_periodic_params,
                           self.periodic_lr))
         if self.input_scale:
             parts.append((self.input_scale_off, self.input_scale_off + self.units[0],
@@ -469,6 +501,17 @@ class _Net:
         shape = (self.n_numeric, self.n_periodic)
         return (params[start : start + n_cols].reshape(shape),
                 params[start + n_cols : start + 2 * n_cols].reshape(shape))
+
+    def periodic_linear_views(self, params):
+        """The stage's linear layer: A of shape (n_numeric, n_periodic,
+        n_out) and b of shape (n_numeric, n_out), views into ``params`` (or
+        a gradient) right after ph; empty for n_out = 0."""
+        start = self.periodic_off + 2 * self.n_periodic_cols
+        n_A = self.n_periodic_cols * self.n_out
+        return (params[start : start + n_A].reshape(
+                    self.n_numeric, self.n_periodic, self.n_out),
+                params[start + n_A : start + n_A + self.n_linear_cols].reshape(
+                    self.n_numeric, self.n_out))
 
 
 # ---------------------------------------------------------------------------
@@ -554,8 +597,11 @@ def _periodic_forward(net, params, X):
     """The periodic stage: the input the first layer reads, and theta.
 
     ``theta[i, k, q] = f[k, q] * X[i, k] + ph[k, q]``, then ``Xe = X`` with
-    ``Xe[:, c(k, q)] = cos(theta[:, k, q])``, ``c(k, q) = units[0] - P + k *
-    n_periodic + q``.  Without the stage (P = 0): ``X`` itself and None.
+    its last columns written: for n_out = 0, ``Xe[:, c(k, q)] = cos(theta[:,
+    k, q])``, ``c(k, q) = units[0] - P + k * n_periodic + q``; for n_out = d
+    > 0, ``Xe[:, c(k, j)] = b[k, j] + sum_q cos(theta[:, k, q]) A[k, q, j]``,
+    ``c(k, j) = units[0] - Q + k * d + j``.  Without the stage (P = 0):
+    ``X`` itself and None.
 
     Returns
     -------
@@ -574,21 +620,42 @@ def _periodic_forward(net, params, X):
     z = X[:, : net.n_numeric]
     theta = z[:, :, np.newaxis] * f + ph
     Xe = X.copy()
-    # row-major [k, q]: column c(k, q) of the last n_cols
-    Xe[:, net.units[0] - n_cols :] = np.cos(theta).reshape(X.shape[0], n_cols)
+    if net.n_out == 0:
+        # row-major [k, q]: column c(k, q) of the last n_cols
+        Xe[:, net.units[0] - n_cols :] = np.cos(theta).reshape(X.shape[0], n_cols)
+    else:
+        # one linear layer per numeric column k: e[:, k] = cos(theta[:, k]) @ A[k] + b[k]
+        A, b = net.periodic_linear_views(params)
+        e = np.einsum("ikq,kqj->ikj", np.cos(theta), A) + b
+        # row-major [k, j]: column c(k, j) of the last Q
+        Xe[:, net.units[0] - net.n_linear_cols :] = e.reshape(X.shape[0], net.n_linear_cols)
     return Xe, theta
 
 
-def _periodic_backward(net, X, theta, G, grad):
-    """The frequencies' and phases' raw gradients, written into ``grad``.
+def _periodic_backward(net, params, X, theta, G, grad):
+    """The periodic stage's raw gradients (f, ph, and for n_out > 0 A and
+    b), written into ``grad``.
 
-    ``G = D_1 @ W_0^T`` is dLoss/dXe.  Differentiating ``Xe[:, c(k, q)] =
-    cos(theta)``, ``theta = f z + ph``: ``dtheta = -sin(theta) * G[:, c(k,
-    q)]``, ``grad_f = sum_rows(dtheta * z)``, ``grad_ph = sum_rows(dtheta)``.
+    ``G = D_1 @ W_0^T`` is dLoss/dXe.  Differentiating ``e[:, k, j] = b[k, j]
+    + sum_q cos(theta[:, k, q]) A[k, q, j]`` (n_out > 0): ``grad_b =
+    sum_rows(G_e)``, ``grad_A[k] = cos(theta[:, k])^T G_e[:, k]``, ``dC[:,
+    k] = G_e[:, k] @ A[k]^T`` (G_e the columns c(k, j) of G); for n_out = 0,
+    ``dC`` is the columns c(k, q) of G.  Then ``cos(theta)``, ``theta = f z
+    + ph``: ``dtheta = -sin(theta) * dC``, ``grad_f = sum_rows(dtheta * z)``,
+    ``grad_ph = sum_rows(dtheta)``.
     """
-    n_cols = net.n_periodic_cols
-    G_periodic = G[:, net.units[0] - n_cols :].reshape(theta.shape)
-    dtheta = -np.sin(theta) * G_periodic
+    n_rows = theta.shape[0]
+    if net.n_out == 0:
+        dC = G[:, net.units[0] - net.n_periodic_cols :].reshape(theta.shape)
+    else:
+        G_e = G[:, net.units[0] - net.n_linear_cols :].reshape(
+            n_rows, net.n_numeric, net.n_out)
+        A, _ = net.periodic_linear_views(params)
+        grad_A, grad_b = net.periodic_linear_views(grad)
+        grad_b[...] = G_e.sum(axis=0)
+        grad_A[...] = np.einsum("ikq,ikj->kqj", np.cos(theta), G_e)
+        dC = np.einsum("kqj,ikj->ikq", A, G_e)
+    dtheta = -np.sin(theta) * dC
     z = X[:, : net.n_numeric]
     grad_f, grad_ph = net.periodic_views(grad)
     grad_f[...] = (dtheta * z[:, :, np.newaxis]).sum(axis=0)
@@ -671,7 +738,7 @@ def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
             net.scale_view(grad)[...] = (Xs * G).sum(axis=0)
             G = G * net.scale_view(params)
         if theta is not None:
-            _periodic_backward(net, X, theta, G, grad)
+            _periodic_backward(net, params, X, theta, G, grad)
     return loss_sum, grad
 
 
@@ -710,7 +777,7 @@ def raw_loss_grad(layout, params, X, Y, sample_weight=None, *, masks=None,
         ``sum_i w_i loss_i`` (``output_loss_delta``), without penalties.
     raw_grad : ndarray of shape (n_params,) or None
         ``A_{l-1}^T D_l`` for coefs (``A_0 = Xe``), ``sum_rows(D_l)`` for
-        intercepts, then the periodic stage's frequencies and phases, the
+        intercepts, then the periodic stage's f, ph, A and b, the
         input scale and the parametric activations' alphas (see the module
         docstring): not divided by ``sum(w)``, no L2 or L1 term.
     """
@@ -735,8 +802,7 @@ def _coef_sums(params, n_coef):
 
 def _finished_gradient(raw, params, n_coef, alpha, alpha1, scale):
     """``(g + alpha W + alpha1 sign(W)) * scale`` for coefs, ``g * scale``
-    for intercepts and the periodic frequencies and phases (scale = 1 /
-    sum(sw))."""
+    for intercepts and every parameter after them (scale = 1 / sum(sw))."""
     g = raw.copy()
     W = params[:n_coef]
     g[:n_coef] = g[:n_coef] + alpha * W + alpha1 * np.sign(W)

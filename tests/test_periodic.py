@@ -1,5 +1,6 @@
-"""The engine's input layer (_input_layer.pyx, _vtrig.h): periodic columns
-and a diagonal scale, against their oracles: NumPy's sin and cos, the same
+"""The engine's input layer (_input_layer.pyx, _vtrig.h): periodic columns,
+alone or mixed per numeric column by a linear layer (PBLD), and a diagonal
+scale, against their oracles: NumPy's sin and cos, the same
 network run on the embedded input by hand, finite differences of the
 engine's own loss, and the NumPy reference's epochs."""
 import numpy as np
@@ -38,9 +39,9 @@ def test_sincos_matches_numpy(dtype):
 def _problem(dtype, periodic=(2, 3), hidden=(5,), n=40, out="identity", seed=0,
              weighted=False, batch_size=None, scale=False):
     rng = np.random.RandomState(seed)
-    n_num, K = periodic
+    n_num, K, d = (tuple(periodic) + (0,))[:3]
     n_other = 2
-    p = n_num + n_other + n_num * K
+    p = n_num + n_other + n_num * (d or K)
     units = (p, *hidden, 3 if out == "softmax" else 1)
     layout = _engine.Layout(units, batch_size or n, "tanh", out, periodic=periodic,
                             input_scale=scale)
@@ -57,15 +58,22 @@ def _problem(dtype, periodic=(2, 3), hidden=(5,), n=40, out="identity", seed=0,
 
 
 def _embed(layout, X, params):
-    n_num, K = layout.periodic
+    n_num, K, d = layout.periodic
     P = n_num * K
-    f = params[layout.periodic_off:layout.periodic_off + P].reshape(n_num, K)
-    ph = params[layout.periodic_off + P:layout.periodic_off + 2 * P].reshape(n_num, K)
+    per = params[layout.periodic_off:].astype(np.float64)
+    f, ph = per[:P].reshape(n_num, K), per[P:2 * P].reshape(n_num, K)
+    A = per[2 * P:2 * P + P * d].reshape(n_num, K, d)
+    b = per[2 * P + P * d:2 * P + P * d + n_num * d].reshape(n_num, d)
     Xe = X.astype(np.float64).copy()
-    tail = X.shape[1] - P
+    tail = X.shape[1] - n_num * (d or K)
     for k in range(n_num):
         for q in range(K):
-            Xe[:, tail + k * K + q] = np.cos(f[k, q] * X[:, k] + ph[k, q])
+            c = np.cos(f[k, q] * X[:, k] + ph[k, q])
+            if d == 0:
+                Xe[:, tail + k * K + q] = c
+        for j in range(d):
+            Xe[:, tail + k * d + j] = b[k, j] + sum(
+                np.cos(f[k, q] * X[:, k] + ph[k, q]) * A[k, q, j] for q in range(K))
     if layout.input_scale:
         off = layout.input_scale_off
         Xe *= params[off:off + X.shape[1]]
@@ -90,7 +98,8 @@ def _plain_forward(layout, Xe, params):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [1, 7, 700])
-@pytest.mark.parametrize("periodic, scale", [((2, 3), False), ((2, 3), True), ((0, 0), True)])
+@pytest.mark.parametrize("periodic, scale", [((2, 3), False), ((2, 3), True), ((0, 0), True),
+                                             ((2, 3, 2), False), ((2, 20, 3), True)])
 def test_forward_is_the_network_on_the_embedded_input(dtype, n, periodic, scale):
     layout, X, _, _, params = _problem(dtype, n=n, out="softmax", periodic=periodic,
                                        scale=scale)
@@ -104,7 +113,9 @@ def test_forward_is_the_network_on_the_embedded_input(dtype, n, periodic, scale)
 @pytest.mark.parametrize("out", ["identity", "softmax"])
 @pytest.mark.parametrize("hidden", [(5,), (4, 3), ()])
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("periodic, scale", [((2, 3), False), ((2, 3), True), ((0, 0), True)])
+@pytest.mark.parametrize("periodic, scale", [((2, 3), False), ((2, 3), True), ((0, 0), True),
+                                             ((2, 3, 1), False), ((2, 3, 2), True),
+                                             ((1, 18, 2), False)])
 def test_loss_grad_matches_finite_differences(out, hidden, weighted, periodic, scale):
     layout, X, Y, sw, params = _problem(np.float64, hidden=hidden, out=out,
                                         weighted=weighted, batch_size=16,
@@ -124,16 +135,20 @@ def test_loss_grad_matches_finite_differences(out, hidden, weighted, periodic, s
         fd[j] = (up - prob.loss_grad(alpha=alpha, n_threads=1)) / (2 * h)
     params[:] = base
     np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-8)
-    P = layout.periodic[0] * layout.periodic[1]
-    assert np.abs(grad[layout.periodic_off:]).min() > 0   # every f, ph and s is trained
-    assert layout.n_params == layout.periodic_off + 2 * P + (X.shape[1] if scale else 0)
+    n_num, K, d = layout.periodic
+    P = n_num * K
+    assert np.abs(grad[layout.periodic_off:]).min() > 0   # every f, ph, A, b and s is trained
+    assert layout.periodic_size == 2 * P + (P + n_num) * d
+    assert layout.n_params == (layout.periodic_off + layout.periodic_size
+                               + (X.shape[1] if scale else 0))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sgd_epoch_steps_f_and_ph_by_their_gradient(dtype):
+@pytest.mark.parametrize("periodic", [(2, 3), (2, 3, 2)])
+def test_sgd_epoch_steps_f_and_ph_by_their_gradient(dtype, periodic):
     # one batch of all rows, plain SGD: params move by -lr * gradient, the
     # gradient that loss_grad (checked by finite differences) gives
-    layout, X, Y, _, params = _problem(dtype, n=30)
+    layout, X, Y, _, params = _problem(dtype, n=30, periodic=periodic)
     prob = _engine.Problem(layout, X, Y, None, params.copy())
     prob.loss_grad(alpha=0.0, n_threads=1)
     grad = prob.grads.astype(np.float64)
@@ -149,11 +164,12 @@ def test_sgd_epoch_steps_f_and_ph_by_their_gradient(dtype):
                                atol=1e-6 if dtype == np.float32 else 1e-14)
 
 
-def test_epochs_do_not_depend_on_the_thread_count():
+@pytest.mark.parametrize("periodic", [(3, 4), (3, 4, 3)])
+def test_epochs_do_not_depend_on_the_thread_count(periodic):
     tuning = {"pace": False, "par_min_flops": 0}
     out = []
     for n_threads in (1, 2):
-        layout, X, Y, _, params = _problem(np.float64, periodic=(3, 4), hidden=(16,),
+        layout, X, Y, _, params = _problem(np.float64, periodic=periodic, hidden=(16,),
                                            n=300, batch_size=64)
         prob = _engine.Problem(layout, X, Y, None, params, tuning=tuning)
         opt = StochasticOptimizer("adam", layout.n_params, np.dtype(np.float64), 0.01)
@@ -172,12 +188,23 @@ def test_epochs_do_not_depend_on_the_thread_count():
 
 def test_layout_checks_the_periodic_pair():
     units = (10, 4, 1)
-    with pytest.raises(ValueError, match="pair"):
-        _engine.Layout(units, 8, "relu", "identity", periodic=(2,))
+    for bad in ((2,), (2, 3, 1, 1), (2, 1.5), "ab", 3):
+        with pytest.raises(ValueError, match="pair"):
+            _engine.Layout(units, 8, "relu", "identity", periodic=bad)
     with pytest.raises(ValueError, match=">= 0"):
         _engine.Layout(units, 8, "relu", "identity", periodic=(-1, 2))
+    with pytest.raises(ValueError, match=">= 0"):
+        _engine.Layout(units, 8, "relu", "identity", periodic=(2, 2, -1))
     with pytest.raises(ValueError, match="more than the input"):
         _engine.Layout(units, 8, "relu", "identity", periodic=(3, 3))  # 3 + 9 > 10
+    with pytest.raises(ValueError, match="more than the input"):
+        _engine.Layout(units, 8, "relu", "identity", periodic=(3, 20, 3))  # 3 + 9 > 10
+    with pytest.raises(ValueError, match="there are none"):
+        _engine.Layout(units, 8, "relu", "identity", periodic=(0, 4, 2))
+    # the linear layer's output is narrower than its cosines: 2 + 2 * 3 <= 10
+    lay = _engine.Layout(units, 8, "relu", "identity", periodic=(2, 16, 3))
+    assert lay.periodic == (2, 16, 3) and lay.periodic_size == 2 * 32 + 32 * 3 + 2 * 3
+    assert _engine.Layout(units, 8, "relu", "identity", periodic=(2, 3)).periodic == (2, 3, 0)
     with pytest.raises(ValueError, match="input_dropout"):
         _engine.Layout(units, 8, "relu", "identity", periodic=(2, 3), input_dropout=0.1)
     plain = _engine.Layout(units, 8, "relu", "identity")
@@ -200,14 +227,15 @@ def test_sparse_x_is_refused():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("scale", [False, True])
-def test_epochs_match_the_numpy_reference(dtype, weighted, scale):
+@pytest.mark.parametrize("periodic", [(2, 4), (2, 4, 3)])
+def test_epochs_match_the_numpy_reference(dtype, weighted, scale, periodic):
     # Adam over shuffled minibatches with hidden dropout and clipping by
     # norm: the engine against _reference_problem, step for step
     from fastmlp import _reference_problem as refp
 
     rng = np.random.RandomState(5)
-    n, periodic = 90, (2, 4)
-    p = 2 + 3 + 8
+    n = 90
+    p = 2 + 3 + 2 * (periodic[2] if len(periodic) == 3 else periodic[1])
     X = rng.normal(size=(n, p)).astype(dtype)
     Y = np.eye(3, dtype=dtype)[rng.randint(3, size=n)]
     sw = rng.uniform(0.5, 2, n).astype(dtype) if weighted else None
@@ -235,19 +263,20 @@ def test_epochs_match_the_numpy_reference(dtype, weighted, scale):
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam", "adamw", "rmsprop"])
-def test_periodic_lr_scales_the_step_of_f_and_ph_only(solver):
+@pytest.mark.parametrize("periodic", [(2, 3), (2, 3, 2)])
+def test_periodic_lr_scales_the_step_of_f_and_ph_only(solver, periodic):
     # the engine and the reference agree with a factor; and against the
-    # same epochs at factor 1, only f and ph moved differently
+    # same epochs at factor 1, only f and ph (A and b) moved differently
     from fastmlp import _reference_problem as refp
 
     rng = np.random.RandomState(2)
-    n, p = 64, 2 + 1 + 6
+    n, p = 64, 2 + 1 + 2 * (periodic[2] if len(periodic) == 3 else periodic[1])
     X = rng.normal(size=(n, p))
     Y = rng.normal(size=(n, 1))
     out = {}
     for mod, Opt in ((_engine, StochasticOptimizer), (refp, refp.OptimizerState)):
         for factor in (1.0, 7.0):
-            layout = mod.Layout((p, 6, 1), n, "tanh", "identity", periodic=(2, 3),
+            layout = mod.Layout((p, 6, 1), n, "tanh", "identity", periodic=periodic,
                                 periodic_lr=factor)
             params = np.random.RandomState(0).normal(scale=0.5, size=layout.n_params)
             prob = mod.Problem(layout, X, Y, None, params)
@@ -267,4 +296,4 @@ def test_periodic_lr_scales_the_step_of_f_and_ph_only(solver):
                                    out["fastmlp._reference_problem", factor][0],
                                    rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="periodic_lr"):
-        _engine.Layout((p, 6, 1), 16, "tanh", "identity", periodic=(2, 3), periodic_lr=0)
+        _engine.Layout((p, 6, 1), 16, "tanh", "identity", periodic=periodic, periodic_lr=0)
