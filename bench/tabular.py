@@ -75,6 +75,7 @@ TUNING_TABLES = [
 VARIANTS = {
     "no_periodic": {"n_periodic": 0},
     "frozen_periodic": {"learn_periodic": False},
+    "periodic_linear_3": {"periodic_dim": 3},
     "with_input_scale": {"input_scale": True},
     "parametric_act": {"parametric_activation": True},
     "parametric_act_lr5": {"parametric_activation": True, "parametric_activation_lr": 5.0},

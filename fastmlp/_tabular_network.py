@@ -24,12 +24,16 @@ else, so every minibatch still runs in the compiled engine:
   row per unit, drawn by the estimator): see ``data_dependent_biases``.
 
 - the engine's input layer (``_input_layer.pyx``), set by the estimator:
-  periodic columns (``_periodic``, a pair ``(n_numeric, n_periodic)``),
-  whose frequencies and phases the preprocessor draws and which start them
-  (``_periodic_init``), and a diagonal scale of every input column
-  (``_input_scale``, starting at 1).  They are fitted attributes
-  ``periodic_frequencies_``, ``periodic_phases_`` (shape ``(n_numeric,
-  n_periodic)``) and ``input_scale_`` (shape ``(n_features_in_,)``), views
+  periodic columns (``_periodic``, a pair ``(n_numeric, n_periodic)``, or
+  a triple ending with ``d`` when each numeric column's cosines are mixed
+  into d columns by its own linear layer), whose frequencies and phases the
+  preprocessor draws and which start them (``_periodic_init``, with the
+  linear layers' from ``periodic_linear_init``), and a diagonal scale of
+  every input column (``_input_scale``, starting at 1).  They are fitted
+  attributes ``periodic_frequencies_``, ``periodic_phases_`` (shape
+  ``(n_numeric, n_periodic)``), ``periodic_linear_coefs_`` (``(n_numeric,
+  n_periodic, d)``), ``periodic_linear_intercepts_`` (``(n_numeric, d)``)
+  and ``input_scale_`` (shape ``(n_features_in_,)``), views
   into the flat parameter buffer after the intercepts, packed with
   ``coefs_`` and ``intercepts_`` (``_packed``, ``_link_params``); they
   train at ``_periodic_lr`` and ``_input_scale_lr`` times the network's
@@ -78,6 +82,42 @@ def data_dependent_biases(W, rows):
     return -np.einsum("kj,jk->k", rows, W)
 
 
+def network_input(Xt, spec):
+    """The network's input for the preprocessor's output Xt: Xt itself, or
+    with a periodic linear layer (``spec`` a triple ``(n_numeric,
+    n_periodic, d)``) Xt's periodic columns replaced by the ``n_numeric *
+    d`` columns the engine writes (zeros here)."""
+    if spec is None or len(spec) < 3 or not spec[2]:
+        return Xt
+    n_num, n_per, d = spec
+    keep = Xt.shape[1] - n_num * n_per
+    out = np.zeros((Xt.shape[0], keep + n_num * d), dtype=Xt.dtype)
+    out[:, :keep] = Xt[:, :keep]
+    return out
+
+
+def periodic_linear_init(spec, seed):
+    """The periodic linear layers' starting weights ``A`` (n_numeric,
+    n_periodic, d) and biases ``b`` (n_numeric, d), uniform in +-1/sqrt(
+    n_periodic) (PyTorch's Linear init, as RealMLP), from their own stream
+    of ``seed``; ``()`` without them."""
+    if len(spec) < 3 or not spec[2]:
+        return ()
+    n_num, n_per, d = spec
+    rng = np.random.default_rng((int(seed), 1))
+    bound = 1.0 / np.sqrt(n_per)
+    return (rng.uniform(-bound, bound, size=(n_num, n_per, d)),
+            rng.uniform(-bound, bound, size=(n_num, d)))
+
+
+def periodic_linear_embed(Z, f, ph, A, b):
+    """The periodic linear layer's output for the numeric values ``Z``
+    (n_rows, n_numeric): column ``k * d + j`` is ``b[k, j] + sum_q cos(f[k,
+    q] * Z[:, k] + ph[k, q]) * A[k, q, j]``."""
+    C = np.cos(Z[:, :, np.newaxis] * f + ph)
+    return (np.einsum("ikq,kqj->ikj", C, A) + b).reshape(Z.shape[0], -1)
+
+
 class _ScheduledMixin:
     """Per-minibatch learning-rate, weight-decay and dropout schedules, and the
     data-dependent first-layer biases."""
@@ -120,6 +160,8 @@ class _TailMixin:
     Without them the network is the drop-in's."""
 
     def _periodic_pair(self):
+        """The engine's periodic layer, (n_numeric, n_periodic) or with a
+        linear layer (n_numeric, n_periodic, d), or None."""
         pair = self.__dict__.get("_periodic")
         return None if pair is None or pair[0] * pair[1] == 0 else tuple(pair)
 
@@ -141,23 +183,36 @@ class _TailMixin:
     def _initialize(self, y, layer_units, dtype):
         pair = self._periodic_pair()
         if pair is not None:
-            f, ph = self._periodic_init
-            if f.shape != pair or ph.shape != pair:
-                raise ValueError(f"_periodic_init needs two arrays of shape {pair}.")
-            self.periodic_frequencies_, self.periodic_phases_ = f.copy(), ph.copy()
+            init = tuple(self._periodic_init)
+            tail = self._periodic_tail()
+            if len(init) != len(tail) or any(
+                    np.shape(a) != shape for a, (_, _, shape) in zip(init, tail)):
+                raise ValueError(f"_periodic_init needs arrays of shapes "
+                                 f"{[shape for _, _, shape in tail]}.")
+            for (name, _, _), a in zip(tail, init):
+                setattr(self, name, np.array(a, dtype=np.float64))
         if self.__dict__.get("_input_scale"):
             self.input_scale_ = np.ones(layer_units[0])
         if self.__dict__.get("_parametric"):
             self.activation_weights_ = [np.ones(u) for u in layer_units[1:-1]]
         super()._initialize(y, layer_units, dtype)
 
+    def _periodic_tail(self):
+        """The periodic layer's part of ``_tail``."""
+        pair = self._periodic_pair()
+        if pair is None:
+            return []
+        freq = tuple(pair[:2])
+        tail = [("periodic_frequencies_", None, freq), ("periodic_phases_", None, freq)]
+        if len(pair) == 3 and pair[2]:
+            tail += [("periodic_linear_coefs_", None, pair),
+                     ("periodic_linear_intercepts_", None, (pair[0], pair[2]))]
+        return tail
+
     def _tail(self):
         """The fitted arrays after the intercepts, in their order in the flat
         buffer: (attribute, index in its list or None, shape)."""
-        tail = []
-        pair = self._periodic_pair()
-        if pair is not None:
-            tail += [("periodic_frequencies_", None, pair), ("periodic_phases_", None, pair)]
+        tail = self._periodic_tail()
         if self.__dict__.get("_input_scale"):
             tail.append(("input_scale_", None, (self._units()[0],)))
         if self.__dict__.get("_parametric"):

@@ -8,6 +8,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastmlp import TabularMLPClassifier, TabularMLPRegressor, TabularPreprocessor
+from fastmlp._tabular_network import network_input, periodic_linear_embed, periodic_linear_init
 from fastmlp._tabular_preprocessing import PERIODIC_SPREAD, periodic_frequencies
 
 
@@ -128,8 +129,10 @@ def _fitted(learn, **kw):
     rng = np.random.RandomState(0)
     x = rng.uniform(-2, 2, (600, 2))
     y = np.sin(3 * x[:, 0]) + x[:, 1]
+    # periodic_dim=0: the cosines go to the first layer (the linear layers'
+    # own tests are below)
     params = dict(hidden_layer_sizes=(32,), max_iter=15, batch_size=64, n_periodic=4,
-                  learn_periodic=learn, random_state=0)
+                  learn_periodic=learn, periodic_dim=0, random_state=0)
     return TabularMLPRegressor(**{**params, **kw}).fit(x, y), x
 
 
@@ -224,3 +227,103 @@ def test_input_scale_is_learned_from_one_and_used():
                           TabularMLPClassifier(input_scale=True)])
 def test_sklearn_compatible_with_the_input_scale(estimator, check):
     check(estimator)
+
+
+# periodic_dim: each numeric column's cosines mixed by its own linear layer
+
+
+def test_linear_layers_are_views_start_from_their_init_and_move():
+    model, x = _fitted(True, periodic_dim=3)
+    net, pre = model.network_, model.preprocessor_
+    A, b = net.periodic_linear_coefs_, net.periodic_linear_intercepts_
+    assert A.shape == (2, 4, 3) and b.shape == (2, 3)
+    assert np.shares_memory(A, net._params) and np.shares_memory(b, net._params)
+    # the flat buffer's tail: f, ph, A, b, in that order, right after the intercepts
+    off = net._layout().periodic_off
+    np.testing.assert_array_equal(net._params[off + 16:off + 40], A.ravel())
+    np.testing.assert_array_equal(net._params[off + 40:off + 46], b.ravel())
+    A0, b0 = periodic_linear_init((2, 4, 3), net.random_state)
+    assert np.abs(A0).max() <= 0.5 and np.abs(b0).max() <= 0.5   # +-1/sqrt(4)
+    assert not np.allclose(A, A0) and np.abs(A - A0).max() < 1.0
+    # the network reads 2 numeric + 6 linear-layer columns, not 2 + 8 cosines
+    assert pre.n_features_out_ == 2 + 8 and net.n_features_in_ == 2 + 6
+    assert net.coefs_[0].shape == (8, 32)
+
+
+def test_linear_layers_predictions_match_the_embedding_by_hand():
+    # the engine's layer against periodic_linear_embed run on the learned
+    # parameters, then the plain network on the embedded input
+    model, x = _fitted(True, periodic_dim=2)
+    net = model.network_
+    Xt = network_input(model.preprocessor_.transform(x[:40]), net._periodic)
+    Xe = Xt.astype(np.float64)
+    Xe[:, 2:] = periodic_linear_embed(
+        Xe[:, :2], net.periodic_frequencies_, net.periodic_phases_,
+        net.periodic_linear_coefs_, net.periodic_linear_intercepts_)
+    from fastmlp import MLPRegressor
+    plain = MLPRegressor(hidden_layer_sizes=(32,), activation=net.activation)
+    plain.coefs_, plain.intercepts_ = net.coefs_, net.intercepts_
+    plain.n_layers_, plain.n_outputs_, plain.out_activation_ = 3, 1, "identity"
+    plain.n_features_in_ = Xe.shape[1]
+    want = plain.predict(Xe) * model.y_scale_[0] + model.y_mean_[0]
+    np.testing.assert_allclose(model.predict(x[:40]), np.clip(want, model.y_min_, model.y_max_),
+                               rtol=1e-10, atol=1e-10)
+
+
+def test_linear_layers_replaced_are_checked_and_used_and_pickle():
+    model, x = _fitted(True, periodic_dim=3)
+    net = model.network_
+    pred = model.predict(x)
+    A = net.periodic_linear_coefs_.copy()
+    net.periodic_linear_coefs_ = np.zeros((2, 4, 2))
+    with pytest.raises(ValueError, match="periodic_linear_coefs_"):
+        model.predict(x)
+    net.periodic_linear_coefs_ = A * 0
+    assert not np.allclose(model.predict(x), pred)
+    net.periodic_linear_coefs_ = A
+    np.testing.assert_array_equal(model.predict(x), pred)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(x), pred)
+    sio = pytest.importorskip("skops.io")
+    data = sio.dumps(model)
+    untrusted = sio.get_untrusted_types(data=data)
+    np.testing.assert_array_equal(sio.loads(data, trusted=untrusted).predict(x), pred)
+    b, _ = _fitted(True, periodic_dim=3)
+    np.testing.assert_array_equal(b.network_._params, net._params)   # same seed
+
+
+def test_linear_layers_with_the_input_scale_and_without_learning():
+    model, x = _fitted(True, periodic_dim=3, input_scale=True)
+    assert model.network_.input_scale_.shape == (2 + 6,)
+    frozen, _ = _fitted(False, periodic_dim=3)   # frozen cosines: no linear layer
+    assert not hasattr(frozen.network_, "periodic_linear_coefs_")
+    assert frozen.network_.n_features_in_ == 2 + 8
+    none, _ = _fitted(True, periodic_dim=3, n_periodic=0)
+    assert not hasattr(none.network_, "periodic_frequencies_")
+    with pytest.raises(ValueError, match="periodic_dim"):
+        TabularMLPRegressor(periodic_dim=-1).fit(x, np.zeros(len(x)))
+
+
+def test_data_init_sees_the_rows_as_the_first_layer_does():
+    # the first layer's data-dependent biases put each unit's bend through
+    # a training row of the network's input, the linear layers' columns
+    # included (at their starting values)
+    model, x = _fitted(True, periodic_dim=3, max_iter=1, learning_rate_init=1e-12)
+    net = model.network_
+    rows = net._init_rows
+    Xt = network_input(model.preprocessor_.transform(x), net._periodic)
+    assert rows.shape == (32, Xt.shape[1])
+    f, ph, A, b = net._periodic_init
+    np.testing.assert_allclose(rows[:, 2:], periodic_linear_embed(rows[:, :2], f, ph, A, b),
+                               rtol=1e-5, atol=1e-6)
+    assert np.abs(rows[:, 2:]).max() > 0.01
+    Z = rows.astype(np.float64) @ net.coefs_[0] + net.intercepts_[0]
+    np.testing.assert_allclose(np.diag(Z), 0, atol=1e-4)
+
+
+def test_onnx_refuses_the_linear_layers():
+    from fastmlp import to_onnx
+
+    model, _ = _fitted(True, periodic_dim=2)
+    with pytest.raises(ValueError, match="periodic input layer"):
+        to_onnx(model.network_)
