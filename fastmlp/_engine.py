@@ -115,7 +115,10 @@ class Layout:
     (each ``(fan_in, fan_out)`` C-order) then ``intercepts_[0..L-1]``.
     ``activation`` is one name or one name per hidden layer; ``dropout`` one
     rate per hidden layer (or None); ``loss`` picks Huber / absolute error
-    for an identity output.  ``parametric`` makes every hidden activation
+    for an identity output.  ``periodic`` is the input layer's periodic
+    columns, ``(n_numeric, n_periodic)`` or ``(n_numeric, n_periodic, d)``
+    with a per-column linear layer of d outputs (``check_periodic``,
+    ``_input_layer.pyx``).  ``parametric`` makes every hidden activation
     ``Z + alpha * (act(Z) - Z)`` with one learned alpha per unit (gelu and
     silu only), the alphas last in the parameters, trained at
     ``parametric_lr`` times the rate.
