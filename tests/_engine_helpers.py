@@ -113,3 +113,18 @@ def plain_sgd(n_params, lr):
                             epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
                             clip_value=0.0)
     return opt
+
+
+def central_gradient(loss, params, step=1e-6):
+    """Central differences of ``loss()``, which reads ``params``: each entry
+    moved by +-step in place, then restored."""
+    numeric = np.empty_like(params)
+    for j in range(params.shape[0]):
+        saved = params[j]
+        params[j] = saved + step
+        up = loss()
+        params[j] = saved - step
+        down = loss()
+        params[j] = saved
+        numeric[j] = (up - down) / (2 * step)
+    return numeric

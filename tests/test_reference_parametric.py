@@ -26,7 +26,7 @@ from fastmlp import _engine
 from fastmlp import _reference as ref
 from fastmlp._stochastic_optimizers import StochasticOptimizer
 
-from _engine_helpers import plain_sgd
+from _engine_helpers import central_gradient, plain_sgd
 
 N_SAMPLES = 7
 FD_STEP = 1e-6
@@ -78,16 +78,7 @@ def _alphas(layout, params):
 
 def _numerical_gradient(loss, params):
     """Central differences of ``loss()`` (which reads ``params``)."""
-    numeric = np.empty_like(params)
-    for j in range(params.shape[0]):
-        saved = params[j]
-        params[j] = saved + FD_STEP
-        up = loss()
-        params[j] = saved - FD_STEP
-        down = loss()
-        params[j] = saved
-        numeric[j] = (up - down) / (2 * FD_STEP)
-    return numeric
+    return central_gradient(loss, params, FD_STEP)
 
 
 # ---------------------------------------------------------------------------

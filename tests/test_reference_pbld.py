@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from fastmlp import _reference as ref
 from fastmlp._reference_problem import _Net
 
-from _engine_helpers import plain_sgd
+from _engine_helpers import central_gradient, plain_sgd
 
 N_NUMERIC, N_PERIODIC = 2, 3
 N_OUTS = [1, 3]
@@ -170,17 +170,8 @@ def test_loss_and_coef_gradient_are_the_plain_networks_on_the_formula(units, n_o
 
 
 def _numerical_gradient(problem, alpha):
-    params = problem.params
-    numeric = np.empty_like(params)
-    for j in range(params.shape[0]):
-        saved = params[j]
-        params[j] = saved + FD_STEP
-        up = problem.loss_grad(alpha=alpha, n_threads=1)
-        params[j] = saved - FD_STEP
-        down = problem.loss_grad(alpha=alpha, n_threads=1)
-        params[j] = saved
-        numeric[j] = (up - down) / (2 * FD_STEP)
-    return numeric
+    return central_gradient(lambda: problem.loss_grad(alpha=alpha, n_threads=1),
+                            problem.params, FD_STEP)
 
 
 VARIANTS = {

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from fastmlp import _reference as ref
 
-from _engine_helpers import plain_sgd
+from _engine_helpers import central_gradient, plain_sgd
 
 # (units, (n_numeric, n_periodic)): two hidden layers, one, none
 NETS = [((6, 5, 4, 2), (2, 1)), ((7, 5, 3), (2, 2)), ((5, 3), (1, 2))]
@@ -121,17 +121,8 @@ def test_loss_and_coef_gradient_are_the_plain_networks_on_the_formula(units, per
 
 
 def _numerical_gradient(problem, alpha):
-    params = problem.params
-    numeric = np.empty_like(params)
-    for j in range(params.shape[0]):
-        saved = params[j]
-        params[j] = saved + FD_STEP
-        up = problem.loss_grad(alpha=alpha, n_threads=1)
-        params[j] = saved - FD_STEP
-        down = problem.loss_grad(alpha=alpha, n_threads=1)
-        params[j] = saved
-        numeric[j] = (up - down) / (2 * FD_STEP)
-    return numeric
+    return central_gradient(lambda: problem.loss_grad(alpha=alpha, n_threads=1),
+                            problem.params, FD_STEP)
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.05])
