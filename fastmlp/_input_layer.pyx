@@ -52,33 +52,22 @@ from fastmlp._net cimport Net, _part_hi, _part_lo, _per_out, _team
 
 cdef extern from "_vperiodic.h" nogil:
     void fastmlp_periodic_fwd_f(const float* X, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t p,
-                                Py_ssize_t n_num, Py_ssize_t K, const float* f,
-                                const float* ph, float* Xe, float* S)
+                                Py_ssize_t n_num, Py_ssize_t K, Py_ssize_t d, const float* f,
+                                const float* ph, const float* A, const float* b, float* Xe,
+                                float* S, float* C)
     void fastmlp_periodic_fwd_d(const double* X, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t p,
-                                Py_ssize_t n_num, Py_ssize_t K, const double* f,
-                                const double* ph, double* Xe, double* S)
+                                Py_ssize_t n_num, Py_ssize_t K, Py_ssize_t d, const double* f,
+                                const double* ph, const double* A, const double* b,
+                                double* Xe, double* S, double* C)
     void fastmlp_periodic_bwd_f(const float* Xe, Py_ssize_t m, Py_ssize_t p, Py_ssize_t n_num,
-                                Py_ssize_t K, const float* S, const float* G, Py_ssize_t ldg,
-                                Py_ssize_t k0, Py_ssize_t k1, float* gf, float* gph)
+                                Py_ssize_t K, Py_ssize_t d, const float* S, const float* C,
+                                const float* A, const float* G, Py_ssize_t ldg, Py_ssize_t k0,
+                                Py_ssize_t k1, float* gf, float* gph, float* gA, float* gb)
     void fastmlp_periodic_bwd_d(const double* Xe, Py_ssize_t m, Py_ssize_t p, Py_ssize_t n_num,
-                                Py_ssize_t K, const double* S, const double* G, Py_ssize_t ldg,
-                                Py_ssize_t k0, Py_ssize_t k1, double* gf, double* gph)
-    void fastmlp_pbld_fwd_f(const float* X, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t p,
-                            Py_ssize_t n_num, Py_ssize_t K, Py_ssize_t d, const float* f,
-                            const float* ph, const float* A, const float* b, float* Xe,
-                            float* S, float* C)
-    void fastmlp_pbld_fwd_d(const double* X, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t p,
-                            Py_ssize_t n_num, Py_ssize_t K, Py_ssize_t d, const double* f,
-                            const double* ph, const double* A, const double* b, double* Xe,
-                            double* S, double* C)
-    void fastmlp_pbld_bwd_f(const float* Xe, Py_ssize_t m, Py_ssize_t p, Py_ssize_t n_num,
-                            Py_ssize_t K, Py_ssize_t d, const float* S, const float* C,
-                            const float* A, const float* G, Py_ssize_t ldg, Py_ssize_t k0,
-                            Py_ssize_t k1, float* gf, float* gph, float* gA, float* gb)
-    void fastmlp_pbld_bwd_d(const double* Xe, Py_ssize_t m, Py_ssize_t p, Py_ssize_t n_num,
-                            Py_ssize_t K, Py_ssize_t d, const double* S, const double* C,
-                            const double* A, const double* G, Py_ssize_t ldg, Py_ssize_t k0,
-                            Py_ssize_t k1, double* gf, double* gph, double* gA, double* gb)
+                                Py_ssize_t K, Py_ssize_t d, const double* S, const double* C,
+                                const double* A, const double* G, Py_ssize_t ldg,
+                                Py_ssize_t k0, Py_ssize_t k1, double* gf, double* gph,
+                                double* gA, double* gb)
     void fastmlp_sincos1_f(float x, float* s, float* c)
     void fastmlp_sincos1_d(double x, double* s, double* c)
 
@@ -94,17 +83,12 @@ cdef void _fwd_rows(const floating* X, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t 
     columns computed from per = (f, ph, A, b); S and C (sines, cosines; C
     only with d > 0) kept unless NULL."""
     cdef Py_ssize_t P = n_num * K
-    if d == 0:
-        if floating is float:
-            fastmlp_periodic_fwd_f(X, r0, r1, p, n_num, K, per, per + P, Xe, S)
-        else:
-            fastmlp_periodic_fwd_d(X, r0, r1, p, n_num, K, per, per + P, Xe, S)
-    elif floating is float:
-        fastmlp_pbld_fwd_f(X, r0, r1, p, n_num, K, d, per, per + P, per + 2 * P,
-                           per + 2 * P + P * d, Xe, S, C)
+    if floating is float:
+        fastmlp_periodic_fwd_f(X, r0, r1, p, n_num, K, d, per, per + P, per + 2 * P,
+                               per + 2 * P + P * d, Xe, S, C)
     else:
-        fastmlp_pbld_fwd_d(X, r0, r1, p, n_num, K, d, per, per + P, per + 2 * P,
-                           per + 2 * P + P * d, Xe, S, C)
+        fastmlp_periodic_fwd_d(X, r0, r1, p, n_num, K, d, per, per + P, per + 2 * P,
+                               per + 2 * P + P * d, Xe, S, C)
 
 
 cdef void _scale_rows(floating* Xe, const floating* Xs, Py_ssize_t r0, Py_ssize_t r1,
@@ -181,19 +165,14 @@ cdef void _bwd_cols(const Net* net, const floating* Xe, Py_ssize_t m,
         if d:
             memset(gf + 2 * P + k0 * K * d, 0, (k1 - k0) * K * d * sizeof(floating))
             memset(gf + 2 * P + P * d + k0 * d, 0, (k1 - k0) * d * sizeof(floating))
-    if d == 0:
-        if floating is float:
-            fastmlp_periodic_bwd_f(Xe, m, p, n_num, K, S, G, ldg, k0, k1, gf, gf + P)
-        else:
-            fastmlp_periodic_bwd_d(Xe, m, p, n_num, K, S, G, ldg, k0, k1, gf, gf + P)
-    elif floating is float:
-        fastmlp_pbld_bwd_f(Xe, m, p, n_num, K, d, S, work + net.ecos_off,
-                           params + net.per_off + 2 * P, G, ldg, k0, k1, gf, gf + P,
-                           gf + 2 * P, gf + 2 * P + P * d)
+    if floating is float:
+        fastmlp_periodic_bwd_f(Xe, m, p, n_num, K, d, S, work + net.ecos_off,
+                               params + net.per_off + 2 * P, G, ldg, k0, k1, gf, gf + P,
+                               gf + 2 * P, gf + 2 * P + P * d)
     else:
-        fastmlp_pbld_bwd_d(Xe, m, p, n_num, K, d, S, work + net.ecos_off,
-                           params + net.per_off + 2 * P, G, ldg, k0, k1, gf, gf + P,
-                           gf + 2 * P, gf + 2 * P + P * d)
+        fastmlp_periodic_bwd_d(Xe, m, p, n_num, K, d, S, work + net.ecos_off,
+                               params + net.per_off + 2 * P, G, ldg, k0, k1, gf, gf + P,
+                               gf + 2 * P, gf + 2 * P + P * d)
 
 
 cdef void _scale_cols(const floating* Xs, floating* G, Py_ssize_t m, Py_ssize_t p,

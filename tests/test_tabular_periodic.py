@@ -224,8 +224,10 @@ def test_input_scale_is_learned_from_one_and_used():
 
 
 @parametrize_with_checks([TabularMLPRegressor(input_scale=True),
-                          TabularMLPClassifier(input_scale=True)])
-def test_sklearn_compatible_with_the_input_scale(estimator, check):
+                          TabularMLPClassifier(input_scale=True),
+                          TabularMLPRegressor(periodic_dim=3),
+                          TabularMLPClassifier(periodic_dim=3, n_ensemble=2)])
+def test_sklearn_compatible_with_the_input_scale_and_the_linear_layers(estimator, check):
     check(estimator)
 
 
