@@ -74,8 +74,10 @@ TUNING_TABLES = [
 # unless marked).
 VARIANTS = {
     "no_periodic": {"n_periodic": 0},
+    "periodic_16": {"n_periodic": 16},
     "frozen_periodic": {"learn_periodic": False},
     "periodic_linear_3": {"periodic_dim": 3},
+    "periodic_linear_8": {"periodic_dim": 8},
     "with_input_scale": {"input_scale": True},
     "parametric_act": {"parametric_activation": True},
     "parametric_act_lr5": {"parametric_activation": True, "parametric_activation_lr": 5.0},
