@@ -36,8 +36,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from fastmlp._sklearn_compat import Interval, StrOptions, _fit_context
 from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
-                                      network_input, periodic_linear_embed,
-                                      periodic_linear_init)
+                                      network_input, periodic_linear_dim,
+                                      periodic_linear_embed, periodic_linear_init)
 from fastmlp._tabular_preprocessing import TabularPreprocessor, _is_dataframe
 from fastmlp._tabular_schedules import DECAY_SCHEDULES, LR_SCHEDULES
 
@@ -312,9 +312,10 @@ class _BaseTabularMLP(BaseEstimator):
             pick = np.random.RandomState(net.random_state).randint(
                 n_train, size=_hidden(self.hidden_layer_sizes)[0])
             net._init_rows = rows = Xt[pick if train is None else train[pick]]
-            if spec is not None and len(spec) == 3:
+            d = periodic_linear_dim(spec)
+            if d:
                 # the rows as the first layer sees them at the start
-                rows[:, rows.shape[1] - spec[0] * spec[2]:] = periodic_linear_embed(
+                rows[:, rows.shape[1] - spec[0] * d:] = periodic_linear_embed(
                     rows[:, :spec[0]], *net._periodic_init)
         with warnings.catch_warnings():
             # a fixed epoch budget is the recipe, not a failure to converge

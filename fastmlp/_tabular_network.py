@@ -82,14 +82,21 @@ def data_dependent_biases(W, rows):
     return -np.einsum("kj,jk->k", rows, W)
 
 
+def periodic_linear_dim(spec):
+    """d of the periodic layer ``spec``: 0 for None or a pair (no linear
+    layers), else the triple's last entry."""
+    return 0 if spec is None or len(spec) < 3 else int(spec[2])
+
+
 def network_input(Xt, spec):
     """The network's input for the preprocessor's output Xt: Xt itself, or
     with a periodic linear layer (``spec`` a triple ``(n_numeric,
     n_periodic, d)``) Xt's periodic columns replaced by the ``n_numeric *
     d`` columns the engine writes (zeros here)."""
-    if spec is None or len(spec) < 3 or not spec[2]:
+    d = periodic_linear_dim(spec)
+    if not d:
         return Xt
-    n_num, n_per, d = spec
+    n_num, n_per = spec[:2]
     keep = Xt.shape[1] - n_num * n_per
     out = np.zeros((Xt.shape[0], keep + n_num * d), dtype=Xt.dtype)
     out[:, :keep] = Xt[:, :keep]
@@ -101,9 +108,10 @@ def periodic_linear_init(spec, seed):
     n_periodic, d) and biases ``b`` (n_numeric, d), uniform in +-1/sqrt(
     n_periodic) (PyTorch's Linear init, as RealMLP), from their own stream
     of ``seed``; ``()`` without them."""
-    if len(spec) < 3 or not spec[2]:
+    d = periodic_linear_dim(spec)
+    if not d:
         return ()
-    n_num, n_per, d = spec
+    n_num, n_per = spec[:2]
     rng = np.random.default_rng((int(seed), 1))
     bound = 1.0 / np.sqrt(n_per)
     return (rng.uniform(-bound, bound, size=(n_num, n_per, d)),
@@ -204,9 +212,10 @@ class _TailMixin:
             return []
         freq = tuple(pair[:2])
         tail = [("periodic_frequencies_", None, freq), ("periodic_phases_", None, freq)]
-        if len(pair) == 3 and pair[2]:
+        d = periodic_linear_dim(pair)
+        if d:
             tail += [("periodic_linear_coefs_", None, pair),
-                     ("periodic_linear_intercepts_", None, (pair[0], pair[2]))]
+                     ("periodic_linear_intercepts_", None, (pair[0], d))]
         return tail
 
     def _tail(self):

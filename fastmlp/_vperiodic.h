@@ -16,7 +16,7 @@
 #include "_vtrig.h"
 
 /* sines and cosines are computed this many at a time (the chunk buffers) */
-#define FASTMLP_PBLD_CHUNK 16
+#define FASTMLP_PERIODIC_CHUNK 16
 
 #define FASTMLP_PERIODIC_LOOPS(T, SUF)                                              \
 /* rows r0:r1 of X into the same rows of Xe, the layer's output columns          \
@@ -29,7 +29,7 @@ FASTMLP_CLONES void fastmlp_periodic_fwd_##SUF(                                 
     T* Xe, T* S, T* C)                                                            \
 {                                                                                 \
     ptrdiff_t P = n_num * K, w = d > 0 ? d : K, tail = p - n_num * w;             \
-    T sbuf[FASTMLP_PBLD_CHUNK], cbuf[FASTMLP_PBLD_CHUNK];                         \
+    T sbuf[FASTMLP_PERIODIC_CHUNK], cbuf[FASTMLP_PERIODIC_CHUNK];                         \
     for (ptrdiff_t i = r0; i < r1; i++) {                                         \
         const T* x = X + i * p;                                                   \
         T* e = Xe + i * p;                                                        \
@@ -40,9 +40,9 @@ FASTMLP_CLONES void fastmlp_periodic_fwd_##SUF(                                 
             T* ek = e + tail + k * w;                                             \
             for (ptrdiff_t j = 0; j < d; j++)                                     \
                 ek[j] = b[k * d + j];                                             \
-            for (ptrdiff_t q0 = 0; q0 < K; q0 += FASTMLP_PBLD_CHUNK) {            \
-                ptrdiff_t n = K - q0 < FASTMLP_PBLD_CHUNK ? K - q0                \
-                                                          : FASTMLP_PBLD_CHUNK;   \
+            for (ptrdiff_t q0 = 0; q0 < K; q0 += FASTMLP_PERIODIC_CHUNK) {            \
+                ptrdiff_t n = K - q0 < FASTMLP_PERIODIC_CHUNK ? K - q0                \
+                                                          : FASTMLP_PERIODIC_CHUNK;   \
                 ptrdiff_t c0 = k * K + q0;                                        \
                 /* the cosines are Xe's columns (d = 0), or kept in C          \
                  * (training) or the chunk's buffer (prediction) */            \
