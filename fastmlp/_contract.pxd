@@ -125,3 +125,27 @@ cdef inline Py_ssize_t check_data(layout,
     if sample_idx.shape[0]:
         check_indices(&sample_idx[0], sample_idx.shape[0], n_rows, "sample_idx")
     return n_rows
+
+
+cdef inline int check_codes(layout, const floating[:, ::1] X) except -1:
+    """Every code X holds for the input layer's embeddings (column
+    layout.embedding_col + c * d for table c) is an integer in [0,
+    cards[c]), or ValueError: the kernels read table rows at them."""
+    cdef Py_ssize_t c, i, col, card, bad = -1
+    cdef Py_ssize_t n = 0 if X is None else X.shape[0]
+    cdef double v
+    cards, d = layout.embedding
+    for c in range(len(cards) if n else 0):
+        card = cards[c]
+        col = layout.embedding_col + c * d
+        with nogil:
+            for i in range(n):
+                v = X[i, col]
+                # NaN fails the first test; the cast is safe once 0 <= v < card
+                if not (v >= 0 and v < card) or v != <double> (<Py_ssize_t> v):
+                    bad = i
+                    break
+        if bad >= 0:
+            raise ValueError(f"X[{bad}, {col}] = {X[bad, col]!r} is not a code of embedding "
+                             f"table {c}: an integer in [0, {card}) was expected.")
+    return 0

@@ -121,13 +121,17 @@ class Layout:
     ``_input_layer.pyx``).  ``parametric`` makes every hidden activation
     ``Z + alpha * (act(Z) - Z)`` with one learned alpha per unit (gelu and
     silu only), the alphas last in the parameters, trained at
-    ``parametric_lr`` times the rate.
+    ``parametric_lr`` times the rate.  ``embedding`` is the input layer's
+    categorical embeddings, ``(cards, d)``: one learned table of
+    ``cards[c]`` rows of d values per categorical column, whose codes X
+    holds just before the periodic output columns (``check_embedding``).
     """
 
     def __init__(self, units, batch_size, activation, out_activation, *,
                  loss=None, dropout=None, input_dropout=0.0, huber_delta=1.0,
                  max_norm=0.0, periodic=None, periodic_lr=1.0, input_scale=False,
-                 input_scale_lr=1.0, parametric=False, parametric_lr=1.0):
+                 input_scale_lr=1.0, parametric=False, parametric_lr=1.0,
+                 embedding=None, embedding_lr=1.0):
         units = np.asarray(units, dtype=np.intp)
         self.units = units
         n_layers = len(units)
@@ -147,6 +151,20 @@ class Layout:
         self.periodic_size = 2 * n_per + (n_per + n_num) * n_lin
         self.n_params += self.periodic_size
         self.periodic_lr = check_input_lr(periodic_lr, "periodic_lr")
+        # the input layer's categorical embeddings (_input_layer.pyx): E, after b
+        n_out_cols = n_num * (n_lin or n_freq) if n_per else 0
+        self.embedding = check_embedding(embedding, int(units[0]), n_num if n_per else 0,
+                                         n_out_cols, input_dropout)
+        cards, n_emb_dim = self.embedding
+        # table c's first row in E, for c = 0 .. len(cards)
+        self.embedding_rows = np.concatenate([[0], np.cumsum(cards, dtype=np.intp)]).astype(
+            np.intp)
+        # X's first column of the embeddings' (table c's code: column + c * d)
+        self.embedding_col = int(units[0]) - n_out_cols - len(cards) * n_emb_dim
+        self.embedding_off = self.n_params
+        self.embedding_size = int(self.embedding_rows[-1]) * n_emb_dim
+        self.n_params += self.embedding_size
+        self.embedding_lr = check_input_lr(embedding_lr, "embedding_lr")
         # the input layer's diagonal scale (_input_layer.pyx): s, after ph
         self.input_scale = bool(input_scale)
         if self.input_scale and input_dropout:
@@ -199,19 +217,24 @@ class Layout:
                 off += batch_size * units[layer]
         self.xbuf_off = off
         off += batch_size * units[0]
-        # the input layer's Xe, sines, cosines (with the linear layer), G (its
-        # output columns, or all with a scale) and unscaled Xe (offset 0 and
-        # unused without them)
+        # the input layer's Xe, sines, cosines (with the linear layer), codes
+        # (with embeddings), G (its output columns, or all with a scale) and
+        # unscaled Xe (offset 0 and unused without them)
+        n_cat = len(cards)
         self.emb_off = self.esin_off = self.ecos_off = self.egrad_off = self.xs_off = 0
-        if n_per or self.input_scale:
+        self.ecode_off = 0
+        if n_per or self.input_scale or n_cat:
             self.emb_off = off
             off += batch_size * units[0]
             self.esin_off = off
             off += batch_size * n_per
             self.ecos_off = off
             off += batch_size * n_per if n_lin else 0
+            self.ecode_off = off
+            off += batch_size * n_cat
             self.egrad_off = off
-            off += batch_size * (int(units[0]) if self.input_scale else n_num * (n_lin or n_freq))
+            off += batch_size * (int(units[0]) if self.input_scale
+                                 else n_out_cols + n_cat * n_emb_dim)
         if self.input_scale:
             self.xs_off = off
             off += batch_size * units[0]
@@ -244,18 +267,19 @@ class Layout:
 def layout_for(units, batch_size, activation, out_activation, loss=None, *,
                dropout=None, input_dropout=0.0, huber_delta=1.0, max_norm=0.0,
                periodic=None, periodic_lr=1.0, input_scale=False, input_scale_lr=1.0,
-               parametric=False, parametric_lr=1.0):
+               parametric=False, parametric_lr=1.0, embedding=None, embedding_lr=1.0):
     """A shared, cached Layout (read-only): building one costs ~45 us, a
     visible share of fitting a small network.  units is a tuple, activation
     a name or a tuple of names, dropout None or a tuple of rates, periodic
-    None or a pair, input_scale a bool; the *_lr are their learning rates'
-    factors."""
+    None or a tuple, input_scale a bool, embedding None or (tuple of cards,
+    d); the *_lr are their learning rates' factors."""
     return Layout(units, batch_size, activation, out_activation, loss=loss,
                   dropout=dropout, input_dropout=input_dropout,
                   huber_delta=huber_delta, max_norm=max_norm, periodic=periodic,
                   periodic_lr=periodic_lr, input_scale=input_scale,
                   input_scale_lr=input_scale_lr, parametric=parametric,
-                  parametric_lr=parametric_lr)
+                  parametric_lr=parametric_lr, embedding=embedding,
+                  embedding_lr=embedding_lr)
 
 
 def check_input_lr(value, name):
@@ -298,6 +322,38 @@ def check_periodic(periodic, n_inputs, input_dropout=0.0):
         raise ValueError("periodic and input_dropout cannot be combined: input dropout "
                          "would drop the numeric columns the periodic layer reads.")
     return (int(n_num), int(n_per), int(n_out))
+
+
+def check_embedding(embedding, n_inputs, n_numeric=0, n_periodic_out=0, input_dropout=0.0):
+    """(cards, d) of the input layer's categorical embeddings, checked
+    against the input width: ``((), 0)`` for None.  ``embedding`` is a pair
+    (cards, d): categorical column c has a learned table of cards[c] rows of
+    d values.  X's columns [c0, c0 + len(cards) * d), c0 = n_inputs -
+    n_periodic_out - len(cards) * d (just before the periodic layer's output
+    columns, after its n_numeric input columns), are the embeddings' output;
+    the first of column c's d holds its code in X, an integer in [0,
+    cards[c]) (the others are placeholders)."""
+    if embedding is None:
+        return ((), 0)
+    try:
+        cards, d = embedding
+        cards = tuple(operator.index(v) for v in cards)
+        d = operator.index(d)
+    except (TypeError, ValueError):
+        cards, d = (), 0
+    if not cards or d < 1 or min(cards) < 1:
+        raise ValueError(f"embedding must be None or a pair (cards, d): a non-empty sequence "
+                         f"of table sizes >= 1 and an int d >= 1, got {embedding!r}.")
+    n_cols = len(cards) * d
+    if n_numeric + n_cols + n_periodic_out > n_inputs:
+        raise ValueError(
+            f"embedding with {len(cards)} categorical columns of d={d} needs {n_cols} "
+            f"columns besides the periodic layer's {n_numeric + n_periodic_out}, more than "
+            f"the input's {n_inputs}.")
+    if input_dropout:
+        raise ValueError("embedding and input_dropout cannot be combined: input dropout "
+                         "would drop the codes the embeddings read.")
+    return (tuple(int(v) for v in cards), int(d))
 
 
 def csr_parts(X):

@@ -1,5 +1,5 @@
 # Design: the input layer of the tabular networks, ahead of the first dense
-# layer, with two optional parts.
+# layer, with three optional parts.
 #
 # 1. Periodic columns (learnable periodic numeric embeddings: Gorishniy et
 #    al. 2022; RealMLP's PBLD, Holzmueller et al. 2024).  X's first n_num
@@ -11,23 +11,33 @@
 #    overwritten by  b[k, j] + sum_q C[k, q] A[k, q, j]  (j < d): each
 #    numeric column's own linear layer, so the first dense layer reads d
 #    columns per numeric column instead of K (RealMLP: K = 16, d = 3).
-# 2. A diagonal scale (RealMLP's "scaling layer"): Xe[:, j] *= s[j], every
-#    column, after the periodic ones are computed; s starts at 1.
+# 2. Categorical embeddings: cat_n categorical columns, each with its own
+#    table E_c of cat_rows[c + 1] - cat_rows[c] rows of cat_d values.  They
+#    own the cat_n * cat_d columns just before the periodic layer's output
+#    (from c0 = units[0] - Q - cat_n * cat_d): X holds column c's code, an
+#    integer checked at the entry (_contract.check_codes), in column c0 +
+#    c * cat_d, and Xe[:, c0 + c * cat_d + j] = E_c[code, j].  Equal to a
+#    one-hot column per category and a linear layer with no bias, with one
+#    table row read instead of a GEMM over every category's column.
+# 3. A diagonal scale (RealMLP's "scaling layer"): Xe[:, j] *= s[j], every
+#    column, after the others are computed; s starts at 1.
 #
-# f, ph (A, b) and s sit in the flat parameter buffer after the intercepts
-# (Net.per_off: f, then ph, A, b, Net.per_size in all; Net.sc_off: s).  They
-# are not coefs (no L2, no weight decay); the optimizer steps them with
-# everything else, at their own rate factors (Net.per_lr, Net.sc_lr;
-# _network.train_epoch).
+# f, ph (A, b), E and s sit in the flat parameter buffer after the
+# intercepts (Net.per_off: f, then ph, A, b, Net.per_size in all;
+# Net.cat_off: E; Net.sc_off: s).  They are not coefs (no L2, no weight
+# decay); the optimizer steps them with everything else, at their own rate
+# factors (Net.per_lr, Net.cat_lr, Net.sc_lr; _network.train_epoch).
 #
 # Forward (_input_forward): the batch's rows are copied into the work
 # buffer's Xe region with the periodic layer's columns computed and its
-# sines (and with per_d, cosines) kept, then scaled (the unscaled copy
-# kept).  Backward (_input_backward), after the layers' own: G = D_1 @
-# W_0^T, the loss's gradient at Xe (only at the periodic layer's output
-# columns without the scale), then
+# sines (and with per_d, cosines) kept, the embeddings' rows written and
+# the codes kept, then scaled (the unscaled copy kept).  Backward
+# (_input_backward), after the layers' own: G = D_1 @ W_0^T, the loss's
+# gradient at Xe (only at the input layer's output columns without the
+# scale), then
 #     grad s[j]     = sum_i Xs[i, j] * G[i, j]          (Xs: unscaled Xe)
 #     G'[:, c]      = s[c] * G[:, c]                    (through the scale)
+#     grad E_c[r, j] = sum over rows i with code r of G'[i, c0 + c d + j]
 #     dC[i, k, q]   = G'[i, c(k, q)], or with per_d
 #                     sum_j A[k, q, j] G'[i, c(k, j)], and then
 #                     grad A[k, q, j] = sum_i C[i, k, q] G'[i, c(k, j)]
@@ -37,9 +47,10 @@
 # raw, as every other gradient (the optimizer step scales them).
 #
 # Threads: the forward and the GEMM of G split rows; the sums split
-# columns, each column's sum running over the rows in order, so the
-# gradients do not depend on the thread count.  The periodic loops are C
-# (_vperiodic.h), vectorized with _vtrig.h's sin and cos.
+# columns (numeric or categorical), each column's sum running over the
+# rows in order, so the gradients do not depend on the thread count.  The
+# periodic loops are C (_vperiodic.h), vectorized with _vtrig.h's sin and
+# cos.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
@@ -47,7 +58,8 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from fastmlp._blas cimport gemm_rm
-from fastmlp._net cimport Net, _part_hi, _part_lo, _per_out, _team
+from fastmlp._net cimport (FASTMLP_ASSERT, InLayer, Net, _in_out, _part_hi, _part_lo,
+                           _per_out, _team)
 
 
 cdef extern from "_vperiodic.h" nogil:
@@ -100,19 +112,43 @@ cdef void _scale_rows(floating* Xe, const floating* Xs, Py_ssize_t r0, Py_ssize_
             Xe[i * p + j] = Xs[i * p + j] * sc[j]
 
 
-cdef void _input_rows(const floating* X, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t p,
-                      Py_ssize_t n_num, Py_ssize_t K, Py_ssize_t d, const floating* params,
-                      Py_ssize_t per_off, Py_ssize_t sc_off, floating* Xe) noexcept nogil:
+cdef void _embed_rows(const floating* X, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t p,
+                      Py_ssize_t c0, Py_ssize_t e, Py_ssize_t d, const Py_ssize_t* rows,
+                      const floating* E, floating* Xe, floating* codes) noexcept nogil:
+    """Xe[i, c0 + c d + j] = E[rows[c] + code, j], code = X[i, c0 + c d], for
+    rows i in r0:r1 (the same rows of X and Xe); codes[i, c] = code unless
+    NULL.  The codes were checked at the entry (_contract.check_codes)."""
+    cdef Py_ssize_t i, c, j, code
+    cdef const floating* src
+    cdef floating* dst
+    for i in range(r0, r1):
+        for c in range(e):
+            code = <Py_ssize_t> X[i * p + c0 + c * d]
+            FASTMLP_ASSERT(0 <= code and code < rows[c + 1] - rows[c], "a code inside its table")
+            if codes != NULL:
+                codes[i * e + c] = X[i * p + c0 + c * d]
+            src = E + (rows[c] + code) * d
+            dst = Xe + i * p + c0 + c * d
+            for j in range(d):
+                dst[j] = src[j]
+
+
+cdef void _input_rows(const InLayer* il, const floating* X, Py_ssize_t r0, Py_ssize_t r1,
+                      Py_ssize_t p, const floating* params, floating* Xe) noexcept nogil:
     """Rows r0:r1 of X through the input layer into rows 0:r1-r0 of Xe
-    (prediction: no sines or cosines, no unscaled copy kept)."""
-    cdef Py_ssize_t P = n_num * K
+    (prediction: no sines, cosines or codes, no unscaled copy kept)."""
+    cdef Py_ssize_t P = il.per_n * il.per_k
+    cdef Py_ssize_t Q = il.per_n * (il.per_d if il.per_d > 0 else il.per_k)
     if P > 0:
-        _fwd_rows(X + r0 * p, 0, r1 - r0, p, n_num, K, d, params + per_off, Xe,
-                  <floating*> NULL, <floating*> NULL)
+        _fwd_rows(X + r0 * p, 0, r1 - r0, p, il.per_n, il.per_k, il.per_d,
+                  params + il.per_off, Xe, <floating*> NULL, <floating*> NULL)
     else:
         memcpy(Xe, X + r0 * p, (r1 - r0) * p * sizeof(floating))
-    if sc_off >= 0:
-        _scale_rows(Xe, Xe, 0, r1 - r0, p, params + sc_off)
+    if il.cat_n > 0:
+        _embed_rows(X + r0 * p, 0, r1 - r0, p, p - Q - il.cat_n * il.cat_d, il.cat_n,
+                    il.cat_d, il.cat_rows, params + il.cat_off, Xe, <floating*> NULL)
+    if il.sc_off >= 0:
+        _scale_rows(Xe, Xe, 0, r1 - r0, p, params + il.sc_off)
 
 
 cdef void _forward_part(const Net* net, const floating* X, Py_ssize_t r0, Py_ssize_t r1,
@@ -128,6 +164,9 @@ cdef void _forward_part(const Net* net, const floating* X, Py_ssize_t r0, Py_ssi
                   work + net.esin_off, work + net.ecos_off if net.per_d else NULL)
     else:
         memcpy(dst + r0 * p, X + r0 * p, (r1 - r0) * p * sizeof(floating))
+    if net.cat_n > 0:
+        _embed_rows(X, r0, r1, p, p - _in_out(net), net.cat_n, net.cat_d, net.cat_rows,
+                    params + net.cat_off, dst, work + net.ecode_off)
     if net.sc_off >= 0:
         _scale_rows(Xe, dst, r0, r1, p, params + net.sc_off)
 
@@ -135,10 +174,11 @@ cdef void _forward_part(const Net* net, const floating* X, Py_ssize_t r0, Py_ssi
 cdef void _input_forward(const Net* net, const floating* X, Py_ssize_t m,
                          const floating* params, floating* work) noexcept nogil:
     """work's Xe = X through the input layer (m rows), with the periodic
-    columns' sines and the unscaled Xe kept for the backward pass."""
+    columns' sines, the codes and the unscaled Xe kept for the backward pass."""
     cdef Py_ssize_t p = net.units[0]
     cdef Py_ssize_t P = net.per_n * net.per_k
-    cdef int nt = _team(net, m * (P * (SINCOS_FLOPS + 2 * net.per_d) + 2 * p), m)
+    cdef int nt = _team(net, m * (P * (SINCOS_FLOPS + 2 * net.per_d) + 2 * p
+                                  + net.cat_n * net.cat_d), m)
     cdef int t
     if nt == 1:
         _forward_part(net, X, 0, m, params, work)
@@ -175,6 +215,29 @@ cdef void _bwd_cols(const Net* net, const floating* Xe, Py_ssize_t m,
                                gf + 2 * P, gf + 2 * P + P * d)
 
 
+cdef void _embed_grad_cols(const floating* codes, Py_ssize_t m, Py_ssize_t e, Py_ssize_t d,
+                           const Py_ssize_t* rows, const floating* G, Py_ssize_t ldg,
+                           Py_ssize_t c0, Py_ssize_t c1, floating* gE,
+                           bint accumulate) noexcept nogil:
+    """For tables c in c0:c1: grad E_c[r, j] (+)= sum over rows i with
+    codes[i, c] = r of G[i, c d + j] (G: the loss's gradient at the
+    embeddings' columns, rows ldg apart), the rows in order."""
+    cdef Py_ssize_t i, c, j
+    cdef floating* dst
+    cdef const floating* g
+    if c0 >= c1:
+        return
+    if not accumulate:
+        memset(gE + rows[c0] * d, 0, (rows[c1] - rows[c0]) * d * sizeof(floating))
+    for c in range(c0, c1):
+        for i in range(m):
+            # Xe[i, c d + j] = E_c[code, j]: the row read takes the gradient
+            dst = gE + (rows[c] + <Py_ssize_t> codes[i * e + c]) * d
+            g = G + i * ldg + c * d
+            for j in range(d):
+                dst[j] = dst[j] + g[j]
+
+
 cdef void _scale_cols(const floating* Xs, floating* G, Py_ssize_t m, Py_ssize_t p,
                       Py_ssize_t tail, Py_ssize_t c0, Py_ssize_t c1, const floating* sc,
                       floating* gs, bint accumulate) noexcept nogil:
@@ -195,17 +258,19 @@ cdef void _scale_cols(const floating* Xs, floating* G, Py_ssize_t m, Py_ssize_t 
 
 cdef void _input_backward(const Net* net, Py_ssize_t m, const floating* params,
                           floating* work, floating* grads, bint accumulate) noexcept nogil:
-    """grads[per_off:] and grads[sc_off:] (+)= the raw gradients of f, ph
-    (A, b) and s, from the first layer's delta D_1 (left in `work` by
-    _layers._backward) and the forward pass's Xe, sines (cosines) and
-    unscaled Xe."""
+    """grads[per_off:], grads[cat_off:] and grads[sc_off:] (+)= the raw
+    gradients of f, ph (A, b), E and s, from the first layer's delta D_1
+    (left in `work` by _layers._backward) and the forward pass's Xe, sines
+    (cosines), codes and unscaled Xe."""
     cdef Py_ssize_t p = net.units[0]
     cdef Py_ssize_t h = net.units[1]
     cdef Py_ssize_t n_num = net.per_n
     cdef Py_ssize_t P = n_num * net.per_k
     cdef Py_ssize_t Q = _per_out(net)              # the periodic layer's output columns
+    cdef Py_ssize_t T = _in_out(net)               # and the embeddings' before them
+    cdef Py_ssize_t e = net.cat_n
     cdef bint scaled = net.sc_off >= 0
-    cdef Py_ssize_t cols = p if scaled else Q       # G's columns: all, or the periodic ones
+    cdef Py_ssize_t cols = p if scaled else T       # G's columns: all, or the layer's
     cdef const floating* D1 = work + (net.act_off[1] if net.n_layers == 2 else net.delta_off[1])
     cdef const floating* W = params + net.coef_off[0] + (p - cols) * h
     cdef floating* G = work + net.egrad_off
@@ -226,12 +291,23 @@ cdef void _input_backward(const Net* net, Py_ssize_t m, const floating* params,
     if scaled:
         nt = _team(net, 4.0 * m * p, p)
         if nt == 1:
-            _scale_cols(Xz, G, m, p, p - Q, 0, p, params + net.sc_off, grads + net.sc_off,
+            _scale_cols(Xz, G, m, p, p - T, 0, p, params + net.sc_off, grads + net.sc_off,
                         accumulate)
         else:
             for t in prange(nt, num_threads=nt, schedule="static"):
-                _scale_cols(Xz, G, m, p, p - Q, _part_lo(p, t, nt), _part_hi(p, t, nt),
+                _scale_cols(Xz, G, m, p, p - T, _part_lo(p, t, nt), _part_hi(p, t, nt),
                             params + net.sc_off, grads + net.sc_off, accumulate)
+    if e > 0:
+        # the embeddings' part of G: from column cols - T, rows cols apart
+        nt = _team(net, 2.0 * m * e * net.cat_d, e)
+        if nt == 1:
+            _embed_grad_cols(work + net.ecode_off, m, e, net.cat_d, net.cat_rows,
+                             G + cols - T, cols, 0, e, grads + net.cat_off, accumulate)
+        else:
+            for t in prange(nt, num_threads=nt, schedule="static"):
+                _embed_grad_cols(work + net.ecode_off, m, e, net.cat_d, net.cat_rows,
+                                 G + cols - T, cols, _part_lo(e, t, nt), _part_hi(e, t, nt),
+                                 grads + net.cat_off, accumulate)
     if P == 0:
         return
     # the periodic columns' part of G: from column cols - Q, rows cols apart

@@ -48,11 +48,17 @@ cdef struct Net:
                                   # then A (per_n, per_k, per_d) and b (per_n, per_d)
     Py_ssize_t per_size           # their count
     double per_lr                 # their learning rate, as a factor of the others'
+    Py_ssize_t cat_n              # categorical columns with embeddings (0: none), whose
+    Py_ssize_t cat_d              # cat_d output columns each sit before the periodic ones;
+    const Py_ssize_t* cat_rows    # table c is E's rows cat_rows[c]:cat_rows[c + 1]
+    Py_ssize_t cat_off            # E = params[cat_off:], (cat_rows[cat_n], cat_d)
+    double cat_lr                 # its learning rate, as a factor of the others'
     Py_ssize_t sc_off             # the input scale s = params[sc_off:], units[0]; -1: none
     double sc_lr                  # its learning rate, as a factor of the others'
     Py_ssize_t emb_off            # Xe = work[emb_off:], (batch, units[0])
     Py_ssize_t esin_off           # the periodic columns' sines, (batch, per_n * per_k)
     Py_ssize_t ecos_off           # and cosines, kept when per_d > 0
+    Py_ssize_t ecode_off          # the batch's codes, (batch, cat_n), with embeddings
     Py_ssize_t egrad_off          # G, the loss's gradient at Xe: those columns, or all
                                   # with the scale
     Py_ssize_t xs_off             # Xe before the scale, (batch, units[0])
@@ -62,16 +68,30 @@ cdef struct Net:
     double pa_lr                  # their learning rate, as a factor of the others'
 
 
+# What prediction needs of the input layer (_predict.pyx, _input_layer._input_rows)
+cdef struct InLayer:
+    Py_ssize_t per_n, per_k, per_d, per_off   # as Net's
+    Py_ssize_t cat_n, cat_d, cat_off
+    const Py_ssize_t* cat_rows
+    Py_ssize_t sc_off
+
+
 cdef inline bint _has_input_layer(const Net* net) noexcept nogil:
     """Does the call run the input layer (_input_layer.pyx): periodic
-    columns, an input scale, or both?"""
-    return net.per_n * net.per_k > 0 or net.sc_off >= 0
+    columns, embeddings, an input scale, or some of them?"""
+    return net.per_n * net.per_k > 0 or net.cat_n > 0 or net.sc_off >= 0
 
 
 cdef inline Py_ssize_t _per_out(const Net* net) noexcept nogil:
     """The periodic layer's output columns (X's last): per_k or per_d per
     numeric column."""
     return net.per_n * (net.per_d if net.per_d > 0 else net.per_k)
+
+
+cdef inline Py_ssize_t _in_out(const Net* net) noexcept nogil:
+    """The input layer's output columns (X's last): the embeddings', then
+    the periodic layer's."""
+    return net.cat_n * net.cat_d + _per_out(net)
 
 
 cdef inline bint _has_param_act(const Net* net) noexcept nogil:
@@ -235,3 +255,14 @@ cdef inline void _assert_layout(const Net* net) noexcept nogil:
         FASTMLP_ASSERT(net.per_d == 0 or (net.ecos_off >= 0 and net.ecos_off
                        + b * net.per_n * net.per_k <= net.work_size),
                        "the cosines inside work")
+    if net.cat_n > 0:
+        FASTMLP_ASSERT(net.cat_d >= 1 and net.per_n + _in_out(net) <= net.units[0],
+                       "numeric, embedding and periodic output columns inside X")
+        FASTMLP_ASSERT(net.cat_off >= net.n_coef and net.cat_off
+                       + net.cat_rows[net.cat_n] * net.cat_d <= net.n_params,
+                       "E inside params")
+        FASTMLP_ASSERT(net.emb_off >= 0 and net.emb_off + b * net.units[0] <= net.work_size
+                       and net.ecode_off >= 0 and net.ecode_off + b * net.cat_n
+                       <= net.work_size and net.egrad_off >= 0
+                       and net.egrad_off + b * _in_out(net) <= net.work_size,
+                       "Xe, the codes and G inside work")

@@ -46,7 +46,7 @@ from libc.string cimport memcpy, memset
 
 import numpy as np
 
-from fastmlp._contract cimport check_data, check_in_order, check_len, check_room
+from fastmlp._contract cimport check_codes, check_data, check_in_order, check_len, check_room
 from fastmlp._dropout cimport _dropout
 from fastmlp._layers cimport (_backward, _coef_abssum, _coef_sqnorm, _forward,
                               _max_norm)
@@ -98,9 +98,28 @@ cdef _Views _views(layout):
     v.n_outputs = layout.n_outputs
     v.per_n, v.per_k, v.per_d = layout.periodic
     v.per_off = layout.periodic_off
+    v.cat_rows = layout.embedding_rows
+    v.cat_n = len(layout.embedding[0])
+    v.cat_d = layout.embedding[1]
+    v.cat_off = layout.embedding_off
     v.sc_off = layout.input_scale_off if layout.input_scale else -1
     layout.typed_views = v
     return v
+
+
+cdef InLayer _in_layer(_Views v) noexcept:
+    """What prediction reads of the input layer."""
+    cdef InLayer il
+    il.per_n = v.per_n
+    il.per_k = v.per_k
+    il.per_d = v.per_d
+    il.per_off = v.per_off
+    il.cat_n = v.cat_n
+    il.cat_d = v.cat_d
+    il.cat_off = v.cat_off
+    il.cat_rows = &v.cat_rows[0]
+    il.sc_off = v.sc_off
+    return il
 
 
 cdef Net _make_net(_Views v, layout, int n_threads, unsigned long long seed,
@@ -132,6 +151,12 @@ cdef Net _make_net(_Views v, layout, int n_threads, unsigned long long seed,
     net.per_size = layout.periodic_size
     net.per_off = v.per_off
     net.per_lr = layout.periodic_lr
+    net.cat_n = v.cat_n
+    net.cat_d = v.cat_d
+    net.cat_rows = &v.cat_rows[0]
+    net.cat_off = v.cat_off
+    net.cat_lr = layout.embedding_lr
+    net.ecode_off = layout.ecode_off
     net.sc_off = v.sc_off
     net.sc_lr = layout.input_scale_lr
     net.xs_off = layout.xs_off
@@ -392,6 +417,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                          f"[1, {layout.batch_size}].")
     check_data(layout, X, X_data, X_indices, X_indptr, Y, Y_bool, sample_weight,
                sample_idx)
+    check_codes(layout, X)
     if not shuffled and n:
         check_in_order(&sample_idx[0], n)
     if scheduled:
@@ -401,7 +427,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     if drop_input and not dense:
         raise ValueError("input_dropout needs dense X")
     if inlayer and not dense:
-        raise ValueError("the input layer (periodic columns, input scale) needs dense X")
+        raise ValueError("the input layer (periodic columns, embeddings, input scale) "
+                         "needs dense X")
     pacer = _bind_pacer(pace, &fresh)
     Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
@@ -541,6 +568,10 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                     _update_part(solver, &params[0], &grads[0], &state1[0], s2, net.per_off,
                                  net.per_size, net.per_lr, scale, &c,
                                  net.n_threads)
+                    if net.cat_n > 0:
+                        _update_part(solver, &params[0], &grads[0], &state1[0], s2,
+                                     net.cat_off, net.cat_rows[net.cat_n] * net.cat_d,
+                                     net.cat_lr, scale, &c, net.n_threads)
                     if net.sc_off >= 0:
                         _update_part(solver, &params[0], &grads[0], &state1[0], s2,
                                      net.sc_off, net.units[0], net.sc_lr, scale, &c,
@@ -621,8 +652,10 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
         raise ValueError(f"chunk={chunk} is outside the layout's [1, {layout.batch_size}].")
     check_data(layout, X, X_data, X_indices, X_indptr, Y, Y_bool, sample_weight,
                sample_idx)
+    check_codes(layout, X)
     if inlayer and X is None:
-        raise ValueError("the input layer (periodic columns, input scale) needs dense X")
+        raise ValueError("the input layer (periodic columns, embeddings, input scale) "
+                         "needs dense X")
     Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
     with nogil:

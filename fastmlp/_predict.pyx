@@ -3,7 +3,7 @@
 # through all layers, so memory is O(threads * block * width) and a block's
 # activations stay in cache between layers.  One-row blocks use GEMV where W
 # is wide (_blas.row_times_rm).  No dropout, no loss.  With an input layer
-# (periodic columns, input scale), a block's rows first go through it into
+# (periodic columns, embeddings, input scale), a block's rows first go through it into
 # the thread's scratch (_input_layer.pyx); with parametric activations each
 # hidden layer keeps its Z in a third part of the scratch for the mix.
 from cython cimport floating
@@ -13,12 +13,12 @@ import numpy as np
 
 from fastmlp._activations cimport _bias_act_forward, _param_mix
 from fastmlp._blas cimport row_times_rm
-from fastmlp._contract cimport check_len, check_x
+from fastmlp._contract cimport check_codes, check_len, check_x
 from fastmlp._csr cimport _csr_rows_dot
 from fastmlp._layers cimport _gemm_pieces
 from fastmlp._losses cimport _bias_out_forward
-from fastmlp._net cimport Csr
-from fastmlp._network cimport _Views, _bind_x, _views
+from fastmlp._net cimport Csr, InLayer
+from fastmlp._network cimport _Views, _bind_x, _in_layer, _views
 from fastmlp._openmp cimport omp_get_thread_num
 from fastmlp._input_layer cimport _input_rows
 from fastmlp._tuning cimport Tuning, tuning_for
@@ -30,12 +30,12 @@ cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
                         int out_kind, const floating* params, const floating* X,
                         const Csr* csr, Py_ssize_t r0, Py_ssize_t r1,
                         floating* scratch, Py_ssize_t half,
-                        floating* out, const Py_ssize_t* inlayer,
+                        floating* out, const InLayer* inlayer,
                         floating* xe, Py_ssize_t pa_off, floating* zpre) noexcept nogil:
     """out[r0:r1] = the network's output for X rows r0:r1 (prediction).
 
     The block ping-pongs between two scratch halves, layer after layer.
-    inlayer is (per_n, per_k, per_d, per_off, sc_off); with an input layer, xe is
+    inlayer is the input layer (_input_layer.pyx); with one, xe is
     the thread's room for it (else NULL) and the block goes through it
     there first.  pa_off >= 0: parametric activations (alphas from there,
     layer after layer), zpre the thread's room for a block's Z."""
@@ -58,8 +58,7 @@ cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
         else:
             src = X + r0 * fi if l == 0 else scratch + ((l - 1) % 2) * half
             if l == 0 and xe != NULL:
-                _input_rows(X, r0, r1, fi, inlayer[0], inlayer[1], inlayer[2], params,
-                            inlayer[3], inlayer[4], xe)
+                _input_rows(inlayer, X, r0, r1, fi, params, xe)
                 src = xe
             if m == 1:
                 row_times_rm(fo, fi, src, params + coef_off[l], dst)
@@ -98,17 +97,13 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     cdef const floating* Xp = NULL
     cdef floating[::1] scratch
     cdef Tuning tun = tuning_for(tuning)
-    cdef Py_ssize_t inlayer[5]
+    cdef InLayer inlayer = _in_layer(v)
     cdef Py_ssize_t per_room = 0, pre_room = 0, room
     cdef Py_ssize_t pa_off = layout.parametric_off if layout.parametric else -1
-    inlayer[0] = v.per_n
-    inlayer[1] = v.per_k
-    inlayer[2] = v.per_d
-    inlayer[3] = v.per_off
-    inlayer[4] = v.sc_off
     check_len(params.shape[0], v.n_params, "params")
     check_len(out.shape[1], v.n_outputs, "Each row of out")
     check_x(X, X_data, X_indices, X_indptr, n, v.units[0], "X's rows (one per row of out)")
+    check_codes(layout, X)
     if block < 1:
         raise ValueError(f"block={block} must be at least 1.")
     for l in range(1, n_layers):
@@ -118,9 +113,10 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     block = min(block, n)  # scratch for the rows there are, not a whole block
     nb = (n + block - 1) // block
     nt = 1 if (n_threads <= 1 or nb < 2) else min(n_threads, <int> nb)
-    if v.per_n * v.per_k > 0 or v.sc_off >= 0:
+    if v.per_n * v.per_k > 0 or v.cat_n > 0 or v.sc_off >= 0:
         if X is None:
-            raise ValueError("the input layer (periodic columns, input scale) needs dense X")
+            raise ValueError("the input layer (periodic columns, embeddings, input scale) "
+                             "needs dense X")
         per_room = block * v.units[0]  # each thread's block through the input layer
     if pa_off >= 0:
         pre_room = block * width  # each thread's Z of a hidden layer
@@ -133,7 +129,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
                 _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
                               n_layers, &v.acts[0], out_kind, &params[0],
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),
-                              &scratch[0], block * width, &out[0, 0], inlayer,
+                              &scratch[0], block * width, &out[0, 0], &inlayer,
                               &scratch[0] + 2 * block * width if per_room else NULL,
                               pa_off, &scratch[0] + 2 * block * width + per_room)
         else:
@@ -142,7 +138,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
                               n_layers, &v.acts[0], out_kind, &params[0],
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),
                               &scratch[0] + omp_get_thread_num() * room,
-                              block * width, &out[0, 0], inlayer,
+                              block * width, &out[0, 0], &inlayer,
                               &scratch[0] + omp_get_thread_num() * room
                               + 2 * block * width if per_room else NULL,
                               pa_off, &scratch[0] + omp_get_thread_num() * room
