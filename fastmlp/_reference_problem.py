@@ -17,8 +17,8 @@ One minibatch step, in the engine's order (``_network.train_epoch``,
 
 1. the batch is rows ``order[start:start + m]`` of X, Y and sample_weight;
    with input dropout, a copy of its X times the layer-0 mask; with the
-   periodic stage (below), a copy of its X with the periodic columns
-   written;
+   categorical embeddings or the periodic stage (below), a copy of its X
+   with their columns written;
 2. forward: ``Z_l = A_{l-1} @ W_l + b_l``, ``A_l = act_l(Z_l) * mask_l``
    (inverted dropout: each mask value 0 or 1 / keep; parametric
    activations below mix act_l(Z_l) with Z_l first); the output activation
@@ -64,14 +64,37 @@ coef: no L2, L1, weight decay or max_norm; clipping and the solver treat
 them as every other parameter.  The stage needs dense X and no input
 dropout; d > 0 needs P > 0.
 
+Categorical embeddings (``Layout(embedding=(cards, d))``, d here the
+tables' width): categorical column ``c < e = len(cards)`` has a table
+``E_c`` of ``cards[c]`` rows of d values, and owns the d columns ``col(c,
+j) = c0 + c * d + j`` of X, ``c0 = units[0] - T - e * d``, T the columns
+the periodic stage writes (Q, or P for a pair; 0 without it): the block
+sits just before them.  X holds c's code, an integer in ``[0, cards[c])``
+stored as a float, in column ``col(c, 0)``; the block's other columns are
+placeholders, ignored.  The lookup overwrites the block: ``Xe[i, col(c,
+j)] = E_c[code[i, c], j]``; the periodic stage then writes its own last
+columns.  With ``G'`` the gradient at Xe before the input scale (``G * s``
+with the scale, G without), ``E_c[r, j]`` gets ``sum over rows i with
+code[i, c] == r of G'[i, col(c, j)]`` (0 for a row no code picks).  The
+tables, E_0, E_1, ..., each (cards[c], d) row-major, follow the periodic
+stage's parameters at ``layout.embedding_off``: ``coefs | intercepts | f |
+ph | A | b | E | s | alphas``; they are not coefs (no L2, L1, weight decay
+or max_norm), and the solver steps them at ``embedding_lr`` times the
+rate.  A code that is not an integer in ``[0, cards[c])`` (NaN, inf,
+negative, fractional, too large) is a ValueError naming its place in X.
+Like the periodic stage, the embeddings need dense X and no input dropout,
+and the periodic stage's numeric columns, the block and the periodic
+output columns must fit: ``n_numeric + e * d + T <= units[0]``.
+
 The input scale (``Layout(input_scale=True)``, RealMLP's scaling layer):
-after the periodic stage, every column of Xe is multiplied by its own
-learned factor, ``Xe[:, j] = Xs[:, j] * s[j]`` (Xs the periodic stage's
-output, X without it); ``s`` (``units[0]`` values, after the periodic stage's b
-(ph for d = 0), at ``layout.input_scale_off``) gets the raw gradient ``sum_rows(Xs * G)`` and
-passes ``G * s`` on to the periodic stage.  Like f, ph, A and b it is
-not a coef.  The solver steps f, ph, A and b at ``periodic_lr`` times the
-rate and s at ``input_scale_lr`` times it.
+after the embeddings and the periodic stage, every column of Xe is
+multiplied by its own learned factor, ``Xe[:, j] = Xs[:, j] * s[j]`` (Xs
+the embeddings' and the periodic stage's output, X without them); ``s``
+(``units[0]`` values, after the tables E, at ``layout.input_scale_off``)
+gets the raw gradient ``sum_rows(Xs * G)`` and passes ``G * s`` on to the
+periodic stage and the tables.  Like f, ph, A, b and E it is not a coef.
+The solver steps f, ph, A and b at ``periodic_lr`` times the rate, E at
+``embedding_lr`` times it and s at ``input_scale_lr`` times it.
 
 Parametric hidden activations (``Layout(parametric=True)``, RealMLP's):
 every hidden layer l gets a vector ``alpha_l`` (``units[l]`` values) and
@@ -232,18 +255,23 @@ class Layout:
     ``periodic`` (as given, in Python ints: ``(n_numeric, n_periodic)`` or
     ``(n_numeric, n_periodic, n_out)``; ``(0, 0)`` without the periodic
     stage), ``periodic_off`` (where the frequencies start: the end of the
-    intercepts), ``input_scale``, ``input_scale_off``, ``parametric``,
-    ``parametric_off`` (where alpha_1 starts) and the ``*_lr`` factors --
-    not the engine's buffer offsets.  ``n_params`` counts the periodic
-    stage's ``2 P + P d + n_numeric d`` parameters (f, ph, A, b; ``P =
-    n_numeric * n_periodic``, ``d = n_out``), the input scale's
-    ``units[0]`` and the parametric activations' ``sum(units[1:-1])``.
+    intercepts), ``embedding`` (``(cards, d)``, cards a tuple of Python
+    ints; ``((), 0)`` without embeddings), ``embedding_off`` (where E_0
+    starts: the end of the periodic stage's parameters),
+    ``embedding_size``, ``input_scale``, ``input_scale_off``,
+    ``parametric``, ``parametric_off`` (where alpha_1 starts) and the
+    ``*_lr`` factors -- not the engine's buffer offsets.  ``n_params``
+    counts the periodic stage's ``2 P + P d + n_numeric d`` parameters (f,
+    ph, A, b; ``P = n_numeric * n_periodic``, ``d = n_out``), the
+    embedding tables' ``sum(cards) * d``, the input scale's ``units[0]``
+    and the parametric activations' ``sum(units[1:-1])``.
     """
 
     def __init__(self, units, batch_size, activation, out_activation, *,
                  loss=None, dropout=None, input_dropout=0.0, huber_delta=1.0,
                  max_norm=0.0, periodic=None, periodic_lr=1.0, input_scale=False,
-                 input_scale_lr=1.0, parametric=False, parametric_lr=1.0):
+                 input_scale_lr=1.0, parametric=False, parametric_lr=1.0,
+                 embedding=None, embedding_lr=1.0):
         units = np.asarray(units, dtype=np.intp)
         n_layers = len(units)
         n_hidden = n_layers - 2
@@ -260,6 +288,12 @@ class Layout:
         self.periodic_off = intercept_slices[-1].stop
         self.n_params = self.periodic_off + _periodic_size(*stage)
         self.periodic_lr = _check_factor(periodic_lr, "periodic_lr")
+        cards, dim = _check_embedding(embedding, units, stage, input_dropout)
+        self.embedding = (cards, dim)
+        self.embedding_off = self.n_params
+        self.embedding_size = sum(cards) * dim
+        self.n_params += self.embedding_size
+        self.embedding_lr = _check_factor(embedding_lr, "embedding_lr")
         self.input_scale = bool(input_scale)
         if self.input_scale and input_dropout:
             raise ValueError("input_scale and input_dropout cannot be combined.")
@@ -354,6 +388,53 @@ def _check_periodic(periodic, units, input_dropout):
     return stage
 
 
+def _stage_cols(n_numeric, n_periodic, n_out):
+    """(numeric columns read, last columns written) of the periodic stage:
+    (0, 0) without it (P = 0)."""
+    n_cols = n_numeric * n_periodic
+    if n_cols == 0:
+        return 0, 0
+    return n_numeric, n_numeric * n_out if n_out else n_cols
+
+
+def _check_embedding(embedding, units, stage, input_dropout):
+    """``embedding`` (None or ``(cards, d)``) as ``(tuple of Python int
+    cards, d)``, ``((), 0)`` for None, checked: cards >= 1 each (at least
+    one), d >= 1, the block fitting between the periodic stage's numeric
+    columns and its output columns (``stage`` its checked triple), no input
+    dropout."""
+    if embedding is None:
+        return (), 0
+    pair = tuple(embedding) if np.iterable(embedding) and not isinstance(
+        embedding, str) else ()
+    cards = pair[0] if len(pair) == 2 else None
+    cards = tuple(cards) if np.iterable(cards) and not isinstance(cards, str) else ()
+    ints = (int, np.integer)
+    if (len(pair) != 2 or not cards or not all(isinstance(c, ints) for c in cards)
+            or not isinstance(pair[1], ints)):
+        raise ValueError(
+            f"embedding must be None or a pair (cards, d): a non-empty sequence of "
+            f"ints (each categorical column's table rows) and an int, got {embedding!r}."
+        )
+    cards, dim = tuple(int(c) for c in cards), int(pair[1])
+    if min(cards) < 1 or dim < 1:
+        raise ValueError(f"embedding=({cards}, {dim}): every card and d must be >= 1.")
+    n_numeric, n_written = _stage_cols(*stage)
+    n_block = len(cards) * dim
+    if n_numeric + n_block + n_written > int(units[0]):
+        raise ValueError(
+            f"embedding=({cards}, {dim}) needs {n_block} columns between the periodic "
+            f"stage's {n_numeric} numeric columns and its {n_written} output columns, "
+            f"{n_numeric + n_block + n_written} in all, but X has units[0]={int(units[0])}."
+        )
+    if float(input_dropout or 0.0) != 0.0:
+        raise ValueError(
+            f"embedding and input_dropout cannot be combined (embedding=({cards}, {dim}), "
+            f"input_dropout={input_dropout})."
+        )
+    return cards, dim
+
+
 def _periodic_size(n_numeric, n_periodic, n_out):
     """The periodic stage's parameter count: f and ph (P each, ``P = n_numeric
     * n_periodic``), A (``P * n_out``) and b (``n_numeric * n_out``)."""
@@ -439,11 +520,24 @@ class _Net:
         self.n_periodic_cols = self.n_numeric * self.n_periodic  # P
         self.n_linear_cols = self.n_numeric * self.n_out  # Q
         # the columns of X the stage writes (the last ones): Q, or P for n_out = 0
-        self.n_stage_cols = self.n_linear_cols if self.n_out else self.n_periodic_cols
+        self.n_stage_cols = _stage_cols(self.n_numeric, self.n_periodic, self.n_out)[1]
         self.periodic_off = intercept_slices[-1].stop
         self.n_periodic_params = _periodic_size(self.n_numeric, self.n_periodic, self.n_out)
         self.n_params = self.periodic_off + self.n_periodic_params
         self.periodic_lr = float(layout.periodic_lr)
+        # a layout holds ((), 0) for no embeddings, which the check refuses
+        given = tuple(layout.embedding)
+        self.cards, self.embedding_dim = _check_embedding(
+            None if given == ((), 0) else given, self.units,
+            (self.n_numeric, self.n_periodic, self.n_out), 1.0 - self.keep[0])
+        self.n_categorical = len(self.cards)  # e
+        # X's columns [c0, c0 + e d), just before the periodic stage's output
+        self.embedding_col0 = (self.units[0] - self.n_stage_cols
+                               - self.n_categorical * self.embedding_dim)
+        self.embedding_off = self.n_params
+        self.embedding_size = sum(self.cards) * self.embedding_dim
+        self.n_params += self.embedding_size
+        self.embedding_lr = float(layout.embedding_lr)
         self.input_scale = bool(layout.input_scale)
         self.input_scale_off = self.n_params
         self.input_scale_lr = float(layout.input_scale_lr)
@@ -457,8 +551,9 @@ class _Net:
         if int(layout.n_params) != self.n_params:
             raise ValueError(
                 f"layout.n_params={layout.n_params}, but units {self.units}, "
-                f"periodic=({self.n_numeric}, {self.n_periodic}, {self.n_out}), input_scale="
-                f"{self.input_scale} and parametric={self.parametric} have "
+                f"periodic=({self.n_numeric}, {self.n_periodic}, {self.n_out}), embedding="
+                f"({self.cards}, {self.embedding_dim}), input_scale={self.input_scale} "
+                f"and parametric={self.parametric} have "
                 f"{self.n_params} parameters."
             )
 
@@ -472,12 +567,17 @@ class _Net:
 
     def tail_parts(self):
         """(start, stop, rate factor) of the parameters after the intercepts:
-        the input layer's, then the parametric activations'."""
+        the input layer's (periodic stage, embedding tables, scale), then the
+        parametric activations'."""
         parts = []
         if self.n_periodic_params:
             # f, ph, A and b
             parts.append((self.periodic_off, self.periodic_off + self.n_periodic_params,
                           self.periodic_lr))
+        if self.embedding_size:
+            # E_0, E_1, ...
+            parts.append((self.embedding_off, self.embedding_off + self.embedding_size,
+                          self.embedding_lr))
         if self.input_scale:
             parts.append((self.input_scale_off, self.input_scale_off + self.units[0],
                           self.input_scale_lr))
@@ -501,6 +601,20 @@ class _Net:
         shape = (self.n_numeric, self.n_periodic)
         return (params[start : start + n_cols].reshape(shape),
                 params[start + n_cols : start + 2 * n_cols].reshape(shape))
+
+    def embedding_views(self, params):
+        """The tables E_c, c = 0 .. e - 1, views of shape (cards[c], d) into
+        ``params`` (or a gradient), consecutive from ``embedding_off``;
+        an empty list without embeddings."""
+        bounds = self.embedding_off + self.embedding_dim * np.cumsum([0, *self.cards])
+        return [params[a:b].reshape(card, self.embedding_dim)
+                for a, b, card in zip(bounds[:-1], bounds[1:], self.cards)]
+
+    def embedding_columns(self, c):
+        """Categorical column c's d columns of X (a slice); its code is in
+        the first."""
+        start = self.embedding_col0 + c * self.embedding_dim
+        return slice(start, start + self.embedding_dim)
 
     def periodic_linear_views(self, params):
         """The stage's linear layer: A of shape (n_numeric, n_periodic,
@@ -591,6 +705,65 @@ def output_loss_delta(kind, Z, Y, sample_weight=None, huber_delta=1.0):
     if kind in _MEAN_OVER_OUTPUTS:
         row_loss /= n_out
     return P, w.astype(np.float64) * row_loss, delta
+
+
+def _embedding_codes(net, X):
+    """Each categorical column's codes, read from X's column ``c0 + c d``:
+    an intp array of shape (n_rows, e), checked to be integers in ``[0,
+    cards[c])``."""
+    codes = np.empty((X.shape[0], net.n_categorical), dtype=np.intp)
+    for c, card in enumerate(net.cards):
+        col = net.embedding_columns(c).start
+        v = X[:, col]
+        bad = ~(np.isfinite(v) & (v == np.floor(v)) & (v >= 0) & (v < card))
+        if bad.any():
+            row = np.flatnonzero(bad)[0]
+            raise ValueError(
+                f"X[{row}, {col}] = {v[row]!r} is not a code of embedding table {c}: an "
+                f"integer in [0, {card}) was expected."
+            )
+        codes[:, c] = v.astype(np.intp)
+    return codes
+
+
+def _embedding_forward(net, params, X):
+    """The table lookups: the input with the embedding block written, and
+    the codes.
+
+    ``Xe = X`` with ``Xe[:, c0 + c d + j] = E_c[code[:, c], j]``, the code
+    read from column ``c0 + c d`` (whatever the block holds elsewhere is
+    ignored).  Without embeddings: ``X`` itself and None.
+
+    Returns
+    -------
+    Xe : ndarray of shape (n_rows, units[0]), a copy, or X
+    codes : ndarray of shape (n_rows, e), intp, or None
+    """
+    if net.n_categorical == 0:
+        return X, None
+    if sp.issparse(X):
+        raise ValueError(
+            f"embedding=({net.cards}, {net.embedding_dim}) needs dense X, got a "
+            f"sparse matrix."
+        )
+    codes = _embedding_codes(net, X)
+    Xe = X.copy()
+    for c, E in enumerate(net.embedding_views(params)):
+        Xe[:, net.embedding_columns(c)] = E[codes[:, c]]
+    return Xe, codes
+
+
+def _embedding_backward(net, codes, G, grad):
+    """The tables' raw gradients, written into ``grad``.
+
+    ``G`` is dLoss/dXe before the input scale.  Differentiating ``Xe[i, c0 +
+    c d + j] = E_c[code[i, c], j]``: ``grad_E_c[r, j] = sum over rows i with
+    code[i, c] == r of G[i, c0 + c d + j]`` (a scatter-add; 0 for a row of
+    the table no code picks).
+    """
+    for c, grad_E in enumerate(net.embedding_views(grad)):
+        grad_E[...] = 0
+        np.add.at(grad_E, codes[:, c], G[:, net.embedding_columns(c)])
 
 
 def _periodic_forward(net, params, X):
@@ -698,8 +871,10 @@ def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
             raise ValueError("input dropout needs dense X.")
         if net.n_periodic_cols:
             raise ValueError("periodic and input dropout cannot be combined.")
+        if net.n_categorical:
+            raise ValueError("embedding and input dropout cannot be combined.")
         X = X * masks[0]  # a dropped copy of the batch
-    Xe, theta, Xs = _input_forward(net, params, X)
+    Xe, theta, codes, Xs = _input_forward(net, params, X)
     A, Zs, Hs = _hidden_forward(net, params, Xe, masks)
     Z = _matmul(A[-1], coefs[-1])
     Z += intercepts[-1]
@@ -730,7 +905,7 @@ def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
                 D = D * (1 - alpha + alpha * g_prime)
             else:
                 D = activation_derivative(name, H, D, Z=Z)
-    if theta is not None or Xs is not None:
+    if theta is not None or codes is not None or Xs is not None:
         # Z_1 = Xe @ W_0 + b_0: dLoss/dXe = D_1 @ W_0^T (X itself gets none)
         G = _matmul(D, coefs[0].T)
         if Xs is not None:
@@ -739,18 +914,21 @@ def _raw_loss_grad(net, params, X, Y, sample_weight, masks, with_grad):
             G = G * net.scale_view(params)
         if theta is not None:
             _periodic_backward(net, params, X, theta, G, grad)
+        if codes is not None:
+            _embedding_backward(net, codes, G, grad)
     return loss_sum, grad
 
 
 def _input_forward(net, params, X):
-    """The periodic stage, then the input scale: (Xe, theta, Xs), Xs the
-    unscaled Xe (None without the scale)."""
-    Xe, theta = _periodic_forward(net, params, X)
+    """The embedding lookups, the periodic stage, then the input scale:
+    (Xe, theta, codes, Xs), Xs the unscaled Xe (None without the scale)."""
+    Xe, codes = _embedding_forward(net, params, X)
+    Xe, theta = _periodic_forward(net, params, Xe)
     if not net.input_scale:
-        return Xe, theta, None
+        return Xe, theta, codes, None
     if sp.issparse(Xe):
         raise ValueError("input_scale needs dense X.")
-    return Xe * net.scale_view(params), theta, Xe
+    return Xe * net.scale_view(params), theta, codes, Xe
 
 
 def raw_loss_grad(layout, params, X, Y, sample_weight=None, *, masks=None,
@@ -778,8 +956,9 @@ def raw_loss_grad(layout, params, X, Y, sample_weight=None, *, masks=None,
     raw_grad : ndarray of shape (n_params,) or None
         ``A_{l-1}^T D_l`` for coefs (``A_0 = Xe``), ``sum_rows(D_l)`` for
         intercepts, then the periodic stage's f, ph, A and b, the
-        input scale and the parametric activations' alphas (see the module
-        docstring): not divided by ``sum(w)``, no L2 or L1 term.
+        embedding tables E, the input scale and the parametric activations'
+        alphas (see the module docstring): not divided by ``sum(w)``, no L2
+        or L1 term.
     """
     net = _Net(layout)
     dtype = params.dtype
@@ -907,6 +1086,11 @@ class Problem:
                 f"periodic=({net.n_numeric}, {net.n_periodic}) needs dense X, got a "
                 f"sparse matrix."
             )
+        if net.n_categorical and sp.issparse(X):
+            raise ValueError(
+                f"embedding=({net.cards}, {net.embedding_dim}) needs dense X, got a "
+                f"sparse matrix."
+            )
         self.layout = layout
         self.params = params
         self.n_samples = X.shape[0]
@@ -1019,10 +1203,11 @@ class Problem:
 
     def forward(self, *, n_threads=None):
         """The network's output at ``params`` for every row of X (no dropout,
-        no loss; ``n_threads`` is ignored): the periodic stage's ``A = Xe``
-        (X without it), hidden ``A = act(A @ W + b)`` (parametric: ``Z + alpha
-        (act(Z) - Z)``, ``Z = A @ W + b``), then the output activation
-        (identity for the Huber and absolute-error losses)."""
+        no loss; ``n_threads`` is ignored): the input layer's ``A = Xe``
+        (embeddings, periodic stage, scale; X without them), hidden ``A =
+        act(A @ W + b)`` (parametric: ``Z + alpha (act(Z) - Z)``, ``Z = A @
+        W + b``), then the output activation (identity for the Huber and
+        absolute-error losses)."""
         net = self._net
         coefs, intercepts = net.coef_views(self.params)
         Xe = _input_forward(net, self.params, self.X)[0]
