@@ -36,8 +36,9 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from fastmlp._sklearn_compat import Interval, StrOptions, _fit_context
 from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
-                                      network_input, periodic_linear_dim,
-                                      periodic_linear_embed, periodic_linear_init)
+                                      embed_codes, embedding_init, network_input,
+                                      periodic_linear_dim, periodic_linear_embed,
+                                      periodic_linear_init)
 from fastmlp._tabular_preprocessing import TabularPreprocessor, _is_dataframe
 from fastmlp._tabular_schedules import DECAY_SCHEDULES, LR_SCHEDULES
 
@@ -48,6 +49,12 @@ MIN_ROWS_FOR_VALIDATION = 20
 # splits) 3 measured 0.983 HistGB's error and 8 0.977, against 0.971 for 0
 # (README, "Tables").
 PERIODIC_DIM = 0
+# max_one_hot's default: categorical columns with more categories than this
+# are embedded (None: every column one-hot).  RealMLP-TD embeds those with
+# more than 8.
+MAX_ONE_HOT = None
+# embedding_lr's default
+EMBEDDING_LR = 10.0
 _SEED_BOUND = 2**31 - 1
 
 _COMMON_CONSTRAINTS = {
@@ -70,6 +77,9 @@ _COMMON_CONSTRAINTS = {
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "categorical_features": [StrOptions({"auto"}), "array-like"],
     "max_categories": [Interval(Integral, 1, None, closed="left")],
+    "max_one_hot": [Interval(Integral, 1, None, closed="left"), None],
+    "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+    "embedding_lr": [Interval(Real, 0, None, closed="neither")],
     "numeric_scaling": [StrOptions({"quantile", "robust"})],
     "smooth_clip": ["boolean"],
     "add_missing_indicator": ["boolean"],
@@ -136,6 +146,17 @@ categorical_features : 'auto' or array-like, default='auto'
 max_categories : int >= 1, default=32
     Most one-hot columns of one categorical column; rarer categories share
     an "infrequent" column.
+max_one_hot : int >= 1 or None, default=None
+    A categorical column with more categories than this is embedded
+    instead of one-hot encoded: each of its categories (and missing) gets
+    a learned row of ``embedding_dim`` values, which the first dense layer
+    reads (the engine's embeddings; RealMLP embeds columns of more than 8
+    categories).  Categories unseen in fit get zeros.  None one-hot
+    encodes every column.  Fitted as the network's ``embeddings_``.
+embedding_dim : int >= 1, default=8
+    Width of each embedded column's rows.
+embedding_lr : float > 0, default=10.0
+    Learning rate of the embeddings, as a factor of ``learning_rate_init``.
 numeric_scaling : {{'quantile', 'robust'}}, default='quantile'
     How numeric columns are scaled: 'quantile' maps each value's rank
     among the training values to a standard normal quantile (within
@@ -216,6 +237,13 @@ validation_scores_ : list of float or None
 """
 
 
+def _network_input(pre, Xt, spec, embedding_dim):
+    """The network's input for the preprocessor ``pre``'s output Xt, with
+    the periodic layer ``spec`` (``network_input``)."""
+    return network_input(Xt, spec, pre.periodic_frequencies_.size,
+                         pre.embedding_cards_.shape[0], embedding_dim)
+
+
 def _hidden(sizes):
     sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
     if not sizes or any(not isinstance(h, Integral) or h < 1 for h in sizes):
@@ -229,7 +257,8 @@ class _BaseTabularMLP(BaseEstimator):
     def _make_preprocessor(self, seed):
         return TabularPreprocessor(
             categorical_features=self.categorical_features,
-            max_categories=self.max_categories, numeric_scaling=self.numeric_scaling,
+            max_categories=self.max_categories, max_one_hot=self.max_one_hot,
+            numeric_scaling=self.numeric_scaling,
             smooth_clip=self.smooth_clip,
             add_missing_indicator=self.add_missing_indicator,
             n_periodic=self.n_periodic, periodic_scale=self.periodic_scale,
@@ -290,7 +319,7 @@ class _BaseTabularMLP(BaseEstimator):
     def _fit_network(self, net, pre, Xt, target, train, val, spec):
         """Train one member on Xt[train] (all rows when train is None),
         keeping its best epoch on Xt[val]; Xt is the network's input
-        (``network_input``) for the periodic layer ``spec``."""
+        (``_network_input``) for the periodic layer ``spec``."""
         n_train = Xt.shape[0] if train is None else train.shape[0]
         net.set_params(batch_size=min(int(self.batch_size), n_train))
         if spec is not None:
@@ -300,6 +329,11 @@ class _BaseTabularMLP(BaseEstimator):
             net._periodic_init = (pre.periodic_frequencies_, pre.periodic_phases_,
                                   *periodic_linear_init(spec, net.random_state))
             net._periodic_lr = float(self.periodic_lr)
+        cards = pre.embedding_cards_
+        if cards.shape[0]:
+            net._embedding = (tuple(int(c) for c in cards), int(self.embedding_dim))
+            net._embedding_init = embedding_init(cards, self.embedding_dim, net.random_state)
+            net._embedding_lr = float(self.embedding_lr)
         if self.input_scale:
             net._input_scale = True
             net._input_scale_lr = float(self.input_scale_lr)
@@ -317,6 +351,11 @@ class _BaseTabularMLP(BaseEstimator):
                 # the rows as the first layer sees them at the start
                 rows[:, rows.shape[1] - spec[0] * d:] = periodic_linear_embed(
                     rows[:, :spec[0]], *net._periodic_init)
+            if cards.shape[0]:
+                n_out = spec[0] * (d or spec[1]) if spec is not None else 0
+                net._init_rows = embed_codes(
+                    rows, rows.shape[1] - n_out - cards.shape[0] * int(self.embedding_dim),
+                    net._embedding_init)
         with warnings.catch_warnings():
             # a fixed epoch budget is the recipe, not a failure to converge
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -335,7 +374,7 @@ class _BaseTabularMLP(BaseEstimator):
         estimator without an ensemble)."""
         members = []
         spec = self._periodic_spec(pre)
-        Xt = network_input(Xt, spec)
+        Xt = _network_input(pre, Xt, spec, int(self.embedding_dim))
         for _ in range(int(self.n_ensemble)):
             train, val = self._split(Xt.shape[0], split_y, rng,
                                      stratify=split_y is not None)
@@ -405,7 +444,9 @@ class _BaseTabularMLP(BaseEstimator):
         differently by its place in the batch, ~1e-7 relative)."""
         check_is_fitted(self, "network_")
         Xt = self.preprocessor_.transform(self._check_table(X, reset=False))
-        return network_input(Xt, self.network_.__dict__.get("_periodic")).astype(np.float64)
+        emb = self.network_.__dict__.get("_embedding")
+        return _network_input(self.preprocessor_, Xt, self.network_.__dict__.get("_periodic"),
+                              0 if emb is None else emb[1]).astype(np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -481,7 +522,8 @@ label_smoothing : float in [0, 1), default=0.1
                  dropout_schedule="constant", data_init=True,
                  label_smoothing=0.1,
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
-                 max_categories=32, numeric_scaling="quantile", smooth_clip=True,
+                 max_categories=32, max_one_hot=MAX_ONE_HOT, embedding_dim=8, embedding_lr=EMBEDDING_LR,
+                 numeric_scaling="quantile", smooth_clip=True,
                  add_missing_indicator=True,
                  n_periodic=8, periodic_scale=1.0, learn_periodic=True, periodic_lr=5.0,
                  periodic_dim=PERIODIC_DIM, input_scale=False, input_scale_lr=6.0,
@@ -507,6 +549,9 @@ label_smoothing : float in [0, 1), default=0.1
         self.validation_fraction = validation_fraction
         self.categorical_features = categorical_features
         self.max_categories = max_categories
+        self.max_one_hot = max_one_hot
+        self.embedding_dim = embedding_dim
+        self.embedding_lr = embedding_lr
         self.numeric_scaling = numeric_scaling
         self.smooth_clip = smooth_clip
         self.add_missing_indicator = add_missing_indicator
@@ -643,6 +688,7 @@ clip_output : bool, default=True
                  standardize_target=True,
                  clip_output=True, best_epoch=True, validation_fraction=0.2,
                  categorical_features="auto", max_categories=32,
+                 max_one_hot=MAX_ONE_HOT, embedding_dim=8, embedding_lr=EMBEDDING_LR,
                  numeric_scaling="quantile", smooth_clip=True,
                  add_missing_indicator=True, n_periodic=8, periodic_scale=1.0,
                  learn_periodic=True, periodic_lr=5.0, periodic_dim=PERIODIC_DIM,
@@ -669,6 +715,9 @@ clip_output : bool, default=True
         self.validation_fraction = validation_fraction
         self.categorical_features = categorical_features
         self.max_categories = max_categories
+        self.max_one_hot = max_one_hot
+        self.embedding_dim = embedding_dim
+        self.embedding_lr = embedding_lr
         self.numeric_scaling = numeric_scaling
         self.smooth_clip = smooth_clip
         self.add_missing_indicator = add_missing_indicator

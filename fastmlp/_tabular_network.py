@@ -39,6 +39,14 @@ else, so every minibatch still runs in the compiled engine:
   train at ``_periodic_lr`` and ``_input_scale_lr`` times the network's
   learning rate.
 
+- categorical embeddings (the engine's ``Layout(embedding=)``), set by the
+  estimator (``_embedding``, a pair ``(table sizes, d)``): the
+  preprocessor's code columns, each followed by d - 1 placeholders
+  (``network_input``), read learned tables that start from
+  ``embedding_init`` (``_embedding_init``) and train at ``_embedding_lr``
+  times the rate; fitted ``embeddings_``, one ``(table size, d)`` array per
+  embedded column, views into the flat buffer after the periodic layer's.
+
 - parametric activations (the engine's ``Layout(parametric=True)``), set by
   the estimator (``_parametric``): each hidden unit's activation is
   ``z + alpha * (act(z) - z)``, alpha from 1, trained at ``_parametric_lr``
@@ -88,19 +96,52 @@ def periodic_linear_dim(spec):
     return 0 if spec is None or len(spec) < 3 else int(spec[2])
 
 
-def network_input(Xt, spec):
-    """The network's input for the preprocessor's output Xt: Xt itself, or
-    with a periodic linear layer (``spec`` a triple ``(n_numeric,
-    n_periodic, d)``) Xt's periodic columns replaced by the ``n_numeric *
-    d`` columns the engine writes (zeros here)."""
+def network_input(Xt, spec, n_cos=None, n_codes=0, embedding_dim=0):
+    """The network's input for the preprocessor's output Xt, whose last
+    ``n_cos`` columns (None: ``spec``'s ``n_numeric * n_periodic``) are the
+    periodic cosines and the ``n_codes`` before them categorical codes: Xt
+    itself when there are no codes and no periodic linear layer.  Else, in the engine's order: the other columns
+    (with the cosines, when the engine has no periodic layer: ``spec``
+    None), then each code followed by ``embedding_dim - 1`` zeros (the
+    columns the engine's embeddings write), then the cosines, or with a
+    periodic linear layer (``spec`` a triple ``(n_numeric, n_periodic,
+    d)``) the ``n_numeric * d`` columns the engine writes (zeros here)."""
     d = periodic_linear_dim(spec)
-    if not d:
+    if not d and not n_codes:
         return Xt
-    n_num, n_per = spec[:2]
-    keep = Xt.shape[1] - n_num * n_per
-    out = np.zeros((Xt.shape[0], keep + n_num * d), dtype=Xt.dtype)
-    out[:, :keep] = Xt[:, :keep]
-    return out
+    if n_cos is None:
+        n_cos = 0 if spec is None else spec[0] * spec[1]
+    p = Xt.shape[1]
+    front, cos = Xt[:, :p - n_cos - n_codes], Xt[:, p - n_cos:]
+    if spec is None:
+        front, cos = np.hstack([front, cos]), cos[:, :0]
+    codes = np.zeros((Xt.shape[0], n_codes, max(embedding_dim, 1)), dtype=Xt.dtype)
+    codes[:, :, 0] = Xt[:, p - n_cos - n_codes:p - n_cos]
+    tail = np.zeros((Xt.shape[0], spec[0] * d), dtype=Xt.dtype) if d else cos
+    return np.hstack([front, codes.reshape(Xt.shape[0], -1), tail])
+
+
+def embedding_init(cards, d, seed):
+    """The categorical embeddings' starting tables, one ``(cards[c], d)``
+    array per embedded column: standard normal (RealMLP's default), from
+    their own stream of ``seed``, with row 0 (the code of a category unseen
+    in fit, which no training row has) all zeros."""
+    rng = np.random.default_rng((int(seed), 2))
+    tables = [rng.standard_normal((int(card), int(d))) for card in cards]
+    for table in tables:
+        table[0] = 0.0
+    return tables
+
+
+def embed_codes(rows, col, tables):
+    """``rows`` (network inputs) with each code block ``col + c * d`` written
+    as table c's row at its code, as the engine's embeddings do."""
+    rows = rows.copy()
+    for c, table in enumerate(tables):
+        d = table.shape[1]
+        at = col + c * d
+        rows[:, at:at + d] = table[rows[:, at].astype(np.intp)]
+    return rows
 
 
 def periodic_linear_init(spec, seed):
@@ -163,8 +204,9 @@ class _ScheduledMixin:
 class _TailMixin:
     """The learned parameters after the intercepts (see the module
     docstring): the input layer's periodic frequencies and phases
-    (``_periodic``, a pair) and diagonal scale (``_input_scale``, a bool),
-    and the parametric activations' alphas (``_parametric``, a bool).
+    (``_periodic``, a pair or triple), embeddings (``_embedding``) and
+    diagonal scale (``_input_scale``, a bool), and the parametric
+    activations' alphas (``_parametric``, a bool).
     Without them the network is the drop-in's."""
 
     def _periodic_pair(self):
@@ -173,10 +215,15 @@ class _TailMixin:
         pair = self.__dict__.get("_periodic")
         return None if pair is None or pair[0] * pair[1] == 0 else tuple(pair)
 
+    def _embedding_spec(self):
+        """The engine's embeddings, (tuple of table sizes, d), or None."""
+        emb = self.__dict__.get("_embedding")
+        return None if emb is None else (tuple(int(c) for c in emb[0]), int(emb[1]))
+
     def _has_tail(self):
         get = self.__dict__.get
         return (self._periodic_pair() is not None or bool(get("_input_scale"))
-                or bool(get("_parametric")))
+                or bool(get("_parametric")) or self._embedding_spec() is not None)
 
     def _layout_extras(self):
         if not self._has_tail():
@@ -186,7 +233,9 @@ class _TailMixin:
                     input_scale=bool(get("_input_scale")),
                     input_scale_lr=float(get("_input_scale_lr", 1.0)),
                     parametric=bool(get("_parametric")),
-                    parametric_lr=float(get("_parametric_lr", 1.0)))
+                    parametric_lr=float(get("_parametric_lr", 1.0)),
+                    embedding=self._embedding_spec(),
+                    embedding_lr=float(get("_embedding_lr", 1.0)))
 
     def _initialize(self, y, layer_units, dtype):
         pair = self._periodic_pair()
@@ -199,6 +248,13 @@ class _TailMixin:
                                  f"{[shape for _, _, shape in tail]}.")
             for (name, _, _), a in zip(tail, init):
                 setattr(self, name, np.array(a, dtype=np.float64))
+        if self._embedding_spec() is not None:
+            cards, d = self._embedding_spec()
+            init = list(self._embedding_init)
+            if [np.shape(t) for t in init] != [(c, d) for c in cards]:
+                raise ValueError(f"_embedding_init needs arrays of shapes "
+                                 f"{[(c, d) for c in cards]}.")
+            self.embeddings_ = [np.array(t, dtype=np.float64) for t in init]
         if self.__dict__.get("_input_scale"):
             self.input_scale_ = np.ones(layer_units[0])
         if self.__dict__.get("_parametric"):
@@ -222,6 +278,9 @@ class _TailMixin:
         """The fitted arrays after the intercepts, in their order in the flat
         buffer: (attribute, index in its list or None, shape)."""
         tail = self._periodic_tail()
+        if self._embedding_spec() is not None:
+            cards, d = self._embedding_spec()
+            tail += [("embeddings_", i, (c, d)) for i, c in enumerate(cards)]
         if self.__dict__.get("_input_scale"):
             tail.append(("input_scale_", None, (self._units()[0],)))
         if self.__dict__.get("_parametric"):
@@ -233,10 +292,11 @@ class _TailMixin:
         value = getattr(self, name, None)
         if index is None:
             return value
-        n_hidden = len(self._units()) - 2
-        if not isinstance(value, (list, tuple)) or len(value) != n_hidden:
-            raise ValueError(f"{name} must be a list of {n_hidden} arrays, one per hidden "
-                             f"layer; got {type(value).__name__}"
+        n = sum(1 for other, i, _ in self._tail() if other == name)
+        what = "hidden layer" if name == "activation_weights_" else "embedded column"
+        if not isinstance(value, (list, tuple)) or len(value) != n:
+            raise ValueError(f"{name} must be a list of {n} arrays, one per {what}; got "
+                             f"{type(value).__name__}"
                              + (f" of {len(value)}" if isinstance(value, (list, tuple))
                                 else "") + ".")
         return value[index]

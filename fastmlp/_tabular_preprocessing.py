@@ -47,6 +47,16 @@ takes categories first seen at predict time; when no category was rare,
 unseen ones get all zeros.  A missing value gets a "missing" column of its
 own when ``fit`` saw one, all zeros otherwise.
 
+Embedded categorical columns (``max_one_hot``): a column with more than
+``max_one_hot`` categories in fit is not one-hot encoded but given as one
+code column, for a learned embedding table in the network.  Every category
+seen in fit has a code (``max_categories`` does not apply): category i of
+``categories_`` (string order) is ``1 + i``, a missing value
+``1 + len(categories_)`` when fit saw one, and anything else (a category
+first seen at predict, or missing when fit saw none) is 0.  The code
+columns come after the one-hot columns, in column order, and the table
+sizes are ``embedding_cards_``.
+
 Periodic features (``n_periodic = K > 0``): after all the columns above,
 each numeric column k gets K more, from its scaled value ``z`` (0 where
 missing)::
@@ -237,6 +247,10 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     max_categories : int >= 1, default=32
         Most categories of one column that get a one-hot column each; the
         rarer ones share one "infrequent" column.
+    max_one_hot : int >= 1 or None, default=None
+        A categorical column with more categories than this is given as
+        one code column (for an embedding) instead of one-hot columns; None
+        one-hot encodes every column.
     numeric_scaling : {'robust', 'quantile'}, default='robust'
         'robust': ``(x - median) / IQR``; 'quantile': the training rank of
         x as a standard normal quantile (within +-3.09). The tabular
@@ -276,11 +290,16 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     indicator_columns_ : ndarray of int
         Positions, among the numeric columns, that get a missing indicator.
     categories_ : list of ndarray of str
-        Per categorical column, the categories with a column of their own.
+        Per categorical column, the categories with a column (an embedded
+        column: a code) of their own.
     has_infrequent_ : ndarray of bool
         Per categorical column, whether it has an "infrequent" column.
     has_missing_ : ndarray of bool
-        Per categorical column, whether it has a "missing" column.
+        Per categorical column, whether it has a "missing" column (code).
+    embedded_ : ndarray of bool
+        Per categorical column, whether it is given as a code column.
+    embedding_cards_ : ndarray of int
+        Per embedded column, its codes' count (its embedding table's rows).
     periodic_frequencies_, periodic_phases_ : ndarray of shape (n_numeric, n_periodic)
         The periodic features' frequencies and phases.
     n_features_out_ : int
@@ -290,6 +309,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "categorical_features": [str, "array-like"],
         "max_categories": [Interval(Integral, 1, None, closed="left")],
+        "max_one_hot": [Interval(Integral, 1, None, closed="left"), None],
         "numeric_scaling": [StrOptions({"robust", "quantile"})],
         "smooth_clip": ["boolean"],
         "add_missing_indicator": ["boolean"],
@@ -299,11 +319,12 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         "dtype": [type],
     }
 
-    def __init__(self, categorical_features="auto", max_categories=32,
+    def __init__(self, categorical_features="auto", max_categories=32, max_one_hot=None,
                  numeric_scaling="robust", smooth_clip=True, add_missing_indicator=True,
                  n_periodic=0, periodic_scale=1.0, random_state=None, dtype=np.float32):
         self.categorical_features = categorical_features
         self.max_categories = max_categories
+        self.max_one_hot = max_one_hot
         self.numeric_scaling = numeric_scaling
         self.smooth_clip = smooth_clip
         self.add_missing_indicator = add_missing_indicator
@@ -404,26 +425,33 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.indicator_columns_ = np.asarray(
             indicators if self.add_missing_indicator else [], dtype=np.intp)
 
-        self.categories_, infrequent, has_missing = [], [], []
+        self.categories_, infrequent, has_missing, embedded = [], [], [], []
         for j in self.categorical_columns_:
             col = cols[j]
             missing = _missing_mask(col)
             values, counts = np.unique(_category_strings(col, missing)[~missing],
                                        return_counts=True)
+            embed = self.max_one_hot is not None and values.shape[0] > self.max_one_hot
             order = np.lexsort((values, -counts))  # most frequent first, ties by value
-            kept = np.sort(values[order[: self.max_categories]])
+            kept = values if embed else np.sort(values[order[: self.max_categories]])
             self.categories_.append(kept)
             infrequent.append(values.shape[0] > kept.shape[0])
             has_missing.append(bool(missing.any()))
+            embedded.append(embed)
         self.has_infrequent_ = np.asarray(infrequent, dtype=bool)
         self.has_missing_ = np.asarray(has_missing, dtype=bool)
+        self.embedded_ = np.asarray(embedded, dtype=bool)
+        self.embedding_cards_ = np.asarray(
+            [1 + self.categories_[c].shape[0] + self.has_missing_[c]
+             for c in np.flatnonzero(self.embedded_)], dtype=np.intp)
         self.periodic_frequencies_, self.periodic_phases_ = periodic_frequencies(
             n_num, int(self.n_periodic), float(self.periodic_scale), self.random_state)
+        one_hot = ~self.embedded_
         self.n_features_out_ = int(
             n_num + self.indicator_columns_.shape[0]
-            + sum(c.shape[0] for c in self.categories_)
-            + self.has_infrequent_.sum() + self.has_missing_.sum()
-            + n_num * int(self.n_periodic)
+            + sum(c.shape[0] for c, h in zip(self.categories_, one_hot) if h)
+            + self.has_infrequent_[one_hot].sum() + self.has_missing_[one_hot].sum()
+            + self.embedding_cards_.shape[0] + n_num * int(self.n_periodic)
         )
         return self
 
@@ -469,6 +497,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             if k in indicator_of:
                 out[:, indicator_of[k]] = missing
         rows = np.arange(n)
+        n_cos = self.periodic_frequencies_.size
+        code_pos = self.n_features_out_ - n_cos - self.embedding_cards_.shape[0]
         for c, j in enumerate(self.categorical_columns_):
             col = cols[j]
             missing = _missing_mask(col)
@@ -477,6 +507,14 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             width = kept.shape[0]
             where = np.searchsorted(kept, strings).clip(0, max(width - 1, 0))
             known = (kept[where] == strings) & ~missing if width else np.zeros(n, bool)
+            if self.embedded_[c]:
+                # codes: 1 + i for category i, then missing, 0 for the rest
+                code = np.where(known, 1 + where, 0)
+                if self.has_missing_[c]:
+                    code[missing] = 1 + width
+                out[:, code_pos] = code
+                code_pos += 1
+                continue
             out[rows[known], pos + where[known]] = 1.0
             extra = pos + width
             if self.has_infrequent_[c]:
@@ -486,8 +524,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 out[missing, extra] = 1.0
                 extra += 1
             pos = extra
-        if self.periodic_frequencies_.size:
-            out[:, pos:] = periodic_features(out[:, :n_num], self.periodic_frequencies_,
+        if n_cos:
+            out[:, self.n_features_out_ - n_cos:] = periodic_features(out[:, :n_num], self.periodic_frequencies_,
                                              self.periodic_phases_, self.dtype)
         return out
 
@@ -509,12 +547,17 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
         out = [str(names[j]) for j in self.numeric_columns_]
         out += [f"{names[self.numeric_columns_[k]]}_missing" for k in self.indicator_columns_]
+        codes = []
         for c, j in enumerate(self.categorical_columns_):
+            if self.embedded_[c]:
+                codes.append(f"{names[j]}_code")
+                continue
             out += [f"{names[j]}_{v}" for v in self.categories_[c]]
             if self.has_infrequent_[c]:
                 out.append(f"{names[j]}_infrequent")
             if self.has_missing_[c]:
                 out.append(f"{names[j]}_missing")
+        out += codes
         out += [f"{names[j]}_cos{i}" for j in self.numeric_columns_
                 for i in range(self.periodic_frequencies_.shape[1])]
         return np.asarray(out, dtype=object)
