@@ -128,3 +128,75 @@ def central_gradient(loss, params, step=1e-6):
         params[j] = saved
         numeric[j] = (up - down) / (2 * step)
     return numeric
+
+
+def dense_tanh_forward(layout, Xe, params):
+    """The dense layers of ``layout``'s network (tanh hidden, identity or
+    softmax output) run by hand in float64 on an input layer's output Xe:
+    the oracle of the input layer's forward (test_periodic, test_embedding)."""
+    from fastmlp import _engine
+
+    plain = _engine.Layout(tuple(layout.units), Xe.shape[0], "tanh",
+                           "softmax" if layout.n_outputs == 3 else "identity")
+    coefs, ints = plain.coef_views(params[:plain.n_params].astype(np.float64))
+    A = Xe
+    for i, (W, b) in enumerate(zip(coefs, ints)):
+        A = A @ W + b
+        if i < len(coefs) - 1:
+            A = np.tanh(A)
+    if layout.n_outputs == 3:
+        A = np.exp(A - A.max(axis=1, keepdims=True))
+        A /= A.sum(axis=1, keepdims=True)
+    return A
+
+
+def engine_optimizer(solver, n_params, dtype, lr, *, momentum=0.9, beta_2=0.999,
+                     weight_decay=0.0):
+    """The engine's optimizer state with the hyperparameters the input-layer
+    tests share (no L1, no clipping by value)."""
+    from fastmlp._stochastic_optimizers import StochasticOptimizer
+
+    opt = StochasticOptimizer(solver, n_params, np.dtype(dtype), lr)
+    opt.set_hyperparameters(momentum=momentum, nesterov=False, beta_1=0.9, beta_2=beta_2,
+                            epsilon=1e-8, rho=0.9, weight_decay=weight_decay, alpha1=0.0,
+                            clip_value=0.0)
+    return opt
+
+
+def adam_epochs_per_thread_count(make_problem, n_rows, batch_size, epochs=3):
+    """The parameters after ``epochs`` Adam epochs (shuffled, the pacer off,
+    every loop allowed a team) on ``make_problem()``'s fresh ``(layout, X,
+    Y, sample_weight, params)``, with 1 and then 2 threads."""
+    from fastmlp import _engine
+
+    out = []
+    for n_threads in (1, 2):
+        layout, X, Y, sw, params = make_problem()
+        prob = _engine.Problem(layout, X, Y, sw, params,
+                               tuning={"pace": False, "par_min_flops": 0})
+        opt = engine_optimizer("adam", layout.n_params, params.dtype, 0.01)
+        order = np.random.RandomState(1).permutation(n_rows)
+        for _ in range(epochs):
+            prob.epoch(opt, order, shuffled=True, batch_size=batch_size, lr=0.01,
+                       alpha=1e-4, clip_norm=0.0, n_threads=n_threads)
+        out.append(prob.params.copy())
+    return out
+
+
+def check_sgd_epoch_steps_by_the_gradient(layout, X, Y, params):
+    """One batch of all rows, plain SGD at rate 0.1: the parameters move by
+    exactly -0.1 times the gradient that loss_grad gives (checked by finite
+    differences elsewhere), to the dtype's rounding."""
+    from fastmlp import _engine
+
+    n, dtype = X.shape[0], params.dtype
+    prob = _engine.Problem(layout, X, Y, None, params.copy())
+    prob.loss_grad(alpha=0.0, n_threads=1)
+    grad = prob.grads.astype(np.float64)
+    opt = engine_optimizer("sgd", layout.n_params, dtype, 0.1, momentum=0.0)
+    step = _engine.Problem(layout, X, Y, None, params.copy())
+    step.epoch(opt, np.arange(n), shuffled=False, batch_size=n, lr=0.1, alpha=0.0,
+               clip_norm=0.0, n_threads=2)
+    np.testing.assert_allclose(step.params, params - 0.1 * grad,
+                               rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-6 if dtype == np.float32 else 1e-14)

@@ -8,6 +8,8 @@ import pytest
 
 from fastmlp import _engine, _input_layer as _periodic
 from fastmlp._stochastic_optimizers import StochasticOptimizer
+from _engine_helpers import (adam_epochs_per_thread_count, central_gradient,
+                             check_sgd_epoch_steps_by_the_gradient, dense_tanh_forward)
 
 DTYPES = [np.float32, np.float64]
 
@@ -80,22 +82,6 @@ def _embed(layout, X, params):
     return Xe
 
 
-def _plain_forward(layout, Xe, params):
-    """The same network without the periodic layer, on Xe, in float64."""
-    plain = _engine.Layout(tuple(layout.units), Xe.shape[0], "tanh",
-                           "softmax" if layout.n_outputs == 3 else "identity")
-    coefs, ints = plain.coef_views(params[:plain.n_params].astype(np.float64))
-    A = Xe
-    for i, (W, b) in enumerate(zip(coefs, ints)):
-        A = A @ W + b
-        if i < len(coefs) - 1:
-            A = np.tanh(A)
-    if layout.n_outputs == 3:
-        A = np.exp(A - A.max(axis=1, keepdims=True))
-        A /= A.sum(axis=1, keepdims=True)
-    return A
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [1, 7, 700])
 @pytest.mark.parametrize("periodic, scale", [((2, 3), False), ((2, 3), True), ((0, 0), True),
@@ -105,7 +91,7 @@ def test_forward_is_the_network_on_the_embedded_input(dtype, n, periodic, scale)
                                        scale=scale)
     prob = _engine.Problem(layout, X, None, None, params)
     got = prob.forward(n_threads=2)
-    want = _plain_forward(layout, _embed(layout, X, params), params)
+    want = dense_tanh_forward(layout, _embed(layout, X, params), params)
     np.testing.assert_allclose(got, want, rtol=1e-4 if dtype == np.float32 else 1e-10,
                                atol=1e-6 if dtype == np.float32 else 1e-13)
 
@@ -124,16 +110,7 @@ def test_loss_grad_matches_finite_differences(out, hidden, weighted, periodic, s
     alpha = 0.01
     prob.loss_grad(alpha=alpha, n_threads=1)
     grad = prob.grads.copy()
-    h = 1e-6
-    fd = np.empty_like(params)
-    base = params.copy()
-    for j in range(params.shape[0]):
-        params[:] = base
-        params[j] += h
-        up = prob.loss_grad(alpha=alpha, n_threads=1)
-        params[j] -= 2 * h
-        fd[j] = (up - prob.loss_grad(alpha=alpha, n_threads=1)) / (2 * h)
-    params[:] = base
+    fd = central_gradient(lambda: prob.loss_grad(alpha=alpha, n_threads=1), params)
     np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-8)
     n_num, K, d = layout.periodic
     P = n_num * K
@@ -149,41 +126,17 @@ def test_sgd_epoch_steps_f_and_ph_by_their_gradient(dtype, periodic):
     # one batch of all rows, plain SGD: params move by -lr * gradient, the
     # gradient that loss_grad (checked by finite differences) gives
     layout, X, Y, _, params = _problem(dtype, n=30, periodic=periodic)
-    prob = _engine.Problem(layout, X, Y, None, params.copy())
-    prob.loss_grad(alpha=0.0, n_threads=1)
-    grad = prob.grads.astype(np.float64)
-    opt = StochasticOptimizer("sgd", layout.n_params, np.dtype(dtype), 0.1)
-    opt.set_hyperparameters(momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999,
-                            epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
-                            clip_value=0.0)
-    step = _engine.Problem(layout, X, Y, None, params.copy())
-    step.epoch(opt, np.arange(30), shuffled=False, batch_size=30, lr=0.1, alpha=0.0,
-               clip_norm=0.0, n_threads=2)
-    np.testing.assert_allclose(step.params, params - 0.1 * grad,
-                               rtol=1e-5 if dtype == np.float32 else 1e-12,
-                               atol=1e-6 if dtype == np.float32 else 1e-14)
+    check_sgd_epoch_steps_by_the_gradient(layout, X, Y, params)
 
 
 @pytest.mark.parametrize("periodic", [(3, 4), (3, 4, 3)])
 def test_epochs_do_not_depend_on_the_thread_count(periodic):
-    tuning = {"pace": False, "par_min_flops": 0}
-    out = []
-    for n_threads in (1, 2):
-        layout, X, Y, _, params = _problem(np.float64, periodic=periodic, hidden=(16,),
-                                           n=300, batch_size=64)
-        prob = _engine.Problem(layout, X, Y, None, params, tuning=tuning)
-        opt = StochasticOptimizer("adam", layout.n_params, np.dtype(np.float64), 0.01)
-        opt.set_hyperparameters(momentum=0.9, nesterov=False, beta_1=0.9, beta_2=0.999,
-                                epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
-                                clip_value=0.0)
-        order = np.random.RandomState(1).permutation(300)
-        for _ in range(3):
-            prob.epoch(opt, order, shuffled=True, batch_size=64, lr=0.01, alpha=1e-4,
-                       clip_norm=0.0, n_threads=n_threads)
-        out.append(prob.params.copy())
+    one, two = adam_epochs_per_thread_count(
+        lambda: _problem(np.float64, periodic=periodic, hidden=(16,), n=300, batch_size=64),
+        300, 64)
     # the f and ph sums run over the rows in order whatever the split; the
     # layers' GEMMs split by thread round differently, so: equal to rounding
-    np.testing.assert_allclose(out[0], out[1], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(one, two, rtol=1e-10, atol=1e-12)
 
 
 def test_layout_checks_the_periodic_pair():
