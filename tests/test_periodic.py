@@ -183,7 +183,8 @@ def test_sparse_x_is_refused():
 @pytest.mark.parametrize("periodic", [(2, 4), (2, 4, 3)])
 def test_epochs_match_the_numpy_reference(dtype, weighted, scale, periodic):
     # Adam over shuffled minibatches with hidden dropout and clipping by
-    # norm: the engine against _reference_problem, step for step
+    # norm (0.1: below these batches' gradient norms, 0.2-0.5, so it clips):
+    # the engine against _reference_problem, step for step
     from fastmlp import _reference_problem as refp
 
     rng = np.random.RandomState(5)
@@ -208,7 +209,7 @@ def test_epochs_match_the_numpy_reference(dtype, weighted, scale, periodic):
         for epoch in range(3):
             order = np.random.RandomState(epoch).permutation(n)
             losses.append(prob.epoch(opt, order, shuffled=True, batch_size=32, lr=0.01,
-                                     alpha=1e-3, clip_norm=5.0, n_threads=2, seed=epoch))
+                                     alpha=1e-3, clip_norm=0.1, n_threads=2, seed=epoch))
         results.append((prob.params.astype(np.float64), losses))
     tol = dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(results[0][0], results[1][0], **tol)
