@@ -153,8 +153,10 @@ max_one_hot : int >= 1 or None, default=8
     instead of one-hot encoded: each of its categories (and missing) gets
     a learned row of ``embedding_dim`` values, which the first dense layer
     reads (the engine's embeddings; RealMLP embeds columns of more than 8
-    categories).  Categories unseen in fit get zeros.  None one-hot
-    encodes every column.  Fitted as the network's ``embeddings_``.
+    categories).  Categories seen in only one training row share one row
+    with those unseen in fit (zeros when no training row has it).  None
+    one-hot encodes every column.  Fitted as the network's
+    ``embeddings_``.
 embedding_dim : int >= 1, default=8
     Width of each embedded column's rows.
 embedding_lr : float > 0, default=10.0

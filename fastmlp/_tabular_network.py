@@ -124,8 +124,9 @@ def network_input(Xt, spec, n_cos=None, n_codes=0, embedding_dim=0):
 def embedding_init(cards, d, seed):
     """The categorical embeddings' starting tables, one ``(cards[c], d)``
     array per embedded column: standard normal (RealMLP's default), from
-    their own stream of ``seed``, with row 0 (the code of a category unseen
-    in fit, which no training row has) all zeros."""
+    their own stream of ``seed``, with row 0 (the code shared by categories
+    seen once and those unseen in fit) all zeros: it trains on the rare
+    categories' rows, and without any it stays 0."""
     rng = np.random.default_rng((int(seed), 2))
     tables = [rng.standard_normal((int(card), int(d))) for card in cards]
     for table in tables:

@@ -50,10 +50,11 @@ own when ``fit`` saw one, all zeros otherwise.
 Embedded categorical columns (``max_one_hot``): a column with more than
 ``max_one_hot`` categories in fit is not one-hot encoded but given as one
 code column, for a learned embedding table in the network.  Every category
-seen in fit has a code (``max_categories`` does not apply): category i of
-``categories_`` (string order) is ``1 + i``, a missing value
-``1 + len(categories_)`` when fit saw one, and anything else (a category
-first seen at predict, or missing when fit saw none) is 0.  The code
+seen in at least ``EMBED_MIN_COUNT`` (2) training rows has a code of its
+own (``max_categories`` does not apply): category i of ``categories_``
+(string order) is ``1 + i``, a missing value ``1 + len(categories_)`` when
+fit saw one, and anything else (a category seen once, or first seen at
+predict, or missing when fit saw none) is 0, the "infrequent" code.  The code
 columns come after the one-hot columns, in column order, and the table
 sizes are ``embedding_cards_``.
 
@@ -88,6 +89,9 @@ SMOOTH_CLIP_AT = 3.0  # z / sqrt(1 + (z / SMOOTH_CLIP_AT)**2)
 QUANTILE_POINTS = 1000  # most quantiles kept per numeric column ('quantile' scaling)
 QUANTILE_TAIL = 1e-3  # ranks clipped to [QUANTILE_TAIL, 1 - QUANTILE_TAIL]: |z| <= 3.09
 PERIODIC_SPREAD = 20.0  # ratio of the largest to the smallest frequency scale
+# an embedded column's categories with fewer training rows than this share
+# code 0 with the unseen ones (a row of its own would learn one row by heart)
+EMBED_MIN_COUNT = 2
 _PERIODIC_BLOCK_ROWS = 8192  # rows per block of the periodic features (memory)
 _CATEGORICAL_DTYPE_NAMES = ("category", "object", "string", "bool", "boolean", "str")
 
@@ -433,7 +437,10 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                                        return_counts=True)
             embed = self.max_one_hot is not None and values.shape[0] > self.max_one_hot
             order = np.lexsort((values, -counts))  # most frequent first, ties by value
-            kept = values if embed else np.sort(values[order[: self.max_categories]])
+            if embed:
+                kept = values[counts >= EMBED_MIN_COUNT]  # still in string order
+            else:
+                kept = np.sort(values[order[: self.max_categories]])
             self.categories_.append(kept)
             infrequent.append(values.shape[0] > kept.shape[0])
             has_missing.append(bool(missing.any()))

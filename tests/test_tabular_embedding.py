@@ -50,6 +50,21 @@ def test_codes_follow_the_rule():
                                   .fit(X).transform(X)[:, :3])
 
 
+def test_categories_seen_once_share_the_unseen_code():
+    X = np.empty((9, 1), dtype=object)
+    X[:, 0] = ["a", "a", "b", "c", "c", "c", "d", None, None]   # b and d once
+    pre = TabularPreprocessor(max_one_hot=1, dtype=np.float64).fit(X)
+    np.testing.assert_array_equal(pre.categories_[0], ["a", "c"])
+    assert pre.has_infrequent_[0] and pre.has_missing_[0]
+    np.testing.assert_array_equal(pre.embedding_cards_, [1 + 2 + 1])
+    np.testing.assert_array_equal(pre.transform(X)[:, 0], [1, 1, 0, 2, 2, 2, 0, 3, 3])
+    # an ID-like column: every value once, one shared code
+    ids = np.array([[f"id{i}"] for i in range(50)], dtype=object)
+    pre = TabularPreprocessor(max_one_hot=8).fit(ids)
+    np.testing.assert_array_equal(pre.embedding_cards_, [1])
+    assert not pre.transform(ids).any()
+
+
 def test_codes_sit_before_the_cosines():
     X = _table()
     pre = TabularPreprocessor(max_one_hot=8, n_periodic=3, random_state=0).fit(X)
