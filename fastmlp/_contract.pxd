@@ -130,7 +130,8 @@ cdef inline Py_ssize_t check_data(layout,
 cdef inline int check_codes(layout, const floating[:, ::1] X) except -1:
     """Every code X holds for the input layer's embeddings (column
     layout.embedding_col + c * d for table c) is an integer in [0,
-    cards[c]), or ValueError: the kernels read table rows at them."""
+    cards[c]), or ValueError: the kernels read table rows at them.  Called
+    only for a layout with embeddings (one pass over those columns)."""
     cdef Py_ssize_t c, i, col, card, bad = -1
     cdef Py_ssize_t n = 0 if X is None else X.shape[0]
     cdef double v

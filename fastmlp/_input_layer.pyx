@@ -241,8 +241,9 @@ cdef void _embed_grad_cols(const floating* codes, Py_ssize_t m, Py_ssize_t e, Py
 cdef void _scale_cols(const floating* Xs, floating* G, Py_ssize_t m, Py_ssize_t p,
                       Py_ssize_t tail, Py_ssize_t c0, Py_ssize_t c1, const floating* sc,
                       floating* gs, bint accumulate) noexcept nogil:
-    """gs[c0:c1] (+)= sum over rows of Xs * G; then G's periodic columns
-    (tail and after) among c0:c1 times sc: the gradient through the scale."""
+    """gs[c0:c1] (+)= sum over rows of Xs * G; then G's embedding and
+    periodic columns (tail and after) among c0:c1 times sc: the gradient
+    through the scale."""
     cdef Py_ssize_t i, j
     if c0 >= c1:
         return

@@ -417,7 +417,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                          f"[1, {layout.batch_size}].")
     check_data(layout, X, X_data, X_indices, X_indptr, Y, Y_bool, sample_weight,
                sample_idx)
-    check_codes(layout, X)
+    if v.cat_n:
+        check_codes(layout, X)
     if not shuffled and n:
         check_in_order(&sample_idx[0], n)
     if scheduled:
@@ -652,7 +653,8 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
         raise ValueError(f"chunk={chunk} is outside the layout's [1, {layout.batch_size}].")
     check_data(layout, X, X_data, X_indices, X_indptr, Y, Y_bool, sample_weight,
                sample_idx)
-    check_codes(layout, X)
+    if v.cat_n:
+        check_codes(layout, X)
     if inlayer and X is None:
         raise ValueError("the input layer (periodic columns, embeddings, input scale) "
                          "needs dense X")

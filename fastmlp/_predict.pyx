@@ -103,7 +103,8 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     check_len(params.shape[0], v.n_params, "params")
     check_len(out.shape[1], v.n_outputs, "Each row of out")
     check_x(X, X_data, X_indices, X_indptr, n, v.units[0], "X's rows (one per row of out)")
-    check_codes(layout, X)
+    if v.cat_n:
+        check_codes(layout, X)
     if block < 1:
         raise ValueError(f"block={block} must be at least 1.")
     for l in range(1, n_layers):
