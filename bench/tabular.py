@@ -96,7 +96,7 @@ VARIANTS = {
     "no_embedding": {"max_one_hot": None},
     "embed_8_lr1": {"max_one_hot": 8, "embedding_lr": 1.0},
     "embed_8_lr30": {"max_one_hot": 8, "embedding_lr": 30.0},
-    "one_hot_all": {"max_categories": 1000},
+    "one_hot_all": {"max_one_hot": None, "max_categories": 1000},
     "parametric_act": {"parametric_activation": True},
     "parametric_act_lr5": {"parametric_activation": True, "parametric_activation_lr": 5.0},
     "ensemble_3": {"n_ensemble": 3},
