@@ -36,7 +36,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from fastmlp._sklearn_compat import Interval, StrOptions, _fit_context
 from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
-                                      embed_codes, embedding_init, network_input,
+                                      embed_codes, embedding_col, embedding_init,
+                                      network_input,
                                       periodic_linear_dim, periodic_linear_embed,
                                       periodic_linear_init)
 from fastmlp._tabular_preprocessing import TabularPreprocessor, _is_dataframe
@@ -55,7 +56,8 @@ PERIODIC_DIM = 0
 # error against 1.056 for None, and on sacramento, the one tuning table with
 # such a column, 0.299 against 0.304 (README, "Tables").
 MAX_ONE_HOT = 8
-# embedding_lr's default
+# embedding_lr's default: at 1 the tables barely move from their N(0, 1)
+# start at the network's rate (README, "Tables")
 EMBEDDING_LR = 10.0
 _SEED_BOUND = 2**31 - 1
 
@@ -356,10 +358,9 @@ class _BaseTabularMLP(BaseEstimator):
                 rows[:, rows.shape[1] - spec[0] * d:] = periodic_linear_embed(
                     rows[:, :spec[0]], *net._periodic_init)
             if cards.shape[0]:
-                n_out = spec[0] * (d or spec[1]) if spec is not None else 0
                 net._init_rows = embed_codes(
-                    rows, rows.shape[1] - n_out - cards.shape[0] * int(self.embedding_dim),
-                    net._embedding_init)
+                    rows, embedding_col(rows.shape[1], spec, cards.shape[0],
+                                        int(self.embedding_dim)), net._embedding_init)
         with warnings.catch_warnings():
             # a fixed epoch budget is the recipe, not a failure to converge
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -526,8 +527,8 @@ label_smoothing : float in [0, 1), default=0.1
                  dropout_schedule="constant", data_init=True,
                  label_smoothing=0.1,
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
-                 max_categories=32, max_one_hot=MAX_ONE_HOT, embedding_dim=8, embedding_lr=EMBEDDING_LR,
-                 numeric_scaling="quantile", smooth_clip=True,
+                 max_categories=32, max_one_hot=MAX_ONE_HOT, embedding_dim=8,
+                 embedding_lr=EMBEDDING_LR, numeric_scaling="quantile", smooth_clip=True,
                  add_missing_indicator=True,
                  n_periodic=8, periodic_scale=1.0, learn_periodic=True, periodic_lr=5.0,
                  periodic_dim=PERIODIC_DIM, input_scale=False, input_scale_lr=6.0,

@@ -100,12 +100,13 @@ def network_input(Xt, spec, n_cos=None, n_codes=0, embedding_dim=0):
     """The network's input for the preprocessor's output Xt, whose last
     ``n_cos`` columns (None: ``spec``'s ``n_numeric * n_periodic``) are the
     periodic cosines and the ``n_codes`` before them categorical codes: Xt
-    itself when there are no codes and no periodic linear layer.  Else, in the engine's order: the other columns
-    (with the cosines, when the engine has no periodic layer: ``spec``
-    None), then each code followed by ``embedding_dim - 1`` zeros (the
-    columns the engine's embeddings write), then the cosines, or with a
-    periodic linear layer (``spec`` a triple ``(n_numeric, n_periodic,
-    d)``) the ``n_numeric * d`` columns the engine writes (zeros here)."""
+    itself when there are no codes and no periodic linear layer.  Else, in
+    the engine's order: the other columns (with the cosines, when the
+    engine has no periodic layer: ``spec`` None), then each code followed
+    by ``embedding_dim - 1`` zeros (the columns the engine's embeddings
+    write, from ``embedding_col``), then the cosines, or with a periodic
+    linear layer (``spec`` a triple ``(n_numeric, n_periodic, d)``) the
+    ``n_numeric * d`` columns the engine writes (zeros here)."""
     d = periodic_linear_dim(spec)
     if not d and not n_codes:
         return Xt
@@ -119,6 +120,14 @@ def network_input(Xt, spec, n_cos=None, n_codes=0, embedding_dim=0):
     codes[:, :, 0] = Xt[:, p - n_cos - n_codes:p - n_cos]
     tail = np.zeros((Xt.shape[0], spec[0] * d), dtype=Xt.dtype) if d else cos
     return np.hstack([front, codes.reshape(Xt.shape[0], -1), tail])
+
+
+def embedding_col(width, spec, n_codes, embedding_dim):
+    """The first code column of ``network_input``'s output of ``width``
+    columns: the engine's ``Layout.embedding_col``."""
+    d = periodic_linear_dim(spec)
+    n_periodic_out = 0 if spec is None else spec[0] * (d or spec[1])
+    return width - n_periodic_out - n_codes * embedding_dim
 
 
 def embedding_init(cards, d, seed):

@@ -532,8 +532,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 extra += 1
             pos = extra
         if n_cos:
-            out[:, self.n_features_out_ - n_cos:] = periodic_features(out[:, :n_num], self.periodic_frequencies_,
-                                             self.periodic_phases_, self.dtype)
+            out[:, self.n_features_out_ - n_cos:] = periodic_features(
+                out[:, :n_num], self.periodic_frequencies_, self.periodic_phases_, self.dtype)
         return out
 
     def get_feature_names_out(self, input_features=None):
