@@ -200,3 +200,31 @@ def check_sgd_epoch_steps_by_the_gradient(layout, X, Y, params):
     np.testing.assert_allclose(step.params, params - 0.1 * grad,
                                rtol=1e-5 if dtype == np.float32 else 1e-12,
                                atol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+def adam_epochs_engine_and_reference(units, X, Y, sw, *, clip_norm, clip_value=0.0,
+                                     epochs=3, batch_size=32, **layout_kw):
+    """The engine and the NumPy reference Problem (_reference_problem), from
+    the same start (normal, scale 0.4, seed 0), through ``epochs`` Adam
+    epochs (beta_2 0.95, rate 0.01, alpha 1e-3, shuffled and dropped out by
+    a seed per epoch, 2 threads) of a silu network with hidden dropout 0.2,
+    0.1 and a softmax output: [(layout, params in float64, epoch losses,
+    Adam's t)] for the engine, then the reference."""
+    from fastmlp import _engine, _reference_problem as refp
+    from fastmlp._stochastic_optimizers import StochasticOptimizer
+
+    dtype, n, out = X.dtype, X.shape[0], []
+    for mod, Opt in ((_engine, StochasticOptimizer), (refp, refp.OptimizerState)):
+        layout = mod.Layout(units, batch_size, "silu", "softmax", dropout=(0.2, 0.1),
+                            **layout_kw)
+        params = np.random.RandomState(0).normal(scale=0.4, size=layout.n_params).astype(dtype)
+        prob = mod.Problem(layout, X, Y, sw, params)
+        opt = Opt("adam", layout.n_params, np.dtype(dtype), 0.01)
+        opt.set_hyperparameters(momentum=0.9, nesterov=False, beta_1=0.9, beta_2=0.95,
+                                epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
+                                clip_value=clip_value)
+        losses = [prob.epoch(opt, np.random.RandomState(e).permutation(n), shuffled=True,
+                             batch_size=batch_size, lr=0.01, alpha=1e-3, clip_norm=clip_norm,
+                             n_threads=2, seed=e) for e in range(epochs)]
+        out.append((layout, prob.params.astype(np.float64), losses, opt.t))
+    return out

@@ -8,7 +8,8 @@ import pytest
 
 from fastmlp import _engine, _input_layer as _periodic
 from fastmlp._stochastic_optimizers import StochasticOptimizer
-from _engine_helpers import (adam_epochs_per_thread_count, central_gradient,
+from _engine_helpers import (adam_epochs_engine_and_reference, adam_epochs_per_thread_count,
+                             central_gradient,
                              check_sgd_epoch_steps_by_the_gradient, dense_tanh_forward)
 
 DTYPES = [np.float32, np.float64]
@@ -185,35 +186,18 @@ def test_epochs_match_the_numpy_reference(dtype, weighted, scale, periodic):
     # Adam over shuffled minibatches with hidden dropout and clipping by
     # norm (0.1: below these batches' gradient norms, 0.2-0.5, so it clips):
     # the engine against _reference_problem, step for step
-    from fastmlp import _reference_problem as refp
-
     rng = np.random.RandomState(5)
     n = 90
     p = 2 + 3 + 2 * (periodic[2] if len(periodic) == 3 else periodic[1])
     X = rng.normal(size=(n, p)).astype(dtype)
     Y = np.eye(3, dtype=dtype)[rng.randint(3, size=n)]
     sw = rng.uniform(0.5, 2, n).astype(dtype) if weighted else None
-    units = (p, 7, 5, 3)
-    results = []
-    for mod, Opt in ((_engine, StochasticOptimizer), (refp, refp.OptimizerState)):
-        layout = mod.Layout(units, 32, "silu", "softmax", dropout=(0.2, 0.1),
-                            periodic=periodic, input_scale=scale, periodic_lr=3.0,
-                            input_scale_lr=6.0)
-        params = np.random.RandomState(0).normal(scale=0.4, size=layout.n_params).astype(dtype)
-        prob = mod.Problem(layout, X, Y, sw, params)
-        opt = Opt("adam", layout.n_params, np.dtype(dtype), 0.01)
-        opt.set_hyperparameters(momentum=0.9, nesterov=False, beta_1=0.9, beta_2=0.95,
-                                epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
-                                clip_value=0.0)
-        losses = []
-        for epoch in range(3):
-            order = np.random.RandomState(epoch).permutation(n)
-            losses.append(prob.epoch(opt, order, shuffled=True, batch_size=32, lr=0.01,
-                                     alpha=1e-3, clip_norm=0.1, n_threads=2, seed=epoch))
-        results.append((prob.params.astype(np.float64), losses))
+    (_, p_engine, l_engine, _), (_, p_ref, l_ref, _) = adam_epochs_engine_and_reference(
+        (p, 7, 5, 3), X, Y, sw, clip_norm=0.1, periodic=periodic, input_scale=scale,
+        periodic_lr=3.0, input_scale_lr=6.0)
     tol = dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(results[0][0], results[1][0], **tol)
-    np.testing.assert_allclose(results[0][1], results[1][1], **tol)
+    np.testing.assert_allclose(p_engine, p_ref, **tol)
+    np.testing.assert_allclose(l_engine, l_ref, **tol)
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam", "adamw", "rmsprop"])

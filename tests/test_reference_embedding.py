@@ -39,7 +39,7 @@ from fastmlp import _reference as ref
 from fastmlp._reference_problem import _Net
 from fastmlp._stochastic_optimizers import StochasticOptimizer
 
-from _engine_helpers import central_gradient, plain_sgd
+from _engine_helpers import adam_epochs_engine_and_reference, central_gradient, plain_sgd
 
 # (cards, d): one table of 5 rows and d = 1; three tables of 2, 1 and 5 rows
 # and d = 3
@@ -660,27 +660,12 @@ def test_engine_epochs_match_the_reference(embedding, stage, scale, weighted, dt
     X = _make_X(rng, embedding, periodic, codes, dtype)
     Y = np.eye(3, dtype=dtype)[rng.randint(3, size=n)]
     sw = rng.uniform(0.5, 2, n).astype(dtype) if weighted else None
-    units = (X.shape[1], 7, 5, 3)
-    results = []
-    for mod, Opt in ((_engine, StochasticOptimizer), (ref, ref.OptimizerState)):
-        layout = mod.Layout(units, 32, "silu", "softmax", dropout=(0.2, 0.1),
-                            periodic=periodic, input_scale=scale, periodic_lr=3.0,
-                            input_scale_lr=6.0, embedding=embedding, embedding_lr=4.0)
-        params = np.random.RandomState(0).normal(scale=0.4,
-                                                 size=layout.n_params).astype(dtype)
-        prob = mod.Problem(layout, X, Y, sw, params)
-        opt = Opt("adam", layout.n_params, np.dtype(dtype), 0.01)
-        opt.set_hyperparameters(momentum=0.9, nesterov=False, beta_1=0.9, beta_2=0.95,
-                                epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
-                                clip_value=0.03)
-        losses = []
-        for epoch in range(3):
-            order = np.random.RandomState(epoch).permutation(n)
-            losses.append(prob.epoch(opt, order, shuffled=True, batch_size=32, lr=0.01,
-                                     alpha=1e-3, clip_norm=0.1, n_threads=2, seed=epoch))
-        results.append((prob.params.astype(np.float64), losses, opt.t,
-                        layout.embedding_off, layout.embedding_size))
-    (p_engine, l_engine, t_engine, off, size), (p_ref, l_ref, t_ref, _, _) = results
+    (layout, p_engine, l_engine, t_engine), (_, p_ref, l_ref, t_ref) = (
+        adam_epochs_engine_and_reference(
+            (X.shape[1], 7, 5, 3), X, Y, sw, clip_norm=0.1, clip_value=0.03,
+            periodic=periodic, input_scale=scale, periodic_lr=3.0, input_scale_lr=6.0,
+            embedding=embedding, embedding_lr=4.0))
+    off, size = layout.embedding_off, layout.embedding_size
     rtol_loss, rtol = TOL[dtype]["loss"], TOL[dtype]["arrays"]
     _close(p_engine, p_ref, rtol, "params")
     _close(p_engine[off : off + size], p_ref[off : off + size], rtol, "the tables")
