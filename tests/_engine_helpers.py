@@ -228,3 +228,24 @@ def adam_epochs_engine_and_reference(units, X, Y, sw, *, clip_norm, clip_value=0
                              n_threads=2, seed=e) for e in range(epochs)]
         out.append((layout, prob.params.astype(np.float64), losses, opt.t))
     return out
+
+
+def full_batch_step(mod, layout, X, Y, solver, *, alpha):
+    """How far one full-batch epoch of ``solver`` (rate 0.01, momentum 0.9,
+    beta_2 0.95, weight decay 0.1, one thread) moves the parameters from a
+    normal start (scale 0.5, seed 0), in module ``mod``: the engine
+    (fastmlp._engine) or the NumPy reference (fastmlp._reference_problem)."""
+    from fastmlp import _engine, _reference_problem as refp
+    from fastmlp._stochastic_optimizers import StochasticOptimizer
+
+    Opt = StochasticOptimizer if mod is _engine else refp.OptimizerState
+    start = np.random.RandomState(0).normal(scale=0.5, size=layout.n_params)
+    params = start.copy()
+    opt = Opt(solver, layout.n_params, np.dtype(np.float64), 0.01)
+    opt.set_hyperparameters(momentum=0.9, nesterov=False, beta_1=0.9, beta_2=0.95,
+                            epsilon=1e-8, rho=0.9, weight_decay=0.1, alpha1=0.0,
+                            clip_value=0.0)
+    mod.Problem(layout, X, Y, None, params).epoch(
+        opt, np.arange(X.shape[0]), shuffled=False, batch_size=X.shape[0], lr=0.01,
+        alpha=alpha, clip_norm=0.0, n_threads=1)
+    return params - start

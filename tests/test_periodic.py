@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 
 from fastmlp import _engine, _input_layer as _periodic
-from fastmlp._stochastic_optimizers import StochasticOptimizer
 from _engine_helpers import (adam_epochs_engine_and_reference, adam_epochs_per_thread_count,
-                             central_gradient,
-                             check_sgd_epoch_steps_by_the_gradient, dense_tanh_forward)
+                             central_gradient, check_sgd_epoch_steps_by_the_gradient,
+                             dense_tanh_forward, full_batch_step)
 
 DTYPES = [np.float32, np.float64]
 
@@ -212,20 +211,12 @@ def test_periodic_lr_scales_the_step_of_f_and_ph_only(solver, periodic):
     X = rng.normal(size=(n, p))
     Y = rng.normal(size=(n, 1))
     out = {}
-    for mod, Opt in ((_engine, StochasticOptimizer), (refp, refp.OptimizerState)):
+    for mod in (_engine, refp):
         for factor in (1.0, 7.0):
             layout = mod.Layout((p, 6, 1), n, "tanh", "identity", periodic=periodic,
                                 periodic_lr=factor)
-            params = np.random.RandomState(0).normal(scale=0.5, size=layout.n_params)
-            prob = mod.Problem(layout, X, Y, None, params)
-            opt = Opt(solver, layout.n_params, np.dtype(np.float64), 0.01)
-            opt.set_hyperparameters(momentum=0.9, nesterov=False, beta_1=0.9,
-                                    beta_2=0.95, epsilon=1e-8, rho=0.9,
-                                    weight_decay=0.1, alpha1=0.0, clip_value=0.0)
-            prob.epoch(opt, np.arange(n), shuffled=False, batch_size=n, lr=0.01,
-                       alpha=0.0, clip_norm=0.0, n_threads=1)
-            out[mod.__name__, factor] = (params - np.random.RandomState(0).normal(
-                scale=0.5, size=layout.n_params), layout.periodic_off)
+            out[mod.__name__, factor] = (full_batch_step(mod, layout, X, Y, solver, alpha=0.0),
+                                         layout.periodic_off)
     (d1, off), (d7, _) = out["fastmlp._engine", 1.0], out["fastmlp._engine", 7.0]
     np.testing.assert_allclose(d7[:off], d1[:off], rtol=1e-12)  # one batch: same grads
     np.testing.assert_allclose(d7[off:], 7 * d1[off:], rtol=1e-9)

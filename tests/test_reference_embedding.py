@@ -39,7 +39,8 @@ from fastmlp import _reference as ref
 from fastmlp._reference_problem import _Net
 from fastmlp._stochastic_optimizers import StochasticOptimizer
 
-from _engine_helpers import adam_epochs_engine_and_reference, central_gradient, plain_sgd
+from _engine_helpers import (adam_epochs_engine_and_reference, central_gradient,
+                             full_batch_step, plain_sgd)
 
 # (cards, d): one table of 5 rows and d = 1; three tables of 2, 1 and 5 rows
 # and d = 3
@@ -688,21 +689,11 @@ def test_embedding_lr_scales_the_step_of_the_tables_only(solver, stage):
     Y = rng.normal(size=(n, 1))
     units = (X.shape[1], 6, 1)
     out = {}
-    for name, mod, Opt in (("engine", _engine, StochasticOptimizer),
-                           ("reference", ref, ref.OptimizerState)):
+    for name, mod in (("engine", _engine), ("reference", ref)):
         for factor in (1.0, 7.0):
             layout = mod.Layout(units, n, "tanh", "identity", periodic=periodic,
                                 embedding=embedding, embedding_lr=factor)
-            start = np.random.RandomState(0).normal(scale=0.5, size=layout.n_params)
-            params = start.copy()
-            prob = mod.Problem(layout, X, Y, None, params)
-            opt = Opt(solver, layout.n_params, np.dtype(np.float64), 0.01)
-            opt.set_hyperparameters(momentum=0.9, nesterov=False, beta_1=0.9,
-                                    beta_2=0.95, epsilon=1e-8, rho=0.9,
-                                    weight_decay=0.1, alpha1=0.0, clip_value=0.0)
-            prob.epoch(opt, np.arange(n), shuffled=False, batch_size=n, lr=0.01,
-                       alpha=1e-3, clip_norm=0.0, n_threads=1)
-            out[name, factor] = params - start
+            out[name, factor] = full_batch_step(mod, layout, X, Y, solver, alpha=1e-3)
             offsets = layout.embedding_off, layout.embedding_off + layout.embedding_size
     a, b = offsets
     for name in ("engine", "reference"):
