@@ -47,6 +47,23 @@ def _blas_lib_controllers():
     return _blas_libs
 
 
+def _set_blas_threads(lib, n):
+    """Set one BLAS library's thread count for the whole process, from
+    whichever thread opens or closes the first session.
+
+    threadpoolctl 3.8 lets only one thread (the first to set a limit: here
+    the thread of the first fit, for good) change an OpenBLAS with its own
+    pthreads pool, and ignores every other thread without a word.  A fit in
+    a worker thread (joblib's threading backend, Dask's threaded workers)
+    then ran its GEMMs on OpenBLAS's threads inside the engine's own: two
+    such fits side by side took 2.5x as long as one after the other.  The
+    sessions are counted process-wide here already, so the library's own
+    setter is called, as threadpoolctl before 3.8 did; older versions have
+    only the public one, which is that setter."""
+    setter = getattr(lib, "_real_set_num_threads", None)
+    (lib.set_num_threads if setter is None else setter)(n)
+
+
 @contextmanager
 def engine_session():
     """Hold BLAS to one thread while any fit (or large predict) runs.
@@ -67,7 +84,7 @@ def engine_session():
             # it reads from every library (~25 us warm, ~150 cold per fit)
             _blas_saved = [(lib, lib.num_threads) for lib in _blas_lib_controllers()]
             for lib, _ in _blas_saved:
-                lib.set_num_threads(1)
+                _set_blas_threads(lib, 1)
     try:
         yield
     finally:
@@ -76,7 +93,7 @@ def engine_session():
                 _active_sessions -= 1
                 if _active_sessions == 0:
                     for lib, n in _blas_saved:
-                        lib.set_num_threads(n)
+                        _set_blas_threads(lib, n)
                     _blas_saved = None
 
 
@@ -94,7 +111,7 @@ def _after_fork_in_child():
     _active_sessions = 0
     if _blas_saved is not None:
         for lib, n in _blas_saved:
-            lib.set_num_threads(n)
+            _set_blas_threads(lib, n)
         _blas_saved = None
 
 

@@ -1,5 +1,6 @@
 """fastmlp._fastcheck against scikit-learn's own validation, and the BLAS
 thread limit an engine session holds."""
+import threading
 import warnings
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import validate_data
-from threadpoolctl import threadpool_info
+from threadpoolctl import ThreadpoolController, threadpool_info
 
 from fastmlp import MLPClassifier, MLPRegressor, _engine, _fastcheck
 from fastmlp._finite import all_finite
@@ -224,3 +225,59 @@ def test_engine_session_holds_blas_to_one_thread_and_restores_it():
         with _engine.engine_session():
             raise RuntimeError
     assert _blas_threads() == before
+
+
+def _in_thread(fn):
+    out = {}
+    t = threading.Thread(target=lambda: out.update(value=fn()))
+    t.start()
+    t.join()
+    return out["value"]
+
+
+def test_engine_session_holds_blas_in_any_thread_and_restores_it():
+    """A fit in a worker thread (joblib's threading backend, Dask's threaded
+    workers) holds BLAS to one thread too, also once another thread has set
+    a limit: threadpoolctl 3.8 lets only that thread change a pthreads
+    OpenBLAS afterwards, which left the worker's fit on a threaded BLAS."""
+    libs = ThreadpoolController().select(user_api="blas").lib_controllers
+    saved = [lib.num_threads for lib in libs]
+    for lib in libs:  # this (main) thread sets a limit first, as a user's code may
+        lib.set_num_threads(2)
+    try:
+        def one_session():
+            with _engine.engine_session():
+                return _blas_threads()
+        assert all(n == 1 for n in _in_thread(one_session))
+        assert all(n == 2 for n in _blas_threads())
+
+        # two threads' sessions overlapping: the first ends while the second
+        # still runs (BLAS stays at one), the second restores it
+        first_in, first_out = threading.Event(), threading.Event()
+        seen = {}
+
+        def first():
+            with _engine.engine_session():
+                first_in.set()
+                assert second_in.wait(10)
+            first_out.set()
+
+        second_in = threading.Event()
+
+        def second():
+            assert first_in.wait(10)
+            with _engine.engine_session():
+                second_in.set()
+                assert first_out.wait(10)
+                seen["after_first_left"] = _blas_threads()
+
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert seen["after_first_left"] and all(n == 1 for n in seen["after_first_left"])
+        assert all(n == 2 for n in _blas_threads())
+    finally:
+        for lib, n in zip(libs, saved):
+            lib.set_num_threads(n)
