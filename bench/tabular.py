@@ -99,6 +99,7 @@ VARIANTS = {
     "one_hot_all": {"max_one_hot": None, "max_categories": 1000},
     "parametric_act": {"parametric_activation": True},
     "parametric_act_lr5": {"parametric_activation": True, "parametric_activation_lr": 5.0},
+    "ensemble_2": {"n_ensemble": 2},
     "ensemble_3": {"n_ensemble": 3},
     "ensemble_5": {"n_ensemble": 5},
     "robust_scaling": {"numeric_scaling": "robust"},

@@ -36,6 +36,7 @@ _session_lock = threading.Lock()
 _active_sessions = 0
 _blas_saved = None
 _forks = 0  # forks between import and this process: see _after_fork_in_child
+_pinned = threading.local()  # pinned_threads' count, per Python thread
 
 
 def _blas_lib_controllers():
@@ -119,9 +120,35 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+@contextmanager
+def pinned_threads(n_threads):
+    """Every fit and prediction in this thread uses exactly ``n_threads``
+    OpenMP threads meanwhile, not a share re-counted each epoch from the fits
+    running beside it: for fits run side by side on purpose (a tabular
+    ensemble's members), so that each result depends on ``n_threads`` only
+    and not on which fits happened to overlap."""
+    saved = getattr(_pinned, "n_threads", None)
+    _pinned.n_threads = int(n_threads)
+    try:
+        yield
+    finally:
+        _pinned.n_threads = saved
+
+
+def fit_threads():
+    """The OpenMP threads a fit starts with: the pinned count, else
+    ``effective_n_threads()``."""
+    pinned = getattr(_pinned, "n_threads", None)
+    return effective_n_threads() if pinned is None else pinned
+
+
 def thread_share(n_threads):
     """This fit's share of the OpenMP threads while other fits run beside it
-    (joblib's threading backend): re-read once per epoch."""
+    (joblib's threading backend): re-read once per epoch.  A pinned count
+    (``pinned_threads``) is used as it is."""
+    pinned = getattr(_pinned, "n_threads", None)
+    if pinned is not None:
+        return pinned
     return max(1, n_threads // max(1, _active_sessions))
 
 

@@ -55,7 +55,6 @@ from fastmlp._sklearn_compat import (
     _get_additional_lbfgs_options_dict,
     with_callbacks,
 )
-from fastmlp._openmp import effective_n_threads
 from fastmlp._progress import (
     PROGRESS_PARAM_CONSTRAINTS,
     EpochReporter,
@@ -272,7 +271,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         else:
             self._link_params()
 
-        n_threads = effective_n_threads()
+        n_threads = _engine.fit_threads()
         with _engine.engine_session():
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(X, y, sample_weight, incremental, n_threads, validation)

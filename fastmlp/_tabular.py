@@ -18,15 +18,18 @@ Randomness: one ``random_state`` draws, in this order, the periodic
 features' seed, then for each ensemble member its validation split's seed
 and its network's seed, so an int gives the same model on every fit with
 the same thread count, and the first member of an ensemble is the model
-fitted without one.
+fitted without one on the member's share of the threads.
 
-Ensembles (``n_ensemble``) train their members one after the other on the
-same preprocessed table; each differs by its held-out rows and its seed.
+Ensembles (``n_ensemble``) train their members on the same preprocessed
+table, side by side in threads, each on a fixed share of the OpenMP threads
+(``_train_side_by_side``); each differs by its held-out rows and its seed.
 """
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import config_context, get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -34,6 +37,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from fastmlp import _engine
 from fastmlp._sklearn_compat import Interval, StrOptions, _fit_context
 from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
                                       embed_codes, embedding_col, embedding_init,
@@ -207,11 +211,14 @@ parametric_activation : bool, default=False
 parametric_activation_lr : float > 0, default=1.0
     Learning rate of the ``a``, as a factor of ``learning_rate_init``.
 n_ensemble : int >= 1, default=1
-    Networks trained, one after the other, each on its own validation
-    split (when ``best_epoch``) and from its own seed, on the same
-    preprocessing; predictions average their probabilities (classifier) or
-    standardized outputs (regressor). Fit and predict take about
-    ``n_ensemble`` times as long (README, "Tables").
+    Networks trained, each on its own validation split (when
+    ``best_epoch``) and from its own seed, on the same preprocessing;
+    predictions average their probabilities (classifier) or standardized
+    outputs (regressor). With T OpenMP threads, ``min(n_ensemble, T)``
+    members train at once, each on ``T // min(n_ensemble, T)`` threads.
+    On 2 cores fit takes about 0.7 ``n_ensemble`` times as long (one
+    member on each core; an odd one alone), predict ``n_ensemble`` times
+    (README, "Tables").
 random_state : int, RandomState instance or None, default=None
     Seeds the periodic features, then each network's validation split and
     its seed (initialization, shuffles, dropout).
@@ -255,6 +262,39 @@ def _hidden(sizes):
     if not sizes or any(not isinstance(h, Integral) or h < 1 for h in sizes):
         raise ValueError(f"hidden_layer_sizes must be positive ints, got {sizes!r}.")
     return tuple(int(h) for h in sizes)
+
+
+def _train_side_by_side(fit_one, plans, n_threads):
+    """``[fit_one(plan) for plan in plans]``, with up to ``n_threads`` of
+    them running at once, each on ``n_threads // running`` OpenMP threads.
+
+    A network of 256 units at batch 256 gains only ~1.45x from a second
+    thread, so two members side by side on one thread each train 1.3-1.4x
+    faster than one after the other on two (2 cores, 2026-12-05).  Each
+    member's thread count is pinned (``_engine.pinned_threads``): it depends
+    on ``n_threads`` and the number of members only, never on which members
+    happened to overlap, so a fit stays deterministic for a thread count.
+    scikit-learn's configuration (per thread) is passed on.  The first
+    failure is raised once the members already running end; the
+    members not yet started are dropped."""
+    running = min(len(plans), n_threads)
+    if running < 2:
+        return [fit_one(plan) for plan in plans]
+    each = n_threads // running
+    config = get_config()  # scikit-learn's configuration is per thread
+
+    def pinned(plan):
+        with config_context(**config), _engine.pinned_threads(each):
+            return fit_one(plan)
+
+    with ThreadPoolExecutor(running, thread_name_prefix="fastmlp-member") as pool:
+        futures = [pool.submit(pinned, plan) for plan in plans]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 class _BaseTabularMLP(BaseEstimator):
@@ -361,15 +401,12 @@ class _BaseTabularMLP(BaseEstimator):
                 net._init_rows = embed_codes(
                     rows, embedding_col(rows.shape[1], spec, cards.shape[0],
                                         int(self.embedding_dim)), net._embedding_init)
-        with warnings.catch_warnings():
-            # a fixed epoch budget is the recipe, not a failure to converge
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            if train is None:
-                net.set_params(early_stopping=False)
-                net.fit(Xt, target)
-            else:
-                net.set_params(early_stopping=True, scoring=self._validation_scoring)
-                net.fit(Xt[train], target[train], X_val=Xt[val], y_val=target[val])
+        if train is None:
+            net.set_params(early_stopping=False)
+            net.fit(Xt, target)
+        else:
+            net.set_params(early_stopping=True, scoring=self._validation_scoring)
+            net.fit(Xt[train], target[train], X_val=Xt[val], y_val=target[val])
         return net
 
     def _fit_members(self, network_class, pre, Xt, target, split_y, rng,
@@ -377,7 +414,7 @@ class _BaseTabularMLP(BaseEstimator):
         """The ensemble's networks: member k draws its own validation split
         and network seed from rng, in that order (so one member is the
         estimator without an ensemble)."""
-        members = []
+        plans = []
         spec = self._periodic_spec(pre)
         Xt = _network_input(pre, Xt, spec, int(self.embedding_dim))
         for _ in range(int(self.n_ensemble)):
@@ -385,8 +422,14 @@ class _BaseTabularMLP(BaseEstimator):
                                      stratify=split_y is not None)
             net = self._make_network(network_class, rng.randint(_SEED_BOUND),
                                      label_smoothing)
-            members.append(self._fit_network(net, pre, Xt, target, train, val, spec))
-        return members
+            plans.append((net, train, val))
+        with warnings.catch_warnings():
+            # a fixed epoch budget is the recipe, not a failure to converge
+            # (set here, once: the filters are the process's, not a thread's)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return _train_side_by_side(
+                lambda plan: self._fit_network(plan[0], pre, Xt, target, *plan[1:], spec),
+                plans, _engine.fit_threads())
 
     def _fit_or_restore(self, X, y):
         """``_fit_table``, or on any error the fitted state as it was (fit

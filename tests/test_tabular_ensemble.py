@@ -2,12 +2,17 @@
 without an ensemble, the averaged prediction against the members' own, and
 a failed fit leaving the fitted estimator as it was."""
 import pickle
+import threading
+import time
 
 import numpy as np
 import pytest
+from sklearn import config_context, get_config
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
 
-from fastmlp import TabularMLPClassifier, TabularMLPRegressor
+from fastmlp import TabularMLPClassifier, TabularMLPRegressor, _engine, _tabular
+from fastmlp._openmp import effective_n_threads
 from fastmlp._sklearn_compat import InvalidParameterError
 
 pd = pytest.importorskip("pandas")
@@ -42,8 +47,11 @@ def _target(cls, signal):
 def test_first_member_is_the_model_without_an_ensemble(cls):
     df, signal = _table()
     y = _target(cls, signal)
-    one = cls(**SMALL, random_state=5).fit(df, y)
     three = cls(**SMALL, n_ensemble=3, random_state=5).fit(df, y)
+    # the members train side by side, each on its share of the threads
+    running = min(3, effective_n_threads())
+    with threadpool_limits(limits=effective_n_threads() // running, user_api="openmp"):
+        one = cls(**SMALL, random_state=5).fit(df, y)
     assert len(three.networks_) == 3 and three.network_ is three.networks_[0]
     assert one.networks_ == [one.network_]
     for a, b in zip(one.network_.coefs_, three.networks_[0].coefs_):
@@ -198,3 +206,50 @@ class _FailAt:
     def __call__(self, est, history):
         if len(history["loss"]) == self.epoch:
             1 / 0
+
+
+def _record_member(seen, lock, pause=0.0):
+    """A fit_one for _train_side_by_side that records its thread, the
+    threads a fit in it would use, and how many run at once."""
+    def fit_one(plan):
+        with lock:
+            seen["running"] += 1
+            seen["most"] = max(seen["most"], seen["running"])
+        time.sleep(pause)
+        seen["members"].append((plan, threading.current_thread().name, _engine.fit_threads(),
+                                _engine.thread_share(64), get_config()["assume_finite"]))
+        with lock:
+            seen["running"] -= 1
+        if plan == "fail":
+            raise ZeroDivisionError
+        return plan
+    return fit_one
+
+
+@pytest.mark.parametrize("n_threads, n_plans, running, each",
+                         [(2, 5, 2, 1), (8, 3, 3, 2), (4, 2, 2, 2), (3, 1, 1, None), (1, 4, 1, None)])
+def test_members_train_side_by_side_on_pinned_threads(n_threads, n_plans, running, each):
+    seen, lock = {"running": 0, "most": 0, "members": []}, threading.Lock()
+    plans = list(range(n_plans))
+    with config_context(assume_finite=True):
+        out = _tabular._train_side_by_side(_record_member(seen, lock, 0.05), plans, n_threads)
+    assert out == plans  # in the plans' order
+    assert seen["most"] == running
+    for _, thread, fit_threads, share, assume_finite in seen["members"]:
+        assert assume_finite  # the caller's scikit-learn configuration
+        if each is None:  # one at a time, here, not pinned
+            assert thread == threading.current_thread().name
+            assert fit_threads == effective_n_threads()
+        else:
+            assert thread.startswith("fastmlp-member")
+            assert fit_threads == each and share == each  # not re-shared per epoch
+    assert _engine.fit_threads() == effective_n_threads()  # the pin ends with the member
+
+
+def test_a_failing_member_raises_and_the_rest_are_dropped():
+    seen, lock = {"running": 0, "most": 0, "members": []}, threading.Lock()
+    with pytest.raises(ZeroDivisionError):
+        _tabular._train_side_by_side(_record_member(seen, lock, 0.2),
+                                     ["fail", 1, 2, 3, 4, 5], 2)
+    # the two running beside "fail" may start before the rest are dropped
+    assert len(seen["members"]) <= 4
