@@ -102,6 +102,8 @@ VARIANTS = {
     "ensemble_2": {"n_ensemble": 2},
     "ensemble_3": {"n_ensemble": 3},
     "ensemble_5": {"n_ensemble": 5},
+    "epochs_32": {"max_iter": 32},
+    "ensemble_2_epochs_32": {"n_ensemble": 2, "max_iter": 32},
     "robust_scaling": {"numeric_scaling": "robust"},
     "no_smooth_clip": {"numeric_scaling": "robust", "smooth_clip": False},
     "no_data_init": {"data_init": False},

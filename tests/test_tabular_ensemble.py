@@ -226,30 +226,37 @@ def _record_member(seen, lock, pause=0.0):
     return fit_one
 
 
-@pytest.mark.parametrize("n_threads, n_plans, running, each",
-                         [(2, 5, 2, 1), (8, 3, 3, 2), (4, 2, 2, 2), (3, 1, 1, None), (1, 4, 1, None)])
-def test_members_train_side_by_side_on_pinned_threads(n_threads, n_plans, running, each):
+@pytest.mark.parametrize("n_threads, n_plans, most, each", [
+    (2, 5, 2, [1, 1, 1, 1, 2]),  # rounds of 2, 2 and 1
+    (3, 4, 3, [1, 1, 1, 3]),
+    (8, 3, 3, [2, 2, 2]),
+    (4, 2, 2, [2, 2]),
+    (3, 1, 1, None),  # one member: here, as it is
+    (1, 4, 1, None),  # one thread: one after the other, here
+])
+def test_members_train_side_by_side_on_pinned_threads(n_threads, n_plans, most, each):
     seen, lock = {"running": 0, "most": 0, "members": []}, threading.Lock()
     plans = list(range(n_plans))
     with config_context(assume_finite=True):
         out = _tabular._train_side_by_side(_record_member(seen, lock, 0.05), plans, n_threads)
     assert out == plans  # in the plans' order
-    assert seen["most"] == running
-    for _, thread, fit_threads, share, assume_finite in seen["members"]:
+    assert seen["most"] == most
+    assert sorted(m[0] for m in seen["members"]) == plans
+    for plan, thread, fit_threads, share, assume_finite in seen["members"]:
         assert assume_finite  # the caller's scikit-learn configuration
-        if each is None:  # one at a time, here, not pinned
+        if each is None:  # not pinned
             assert thread == threading.current_thread().name
             assert fit_threads == effective_n_threads()
         else:
             assert thread.startswith("fastmlp-member")
-            assert fit_threads == each and share == each  # not re-shared per epoch
+            # pinned: not re-shared per epoch by the fits beside it
+            assert fit_threads == each[plan] and share == each[plan]
     assert _engine.fit_threads() == effective_n_threads()  # the pin ends with the member
 
 
-def test_a_failing_member_raises_and_the_rest_are_dropped():
+def test_a_failing_member_raises_and_later_rounds_do_not_start():
     seen, lock = {"running": 0, "most": 0, "members": []}, threading.Lock()
     with pytest.raises(ZeroDivisionError):
-        _tabular._train_side_by_side(_record_member(seen, lock, 0.2),
+        _tabular._train_side_by_side(_record_member(seen, lock, 0.05),
                                      ["fail", 1, 2, 3, 4, 5], 2)
-    # the two running beside "fail" may start before the rest are dropped
-    assert len(seen["members"]) <= 4
+    assert sorted(str(m[0]) for m in seen["members"]) == ["1", "fail"]
