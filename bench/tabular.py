@@ -99,11 +99,12 @@ VARIANTS = {
     "one_hot_all": {"max_one_hot": None, "max_categories": 1000},
     "parametric_act": {"parametric_activation": True},
     "parametric_act_lr5": {"parametric_activation": True, "parametric_activation_lr": 5.0},
-    "ensemble_2": {"n_ensemble": 2},
+    # the defaults are two members of 32 epochs (since 2026-12-05)
+    "one_member": {"n_ensemble": 1},
+    "one_member_64": {"n_ensemble": 1, "max_iter": 64},  # the defaults before
+    "ensemble_2_epochs_64": {"n_ensemble": 2, "max_iter": 64},
     "ensemble_3": {"n_ensemble": 3},
     "ensemble_5": {"n_ensemble": 5},
-    "epochs_32": {"max_iter": 32},
-    "ensemble_2_epochs_32": {"n_ensemble": 2, "max_iter": 32},
     "robust_scaling": {"numeric_scaling": "robust"},
     "no_smooth_clip": {"numeric_scaling": "robust", "smooth_clip": False},
     "no_data_init": {"data_init": False},

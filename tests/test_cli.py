@@ -362,8 +362,8 @@ def test_csv_tabular_n_ensemble(mixed_csv, capsys, monkeypatch):
 
     monkeypatch.setattr(TabularMLPClassifier, "fit", fit)
     assert main(["--csv", mixed_csv, "--target", "label", "--tabular", "--cv", "2",
-                 "--max-iter", "10", "--n-ensemble", "2"]) == 0
-    assert seen == [2, 2]  # each fold's estimator
+                 "--max-iter", "10", "--n-ensemble", "3"]) == 0
+    assert seen == [3, 3]  # each fold's estimator (the default is 2)
     assert "TabularMLPClassifier: accuracy" in capsys.readouterr().out
     assert main(["--csv", mixed_csv, "--target", "label", "--n-ensemble", "2"]) == 2
     assert "--n-ensemble needs --tabular" in capsys.readouterr().err

@@ -93,7 +93,7 @@ def _fitted(**kw):
     effect = dict(zip(CATS, rng.normal(size=12)))
     y = X[:, 0].astype(float) + np.array([effect.get(c, 0.0) for c in X[:, 1]])
     params = dict(hidden_layer_sizes=(16,), max_iter=12, batch_size=64, n_periodic=2,
-                  max_one_hot=8, embedding_dim=3, random_state=0)
+                  max_one_hot=8, embedding_dim=3, n_ensemble=1, random_state=0)
     return TabularMLPRegressor(**{**params, **kw}).fit(X, y), X
 
 

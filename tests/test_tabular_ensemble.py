@@ -51,7 +51,7 @@ def test_first_member_is_the_model_without_an_ensemble(cls):
     # the members train side by side, each on its share of the threads
     running = min(3, effective_n_threads())
     with threadpool_limits(limits=effective_n_threads() // running, user_api="openmp"):
-        one = cls(**SMALL, random_state=5).fit(df, y)
+        one = cls(**SMALL, n_ensemble=1, random_state=5).fit(df, y)
     assert len(three.networks_) == 3 and three.network_ is three.networks_[0]
     assert one.networks_ == [one.network_]
     for a, b in zip(one.network_.coefs_, three.networks_[0].coefs_):

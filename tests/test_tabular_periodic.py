@@ -132,7 +132,7 @@ def _fitted(learn, **kw):
     # periodic_dim=0: the cosines go to the first layer (the linear layers'
     # own tests are below)
     params = dict(hidden_layer_sizes=(32,), max_iter=15, batch_size=64, n_periodic=4,
-                  learn_periodic=learn, periodic_dim=0, random_state=0)
+                  learn_periodic=learn, periodic_dim=0, n_ensemble=1, random_state=0)
     return TabularMLPRegressor(**{**params, **kw}).fit(x, y), x
 
 
