@@ -119,7 +119,20 @@ def _wide(dtype=np.float32):
     return X, y
 
 
-# name: (description, data, estimator kwargs, what is timed)
+def _table(dtype=np.float64):
+    """5000 rows of 10 numeric columns, 3 classes: a table for the tabular
+    estimator (numeric, so that HistGradientBoosting takes it as it is)."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((5000, 10)).astype(dtype)
+    X[:, 3] = np.exp(X[:, 3])  # a skewed column
+    y = np.digitize(np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.3 * X[:, 3],
+                    [-0.5, 0.5])
+    return X, y
+
+
+# name: (description, data, estimator kwargs, what is timed).  "tabular"
+# times TabularMLPClassifier, and for scikit-learn HistGradientBoosting, the
+# model it is measured against on tables.
 WORKLOADS = {
     "digits_b200": ("digits 64-100-10, Adam, batch 200, 50 epochs", _digits,
                     dict(hidden_layer_sizes=(100,), batch_size=200, max_iter=50), "fit"),
@@ -131,10 +144,12 @@ WORKLOADS = {
                   dict(hidden_layer_sizes=(256, 128), batch_size=256, max_iter=5), "fit"),
     "digits_predict": ("predict_proba of digits' 1797 rows, x20", _digits,
                        dict(hidden_layer_sizes=(100,), max_iter=20), "predict"),
+    "tabular": ("5000 x 10 table, TabularMLPClassifier's defaults (sklearn: "
+                "HistGradientBoostingClassifier)", _table, {}, "fit"),
 }
 SMOKE = {"digits_b200": dict(max_iter=3), "digits_b1": dict(max_iter=1),
          "digits_lbfgs": dict(max_iter=5), "wide_b256": dict(max_iter=1),
-         "digits_predict": {}}
+         "digits_predict": {}, "tabular": dict(max_iter=2)}
 
 
 LIBS = ("fastmlp", "unpaced", "sklearn")
@@ -160,7 +175,13 @@ class _Unpaced:
         self._engine.Problem.__init__ = self._init
 
 
-def _estimator(lib, kwargs):
+def _estimator(lib, workload, kwargs):
+    if workload == "tabular":
+        if lib == "sklearn":
+            from sklearn.ensemble import HistGradientBoostingClassifier
+            return HistGradientBoostingClassifier(random_state=0)
+        from fastmlp import TabularMLPClassifier
+        return TabularMLPClassifier(random_state=0, **kwargs)
     if lib in ("fastmlp", "unpaced"):
         from fastmlp import MLPClassifier
     else:
@@ -172,7 +193,7 @@ def _run(lib, workload, data, smoke):
     _, _, kwargs, what = WORKLOADS[workload]
     kwargs = {**kwargs, **(SMOKE[workload] if smoke else {})}
     X, y = data
-    est = _estimator(lib, kwargs)
+    est = _estimator(lib, workload, kwargs)
     if lib == "unpaced":
         with _Unpaced():
             return _time_once(what, X, y, smoke, est)
