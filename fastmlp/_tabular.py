@@ -24,8 +24,9 @@ Ensembles (``n_ensemble``) train their members on the same preprocessed
 table, side by side in threads, each on a fixed share of the OpenMP threads
 (``_train_side_by_side``); each differs by its held-out rows and its seed.
 """
+import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from numbers import Integral, Real
 
 import numpy as np
@@ -274,7 +275,7 @@ def _hidden(sizes):
     return tuple(int(h) for h in sizes)
 
 
-def _train_side_by_side(fit_one, plans, n_threads):
+def _train_side_by_side(fit_one, plans, n_threads, stop=None):
     """``[fit_one(plan) for plan in plans]``, in rounds of up to
     ``n_threads`` running at once, each on ``n_threads // (its round's size)``
     OpenMP threads: 5 members on 2 threads train in two rounds of two on one
@@ -287,7 +288,9 @@ def _train_side_by_side(fit_one, plans, n_threads):
     on ``n_threads`` and the number of members only, never on which members
     happened to overlap, so a fit stays deterministic for a thread count.
     scikit-learn's configuration (per thread) is passed on.  The first
-    failure is raised once its round ends; later rounds do not start."""
+    failure (or a KeyboardInterrupt here) sets ``stop``, a threading.Event
+    the running members check at each epoch's end, and is raised once they
+    have stopped; later rounds do not start."""
     size = max(1, min(len(plans), n_threads))
     rounds = [plans[i:i + size] for i in range(0, len(plans), size)]
     if size < 2:
@@ -303,8 +306,28 @@ def _train_side_by_side(fit_one, plans, n_threads):
         for group in rounds:
             each = n_threads // len(group)
             futures = [pool.submit(pinned, plan, each) for plan in group]
-            fitted += [future.result() for future in futures]
+            try:
+                # whichever member fails first, without waiting for the rest
+                wait(futures, return_when=FIRST_EXCEPTION)
+                for future in futures:
+                    if future.done() and future.exception() is not None:
+                        future.result()  # raises it
+                fitted += [future.result() for future in futures]
+            except BaseException:
+                if stop is not None:
+                    stop.set()
+                raise
     return fitted
+
+
+def _stops_on(event, net):
+    """Make ``net`` end its training at an epoch's end once ``event`` is set
+    (a callback after any it has); returns its callbacks as they were."""
+    saved = net.callbacks
+    callbacks = [] if saved is None else (
+        list(saved) if isinstance(saved, (list, tuple)) else [saved])
+    net.set_params(callbacks=callbacks + [lambda est, history: event.is_set()])
+    return saved
 
 
 class _BaseTabularMLP(BaseEstimator):
@@ -433,13 +456,19 @@ class _BaseTabularMLP(BaseEstimator):
             net = self._make_network(network_class, rng.randint(_SEED_BOUND),
                                      label_smoothing)
             plans.append((net, train, val))
-        with warnings.catch_warnings():
-            # a fixed epoch budget is the recipe, not a failure to converge
-            # (set here, once: the filters are the process's, not a thread's)
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            return _train_side_by_side(
-                lambda plan: self._fit_network(plan[0], pre, Xt, target, *plan[1:], spec),
-                plans, _engine.fit_threads())
+        stop = threading.Event()  # a failed member ends the others early
+        saved = [_stops_on(stop, net) for net, _, _ in plans]
+        try:
+            with warnings.catch_warnings():
+                # a fixed epoch budget is the recipe, not a failure to
+                # converge (set here, once: the filters are the process's)
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                return _train_side_by_side(
+                    lambda plan: self._fit_network(plan[0], pre, Xt, target, *plan[1:], spec),
+                    plans, _engine.fit_threads(), stop)
+        finally:  # the fitted networks pickle: no event, no lambda left in them
+            for (net, _, _), callbacks in zip(plans, saved):
+                net.set_params(callbacks=callbacks)
 
     def _fit_or_restore(self, X, y):
         """``_fit_table``, or on any error the fitted state as it was (fit

@@ -260,3 +260,36 @@ def test_a_failing_member_raises_and_later_rounds_do_not_start():
         _tabular._train_side_by_side(_record_member(seen, lock, 0.05),
                                      ["fail", 1, 2, 3, 4, 5], 2)
     assert sorted(str(m[0]) for m in seen["members"]) == ["1", "fail"]
+
+
+def test_a_failing_member_stops_the_member_beside_it():
+    if effective_n_threads() < 2:
+        pytest.skip("one thread: the members train one after the other")
+    df, signal = _table(240)
+    y = _target(TabularMLPClassifier, signal)
+    est = TabularMLPClassifier(**dict(SMALL, max_iter=2000), n_ensemble=2, random_state=0)
+    original, made = TabularMLPClassifier._make_network, []
+
+    def make(self, *args, **kwargs):
+        net = original(self, *args, **kwargs)
+        made.append(net)
+        if len(made) == 2:
+            net.set_params(callbacks=[_FailAt(3)])
+        return net
+
+    TabularMLPClassifier._make_network = make
+    try:
+        with pytest.raises(ZeroDivisionError):
+            est.fit(df, y)
+    finally:
+        TabularMLPClassifier._make_network = original
+    # the first member ended at an epoch's end soon after, not at 2000
+    assert 0 < made[0].n_iter_ < 2000
+    # and the callbacks are the members' own again
+    assert made[0].callbacks is None and len(made[1].callbacks) == 1
+
+
+def test_fitted_members_keep_no_stop_callback():
+    df, signal = _table(160)
+    est = TabularMLPRegressor(**SMALL, n_ensemble=2, random_state=0).fit(df, signal)
+    assert all(net.callbacks is None for net in est.networks_)
