@@ -35,6 +35,18 @@ import warnings
 
 import numpy as np
 
+# Prepended to every competitor: it exits when the bench that started it
+# dies without stopping it (killed, or a broken pipe), instead of loading
+# the machine until someone notices (one did, for 20 minutes).
+_EXIT_WITH_PARENT = textwrap.dedent("""
+    import os as _os, threading as _threading, time as _time
+    def _watch(parent=_os.getppid()):
+        while _os.getppid() == parent:
+            _time.sleep(0.5)
+        _os._exit(0)
+    _threading.Thread(target=_watch, daemon=True).start()
+""")
+
 COMPETITORS = {
     "blas": textwrap.dedent("""
         import os, sys
@@ -91,7 +103,8 @@ class Competitor:
     def __enter__(self):
         env = dict(os.environ, OMP_NUM_THREADS="2")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", COMPETITORS[self.name]], stdout=subprocess.PIPE,
+            [sys.executable, "-c", _EXIT_WITH_PARENT + COMPETITORS[self.name]],
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=env, start_new_session=True, text=True)
         line = self.proc.stdout.readline()
         if "ready" not in line:
