@@ -65,6 +65,10 @@ def parse_args(argv):
                    "PyTorch, and the fixed cost of a fit (bench/targets.py)")
     p.add_argument("--competitors", default=None,
                    help="with --contention: comma-separated subset of blas,omp,torch")
+    p.add_argument("--libs", default=None,
+                   help="with --contention: comma-separated subset of fastmlp,unpaced,sklearn "
+                   "(scikit-learn's HistGradientBoosting once ran for over 20 minutes beside "
+                   "the omp competitor)")
     args = p.parse_args(argv)
     if args.repeats is None:
         args.repeats = 2 if args.smoke else 3

@@ -228,13 +228,13 @@ def _time_once(what, X, y, smoke, est):
     return seconds, getattr(est, "_pace_report", None)
 
 
-def measure(workloads, conditions, repeats, smoke=False, log=print):
+def measure(workloads, conditions, repeats, smoke=False, log=print, libs=LIBS):
     """{workload: {condition: {lib: [seconds, ...]}}} and the pace reports."""
     datas = {w: WORKLOADS[w][1]() for w in workloads}
     for w in workloads:  # warm up: imports, thread pools, page faults
-        for lib in LIBS:
+        for lib in libs:
             _run(lib, w, datas[w], True)
-    times = {w: {c: {lib: [] for lib in LIBS} for c in conditions} for w in workloads}
+    times = {w: {c: {lib: [] for lib in libs} for c in conditions} for w in workloads}
     paces = {w: {c: [] for c in conditions} for w in workloads}
     for cond in conditions:
         ctx = Competitor(cond) if cond != "quiet" else None
@@ -245,7 +245,7 @@ def measure(workloads, conditions, repeats, smoke=False, log=print):
                 for r in range(repeats):
                     # rotated, with a pause: a library's idle BLAS threads spin
                     # for ~0.1 s after it returns and would slow whoever is next
-                    for lib in LIBS[r % len(LIBS):] + LIBS[:r % len(LIBS)]:
+                    for lib in libs[r % len(libs):] + libs[:r % len(libs)]:
                         time.sleep(0 if smoke else PAUSE)
                         seconds, pace = _run(lib, w, datas[w], smoke)
                         times[w][cond][lib].append(seconds)
@@ -253,7 +253,7 @@ def measure(workloads, conditions, repeats, smoke=False, log=print):
                             paces[w][cond].append(pace)
                 log(f"  {cond:6s} {w:15s} " + "; ".join(
                     f"{lib} " + ", ".join(f"{s:.3f}" for s in times[w][cond][lib])
-                    for lib in LIBS))
+                    for lib in libs))
         finally:
             if ctx is not None:
                 ctx.__exit__()
@@ -269,7 +269,7 @@ def report(times, conditions):
         rule += "---|---|"
     lines = [head, rule]
     for w, per in times.items():
-        for lib in LIBS:
+        for lib in per["quiet"]:
             quiet = min(per["quiet"][lib])
             row = f"| {w} | {lib} | {quiet:.3f} s |"
             for c in conditions[1:]:
@@ -281,6 +281,8 @@ def report(times, conditions):
     lines.append("`unpaced` is fastmlp with its pacer off (tuning pace=False): the team "
                  "throughout, as before issue 15.")
     lines.append("")
+    if not all({"fastmlp", "sklearn"} <= set(per["quiet"]) for per in times.values()):
+        return "\n".join(lines)
     lines.append("fastmlp against scikit-learn under the same load (median over median):")
     for c in conditions[1:]:
         ratios = {w: statistics.median(per[c]["sklearn"]) / statistics.median(per[c]["fastmlp"])
@@ -300,7 +302,10 @@ def main(args, log):
             f"({i.get('num_threads')} threads)" for i in threadpool_info()
             if i.get("user_api") == "blas"]
     log(f"contention: conditions {conditions}, {args.repeats} repeats; BLAS: {blas}")
-    times, paces = measure(workloads, conditions, args.repeats, smoke=args.smoke, log=log)
+    libs = LIBS if not args.libs else tuple(
+        lib for lib in LIBS if lib in args.libs.split(","))
+    times, paces = measure(workloads, conditions, args.repeats, smoke=args.smoke, log=log,
+                           libs=libs)
     text = report(times, conditions)
     text += f"\n\nCPUs: {os.cpu_count()}; BLAS: {'; '.join(blas)}"
     if any(paces[w][c] for w in paces for c in paces[w]):
