@@ -57,7 +57,7 @@ def _set_blas_threads(lib, n):
     pthreads pool, and ignores every other thread without a word.  A fit in
     a worker thread (joblib's threading backend, Dask's threaded workers)
     then ran its GEMMs on OpenBLAS's threads inside the engine's own: two
-    such fits side by side took 2.5x as long as one after the other.  The
+    such fits side by side took 1.8-2.6x as long as one after the other.  The
     sessions are counted process-wide here already, so the library's own
     setter is called, as threadpoolctl before 3.8 did; older versions have
     only the public one, which is that setter."""

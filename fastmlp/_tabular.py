@@ -291,10 +291,10 @@ def _train_side_by_side(fit_one, plans, n_threads, stop=None):
     failure (or a KeyboardInterrupt here) sets ``stop``, a threading.Event
     the running members check at each epoch's end, and is raised once they
     have stopped; later rounds do not start."""
-    size = max(1, min(len(plans), n_threads))
-    rounds = [plans[i:i + size] for i in range(0, len(plans), size)]
+    size = min(len(plans), n_threads)
     if size < 2:
         return [fit_one(plan) for plan in plans]
+    rounds = [plans[i:i + size] for i in range(0, len(plans), size)]
     config = get_config()
 
     def pinned(plan, each):
