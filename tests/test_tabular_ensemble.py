@@ -180,10 +180,11 @@ def test_a_failed_fit_leaves_the_fitted_estimator_as_it_was(cls, n_ensemble):
     np.testing.assert_array_equal(est.predict(df), expected)
 
 
-def _fit_with_failing_member(est, df, y):
-    """Fit with the last member's network raising in its third epoch."""
+def _fit_with_failing_member(est, df, y, made=None):
+    """Fit with the last member's network raising in its third epoch; the
+    members' networks are appended to ``made``."""
     original = type(est)._make_network
-    made = []
+    made = [] if made is None else made
 
     def make(self, *args, **kwargs):
         net = original(self, *args, **kwargs)
@@ -208,9 +209,12 @@ class _FailAt:
             1 / 0
 
 
-def _record_member(seen, lock, pause=0.0):
-    """A fit_one for _train_side_by_side that records its thread, the
-    threads a fit in it would use, and how many run at once."""
+def _record_member(pause):
+    """(seen, fit_one): a fit_one for _train_side_by_side that records in
+    seen its thread, the threads a fit in it would use, and how many run at
+    once."""
+    seen, lock = {"running": 0, "most": 0, "members": []}, threading.Lock()
+
     def fit_one(plan):
         with lock:
             seen["running"] += 1
@@ -223,7 +227,7 @@ def _record_member(seen, lock, pause=0.0):
         if plan == "fail":
             raise ZeroDivisionError
         return plan
-    return fit_one
+    return seen, fit_one
 
 
 @pytest.mark.parametrize("n_threads, n_plans, most, each", [
@@ -235,10 +239,10 @@ def _record_member(seen, lock, pause=0.0):
     (1, 4, 1, None),  # one thread: one after the other, here
 ])
 def test_members_train_side_by_side_on_pinned_threads(n_threads, n_plans, most, each):
-    seen, lock = {"running": 0, "most": 0, "members": []}, threading.Lock()
+    seen, fit_one = _record_member(0.05)
     plans = list(range(n_plans))
     with config_context(assume_finite=True):
-        out = _tabular._train_side_by_side(_record_member(seen, lock, 0.05), plans, n_threads)
+        out = _tabular._train_side_by_side(fit_one, plans, n_threads)
     assert out == plans  # in the plans' order
     assert seen["most"] == most
     assert sorted(m[0] for m in seen["members"]) == plans
@@ -255,10 +259,9 @@ def test_members_train_side_by_side_on_pinned_threads(n_threads, n_plans, most, 
 
 
 def test_a_failing_member_raises_and_later_rounds_do_not_start():
-    seen, lock = {"running": 0, "most": 0, "members": []}, threading.Lock()
+    seen, fit_one = _record_member(0.05)
     with pytest.raises(ZeroDivisionError):
-        _tabular._train_side_by_side(_record_member(seen, lock, 0.05),
-                                     ["fail", 1, 2, 3, 4, 5], 2)
+        _tabular._train_side_by_side(fit_one, ["fail", 1, 2, 3, 4, 5], 2)
     assert sorted(str(m[0]) for m in seen["members"]) == ["1", "fail"]
 
 
@@ -268,21 +271,9 @@ def test_a_failing_member_stops_the_member_beside_it():
     df, signal = _table(240)
     y = _target(TabularMLPClassifier, signal)
     est = TabularMLPClassifier(**dict(SMALL, max_iter=2000), n_ensemble=2, random_state=0)
-    original, made = TabularMLPClassifier._make_network, []
-
-    def make(self, *args, **kwargs):
-        net = original(self, *args, **kwargs)
-        made.append(net)
-        if len(made) == 2:
-            net.set_params(callbacks=[_FailAt(3)])
-        return net
-
-    TabularMLPClassifier._make_network = make
-    try:
-        with pytest.raises(ZeroDivisionError):
-            est.fit(df, y)
-    finally:
-        TabularMLPClassifier._make_network = original
+    made = []
+    with pytest.raises(ZeroDivisionError):
+        _fit_with_failing_member(est, df, y, made)
     # the first member ended at an epoch's end soon after, not at 2000
     assert 0 < made[0].n_iter_ < 2000
     # and the callbacks are the members' own again
