@@ -72,6 +72,8 @@ EMBEDDING_LR = 10.0
 # (README, "Tables").
 MAX_ITER = 32
 N_ENSEMBLE = 2
+# max_steps's default: None, every table trains max_iter epochs
+MAX_STEPS = None
 _SEED_BOUND = 2**31 - 1
 
 _COMMON_CONSTRAINTS = {
@@ -82,6 +84,7 @@ _COMMON_CONSTRAINTS = {
     "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
     "n_lr_cycles": [Interval(Integral, 1, None, closed="left")],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "max_steps": [Interval(Integral, 1, None, closed="left"), None],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "beta_1": [Interval(Real, 0, 1, closed="left")],
     "beta_2": [Interval(Real, 0, 1, closed="left")],
@@ -128,7 +131,13 @@ lr_schedule : {{'multicycle', 'cosine', 'constant'}}, default='multicycle'
 n_lr_cycles : int >= 1, default=4
     Cycles of the 'multicycle' schedule.
 max_iter : int >= 1, default={max_iter}
-    Epochs. Training always runs them all (the schedules span them).
+    Epochs. Training always runs them all (the schedules span them),
+    unless ``max_steps`` makes them fewer.
+max_steps : int >= 1 or None, default={max_steps}
+    The most optimizer steps (minibatches) per member, as epochs: a table
+    of ``n_batches`` minibatches per epoch trains
+    ``min(max_iter, ceil(max_steps / n_batches))`` epochs, so a large
+    table's fit stops growing with its rows. None: always ``max_iter``.
 batch_size : int >= 1, default=256
     Rows per minibatch (made the number of training rows when larger).
 beta_1 : float in [0, 1), default=0.9
@@ -320,6 +329,14 @@ def _train_side_by_side(fit_one, plans, n_threads, stop=None):
     return fitted
 
 
+def _epochs(max_iter, max_steps, n_batches):
+    """Epochs of a member with ``n_batches`` minibatches per epoch: max_iter,
+    or fewer when more would take over ``max_steps`` steps (at least one)."""
+    if max_steps is None:
+        return max_iter
+    return max(1, min(max_iter, -(-int(max_steps) // n_batches)))
+
+
 def _stops_on(event, net):
     """Make ``net`` end its training at an epoch's end once ``event`` is set
     (a callback after any it has); returns its callbacks as they were."""
@@ -400,7 +417,9 @@ class _BaseTabularMLP(BaseEstimator):
         keeping its best epoch on Xt[val]; Xt is the network's input
         (``_network_input``) for the periodic layer ``spec``."""
         n_train = Xt.shape[0] if train is None else train.shape[0]
-        net.set_params(batch_size=min(int(self.batch_size), n_train))
+        batch_size = min(int(self.batch_size), n_train)
+        epochs = _epochs(int(self.max_iter), self.max_steps, -(-n_train // batch_size))
+        net.set_params(batch_size=batch_size, max_iter=epochs, n_iter_no_change=epochs + 1)
         if spec is not None:
             # the engine learns the drawn frequencies and phases, and the
             # linear layers drawn from the network's seed (_tabular_network)
@@ -560,7 +579,7 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     Parameters
     ----------
 """ + "\n".join("    " + line if line else "" for line in (
-        _SHARED_PARAMS_DOC.format(lr="0.002", max_iter="32", wd="0.02")
+        _SHARED_PARAMS_DOC.format(lr="0.002", max_iter=MAX_ITER, max_steps=MAX_STEPS, wd="0.02")
         + """\
 label_smoothing : float in [0, 1), default=0.1
     Train on ``(1 - eps) * y + eps / n_classes`` instead of one-hot ``y``.
@@ -604,7 +623,7 @@ label_smoothing : float in [0, 1), default=0.1
 
     def __init__(self, hidden_layer_sizes=(256, 256), activation="silu", *,
                  learning_rate_init=0.002, lr_schedule="multicycle", n_lr_cycles=4,
-                 max_iter=MAX_ITER, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
+                 max_iter=MAX_ITER, max_steps=MAX_STEPS, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
                  weight_decay_schedule="flat_cosine", dropout=0.15,
                  dropout_schedule="constant", data_init=True,
                  label_smoothing=0.1,
@@ -623,6 +642,7 @@ label_smoothing : float in [0, 1), default=0.1
         self.lr_schedule = lr_schedule
         self.n_lr_cycles = n_lr_cycles
         self.max_iter = max_iter
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -726,7 +746,7 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
     Parameters
     ----------
 """ + "\n".join("    " + line if line else "" for line in (
-        _SHARED_PARAMS_DOC.format(lr="0.001", max_iter="32", wd="0.02")
+        _SHARED_PARAMS_DOC.format(lr="0.001", max_iter=MAX_ITER, max_steps=MAX_STEPS, wd="0.02")
         + """\
 standardize_target : bool, default=True
     Train on ``(y - mean) / std`` and map predictions back.
@@ -769,7 +789,7 @@ clip_output : bool, default=True
 
     def __init__(self, hidden_layer_sizes=(256, 256), activation="silu", *,
                  learning_rate_init=0.001, lr_schedule="multicycle", n_lr_cycles=4,
-                 max_iter=MAX_ITER, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
+                 max_iter=MAX_ITER, max_steps=MAX_STEPS, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
                  weight_decay_schedule="flat_cosine", dropout=0.15,
                  dropout_schedule="constant", data_init=True,
                  standardize_target=True,
@@ -788,6 +808,7 @@ clip_output : bool, default=True
         self.lr_schedule = lr_schedule
         self.n_lr_cycles = n_lr_cycles
         self.max_iter = max_iter
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.beta_1 = beta_1
         self.beta_2 = beta_2

@@ -108,6 +108,34 @@ def test_each_minibatch_runs_at_the_scheduled_rate_decay_and_dropout(
         assert history[epoch_no] == pytest.approx(0.01 * factors[:, 0].mean(), rel=1e-12)
 
 
+@pytest.mark.parametrize("best_epoch, n_batches", [(False, 5), (True, 4)])
+def test_max_steps_caps_the_epochs_and_the_schedules_span_them(best_epoch, n_batches,
+                                                                monkeypatch):
+    from fastmlp import _engine
+
+    df, signal = _table(300)  # 300 rows, 240 of them trained on with best_epoch
+    seen = []
+    real_epoch = _engine.Problem.epoch
+
+    def epoch(problem, optimizer, order, **kw):
+        seen.append(kw["step_factors"][:, 0].copy())
+        return real_epoch(problem, optimizer, order, **kw)
+
+    monkeypatch.setattr(_engine.Problem, "epoch", epoch)
+    kw = dict(hidden_layer_sizes=(8,), max_iter=10, batch_size=64, best_epoch=best_epoch,
+              n_ensemble=1, random_state=0)
+    # 11 steps of at most 4 or 5 a epoch: 3 epochs, and the rate's cycles end with them
+    reg = TabularMLPRegressor(**kw, max_steps=11).fit(df, signal)
+    assert reg.n_iter_ == len(seen) == 3 and all(f.shape == (n_batches,) for f in seen)
+    last = (3 * n_batches - 0.5) / (3 * n_batches)
+    assert seen[-1][-1] == pytest.approx(lr_factor("multicycle", last, 4), rel=1e-12)
+    assert TabularMLPRegressor(**kw, max_steps=1).fit(df, signal).n_iter_ == 1
+    # a cap the fit does not reach changes nothing
+    pred = TabularMLPRegressor(**kw, max_steps=None).fit(df, signal).predict(df)
+    np.testing.assert_array_equal(
+        TabularMLPRegressor(**kw, max_steps=10 * n_batches).fit(df, signal).predict(df), pred)
+
+
 def test_weight_decay_schedule_changes_training():
     X = np.random.RandomState(0).normal(size=(64, 3))
     y = X.sum(axis=1)
@@ -251,6 +279,8 @@ def test_errors(cls):
         cls(lr_schedule="linear").fit(X, y)
     with pytest.raises(InvalidParameterError):
         cls(dropout=1.0).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="max_steps"):
+        cls(max_steps=0).fit(X, y)
     fitted = cls(**SMALL).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         fitted.predict(X[:, :1])
