@@ -12,7 +12,9 @@
 # row_times_rm) is a GEMV too, where OpenBLAS's GEMM would first pack all of
 # W: 1.05 against 1.32 us at 100x256, 51 against 379 us at 1024x1024 (one
 # thread, float32).  Narrow or small W stay with the GEMM, whose
-# small-matrix kernel is the faster there.
+# small-matrix kernel is the faster there.  The online step's forward is
+# row_times_w, a C loop (_rank1.h): on the Haswell kernel, which has no
+# small-matrix kernel, the GEMM packed all of W for every sample.
 from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
@@ -24,6 +26,10 @@ cdef extern from "_rank1.h" nogil:
     void fastmlp_rank1_d(Py_ssize_t m, Py_ssize_t n, double alpha,
                          const double* a, Py_ssize_t inca, const double* b,
                          double beta, double* C, Py_ssize_t ldc)
+    void fastmlp_row_times_f(Py_ssize_t k, Py_ssize_t n, const float* a, const float* B,
+                             Py_ssize_t ldb, float* c)
+    void fastmlp_row_times_d(Py_ssize_t k, Py_ssize_t n, const double* a,
+                             const double* B, Py_ssize_t ldb, double* c)
 
 
 # One-row products x W go to GEMV from GEMV_MIN_N columns and GEMV_MIN_NK
@@ -87,6 +93,34 @@ cdef void row_times_rm(int n, int k, const floating* a, const floating* B,
         _gemv(b"n", n, k, 1, B, n, a, 1, 0, c)
     else:
         gemm_rm(False, False, 1, n, k, 1, a, k, B, n, 0, c, n)
+
+
+cdef void row_times_w(int n, int k, const floating* a, const floating* B, int ldb,
+                      floating* c) noexcept nogil:
+    """c[n] = a[k] @ B[k, n] (B row-major, ldb apart), summed over k in order
+    for every column: the online step's forward (_rank1.h), whose bits do
+    not depend on which of B's columns a thread owns."""
+    if n <= 0:
+        return
+    if floating is float:
+        fastmlp_row_times_f(k, n, a, B, ldb, c)
+    else:
+        fastmlp_row_times_d(k, n, a, B, ldb, c)
+
+
+def row_times(const floating[::1] a,     # IN: (k,)
+              const floating[:, ::1] B,  # IN: (k, ldb), of which columns lo:lo + n
+              floating[::1] c,           # OUT: (n,)
+              Py_ssize_t lo=0):
+    """c = a @ B[:, lo:lo + c.shape[0]] through row_times_w (for tests)."""
+    cdef Py_ssize_t n = c.shape[0]
+    if a.shape[0] != B.shape[0] or lo < 0 or lo + n > B.shape[1]:
+        raise ValueError("row_times: shapes do not match")
+    if a.shape[0] == 0 or n == 0:
+        c[:] = 0
+        return
+    with nogil:
+        row_times_w(<int> n, <int> a.shape[0], &a[0], &B[0, lo], <int> B.shape[1], &c[0])
 
 
 def gemm(const floating[:, ::1] A,   # IN

@@ -73,6 +73,11 @@ cdef struct Tuning:
     bint online_split
     Py_ssize_t online_min_coefs
     Py_ssize_t online_min_samples
+    # The online step's forward products x W (one row times the thread's
+    # columns of W) in fastmlp's loop (_rank1.h) rather than the GEMM: on
+    # where OpenBLAS has no small-matrix kernel and would pack W for every
+    # sample (_tuning.small_gemm_kernel).
+    bint online_row_loop
     # Gathering a shuffled batch is split over the team from this many values.
     Py_ssize_t par_min_gather
     # Check for Ctrl-C after about this many samples (well under a second).

@@ -25,6 +25,7 @@ DEFAULTS = {
     "online_split": True,
     "online_min_coefs": 2048,
     "online_min_samples": 256,
+    "online_row_loop": None,  # by BLAS kernel: not small_gemm_kernel()
     "par_min_gather": 1 << 14,
     "signal_check_samples": 2048,
     "pace": PACE_DEFAULT,
@@ -43,15 +44,21 @@ DEFAULTS = {
 # the Haswell kernel (AMD EPYC without AVX-512) 100-256-128-10 at batch 256,
 # float32, took 151 ms/epoch with them and 88 without (1 thread; 83 and 55
 # on 2).  So they are on where that kernel runs, and off (0) elsewhere.
+# The online step's one-row products x W (Tuning.online_row_loop) follow the
+# same kernels: where they exist they beat fastmlp's loop (142 against 177
+# ns at 64x48, AVX-512, bench/README.md); on the Haswell kernel the GEMM
+# packs all of W for every sample, and the loop took digits' 20-epoch
+# online fit (float32, 2 threads) from 218 to 113 ms.
 SMALL_GEMM_KERNELS = ("skylakex", "cooperlake", "sapphirerapids")
 SMALL_GEMM_MNK = 1e6
-_kernel_mnk = None
+_small_kernels = None
 
 
-def small_gemm_mnk_for_kernel():
-    """small_gemm_mnk for the BLAS fastmlp calls (SciPy's; read once)."""
-    global _kernel_mnk
-    if _kernel_mnk is None:
+def small_gemm_kernel():
+    """Does the BLAS fastmlp calls (SciPy's) have OpenBLAS's small-matrix
+    kernels?  Read once."""
+    global _small_kernels
+    if _small_kernels is None:
         from threadpoolctl import ThreadpoolController
 
         arch = ""
@@ -59,8 +66,13 @@ def small_gemm_mnk_for_kernel():
             if "scipy" in str(lib.filepath):
                 arch = str(getattr(lib, "architecture", "") or "").lower()
                 break
-        _kernel_mnk = SMALL_GEMM_MNK if arch in SMALL_GEMM_KERNELS else 0.0
-    return _kernel_mnk
+        _small_kernels = arch in SMALL_GEMM_KERNELS
+    return _small_kernels
+
+
+def small_gemm_mnk_for_kernel():
+    """small_gemm_mnk for the BLAS fastmlp calls."""
+    return SMALL_GEMM_MNK if small_gemm_kernel() else 0.0
 
 
 # Rows per block of a prediction: each thread keeps a block in its own
@@ -91,6 +103,8 @@ cdef Tuning tuning_from(dict overrides) except *:
     t.online_split = values["online_split"]
     t.online_min_coefs = values["online_min_coefs"]
     t.online_min_samples = values["online_min_samples"]
+    t.online_row_loop = (not small_gemm_kernel() if values["online_row_loop"] is None
+                         else values["online_row_loop"])
     t.par_min_gather = values["par_min_gather"]
     t.signal_check_samples = values["signal_check_samples"]
     t.pace = values["pace"]

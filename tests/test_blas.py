@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from fastmlp._blas import gemm
+from fastmlp._blas import gemm, row_times
 
 TOL = {np.float32: 1e-5, np.float64: 1e-13}
 
@@ -56,3 +56,22 @@ def test_gemm_reads_read_only_inputs():
     C = np.zeros((2, 4))
     gemm(A, B, C)
     np.testing.assert_allclose(C, A @ B)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k, n", [(1, 1), (64, 100), (50, 10), (3, 37), (100, 256)])
+def test_row_times_matches_numpy_and_any_columns_give_the_same_bits(dtype, k, n):
+    # the online step's forward: each thread computes its own columns of
+    # x @ W, and a column's value may not depend on which columns those are
+    rng = np.random.RandomState(2)
+    a = rng.normal(size=k).astype(dtype)
+    B = rng.normal(size=(k, n)).astype(dtype)
+    c = np.full(n, np.nan, dtype=dtype)  # written, not read
+    row_times(a, B, c)
+    np.testing.assert_allclose(c, a @ B, rtol=TOL[dtype], atol=TOL[dtype] * 10)
+    for lo, hi in [(0, n // 2), (n // 2, n), (n // 3, n // 3 + 1), (n - 1, n)]:
+        part = np.full(hi - lo, np.nan, dtype=dtype)
+        row_times(a, B, part, lo)
+        np.testing.assert_array_equal(part, c[lo:hi])
+    with pytest.raises(ValueError, match="shapes do not match"):
+        row_times(a, B, c, 1)
