@@ -17,7 +17,7 @@ from libc.string cimport memcpy, memset
 
 from fastmlp._activations cimport (_act_backward, _act_backward_masked, _bias_act_forward,
                                    _param_act_backward, _param_mix)
-from fastmlp._blas cimport gemm_rm
+from fastmlp._blas cimport gemm_rm, row_times_w
 from fastmlp._csr cimport _csr_rows_dot, _csr_rows_tdot
 from fastmlp._dropout cimport _dropout
 from fastmlp._losses cimport _bias_out_forward, _bias_out_loss_delta
@@ -60,6 +60,10 @@ cdef void _forward_block(const Net* net, int l, const floating* Ain,
     if l == 0 and csr.data != NULL:
         _csr_rows_dot(<const floating*> csr.data, csr.indices, csr.indptr,
                       rows, r0, r1, W, fo, Z + r0 * fo)
+    elif net.batch_size == 1 and net.tun.one_row_loop:
+        # batches of one row (every batch of this layout): fastmlp's loop,
+        # where the GEMM would pack W for each row (_tuning.pxd)
+        row_times_w(fo, fi, Ain + r0 * lda, W, fo, Z + r0 * fo)
     else:
         _gemm_pieces(&net.tun, False, rows_n, fo, fi, Ain + r0 * lda, lda, W, 0, Z + r0 * fo)
     if l < net.n_layers - 2:

@@ -242,7 +242,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
         _share(net.units[1], t, nt, &lo, &hi)
         w0 = hi - lo
         if w0 > 0:
-            if net.tun.online_row_loop:
+            if net.tun.one_row_loop:
                 row_times_w(w0, nf, x, pm + o_w[0], w0, Av + uoff[1] + lo)
             else:
                 gemm_rm(False, False, 1, w0, nf, 1, x, nf, pm + o_w[0], w0,
@@ -257,7 +257,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
             a = Av + uoff[l]
             _share(fi, t, nt, &lo, &hi)
             if lo < hi:
-                if net.tun.online_row_loop:
+                if net.tun.one_row_loop:
                     row_times_w(fo, hi - lo, a + lo, pm + o_w[l], fo, Pb + par)
                 else:
                     gemm_rm(False, False, 1, fo, hi - lo, 1, a + lo, fi,

@@ -73,11 +73,12 @@ cdef struct Tuning:
     bint online_split
     Py_ssize_t online_min_coefs
     Py_ssize_t online_min_samples
-    # The online step's forward products x W (one row times the thread's
-    # columns of W) in fastmlp's loop (_rank1.h) rather than the GEMM: on
-    # where OpenBLAS has no small-matrix kernel and would pack W for every
-    # sample (_tuning.small_gemm_kernel).
-    bint online_row_loop
+    # One-row forward products x W in fastmlp's loop (_rank1.h) rather than
+    # the GEMM: the online step's (one row times the thread's columns of W)
+    # and those of any training layout of one row (batch_size=1 on one
+    # thread).  On where OpenBLAS has no small-matrix kernel and would pack
+    # W for every sample (_tuning.small_gemm_kernel).
+    bint one_row_loop
     # Gathering a shuffled batch is split over the team from this many values.
     Py_ssize_t par_min_gather
     # Check for Ctrl-C after about this many samples (well under a second).

@@ -25,7 +25,7 @@ DEFAULTS = {
     "online_split": True,
     "online_min_coefs": 2048,
     "online_min_samples": 256,
-    "online_row_loop": None,  # by BLAS kernel: not small_gemm_kernel()
+    "one_row_loop": None,  # by BLAS kernel: not small_gemm_kernel()
     "par_min_gather": 1 << 14,
     "signal_check_samples": 2048,
     "pace": PACE_DEFAULT,
@@ -44,7 +44,7 @@ DEFAULTS = {
 # the Haswell kernel (AMD EPYC without AVX-512) 100-256-128-10 at batch 256,
 # float32, took 151 ms/epoch with them and 88 without (1 thread; 83 and 55
 # on 2).  So they are on where that kernel runs, and off (0) elsewhere.
-# The online step's one-row products x W (Tuning.online_row_loop) follow the
+# One-row batches' products x W (Tuning.one_row_loop) follow the
 # same kernels: where they exist they beat fastmlp's loop (142 against 177
 # ns at 64x48, AVX-512, bench/README.md); on the Haswell kernel the GEMM
 # packs all of W for every sample, and the loop took digits' 20-epoch
@@ -103,8 +103,8 @@ cdef Tuning tuning_from(dict overrides) except *:
     t.online_split = values["online_split"]
     t.online_min_coefs = values["online_min_coefs"]
     t.online_min_samples = values["online_min_samples"]
-    t.online_row_loop = (not small_gemm_kernel() if values["online_row_loop"] is None
-                         else values["online_row_loop"])
+    t.one_row_loop = (not small_gemm_kernel() if values["one_row_loop"] is None
+                         else values["one_row_loop"])
     t.par_min_gather = values["par_min_gather"]
     t.signal_check_samples = values["signal_check_samples"]
     t.pace = values["pace"]

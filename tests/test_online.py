@@ -126,15 +126,16 @@ def test_float32(online_everywhere, require_threads):
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-9), (np.float32, 1e-4)])
 def test_forward_by_loop_or_gemm_matches_the_one_thread_step(dtype, rtol, require_threads):
     # the one-row products x W in fastmlp's loop (the default where OpenBLAS
-    # has no small-matrix kernel) or in the GEMM: the same step up to rounding
+    # has no small-matrix kernel) or in the GEMM, in the online step and in
+    # the one-thread step of one-row batches: the same steps up to rounding
     units = [8, 48, 9, 5]
     X, Y, sw, params = make_problem(units, "softmax", n_samples=60, dtype=dtype)
     runs = []
-    for n_threads, row_loop in ((1, None), (2, True), (2, False)):
+    for n_threads, row_loop in ((1, False), (1, True), (2, True), (2, False)):
         p = params.copy()
         engine_sgd_epoch(p, X, Y, sw, units, "tanh", "softmax", 1e-4, 1, 0.01,
                          n_threads=n_threads, solver="adam",
-                         tuning={**ONLINE_EVERYWHERE, "online_row_loop": row_loop})
+                         tuning={**ONLINE_EVERYWHERE, "one_row_loop": row_loop})
         runs.append(p)
     require_threads(2, explicit=True)
     assert not np.array_equal(runs[0], params)
