@@ -105,6 +105,12 @@ _PARAM_NAMES = weakref.WeakKeyDictionary()
 class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
     """Shared machinery of MLPClassifier and MLPRegressor."""
 
+    # A validation set's loss is computed each epoch (one forward pass of it)
+    # for validation_loss_curve_; a subclass that keeps no such curve and
+    # does not select on the loss turns this off (the tabular classifier,
+    # which selects on accuracy: one forward pass of the set instead of two)
+    _records_validation_loss = True
+
     @classmethod
     def _get_param_names(cls):
         """BaseEstimator's list, kept per class: it reads __init__'s signature
@@ -436,7 +442,9 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             else:
                 y_val = Y_val.ravel() if Y_val.shape[1] == 1 else Y_val
             sample_weight_val = None if sample_weight is None else sample_weight[val_idx]
-        if X_val is not None and self.validation_loss_curve_ is None:
+        records_loss = X_val is not None and (self._records_validation_loss
+                                              or self.scoring == "loss")
+        if records_loss and self.validation_loss_curve_ is None:
             self.validation_loss_curve_ = []
         if validation is not None and early_stopping and self.validation_scores_ is None:
             self.validation_scores_ = []
@@ -460,7 +468,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         # epochs are numbered within this call (fit) or since initialisation
         # (partial_fit, which has no epoch budget)
         validation_loss = (
-            None if X_val is None
+            None if not records_loss
             else self._validation_loss_fn(X_val, Y_val, sample_weight_val, n_threads)
         )
         reporter = EpochReporter(self.progress, n_samples, None if incremental else self.max_iter)
@@ -514,7 +522,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                     self._say(reporter)("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
                 val_loss = None
-                if X_val is not None:
+                if records_loss:
                     val_loss = validation_loss()
                     self.validation_loss_curve_.append(val_loss)
                 self._update_no_improvement_count(

@@ -367,6 +367,9 @@ class _TailMixin:
 class TabularNetClassifier(_TailMixin, _ScheduledMixin, MLPClassifier):
     """MLPClassifier with the tabular schedules and label smoothing."""
 
+    # the best epoch is chosen on accuracy: no validation loss to compute
+    _records_validation_loss = False
+
     def _validate_input(self, X, y, incremental, reset):
         X, Y = super()._validate_input(X, y, incremental, reset)
         eps = float(self._recipe_value("label_smoothing"))

@@ -233,6 +233,30 @@ def test_best_epoch_is_the_best_validation_score():
         assert est.validation_scores_ is None and est.best_epoch_ == est.n_iter_
 
 
+def test_classifier_validation_is_one_forward_pass_and_the_same_model(monkeypatch):
+    # the members choose their best epoch on accuracy: computing the held-out
+    # loss as well (a second forward pass a epoch) changes nothing
+    df, signal = _table(300)
+    y = np.where(signal > signal.mean(), "hi", "lo")
+    kw = dict(SMALL, n_ensemble=1, random_state=0)
+    calls = []
+    real = TabularNetClassifier._validation_loss_fn
+
+    def counted(self, *args):
+        calls.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(TabularNetClassifier, "_validation_loss_fn", counted)
+    clf = TabularMLPClassifier(**kw).fit(df, y)
+    assert not calls and clf.network_.validation_loss_curve_ is None
+    assert len(clf.validation_scores_) == clf.n_iter_
+    monkeypatch.setattr(TabularNetClassifier, "_records_validation_loss", True)
+    both = TabularMLPClassifier(**kw).fit(df, y)
+    assert calls and len(both.network_.validation_loss_curve_) == both.n_iter_
+    np.testing.assert_array_equal(both.validation_scores_, clf.validation_scores_)
+    np.testing.assert_array_equal(both.predict_proba(df), clf.predict_proba(df))
+
+
 def test_rare_class_is_trained_on_not_only_held_out():
     X = np.random.RandomState(0).normal(size=(60, 2))
     y = np.r_[np.zeros(59, int), 1]  # one row of class 1: no stratified split
