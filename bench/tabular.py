@@ -121,6 +121,8 @@ VARIANTS = {
     "max_steps_1024": {"max_steps": 1024},
     "max_steps_2048": {"max_steps": 2048},
     "no_max_steps": {"max_steps": None},
+    "min_steps_256": {"min_steps": 256},
+    "min_steps_512": {"min_steps": 512},
     "robust_scaling": {"numeric_scaling": "robust"},
     "no_smooth_clip": {"numeric_scaling": "robust", "smooth_clip": False},
     "no_data_init": {"data_init": False},

@@ -78,6 +78,8 @@ N_ENSEMBLE = 2
 # and 1024 1.041, against 1.016 uncapped; the rule fixed before the run
 # allowed 1% (README, "Tables").
 MAX_STEPS = None
+# min_steps's default: 0, no minimum
+MIN_STEPS = 0
 _SEED_BOUND = 2**31 - 1
 
 _COMMON_CONSTRAINTS = {
@@ -88,6 +90,7 @@ _COMMON_CONSTRAINTS = {
     "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
     "n_lr_cycles": [Interval(Integral, 1, None, closed="left")],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "min_steps": [Interval(Integral, 0, None, closed="left")],
     "max_steps": [Interval(Integral, 1, None, closed="left"), None],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "beta_1": [Interval(Real, 0, 1, closed="left")],
@@ -136,12 +139,18 @@ n_lr_cycles : int >= 1, default=4
     Cycles of the 'multicycle' schedule.
 max_iter : int >= 1, default={max_iter}
     Epochs. Training always runs them all (the schedules span them),
-    unless ``max_steps`` makes them fewer.
+    unless ``min_steps`` makes them more or ``max_steps`` fewer.
+min_steps : int >= 0, default={min_steps}
+    The fewest optimizer steps (minibatches) per member, as epochs: a
+    table of ``n_batches`` minibatches per epoch trains
+    ``max(max_iter, ceil(min_steps / n_batches))`` epochs, so a small
+    table gets as many steps as a larger one. 0: always ``max_iter``.
 max_steps : int >= 1 or None, default={max_steps}
     The most optimizer steps (minibatches) per member, as epochs: a table
     of ``n_batches`` minibatches per epoch trains
-    ``min(max_iter, ceil(max_steps / n_batches))`` epochs, so a large
-    table's fit stops growing with its rows. None: always ``max_iter``.
+    ``min(epochs, ceil(max_steps / n_batches))`` epochs, so a large
+    table's fit stops growing with its rows (it wins over ``min_steps``).
+    None: no cap.
 batch_size : int >= 1, default=256
     Rows per minibatch (made the number of training rows when larger).
 beta_1 : float in [0, 1), default=0.9
@@ -333,12 +342,14 @@ def _train_side_by_side(fit_one, plans, n_threads, stop=None):
     return fitted
 
 
-def _epochs(max_iter, max_steps, n_batches):
+def _epochs(max_iter, min_steps, max_steps, n_batches):
     """Epochs of a member with ``n_batches`` minibatches per epoch: max_iter,
-    or fewer when more would take over ``max_steps`` steps (at least one)."""
+    or more when fewer would take under ``min_steps`` steps, then fewer when
+    more would take over ``max_steps`` (at least one)."""
+    epochs = max(max_iter, -(-int(min_steps) // n_batches))
     if max_steps is None:
-        return max_iter
-    return max(1, min(max_iter, -(-int(max_steps) // n_batches)))
+        return epochs
+    return max(1, min(epochs, -(-int(max_steps) // n_batches)))
 
 
 def _stops_on(event, net):
@@ -422,7 +433,8 @@ class _BaseTabularMLP(BaseEstimator):
         (``_network_input``) for the periodic layer ``spec``."""
         n_train = Xt.shape[0] if train is None else train.shape[0]
         batch_size = min(int(self.batch_size), n_train)
-        epochs = _epochs(int(self.max_iter), self.max_steps, -(-n_train // batch_size))
+        epochs = _epochs(int(self.max_iter), self.min_steps, self.max_steps,
+                         -(-n_train // batch_size))
         net.set_params(batch_size=batch_size, max_iter=epochs, n_iter_no_change=epochs + 1)
         if spec is not None:
             # the engine learns the drawn frequencies and phases, and the
@@ -583,7 +595,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     Parameters
     ----------
 """ + "\n".join("    " + line if line else "" for line in (
-        _SHARED_PARAMS_DOC.format(lr="0.002", max_iter=MAX_ITER, max_steps=MAX_STEPS, wd="0.02")
+        _SHARED_PARAMS_DOC.format(lr="0.002", max_iter=MAX_ITER, min_steps=MIN_STEPS,
+                                  max_steps=MAX_STEPS, wd="0.02")
         + """\
 label_smoothing : float in [0, 1), default=0.1
     Train on ``(1 - eps) * y + eps / n_classes`` instead of one-hot ``y``.
@@ -627,7 +640,8 @@ label_smoothing : float in [0, 1), default=0.1
 
     def __init__(self, hidden_layer_sizes=(256, 256), activation="silu", *,
                  learning_rate_init=0.002, lr_schedule="multicycle", n_lr_cycles=4,
-                 max_iter=MAX_ITER, max_steps=MAX_STEPS, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
+                 max_iter=MAX_ITER, min_steps=MIN_STEPS, max_steps=MAX_STEPS,
+                 batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
                  weight_decay_schedule="flat_cosine", dropout=0.15,
                  dropout_schedule="constant", data_init=True,
                  label_smoothing=0.1,
@@ -646,6 +660,7 @@ label_smoothing : float in [0, 1), default=0.1
         self.lr_schedule = lr_schedule
         self.n_lr_cycles = n_lr_cycles
         self.max_iter = max_iter
+        self.min_steps = min_steps
         self.max_steps = max_steps
         self.batch_size = batch_size
         self.beta_1 = beta_1
@@ -750,7 +765,8 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
     Parameters
     ----------
 """ + "\n".join("    " + line if line else "" for line in (
-        _SHARED_PARAMS_DOC.format(lr="0.001", max_iter=MAX_ITER, max_steps=MAX_STEPS, wd="0.02")
+        _SHARED_PARAMS_DOC.format(lr="0.001", max_iter=MAX_ITER, min_steps=MIN_STEPS,
+                                  max_steps=MAX_STEPS, wd="0.02")
         + """\
 standardize_target : bool, default=True
     Train on ``(y - mean) / std`` and map predictions back.
@@ -793,7 +809,8 @@ clip_output : bool, default=True
 
     def __init__(self, hidden_layer_sizes=(256, 256), activation="silu", *,
                  learning_rate_init=0.001, lr_schedule="multicycle", n_lr_cycles=4,
-                 max_iter=MAX_ITER, max_steps=MAX_STEPS, batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
+                 max_iter=MAX_ITER, min_steps=MIN_STEPS, max_steps=MAX_STEPS,
+                 batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
                  weight_decay_schedule="flat_cosine", dropout=0.15,
                  dropout_schedule="constant", data_init=True,
                  standardize_target=True,
@@ -812,6 +829,7 @@ clip_output : bool, default=True
         self.lr_schedule = lr_schedule
         self.n_lr_cycles = n_lr_cycles
         self.max_iter = max_iter
+        self.min_steps = min_steps
         self.max_steps = max_steps
         self.batch_size = batch_size
         self.beta_1 = beta_1

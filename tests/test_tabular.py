@@ -109,7 +109,7 @@ def test_each_minibatch_runs_at_the_scheduled_rate_decay_and_dropout(
 
 
 @pytest.mark.parametrize("best_epoch, n_batches", [(False, 5), (True, 4)])
-def test_max_steps_caps_the_epochs_and_the_schedules_span_them(best_epoch, n_batches,
+def test_min_and_max_steps_set_the_epochs_and_the_schedules_span_them(best_epoch, n_batches,
                                                                 monkeypatch):
     from fastmlp import _engine
 
@@ -130,6 +130,10 @@ def test_max_steps_caps_the_epochs_and_the_schedules_span_them(best_epoch, n_bat
     last = (3 * n_batches - 0.5) / (3 * n_batches)
     assert seen[-1][-1] == pytest.approx(lr_factor("multicycle", last, 4), rel=1e-12)
     assert TabularMLPRegressor(**kw, max_steps=1).fit(df, signal).n_iter_ == 1
+    # min_steps adds epochs to a small table (13 or 16 here), max_steps wins
+    more = TabularMLPRegressor(**kw, min_steps=61).fit(df, signal)
+    assert more.n_iter_ == -(-61 // n_batches) > 10
+    assert TabularMLPRegressor(**kw, min_steps=61, max_steps=11).fit(df, signal).n_iter_ == 3
     # a cap the fit does not reach changes nothing
     pred = TabularMLPRegressor(**kw, max_steps=None).fit(df, signal).predict(df)
     np.testing.assert_array_equal(
@@ -305,6 +309,8 @@ def test_errors(cls):
         cls(dropout=1.0).fit(X, y)
     with pytest.raises(InvalidParameterError, match="max_steps"):
         cls(max_steps=0).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="min_steps"):
+        cls(min_steps=-1).fit(X, y)
     fitted = cls(**SMALL).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         fitted.predict(X[:, :1])
