@@ -101,7 +101,7 @@ SMALL_TABLES = [
     ("housing", "Ecdat", "Housing", "price", "reg", "log", ()),
     ("swisslabor", "AER", "SwissLabor", "participation", "cls", None, ()),
     ("chile", "carData", "Chile", "vote", "cls", None, ()),
-    ("bwages", "Ecdat", "Bwages", "wage", "reg", "log", ()),
+    ("bwages", "Ecdat", "Bwages", "wage", "reg", "log", ("sex",)),  # all missing
     ("mroz", "Ecdat", "Mroz", "work", "cls", None, ("hoursw", "hearnw", "wagew")),
 ]
 
@@ -134,6 +134,7 @@ VARIANTS = {
     "max_steps_2048": {"max_steps": 2048},
     "no_max_steps": {"max_steps": None},
     "min_steps_256": {"min_steps": 256},
+    "no_min_steps": {"min_steps": 0},  # the defaults before 2026-12-05's evening
     "min_steps_512": {"min_steps": 512},
     "robust_scaling": {"numeric_scaling": "robust"},
     "no_smooth_clip": {"numeric_scaling": "robust", "smooth_clip": False},

@@ -19,7 +19,7 @@ from fastmlp._tabular_schedules import decay_factor, lr_factor
 
 pd = pytest.importorskip("pandas")
 
-SMALL = dict(hidden_layer_sizes=(16,), max_iter=8, batch_size=64)
+SMALL = dict(hidden_layer_sizes=(16,), max_iter=8, min_steps=0, batch_size=64)
 ESTIMATORS = [TabularMLPClassifier, TabularMLPRegressor]
 
 
@@ -123,17 +123,21 @@ def test_min_and_max_steps_set_the_epochs_and_the_schedules_span_them(best_epoch
 
     monkeypatch.setattr(_engine.Problem, "epoch", epoch)
     kw = dict(hidden_layer_sizes=(8,), max_iter=10, batch_size=64, best_epoch=best_epoch,
-              n_ensemble=1, random_state=0)
+              n_ensemble=1, min_steps=0, random_state=0)
     # 11 steps of at most 4 or 5 a epoch: 3 epochs, and the rate's cycles end with them
     reg = TabularMLPRegressor(**kw, max_steps=11).fit(df, signal)
     assert reg.n_iter_ == len(seen) == 3 and all(f.shape == (n_batches,) for f in seen)
     last = (3 * n_batches - 0.5) / (3 * n_batches)
     assert seen[-1][-1] == pytest.approx(lr_factor("multicycle", last, 4), rel=1e-12)
     assert TabularMLPRegressor(**kw, max_steps=1).fit(df, signal).n_iter_ == 1
-    # min_steps adds epochs to a small table (13 or 16 here), max_steps wins
-    more = TabularMLPRegressor(**kw, min_steps=61).fit(df, signal)
+    # min_steps adds epochs to a small table (13 or 16 here; by default 64
+    # or 52), max_steps wins
+    more = TabularMLPRegressor(**{**kw, "min_steps": 61}).fit(df, signal)
     assert more.n_iter_ == -(-61 // n_batches) > 10
-    assert TabularMLPRegressor(**kw, min_steps=61, max_steps=11).fit(df, signal).n_iter_ == 3
+    assert TabularMLPRegressor(**{**kw, "min_steps": 61}, max_steps=11).fit(
+        df, signal).n_iter_ == 3
+    default = {k: v for k, v in kw.items() if k != "min_steps"}
+    assert TabularMLPRegressor(**default).fit(df, signal).n_iter_ == -(-256 // n_batches)
     # a cap the fit does not reach changes nothing
     pred = TabularMLPRegressor(**kw, max_steps=None).fit(df, signal).predict(df)
     np.testing.assert_array_equal(
