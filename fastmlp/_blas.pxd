@@ -6,7 +6,7 @@ cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
                   floating beta, floating* C, int ldc) noexcept nogil
 
 cdef void row_times_rm(int n, int k, const floating* a, const floating* B,
-                       floating* c) noexcept nogil
+                       floating* c, bint row_loop) noexcept nogil
 
 cdef void row_times_w(int n, int k, const floating* a, const floating* B, int ldb,
                       floating* c) noexcept nogil

@@ -81,9 +81,11 @@ cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
 
 
 cdef void row_times_rm(int n, int k, const floating* a, const floating* B,
-                       floating* c) noexcept nogil:
+                       floating* c, bint row_loop) noexcept nogil:
     """c[n] = a[k] @ B[k, n] (B row-major), for a predict of one row: GEMV
-    'n' on B when B is wide (see the top of this file), else the GEMM.
+    'n' on B when B is wide (see the top of this file), else the GEMM, or
+    with row_loop (Tuning.one_row_loop: a BLAS without small-matrix
+    kernels) row_times_w.
 
     Not for training, and not for one row among others: GEMV sums in
     another order than the GEMM, so a row's bits would then depend on how
@@ -91,6 +93,8 @@ cdef void row_times_rm(int n, int k, const floating* a, const floating* B,
     if n >= GEMV_MIN_N and <Py_ssize_t> n * k >= GEMV_MIN_NK:
         # B (k, n) row-major is the column-major (n, k) matrix
         _gemv(b"n", n, k, 1, B, n, a, 1, 0, c)
+    elif row_loop:
+        row_times_w(n, k, a, B, n, c)
     else:
         gemm_rm(False, False, 1, n, k, 1, a, k, B, n, 0, c, n)
 

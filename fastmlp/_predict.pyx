@@ -2,7 +2,8 @@
 # takes whole blocks and keeps one in its own scratch (two halves, ping-pong)
 # through all layers, so memory is O(threads * block * width) and a block's
 # activations stay in cache between layers.  One-row blocks use GEMV where W
-# is wide (_blas.row_times_rm).  No dropout, no loss.  With an input layer
+# is wide, and fastmlp's loop elsewhere where OpenBLAS has no small-matrix
+# kernel (_blas.row_times_rm, Tuning.one_row_loop).  No dropout, no loss.  With an input layer
 # (periodic columns, embeddings, input scale), a block's rows first go through it into
 # the thread's scratch (_input_layer.pyx); with parametric activations each
 # hidden layer keeps its Z in a third part of the scratch for the mix.
@@ -61,7 +62,7 @@ cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
                 _input_rows(inlayer, X, r0, r1, fi, params, xe)
                 src = xe
             if m == 1:
-                row_times_rm(fo, fi, src, params + coef_off[l], dst)
+                row_times_rm(fo, fi, src, params + coef_off[l], dst, tun.one_row_loop)
             else:
                 _gemm_pieces(tun, False, m, fo, fi, src, fi, params + coef_off[l], 0, dst)
         if l == n_layers - 2:

@@ -70,16 +70,19 @@ def test_forward_matches_reference(dtype, activation, out, sparse):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("units", [[100, 256, 64, 130], [200, 128, 3], [7, 96, 200, 5]])
-def test_one_row_forward_matches_reference(dtype, units):
+@pytest.mark.parametrize("row_loop", [False, True])
+def test_one_row_forward_matches_reference(dtype, units, row_loop):
     # a block of one row multiplies by GEMV where W is wide (_blas.row_times_rm)
-    # and by the GEMM elsewhere: each of these networks has layers of both kinds
+    # and elsewhere by the GEMM or (one_row_loop) fastmlp's loop: each of
+    # these networks has layers of both kinds
     X, _, _, params = make_problem(units, "softmax", n_samples=257, dtype=dtype)
     expected = reference_forward(params, X, units, "tanh", "softmax")
+    tuning = {"one_row_loop": row_loop}
     for i in (0, 256):
-        got = engine_forward(params, X[i : i + 1], units, "tanh", "softmax", 1, 256)
+        got = engine_forward(params, X[i : i + 1], units, "tanh", "softmax", 1, 256, tuning)
         np.testing.assert_allclose(got, expected[i : i + 1], **tol(dtype))
     # 257 rows in blocks of 256: the last block is a single row
-    got = engine_forward(params, X, units, "tanh", "softmax", 2, 256)
+    got = engine_forward(params, X, units, "tanh", "softmax", 2, 256, tuning)
     np.testing.assert_allclose(got, expected, **tol(dtype))
 
 
