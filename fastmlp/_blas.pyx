@@ -12,9 +12,11 @@
 # row_times_rm) is a GEMV too, where OpenBLAS's GEMM would first pack all of
 # W: 1.05 against 1.32 us at 100x256, 51 against 379 us at 1024x1024 (one
 # thread, float32).  Narrow or small W stay with the GEMM, whose
-# small-matrix kernel is the faster there.  The online step's forward is
-# row_times_w, a C loop (_rank1.h): on the Haswell kernel, which has no
-# small-matrix kernel, the GEMM packed all of W for every sample.
+# small-matrix kernel is the faster there.  Where OpenBLAS has no such
+# kernel (the Haswell family), the GEMM packs all of W for every row, so
+# there the forward of a one-row batch (the online step's included) and of
+# a one-row predict is row_times_w, a C loop (_rank1.h;
+# Tuning.one_row_loop).
 from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
@@ -102,8 +104,8 @@ cdef void row_times_rm(int n, int k, const floating* a, const floating* B,
 cdef void row_times_w(int n, int k, const floating* a, const floating* B, int ldb,
                       floating* c) noexcept nogil:
     """c[n] = a[k] @ B[k, n] (B row-major, ldb apart), summed over k in order
-    for every column: the online step's forward (_rank1.h), whose bits do
-    not depend on which of B's columns a thread owns."""
+    for every column (_rank1.h): a column's bits do not depend on which of
+    B's columns a thread owns (the online step's split)."""
     if n <= 0:
         return
     if floating is float:

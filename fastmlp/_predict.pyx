@@ -3,7 +3,8 @@
 # through all layers, so memory is O(threads * block * width) and a block's
 # activations stay in cache between layers.  One-row blocks use GEMV where W
 # is wide, and fastmlp's loop elsewhere where OpenBLAS has no small-matrix
-# kernel (_blas.row_times_rm, Tuning.one_row_loop).  No dropout, no loss.  With an input layer
+# kernel (_blas.row_times_rm, Tuning.one_row_loop).  No dropout, no loss.
+# With an input layer
 # (periodic columns, embeddings, input scale), a block's rows first go through it into
 # the thread's scratch (_input_layer.pyx); with parametric activations each
 # hidden layer keeps its Z in a third part of the scratch for the mix.

@@ -1,4 +1,4 @@
-/* The one-row products of the online step (batch size 1), as loops the
+/* One-row products (batch size 1, and a predict of one row), as loops the
  * compiler vectorizes.
  *
  * Rank-one products C = alpha * a b^T + beta * C (row-major, b contiguous):
@@ -39,7 +39,8 @@ FASTMLP_DEFINE_RANK1(float, f)
 FASTMLP_DEFINE_RANK1(double, d)
 
 /* A row times a matrix, c[j] = sum over i of a[i] B[i, j] (B row-major, ldb
- * apart; i ascending for every j): the forward x W of a one-row step.
+ * apart; i ascending for every j): the forward x W of a one-row batch or
+ * predict.
  * OpenBLAS's Haswell-family GEMM has no small-matrix kernel and packs all of
  * W for each row: on digits (64x100, two threads) that packing took 16% of
  * an online fit.  c is written, not read. */
