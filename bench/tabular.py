@@ -132,7 +132,6 @@ VARIANTS = {
     "ensemble_5": {"n_ensemble": 5},
     "max_steps_1024": {"max_steps": 1024},
     "max_steps_2048": {"max_steps": 2048},
-    "no_max_steps": {"max_steps": None},
     "min_steps_256": {"min_steps": 256},
     "no_min_steps": {"min_steps": 0},  # the defaults before 2026-12-05's evening
     "min_steps_512": {"min_steps": 512},

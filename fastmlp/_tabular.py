@@ -381,14 +381,15 @@ class _BaseTabularMLP(BaseEstimator):
             random_state=seed, dtype=np.float32)
 
     def _make_network(self, network_class, seed, label_smoothing=0.0):
+        # the batch size and the epochs depend on the member's training rows:
+        # _fit_network sets them
         net = network_class(
             hidden_layer_sizes=_hidden(self.hidden_layer_sizes), activation=self.activation,
-            solver="adamw", alpha=0.0, batch_size=int(self.batch_size),
+            solver="adamw", alpha=0.0,
             learning_rate="constant", learning_rate_init=float(self.learning_rate_init),
-            max_iter=int(self.max_iter), shuffle=True, random_state=seed,
+            shuffle=True, random_state=seed,
             tol=0.0, verbose=self.verbose, beta_1=self.beta_1, beta_2=self.beta_2,
-            n_iter_no_change=int(self.max_iter) + 1, weight_decay=self.weight_decay,
-            dropout=float(self.dropout),
+            weight_decay=self.weight_decay, dropout=float(self.dropout),
         )
         net._recipe = {
             "lr_schedule": self.lr_schedule,
