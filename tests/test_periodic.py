@@ -85,7 +85,8 @@ def _embed(layout, X, params):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", [1, 7, 700])
 @pytest.mark.parametrize("periodic, scale", [((2, 3), False), ((2, 3), True), ((0, 0), True),
-                                             ((2, 3, 2), False), ((2, 20, 3), True)])
+                                             ((2, 3, 2), False), ((2, 20, 3), True),
+                                             ((40, 7), False)])   # 280 cosines a row
 def test_forward_is_the_network_on_the_embedded_input(dtype, n, periodic, scale):
     layout, X, _, _, params = _problem(dtype, n=n, out="softmax", periodic=periodic,
                                        scale=scale)
@@ -180,14 +181,17 @@ def test_sparse_x_is_refused():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("scale", [False, True])
-@pytest.mark.parametrize("periodic", [(2, 4), (2, 4, 3)])
+# (40, 7): 280 cosines a row, more than the forward computes in one loop
+# (FASTMLP_PERIODIC_ROW_CHUNK, 256), the split inside a column's frequencies
+@pytest.mark.parametrize("periodic", [(2, 4), (2, 4, 3), (40, 7)])
 def test_epochs_match_the_numpy_reference(dtype, weighted, scale, periodic):
     # Adam over shuffled minibatches with hidden dropout and clipping by
     # norm (0.1: below these batches' gradient norms, 0.2-0.5, so it clips):
     # the engine against _reference_problem, step for step
     rng = np.random.RandomState(5)
     n = 90
-    p = 2 + 3 + 2 * (periodic[2] if len(periodic) == 3 else periodic[1])
+    n_num = periodic[0]
+    p = n_num + 3 + n_num * (periodic[2] if len(periodic) == 3 else periodic[1])
     X = rng.normal(size=(n, p)).astype(dtype)
     Y = np.eye(3, dtype=dtype)[rng.randint(3, size=n)]
     sw = rng.uniform(0.5, 2, n).astype(dtype) if weighted else None
