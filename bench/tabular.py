@@ -124,8 +124,8 @@ VARIANTS = {
     "one_hot_all": {"max_one_hot": None, "max_categories": 1000},
     "parametric_act": {"parametric_activation": True},
     "parametric_act_lr5": {"parametric_activation": True, "parametric_activation_lr": 5.0},
-    "hidden_128": {"hidden_layer_sizes": (128, 128)},   # the defaults: (256, 256)
-    "hidden_192": {"hidden_layer_sizes": (192, 192)},
+    "hidden_192": {"hidden_layer_sizes": (192, 192)},   # the defaults: (128, 128)
+    "hidden_256": {"hidden_layer_sizes": (256, 256)},   # the defaults before 2026-12-05's night
     # the defaults are two members of 32 epochs (since 2026-12-05)
     "one_member": {"n_ensemble": 1},
     "one_member_64": {"n_ensemble": 1, "max_iter": 64},  # the defaults before

@@ -72,6 +72,14 @@ EMBEDDING_LR = 10.0
 # (README, "Tables").
 MAX_ITER = 32
 N_ENSEMBLE = 2
+# hidden_layer_sizes's default: two layers of 128 (RealMLP-TD: three of
+# 256).  A fit's time is the dense layers' GEMMs, which go as the width
+# squared.  On the 14 tables of bench/tabular.py's 'tuning' and 'small'
+# sets (6 splits each, one run per set) (128, 128) measured 0.9475
+# HistGB's error in 18.1 s, (192, 192) 0.9514 in 28.7 s, (256, 256), the
+# default before 2026-12-05's night, 0.9477 in 42.0 s; the rule fixed
+# before the runs took the narrower within 0.5% (README, "Tables").
+HIDDEN_LAYER_SIZES = (128, 128)
 # max_steps's default: None, every table trains max_iter epochs.  On
 # bench/tabular.py's five 'large' tables (22k-54k rows; no tuning table
 # reaches 1024 steps a member) a cap of 2048 measured 1.026 HistGB's error
@@ -130,7 +138,7 @@ _COMMON_CONSTRAINTS = {
 }
 
 _SHARED_PARAMS_DOC = """\
-hidden_layer_sizes : array-like of int, default=(256, 256)
+hidden_layer_sizes : array-like of int, default={hidden}
     Width of each hidden layer.
 activation : str, default='silu'
     Hidden activation (any of the drop-in MLP's).
@@ -309,8 +317,9 @@ def _train_side_by_side(fit_one, plans, n_threads, stop=None):
     thread each, then the fifth alone on two.
 
     A network of 256 units at batch 256 gains only ~1.45x from a second
-    thread, so two members side by side on one thread each train 1.3-1.4x
-    faster than one after the other on two (2 cores, 2026-12-05).  Each
+    thread (one of 128 less), so two members side by side on one thread each
+    train 1.3-1.4x faster than one after the other on two (2 cores,
+    2026-12-05).  Each
     member's thread count is pinned (``_engine.pinned_threads``) and depends
     on ``n_threads`` and the number of members only, never on which members
     happened to overlap, so a fit stays deterministic for a thread count.
@@ -601,8 +610,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     Parameters
     ----------
 """ + "\n".join("    " + line if line else "" for line in (
-        _SHARED_PARAMS_DOC.format(lr="0.002", max_iter=MAX_ITER, min_steps=MIN_STEPS,
-                                  max_steps=MAX_STEPS, wd="0.02")
+        _SHARED_PARAMS_DOC.format(lr="0.002", hidden=HIDDEN_LAYER_SIZES, max_iter=MAX_ITER,
+                                  min_steps=MIN_STEPS, max_steps=MAX_STEPS, wd="0.02")
         + """\
 label_smoothing : float in [0, 1), default=0.1
     Train on ``(1 - eps) * y + eps / n_classes`` instead of one-hot ``y``.
@@ -644,7 +653,7 @@ label_smoothing : float in [0, 1), default=0.1
     }
     _validation_scoring = None  # accuracy, as RealMLP selects on the error
 
-    def __init__(self, hidden_layer_sizes=(256, 256), activation="silu", *,
+    def __init__(self, hidden_layer_sizes=HIDDEN_LAYER_SIZES, activation="silu", *,
                  learning_rate_init=0.002, lr_schedule="multicycle", n_lr_cycles=4,
                  max_iter=MAX_ITER, min_steps=MIN_STEPS, max_steps=MAX_STEPS,
                  batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
@@ -771,8 +780,8 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
     Parameters
     ----------
 """ + "\n".join("    " + line if line else "" for line in (
-        _SHARED_PARAMS_DOC.format(lr="0.001", max_iter=MAX_ITER, min_steps=MIN_STEPS,
-                                  max_steps=MAX_STEPS, wd="0.02")
+        _SHARED_PARAMS_DOC.format(lr="0.001", hidden=HIDDEN_LAYER_SIZES, max_iter=MAX_ITER,
+                                  min_steps=MIN_STEPS, max_steps=MAX_STEPS, wd="0.02")
         + """\
 standardize_target : bool, default=True
     Train on ``(y - mean) / std`` and map predictions back.
@@ -813,7 +822,7 @@ clip_output : bool, default=True
     }
     _validation_scoring = "loss"  # squared error of the standardized target
 
-    def __init__(self, hidden_layer_sizes=(256, 256), activation="silu", *,
+    def __init__(self, hidden_layer_sizes=HIDDEN_LAYER_SIZES, activation="silu", *,
                  learning_rate_init=0.001, lr_schedule="multicycle", n_lr_cycles=4,
                  max_iter=MAX_ITER, min_steps=MIN_STEPS, max_steps=MAX_STEPS,
                  batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
