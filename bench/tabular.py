@@ -131,6 +131,7 @@ VARIANTS = {
     "one_member_64": {"n_ensemble": 1, "max_iter": 64},  # the defaults before
     "ensemble_2_epochs_64": {"n_ensemble": 2, "max_iter": 64},
     "ensemble_3": {"n_ensemble": 3},
+    "ensemble_4": {"n_ensemble": 4},
     "ensemble_5": {"n_ensemble": 5},
     "max_steps_1024": {"max_steps": 1024},
     "max_steps_2048": {"max_steps": 2048},
