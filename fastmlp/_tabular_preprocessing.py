@@ -103,10 +103,32 @@ def smooth_clip(z):
 
 def column_quantiles(x):
     """The non-missing values ``x``'s quantiles at up to ``QUANTILE_POINTS``
-    evenly spaced levels from 0 to 1 (empty when there are none)."""
-    if x.shape[0] == 0:
+    evenly spaced levels from 0 to 1 (empty when there are none): those of
+    ``np.quantile`` (its default, 'linear' method), bit for bit
+    (tests/test_tabular_preprocessing.py), from one sort of x.  np.quantile
+    partitions x at the 2 x 1000 neighbouring ranks instead, which at 2,000
+    to 4,000 values took 1.5-3.5 ms a column against 0.3 for the sort (half
+    of the preprocessing of a 73-column table).
+
+    Hyndman and Fan's 7th definition, as NumPy writes it: with v = (n - 1) q
+    for level q and i = floor(v), the value is ``a + (b - a) g`` with a, b
+    the sorted values at i and i + 1 and g = v - i, or ``b - (b - a)(1 - g)``
+    when g >= 0.5; at v = n - 1 (q = 1) both are the largest value."""
+    n = x.shape[0]
+    if n == 0:
         return np.zeros(0)
-    return np.quantile(x, np.linspace(0.0, 1.0, min(QUANTILE_POINTS, x.shape[0])))
+    q = np.linspace(0.0, 1.0, min(QUANTILE_POINTS, n))
+    xs = np.sort(x)
+    v = (n - 1) * q
+    lo = np.floor(v)
+    hi = lo + 1.0
+    top = v >= n - 1
+    lo[top], hi[top] = -1.0, -1.0   # as NumPy: then g = v + 1, and a = b
+    lo, hi = lo.astype(np.intp), hi.astype(np.intp)
+    g = v - lo
+    a, b = xs[lo], xs[hi]
+    d = b - a
+    return np.where(g >= 0.5, b - d * (1.0 - g), a + d * g)
 
 
 def quantile_normal(x, quantiles):
@@ -164,11 +186,31 @@ def _is_missing(v):
     return type(v).__name__ in ("NAType", "NaTType")
 
 
+def _per_distinct(col, fn):
+    """``[fn(v) for v in col]``, with fn called once per distinct (type,
+    value) pair: a table's column of n cells holds few distinct values, and
+    the per-cell calls were most of a fit's preprocessing (ames: 0.26 of
+    0.40 s).  The type is in the key so that 1, 1.0 and True, equal as dict
+    keys, stay apart; a cell that cannot be a key (unhashable, or whose
+    comparison raises, as pandas.NA's) is converted on its own."""
+    cache, out = {}, []
+    for v in col:
+        try:
+            key = (type(v), v)
+            r = cache.get(key)
+            if r is None:
+                r = cache[key] = fn(v)
+        except TypeError:
+            r = fn(v)
+        out.append(r)
+    return out
+
+
 def _missing_mask(col):
     if col.dtype.kind == "f":
         return np.isnan(col)
     if col.dtype.kind == "O":
-        return np.fromiter((_is_missing(v) for v in col), dtype=bool, count=col.shape[0])
+        return np.array(_per_distinct(col, _is_missing), dtype=bool)
     return np.zeros(col.shape[0], dtype=bool)
 
 
@@ -228,9 +270,16 @@ def _category_string(v):
     return str(v)
 
 
-def _category_strings(col, missing):
-    return np.asarray(["" if m else _category_string(v) for v, m in zip(col, missing)],
-                      dtype=str)
+def _category_cell(v):
+    missing = _is_missing(v)
+    return missing, "" if missing else _category_string(v)
+
+
+def _category_cells(col):
+    """(missing mask, category strings: '' where missing) of a column."""
+    cells = _per_distinct(col, _category_cell)
+    missing = np.array([m for m, _ in cells], dtype=bool)
+    return missing, np.asarray([s for _, s in cells], dtype=str)
 
 
 class TabularPreprocessor(TransformerMixin, BaseEstimator):
@@ -432,9 +481,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.categories_, infrequent, has_missing, embedded = [], [], [], []
         for j in self.categorical_columns_:
             col = cols[j]
-            missing = _missing_mask(col)
-            values, counts = np.unique(_category_strings(col, missing)[~missing],
-                                       return_counts=True)
+            missing, strings = _category_cells(col)
+            values, counts = np.unique(strings[~missing], return_counts=True)
             embed = self.max_one_hot is not None and values.shape[0] > self.max_one_hot
             order = np.lexsort((values, -counts))  # most frequent first, ties by value
             if embed:
@@ -508,8 +556,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         code_pos = self.n_features_out_ - n_cos - self.embedding_cards_.shape[0]
         for c, j in enumerate(self.categorical_columns_):
             col = cols[j]
-            missing = _missing_mask(col)
-            strings = _category_strings(col, missing)
+            missing, strings = _category_cells(col)
             kept = self.categories_[c]
             width = kept.shape[0]
             where = np.searchsorted(kept, strings).clip(0, max(width - 1, 0))

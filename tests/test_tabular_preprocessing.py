@@ -11,7 +11,8 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastmlp import TabularPreprocessor
-from fastmlp._tabular_preprocessing import smooth_clip
+from fastmlp._tabular_preprocessing import (QUANTILE_POINTS, _category_cell, _category_cells,
+                                            column_quantiles, smooth_clip)
 
 pd = pytest.importorskip("pandas")
 
@@ -193,6 +194,35 @@ def test_most_frequent_categories_kept_ties_by_value():
     col = ["q"] * 3 + ["b"] * 2 + ["a"] * 2 + ["z"]
     pre = TabularPreprocessor(max_categories=2).fit(np.array(col, dtype=object)[:, None])
     np.testing.assert_array_equal(pre.categories_[0], ["a", "q"])  # a beats b on the tie
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 999, 1000, 1001, 2345, 3500, 20000])
+def test_column_quantiles_are_numpys_bit_for_bit(n):
+    # column_quantiles sorts once instead of np.quantile's partition; the
+    # values must be np.quantile's own (same fitted models as before)
+    rng = np.random.RandomState(n)
+    for x in (rng.normal(size=n) * 1e3, rng.randint(0, 5, n).astype(float),
+              np.round(rng.lognormal(size=n), 2), np.full(n, 7.0)):
+        np.testing.assert_array_equal(
+            column_quantiles(x), np.quantile(x, np.linspace(0, 1, min(QUANTILE_POINTS, n))))
+    assert column_quantiles(np.zeros(0)).shape == (0,)
+
+
+def test_category_cells_convert_each_cell_as_its_own_value():
+    # converted once per distinct (type, value): equal keys of other types
+    # (1, 1.0, True), NaN objects, pandas.NA (whose == raises) and an
+    # unhashable cell all give what converting each cell alone gives
+    nan2 = float("nan")
+    cells = [1, 1.0, True, "1", None, float("nan"), nan2, nan2, np.float64("nan"), pd.NA,
+             pd.NaT, 3.0, np.int64(3), "a", "a", [1, 2], False, 0, 0.5] * 3
+    col = np.empty(len(cells), dtype=object)
+    col[:] = cells
+    missing, strings = _category_cells(col)
+    want = [_category_cell(v) for v in cells]
+    np.testing.assert_array_equal(missing, [m for m, _ in want])
+    np.testing.assert_array_equal(strings, [s for _, s in want])
+    assert list(strings[:4]) == ["1", "1", "True", "1"]
+    assert missing[4:11].all() and not missing[11:19].any()
 
 
 def test_object_array_numbers_are_numeric_strings_categorical():
