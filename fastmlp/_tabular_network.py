@@ -370,6 +370,14 @@ class TabularNetClassifier(_TailMixin, _ScheduledMixin, MLPClassifier):
     # the best epoch is chosen on accuracy: no validation loss to compute
     _records_validation_loss = False
 
+    def _score(self, X, y, sample_weight=None):
+        """accuracy_score's value, the mean of the hits, without its checks of
+        the targets (0.4-0.5 ms an epoch, 5% of a small table's fit): y is
+        the member's own held-out labels, of classes_'s kind."""
+        if sample_weight is not None:
+            return super()._score(X, y, sample_weight=sample_weight)
+        return float(np.mean(self._predict(X, check_input=False) == y))
+
     def _validate_input(self, X, y, incremental, reset):
         X, Y = super()._validate_input(X, y, incremental, reset)
         eps = float(self._recipe_value("label_smoothing"))

@@ -265,6 +265,26 @@ def test_classifier_validation_is_one_forward_pass_and_the_same_model(monkeypatc
     np.testing.assert_array_equal(both.predict_proba(df), clf.predict_proba(df))
 
 
+@pytest.mark.parametrize("labels", [("hi", "lo", "mid"), (0, 1, 2), (False, True)])
+def test_member_validation_score_is_accuracy_score(labels):
+    # a member scores its held-out rows each epoch without accuracy_score's
+    # checks: the same value, and the same scores and model as with it
+    from sklearn.metrics import accuracy_score
+
+    df, signal = _table(300)
+    y = np.asarray(labels, dtype=object if isinstance(labels[0], str) else None)[
+        np.digitize(signal, np.quantile(signal, np.linspace(0, 1, len(labels) + 1)[1:-1]))]
+    clf = TabularMLPClassifier(**dict(SMALL, n_ensemble=1, max_iter=6, max_one_hot=None),
+                               random_state=0).fit(df, y)   # no codes: any X
+    net = clf.network_
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, net.n_features_in_))
+    y_val = y[rng.randint(0, len(y), 50)]
+    assert net._score(X, y_val) == accuracy_score(y_val, net.predict(X))
+    w = rng.uniform(0.5, 2, 50)
+    assert net._score(X, y_val, w) == accuracy_score(y_val, net.predict(X), sample_weight=w)
+
+
 def test_rare_class_is_trained_on_not_only_held_out():
     X = np.random.RandomState(0).normal(size=(60, 2))
     y = np.r_[np.zeros(59, int), 1]  # one row of class 1: no stratified split
