@@ -319,14 +319,14 @@ def _train_side_by_side(fit_one, plans, n_threads, stop=None):
     A network of 256 units at batch 256 gains only ~1.45x from a second
     thread (one of 128 less), so two members side by side on one thread each
     train 1.3-1.4x faster than one after the other on two (2 cores,
-    2026-12-05).  Each
-    member's thread count is pinned (``_engine.pinned_threads``) and depends
-    on ``n_threads`` and the number of members only, never on which members
-    happened to overlap, so a fit stays deterministic for a thread count.
-    scikit-learn's configuration (per thread) is passed on.  The first
-    failure (or a KeyboardInterrupt here) sets ``stop``, a threading.Event
-    the running members check at each epoch's end, and is raised once they
-    have stopped; later rounds do not start."""
+    2026-12-05).  Each member's thread count is pinned
+    (``_engine.pinned_threads``) and depends on ``n_threads`` and the number
+    of members only, never on which members happened to overlap, so a fit
+    stays deterministic for a thread count.  scikit-learn's configuration
+    (per thread) is passed on.  The first failure (or a KeyboardInterrupt
+    here) sets ``stop``, a threading.Event the running members check at
+    each epoch's end, and is raised once they have stopped; later rounds do
+    not start."""
     size = min(len(plans), n_threads)
     if size < 2:
         return [fit_one(plan) for plan in plans]
