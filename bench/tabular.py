@@ -127,6 +127,10 @@ VARIANTS = {
     "parametric_act": {"parametric_activation": True},
     "parametric_act_lr5": {"parametric_activation": True, "parametric_activation_lr": 5.0},
     "hidden_192": {"hidden_layer_sizes": (192, 192)},   # the defaults: (128, 128)
+    # the defaults: learning_rate_init 0.002 (classifier), 0.001 (regressor); batch 256
+    "lr_half": {"learning_rate_init": {"cls": 0.001, "reg": 0.0005}},
+    "lr_double": {"learning_rate_init": {"cls": 0.004, "reg": 0.002}},
+    "batch_128": {"batch_size": 128},
     "hidden_256": {"hidden_layer_sizes": (256, 256)},   # the defaults before 2026-12-05's night
     # the defaults are two members of 32 epochs (since 2026-12-05)
     "one_member": {"n_ensemble": 1},
@@ -191,6 +195,8 @@ def make_model(name, task, seed, params=None):
     """An unfitted model and the function preparing X for it."""
     params = dict(params or {})
     params.pop("_task", None)
+    # a value given per task ({"cls": ..., "reg": ...}) is the task's
+    params = {k: v[task] if isinstance(v, dict) else v for k, v in params.items()}
     if name == "TabularMLP" or name.startswith("TabularMLP["):
         from fastmlp import TabularMLPClassifier, TabularMLPRegressor
 
