@@ -10,3 +10,6 @@ cdef void row_times_rm(int n, int k, const floating* a, const floating* B,
 
 cdef void row_times_w(int n, int k, const floating* a, const floating* B, int ldb,
                       floating* c) noexcept nogil
+
+cdef void row_product(int n, int k, const floating* a, const floating* B, int ldb,
+                      floating* c, bint row_loop) noexcept nogil

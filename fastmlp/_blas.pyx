@@ -95,10 +95,19 @@ cdef void row_times_rm(int n, int k, const floating* a, const floating* B,
     if n >= GEMV_MIN_N and <Py_ssize_t> n * k >= GEMV_MIN_NK:
         # B (k, n) row-major is the column-major (n, k) matrix
         _gemv(b"n", n, k, 1, B, n, a, 1, 0, c)
-    elif row_loop:
-        row_times_w(n, k, a, B, n, c)
     else:
-        gemm_rm(False, False, 1, n, k, 1, a, k, B, n, 0, c, n)
+        row_product(n, k, a, B, n, c, row_loop)
+
+
+cdef void row_product(int n, int k, const floating* a, const floating* B, int ldb,
+                      floating* c, bint row_loop) noexcept nogil:
+    """c[n] = a[k] @ B[k, n] (B row-major, ldb apart), one row: row_times_w
+    with row_loop (Tuning.one_row_loop: a BLAS without small-matrix kernels,
+    whose GEMM would pack B for the row), else the GEMM."""
+    if row_loop:
+        row_times_w(n, k, a, B, ldb, c)
+    else:
+        gemm_rm(False, False, 1, n, k, 1, a, k, B, ldb, 0, c, n)
 
 
 cdef void row_times_w(int n, int k, const floating* a, const floating* B, int ldb,

@@ -56,7 +56,7 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from fastmlp._activations cimport _act_backward, _bias_act_forward
-from fastmlp._blas cimport gemm_rm, row_times_w
+from fastmlp._blas cimport gemm_rm, row_product
 from fastmlp._layers cimport _coef_abssum, _coef_sqnorm
 from fastmlp._losses cimport _bias_out_loss_delta
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
@@ -242,11 +242,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
         _share(net.units[1], t, nt, &lo, &hi)
         w0 = hi - lo
         if w0 > 0:
-            if net.tun.one_row_loop:
-                row_times_w(w0, nf, x, pm + o_w[0], w0, Av + uoff[1] + lo)
-            else:
-                gemm_rm(False, False, 1, w0, nf, 1, x, nf, pm + o_w[0], w0,
-                        0, Av + uoff[1] + lo, w0)
+            row_product(w0, nf, x, pm + o_w[0], w0, Av + uoff[1] + lo, net.tun.one_row_loop)
             _bias_act_forward(Av + uoff[1] + lo, pm + o_b[0], 1, w0,
                               net.acts[1],
                               NULL if net.pre_off[1] < 0 else Zp + uoff[1] + lo)
@@ -257,11 +253,8 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
             a = Av + uoff[l]
             _share(fi, t, nt, &lo, &hi)
             if lo < hi:
-                if net.tun.one_row_loop:
-                    row_times_w(fo, hi - lo, a + lo, pm + o_w[l], fo, Pb + par)
-                else:
-                    gemm_rm(False, False, 1, fo, hi - lo, 1, a + lo, fi,
-                            pm + o_w[l], fo, 0, Pb + par, fo)
+                row_product(fo, hi - lo, a + lo, pm + o_w[l], fo, Pb + par,
+                            net.tun.one_row_loop)
             else:
                 memset(Pb + par, 0, fo * sizeof(floating))
             fastmlp_spin_wait(&sh.barrier, &sense)
