@@ -53,7 +53,8 @@ from fastmlp._layers cimport (_backward, _coef_abssum, _coef_sqnorm, _forward,
 from fastmlp._net cimport (FASTMLP_DEBUG_BUILD, Csr, Net, _assert_layout, _at,
                            _has_input_layer, _has_param_act, _n_alpha, _part_hi, _part_lo,
                            _team)
-from fastmlp._online cimport ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, train_online
+from fastmlp._online cimport (ONLINE_MAX_LAYERS, ONLINE_MAX_THREADS, OnlineMirrors,
+                              online_copy_back, online_regions_len, train_online)
 from fastmlp._optimizers cimport (OptConsts, SOLVER_ADAM, SOLVER_ADAMW, SOLVER_SGD,
                                   _grad_sqnorm, _update, adam_step_size)
 from fastmlp._pacing cimport PACE_LEN, Pacer, pace_choose, pace_clock, pace_record
@@ -393,9 +394,11 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef StepOpt step
     cdef double sums[2]
     cdef int online_nt
+    cdef floating[::1] regions = None
+    cdef OnlineMirrors mir
     cdef int team = n_threads, seg_nt = n_threads
     cdef Py_ssize_t seg_start = 0, seg_end = 0
-    cdef double seg_t0 = 0, part
+    cdef double seg_t0 = 0
     cdef Pacer fresh
     cdef Pacer* pacer
     cdef bint scheduled = step_factors is not None
@@ -436,6 +439,13 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     if drop_input:
         xdrop = wp + v.mask_off[0]
     online_nt = 1 if scheduled else _online_team(&net, batch_size, n, dense, clip_norm)
+    mir.team = 0
+    if online_nt > 1:
+        # the team's regions, for all of this epoch's team segments
+        regions = np.empty(online_regions_len(&net, online_nt, sizeof(floating)),
+                           dtype=np.float32 if floating is float else np.float64)
+        mir.buf = &regions[0]
+        mir.len = regions.shape[0]
     if scheduled:
         # this call's dropout rates, rescaled per batch (the layout's stay)
         keep_now = np.array(v.keep, dtype=np.float64)
@@ -471,17 +481,16 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 if online_nt > 1 and seg_nt > 1:
                     seg_end = n if not net.tun.pace else min(n, start + <Py_ssize_t> pacer.chunk)
                     with gil:
-                        part, adam_t = train_online(
+                        total, adam_t = train_online(
                             &net, online_nt, Xp, Yp, Yb8, swp, &sample_idx[start],
                             seg_end - start, &params[0], &state1[0], s2, &c, solver,
-                            lr_init, adam_t, alpha)
-                    total += part
+                            lr_init, adam_t, alpha, &mir, &sqnorm, &l1norm, total)
                     pace_record(pacer, &net.tun, seg_nt, team, pace_clock() - seg_t0,
                                 seg_end - start)
                     start = seg_end
-                    sqnorm = _coef_sqnorm(&params[0], net.n_coef)
-                    l1norm = _coef_abssum(&params[0], net.n_coef) if c.alpha1 > 0 else 0
                     continue
+                # the team's own copies back, if a team segment left them live
+                online_copy_back(&net, &mir, &params[0], &state1[0], s2)
                 seg_end = min(n, start + (net.tun.pace_solo_chunk if online_nt > 1
                                           else batch_size))
             m = min(batch_size, n - start)
@@ -594,6 +603,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 since_check = 0
                 with gil:
                     PyErr_CheckSignals()
+        online_copy_back(&net, &mir, &params[0], &state1[0], s2)
     return total, adam_t
 
 

@@ -38,8 +38,22 @@ cdef struct OnlineData:
     double alpha
     Py_ssize_t signal_every        # samples between checks for Ctrl-C
     void* regions                  # one region per thread (train_online)
+    int live_team                  # > 0: the regions' own copies are live, for
+                                   # a team of that size (OnlineMirrors.team)
     Py_ssize_t mirror_len          # values per block of a thread's own params (padded)
     Py_ssize_t region_stride       # values from one thread's region to the next
+
+
+# The team's regions across an epoch's team segments, owned by the caller
+# (_network.train_epoch): between two team segments the threads' own copies
+# of the parameters and optimizer state stay live in them (copying them
+# back and in again cost ~25 us a segment, mostly lines that both cores
+# write); online_copy_back writes them back before anything else reads
+# the flat buffers.
+cdef struct OnlineMirrors:
+    void* buf                      # the caller's buffer, online_regions_len values
+    Py_ssize_t len
+    int team                       # > 0: live, laid out for a team of this size
 
 
 # What the threads share and write.
@@ -49,8 +63,9 @@ cdef struct OnlineShared:
                                              # (sum p**2, sum |p|) by sample parity
     double sqnorm0                 # sum p**2, sum |p| of the coefs before the epoch
     double l1norm0
-    double total                   # summed loss (thread 0)
+    double total                   # summed loss, the epoch's so far (thread 0)
     Py_ssize_t n_done              # samples done (thread 0)
+    int team                       # the team that ran (thread 0)
     Py_ssize_t stop                # k + 1: thread 0 saw Ctrl-C at sample k
 
 
@@ -59,12 +74,26 @@ cdef Py_ssize_t online_epoch(const Net* net, const OnlineData* d,
                              const OptConsts* c, OnlineShared* sh,
                              int n_threads) noexcept nogil
 
-# One epoch at batch size 1 on nt threads: sizes and lays out each thread's
-# region, runs online_epoch, returns (loss_sum, adam_t).  _network calls it.
+# The values (of itemsize bytes) an OnlineMirrors buffer holds for a team of nt.
+cdef Py_ssize_t online_regions_len(const Net* net, int nt,
+                                   Py_ssize_t itemsize) noexcept nogil
+
+# Samples at batch size 1 on nt threads: lays out each thread's region in
+# mir's buffer, runs online_epoch, returns (total, adam_t): `total`, the
+# epoch's summed loss so far, with the segment's added in order.  The sums of
+# the coefs' squares and absolute values (sqnorm, l1norm: INOUT) go in as
+# the flat buffer's and come out as the team's last step left them; the
+# threads' copies stay live in mir (flat params, s1, s2 stale until
+# online_copy_back), except after Ctrl-C.  _network calls it.
 cdef tuple train_online(const Net* net, int nt, const floating* Xp,
                         const floating* Yp, const unsigned char* Yb8,
                         const floating* swp, const Py_ssize_t* idx,
                         Py_ssize_t n, floating* params,
                         floating* s1, floating* s2, const OptConsts* c,
                         int solver, double lr_init, Py_ssize_t adam_t,
-                        double alpha)
+                        double alpha, OnlineMirrors* mir, double* sqnorm,
+                        double* l1norm, double total)
+
+# Write the live copies in mir back to params, s1, s2 (nothing if none are live).
+cdef void online_copy_back(const Net* net, OnlineMirrors* mir, floating* params,
+                           floating* s1, floating* s2) noexcept nogil

@@ -10,8 +10,13 @@
 # weights out of them), their biases, the gradients and optimizer state of
 # all these, and the output bias (each thread a copy, stepped the same
 # way).  It is the only thread that reads or writes them, and it works on
-# copies in one block of memory of its own (_own_layout; written back at
-# the end of the epoch): when the threads stepped their slices of shared
+# copies in one block of memory of its own (_own_layout).  The copies
+# stay live from one team segment of the epoch to the next (the pacer cuts
+# an epoch into segments, _pacing.pxd) and go back to the flat buffers
+# before a one-thread segment and at the end of the epoch (online_copy_back;
+# copying them back and in again per segment cost ~35 us, so that the
+# pacer's 16-sample team probes cost 4 us a sample against 1.6-2.1 and
+# lost to one thread).  When the threads stepped their slices of shared
 # buffers, the thread owning the second half ran its Adam 1.5-2x slower,
 # its stores waiting on lines the other core had pulled in.  Per sample,
 # each thread:
@@ -57,7 +62,6 @@ import numpy as np
 
 from fastmlp._activations cimport _act_backward, _bias_act_forward
 from fastmlp._blas cimport gemm_rm, row_product
-from fastmlp._layers cimport _coef_abssum, _coef_sqnorm
 from fastmlp._losses cimport _bias_out_loss_delta
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
 from fastmlp._optimizers cimport SOLVER_ADAM, SOLVER_ADAMW, _update, adam_step_size
@@ -162,10 +166,27 @@ cdef void _copy_own(const Net* net, int t, int nt, const Py_ssize_t* o_w,
         _move(flat + net.int_off[L - 1], own + o_b[L - 1], net.units[L], back)
 
 
+cdef void _mirror_copy(const Net* net, const OnlineData* d, int s, int team,
+                       floating* params, floating* s1, floating* s2,
+                       bint back) noexcept nogil:
+    """Copy thread s's own parameters and optimizer state (of a team of
+    `team`) from the flat buffers into its region (back=False), or back."""
+    cdef Py_ssize_t o_w[ONLINE_MAX_LAYERS]
+    cdef Py_ssize_t o_b[ONLINE_MAX_LAYERS]
+    cdef Py_ssize_t n_reg
+    cdef floating* R = <floating*> d.regions + s * d.region_stride
+    _own_layout(net, s, team, o_w, o_b, &n_reg)
+    _copy_own(net, s, team, o_w, o_b, params, R, back)
+    _copy_own(net, s, team, o_w, o_b, s1, R + 2 * d.mirror_len, back)
+    _copy_own(net, s, team, o_w, o_b, s2, R + 3 * d.mirror_len, back)
+
+
 cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
                        floating* s1, floating* s2, OptConsts c,
-                       OnlineShared* sh, int t, int nt) noexcept nogil:
-    """Thread t's part of every sample of the epoch (see the design note)."""
+                       OnlineShared* sh, int t, int nt, bint fresh) noexcept nogil:
+    """Thread t's part of every sample of the segment (see the design note);
+    fresh: its own copies are made from the flat buffers first (else they
+    are live from the previous segment)."""
     cdef int L = net.n_layers - 1
     cdef int l, s, sense = 0, stopped = 0
     cdef Py_ssize_t meet = 0       # meetings so far (their parity picks the buffer)
@@ -207,17 +228,16 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
     cdef double row_loss = 0, sq, l1, w, scale
     cdef double sqnorm = sh.sqnorm0
     cdef double l1norm = sh.l1norm0
-    cdef double total = 0          # thread 0's: shared only at the end
+    cdef double total = sh.total   # thread 0's: shared only at the end
     cdef bint adam = d.solver == SOLVER_ADAM or d.solver == SOLVER_ADAMW
     cdef Py_ssize_t adam_t = d.adam_t0
     uoff[0] = 0
     for l in range(L):
         uoff[l + 1] = uoff[l] + _pad16(net.units[l])
     n_own = _own_layout(net, t, nt, o_w, o_b, &n_reg)
-    memset(R, 0, (4 if s2 != NULL else 3) * d.mirror_len * sizeof(floating))
-    _copy_own(net, t, nt, o_w, o_b, params, pm, False)
-    _copy_own(net, t, nt, o_w, o_b, s1, s1m, False)
-    _copy_own(net, t, nt, o_w, o_b, s2, s2m, False)
+    if fresh:
+        memset(R, 0, (4 if s2 != NULL else 3) * d.mirror_len * sizeof(floating))
+        _mirror_copy(net, d, t, nt, params, s1, s2, False)
     for k in range(d.n):
         r = d.idx[k]
         x = X + r * nf
@@ -341,9 +361,9 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
                      <floating> scale, &c, 1, &l1)
         sh.sums[t * SLOT + 2 * (k % 2)] = sq
         sh.sums[t * SLOT + 2 * (k % 2) + 1] = l1
-    _copy_own(net, t, nt, o_w, o_b, params, pm, True)
-    _copy_own(net, t, nt, o_w, o_b, s1, s1m, True)
-    _copy_own(net, t, nt, o_w, o_b, s2, s2m, True)
+    if stopped:
+        # Ctrl-C: the flat buffers are the caller's to keep
+        _mirror_copy(net, d, t, nt, params, s1, s2, True)
     if t == 0:
         sh.total = total
         sh.n_done = k if stopped else d.n
@@ -356,18 +376,23 @@ cdef Py_ssize_t online_epoch(const Net* net, const OnlineData* d,
     """Train d.n samples one at a time on a team of n_threads (see the
     design note); returns how many were done (fewer when Ctrl-C set
     sh.stop, with KeyboardInterrupt pending).  The summed loss is left in
-    sh.total; sh.sums must have SLOT * n_threads doubles."""
-    cdef int t, team
+    sh.total (which holds the loss summed before them); sh.sums must have
+    SLOT * n_threads doubles."""
+    cdef int t, team, s
     sh.stop = 0
-    sh.total = 0
     sh.n_done = 0
     with parallel(num_threads=n_threads):
         t = omp_get_thread_num()
         team = omp_get_num_threads()
         if t == 0:
             fastmlp_spin_init(&sh.barrier, team)
+            sh.team = team
+            if d.live_team > 0 and d.live_team != team:
+                # live copies laid out for another team size: back first
+                for s in range(d.live_team):
+                    _mirror_copy(net, d, s, d.live_team, params, s1, s2, True)
         fastmlp_barrier()
-        _thread_loop(net, d, params, s1, s2, c[0], sh, t, team)
+        _thread_loop(net, d, params, s1, s2, c[0], sh, t, team, d.live_team != team)
     return sh.n_done
 
 
@@ -381,20 +406,13 @@ cdef inline void* _aligned(void* p, size_t to) noexcept nogil:
     return <void*> ((<size_t> p + to - 1) // to * to)
 
 
-cdef tuple train_online(const Net* net, int nt, const floating* Xp,
-                         const floating* Yp, const unsigned char* Yb8,
-                         const floating* swp, const Py_ssize_t* idx,
-                         Py_ssize_t n, floating* params,
-                         floating* s1, floating* s2, const OptConsts* c,
-                         int solver, double lr_init, Py_ssize_t adam_t,
-                         double alpha):
-    """train_epoch at batch size 1 on nt threads (_online.pyx)."""
-    cdef OnlineData d
-    cdef OnlineShared sh
-    cdef Py_ssize_t l, done, region_len
+cdef Py_ssize_t _size_regions(const Net* net, Py_ssize_t itemsize,
+                              OnlineData* d) noexcept nogil:
+    """The sizes of each thread's region (laid out in _thread_loop), in
+    values of `itemsize` bytes; returns the values a page holds."""
+    cdef Py_ssize_t l, region_len
     cdef Py_ssize_t n_out = net.units[net.n_layers - 1]
-    cdef Py_ssize_t page = 4096 // sizeof(floating)
-    cdef floating[::1] regions
+    cdef Py_ssize_t page = 4096 // itemsize
     d.max_fo = 0
     d.u_total = 0
     for l in range(net.n_layers):
@@ -404,14 +422,41 @@ cdef tuple train_online(const Net* net, int nt, const floating* Xp,
     d.out_len = _pad16(n_out)
     # a thread's own parameters, each part padded to 16 values (_online._own_layout)
     d.mirror_len = _pad16(net.n_params + 32 * net.n_layers)
-    # each thread's region (laid out in _online._thread_loop), whole pages
-    # and a page apart: the threads' stores waited on lines the other core
-    # had pulled in when their data sat side by side (bench/README.md)
+    # each thread's region, whole pages and a page apart: the threads'
+    # stores waited on lines the other core had pulled in when their data
+    # sat side by side (bench/README.md)
     region_len = 4 * d.mirror_len + 4 * d.u_total + 2 * d.out_len + 2 * d.max_fo
     d.region_stride = (region_len + page - 1) // page * page + page
-    regions = np.empty(nt * d.region_stride + page,
-                       dtype=np.float32 if floating is float else np.float64)
-    d.regions = _aligned(&regions[0], 4096)
+    return page
+
+
+cdef Py_ssize_t online_regions_len(const Net* net, int nt,
+                                   Py_ssize_t itemsize) noexcept nogil:
+    cdef OnlineData d
+    cdef Py_ssize_t page = _size_regions(net, itemsize, &d)
+    return nt * d.region_stride + page    # and a page to align the first to one
+
+
+cdef tuple train_online(const Net* net, int nt, const floating* Xp,
+                         const floating* Yp, const unsigned char* Yb8,
+                         const floating* swp, const Py_ssize_t* idx,
+                         Py_ssize_t n, floating* params,
+                         floating* s1, floating* s2, const OptConsts* c,
+                         int solver, double lr_init, Py_ssize_t adam_t,
+                         double alpha, OnlineMirrors* mir, double* sqnorm,
+                         double* l1norm, double total):
+    """train_epoch at batch size 1 on nt threads (_online.pyx)."""
+    cdef OnlineData d
+    cdef OnlineShared sh
+    cdef Py_ssize_t done
+    cdef int s, slot
+    cdef Py_ssize_t need = online_regions_len(net, max(nt, mir.team), sizeof(floating))
+    if mir.len < need:
+        raise ValueError(f"the online regions hold {mir.len} values, "
+                         f"fewer than the {need} needed")
+    _size_regions(net, sizeof(floating), &d)
+    d.regions = _aligned(mir.buf, 4096)
+    d.live_team = mir.team
     d.X = Xp
     d.Y = Yp
     d.Yb8 = Yb8
@@ -423,12 +468,42 @@ cdef tuple train_online(const Net* net, int nt, const floating* Xp,
     d.adam_t0 = adam_t
     d.alpha = alpha
     d.signal_every = net.tun.signal_check_samples
+    sh.sqnorm0 = sqnorm[0]
+    sh.l1norm0 = l1norm[0]
+    sh.total = total
     with nogil:
-        sh.sqnorm0 = _coef_sqnorm(params, net.n_coef)
-        sh.l1norm0 = _coef_abssum(params, net.n_coef) if c.alpha1 > 0 else 0
         done = online_epoch(net, &d, params, s1, s2, c, &sh, nt)
+    mir.team = 0 if sh.stop else sh.team
     if sh.stop:
         raise_pending()
+    if done > 0:
+        # the sums the last step left, added as the next sample would add them
+        slot = 2 * ((done - 1) % 2)
+        sqnorm[0] = 0
+        l1norm[0] = 0
+        for s in range(sh.team):
+            sqnorm[0] += sh.sums[s * SLOT + slot]
+            l1norm[0] += sh.sums[s * SLOT + slot + 1]
     if solver == SOLVER_ADAM or solver == SOLVER_ADAMW:
         adam_t += done
     return sh.total, adam_t
+
+
+cdef void online_copy_back(const Net* net, OnlineMirrors* mir, floating* params,
+                           floating* s1, floating* s2) noexcept nogil:
+    cdef OnlineData d
+    cdef int t, got, s, team = mir.team
+    if team <= 0:
+        return
+    _size_regions(net, sizeof(floating), &d)
+    d.regions = _aligned(mir.buf, 4096)
+    # each thread its own (the lines stay in its cache); any the runtime
+    # gave no thread for, thread 0
+    with parallel(num_threads=team):
+        t = omp_get_thread_num()
+        got = omp_get_num_threads()
+        _mirror_copy(net, &d, t, team, params, s1, s2, True)
+        if t == 0:
+            for s in range(got, team):
+                _mirror_copy(net, &d, s, team, params, s1, s2, True)
+    mir.team = 0

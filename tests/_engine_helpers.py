@@ -65,9 +65,10 @@ def engine_loss_grad(params, X, Y, sw, units, activation, out_activation, alpha,
 def engine_sgd_epoch(params, X, Y, sw, units, activation, out_activation, alpha,
                      batch_size, lr, order=None, n_threads=1, solver="sgd",
                      momentum=0.0, clip=0.0, state=None, opt_extra=None,
-                     layout_extra=None, seed=0, tuning=None):
+                     layout_extra=None, seed=0, tuning=None, pace=None):
     """One engine epoch; returns (loss, params) with params updated in place.
-    ``tuning``: thresholds other than the engine's defaults (_tuning.pyx)."""
+    ``tuning``: thresholds other than the engine's defaults (_tuning.pyx);
+    ``pace``: the pacer's state (_pacing.pxd), updated in place, or None."""
     n = X.shape[0]
     layout = _engine.Layout(units, batch_size, activation, out_activation,
                             **(layout_extra or {}))
@@ -84,7 +85,7 @@ def engine_sgd_epoch(params, X, Y, sw, units, activation, out_activation, alpha,
         np.ascontiguousarray(Y, dtype=params.dtype), None, sw, order,
         not np.array_equal(order, np.arange(n)), batch_size, layout,
         _engine.SOLVER_CODES[solver], opt, state.get("t", 0), alpha, clip, n_threads, seed,
-        tuning,
+        tuning, pace,
     )
     state["t"] = t
     return loss_sum / n, params

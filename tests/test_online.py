@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from fastmlp import MLPClassifier, MLPRegressor, _engine, _network
+from fastmlp import MLPClassifier, MLPRegressor, _engine, _network, _pacing
 
 from _engine_helpers import engine_sgd_epoch, make_problem
 
@@ -108,6 +108,58 @@ def test_same_result_every_time(online_everywhere):
     runs = [_epoch(units, "relu", "softmax", 2)[1] for _ in range(3)]
     for p in runs[1:]:
         np.testing.assert_array_equal(p, runs[0])
+
+
+def _team_pace(chunk):
+    """A pacer state (_pacing.pxd) that keeps the team on, in segments of
+    `chunk` samples: one thread's cost known and far above the team's, no
+    probe due."""
+    state = np.zeros(_pacing.LENGTH)
+    field = {name: i for i, name in enumerate(_pacing.FIELDS)}
+    state[field["solo_cost"]] = 1.0
+    state[field["team_cost"]] = 1e-9
+    state[field["gap"]] = 1e9
+    state[field["chunk"]] = chunk
+    state[field["segments"]] = 2
+    return state, field
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("solver, opt_extra", [("adam", None), ("sgd", {"alpha1": 1e-3})])
+@pytest.mark.parametrize("chunk", [1, 7, 64])
+def test_team_segments_give_the_bits_of_one_segment(dtype, solver, opt_extra, chunk,
+                                                    require_threads):
+    # The pacer cuts an epoch into team segments; the threads' own copies of
+    # the parameters stay live from one to the next, and the penalty's sums
+    # pass from the last step of one to the first of the next.  So a team
+    # that holds gives the same bits, parameters, state and losses, however
+    # the epoch is cut, as one segment (pace off).
+    require_threads(2, explicit=True)
+    units = [12, 20, 9, 5]   # two meetings a sample
+    segmented = dict(ONLINE_EVERYWHERE, pace=True, pace_first_chunk=chunk, pace_max_chunk=chunk,
+                     pace_gap=10**9, pace_max_gap=10**9, pace_trigger=1e9)
+    runs = []
+    for tuning, pace in ((dict(ONLINE_EVERYWHERE, pace=False), None),
+                         (segmented, _team_pace(chunk)[0])):
+        X, Y, sw, params = make_problem(units, "softmax", n_samples=90, dtype=dtype,
+                                        weighted=True, seed=3)
+        state = {"s1": np.zeros_like(params), "s2": np.zeros_like(params)}
+        losses = []
+        for epoch in range(2):
+            order = np.random.RandomState(epoch).permutation(90)
+            losses.append(engine_sgd_epoch(params, X, Y, sw, units, "tanh", "softmax", 0.01,
+                                           1, 0.01, order=order, n_threads=2, solver=solver,
+                                           momentum=0.9, state=state, opt_extra=opt_extra,
+                                           tuning=tuning, pace=pace)[0])
+        runs.append((params, state, losses, pace))
+    (p0, st0, loss0, _), (p1, st1, loss1, pace) = runs
+    field = _team_pace(chunk)[1]
+    assert pace[field["solo_segments"]] == 0
+    assert pace[field["team_segments"]] == 2 * -(-90 // chunk)
+    np.testing.assert_array_equal(p1, p0)
+    np.testing.assert_array_equal(st1["s1"], st0["s1"])
+    np.testing.assert_array_equal(st1["s2"], st0["s2"])
+    assert loss1 == loss0
 
 
 def test_float32(online_everywhere, require_threads):
