@@ -113,6 +113,9 @@ SETS = {"benchmark": TABLES, "tuning": TUNING_TABLES, "embedding": EMBEDDING_TAB
 VARIANTS = {
     "no_periodic": {"n_periodic": 0},
     "periodic_16": {"n_periodic": 16},
+    # piecewise-linear features per numeric column (the defaults: none)
+    "bins_8": {"n_bins": 8},
+    "bins_16": {"n_bins": 16},
     "periodic_scale_0.5": {"periodic_scale": 0.5},   # the defaults: 1.0
     "periodic_scale_2": {"periodic_scale": 2.0},
     "frozen_periodic": {"learn_periodic": False},

@@ -70,6 +70,9 @@ EMBEDDING_LR = 10.0
 # 0.964 in 50.6 s for one member of 64 epochs (the defaults before
 # 2026-12-05); one of 32: 0.968 in 26.5 s, two of 64: 0.953 in 74.7 s
 # (README, "Tables").
+# piecewise-linear features per numeric column (n_bins), off: see README,
+# "The tabular estimators"
+N_BINS = 0
 MAX_ITER = 32
 N_ENSEMBLE = 2
 # hidden_layer_sizes's default: two layers of 128 (RealMLP-TD: three of
@@ -123,6 +126,7 @@ _COMMON_CONSTRAINTS = {
     "numeric_scaling": [StrOptions({"quantile", "robust"})],
     "smooth_clip": ["boolean"],
     "add_missing_indicator": ["boolean"],
+    "n_bins": [Interval(Integral, 0, None, closed="left")],
     "n_periodic": [Interval(Integral, 0, None, closed="left")],
     "periodic_scale": [Interval(Real, 0, None, closed="neither")],
     "learn_periodic": ["boolean"],
@@ -220,6 +224,12 @@ smooth_clip : bool, default=True
     With 'robust' scaling, smoothly clip the scaled columns to about +-3.
 add_missing_indicator : bool, default=True
     Add a 0/1 column for each numeric column with missing values in fit.
+n_bins : int >= 0, default=0
+    Piecewise-linear features ``clip((z - e_t) / (e_{t+1} - e_t), 0, 1)``
+    added per numeric column (0: none), with the edges ``e_t`` at the
+    standard normal quantiles of ``t / n_bins``: with 'quantile' scaling,
+    each bin holds a ``1 / n_bins`` share of the training rows (see
+    ``TabularPreprocessor``).
 n_periodic : int >= 0, default=8
     Periodic features ``cos(f * z + p)`` added per numeric column (0: none),
     with random frequencies ``f`` drawn once per fit at scales spread from
@@ -385,7 +395,7 @@ class _BaseTabularMLP(BaseEstimator):
             max_categories=self.max_categories, max_one_hot=self.max_one_hot,
             numeric_scaling=self.numeric_scaling,
             smooth_clip=self.smooth_clip,
-            add_missing_indicator=self.add_missing_indicator,
+            add_missing_indicator=self.add_missing_indicator, n_bins=self.n_bins,
             n_periodic=self.n_periodic, periodic_scale=self.periodic_scale,
             random_state=seed, dtype=np.float32)
 
@@ -663,7 +673,7 @@ label_smoothing : float in [0, 1), default=0.1
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
                  max_categories=32, max_one_hot=MAX_ONE_HOT, embedding_dim=8,
                  embedding_lr=EMBEDDING_LR, numeric_scaling="quantile", smooth_clip=True,
-                 add_missing_indicator=True,
+                 add_missing_indicator=True, n_bins=N_BINS,
                  n_periodic=8, periodic_scale=1.0, learn_periodic=True, periodic_lr=5.0,
                  periodic_dim=PERIODIC_DIM, input_scale=False, input_scale_lr=6.0,
                  parametric_activation=False,
@@ -696,6 +706,7 @@ label_smoothing : float in [0, 1), default=0.1
         self.numeric_scaling = numeric_scaling
         self.smooth_clip = smooth_clip
         self.add_missing_indicator = add_missing_indicator
+        self.n_bins = n_bins
         self.n_periodic = n_periodic
         self.periodic_scale = periodic_scale
         self.learn_periodic = learn_periodic
@@ -833,7 +844,7 @@ clip_output : bool, default=True
                  categorical_features="auto", max_categories=32,
                  max_one_hot=MAX_ONE_HOT, embedding_dim=8, embedding_lr=EMBEDDING_LR,
                  numeric_scaling="quantile", smooth_clip=True,
-                 add_missing_indicator=True, n_periodic=8, periodic_scale=1.0,
+                 add_missing_indicator=True, n_bins=N_BINS, n_periodic=8, periodic_scale=1.0,
                  learn_periodic=True, periodic_lr=5.0, periodic_dim=PERIODIC_DIM,
                  input_scale=False, input_scale_lr=6.0, parametric_activation=False,
                  parametric_activation_lr=1.0, n_ensemble=N_ENSEMBLE, random_state=None,
@@ -866,6 +877,7 @@ clip_output : bool, default=True
         self.numeric_scaling = numeric_scaling
         self.smooth_clip = smooth_clip
         self.add_missing_indicator = add_missing_indicator
+        self.n_bins = n_bins
         self.n_periodic = n_periodic
         self.periodic_scale = periodic_scale
         self.learn_periodic = learn_periodic

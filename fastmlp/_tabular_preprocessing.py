@@ -58,6 +58,17 @@ predict, or missing when fit saw none) is 0, the "infrequent" code.  The code
 columns come after the one-hot columns, in column order, and the table
 sizes are ``embedding_cards_``.
 
+Piecewise-linear features (``n_bins = T > 0``): after the missing
+indicators, each numeric column k gets T more, from its scaled value ``z``
+(0 where missing), with edges ``e_t = Phi^-1(clip(t / T, QUANTILE_TAIL,
+1 - QUANTILE_TAIL))``, t = 0 .. T, the same for every column::
+
+    clip((z - e_t) / (e_{t+1} - e_t), 0, 1)       t = 0 .. T-1
+
+With 'quantile' scaling the edges are the column's training quantiles at
+levels t / T: this is the quantile "piecewise linear encoding" of Gorishniy
+et al. (2022), each bin holding a T-th of the training rows.
+
 Periodic features (``n_periodic = K > 0``): after all the columns above,
 each numeric column k gets K more, from its scaled value ``z`` (0 where
 missing)::
@@ -143,6 +154,28 @@ def quantile_normal(x, quantiles):
     high = 1.0 - np.interp(-x, -quantiles[::-1], 1.0 - levels[::-1])
     u = np.clip(0.5 * (low + high), QUANTILE_TAIL, 1.0 - QUANTILE_TAIL)
     return ndtri(u)
+
+
+def bin_edges(n_bins):
+    """The piecewise-linear features' T + 1 edges on the scaled axis
+    (module docstring)."""
+    levels = np.clip(np.linspace(0.0, 1.0, n_bins + 1), QUANTILE_TAIL, 1.0 - QUANTILE_TAIL)
+    return ndtri(levels)
+
+
+def binned_features(Z, n_bins, dtype):
+    """``clip((Z[:, k] - e_t) / (e_{t+1} - e_t), 0, 1)`` for each numeric
+    column k and bin t, as (n_samples, n_numeric * n_bins) columns, column
+    k's bins after column k-1's."""
+    edges = bin_edges(n_bins)
+    lo, width = edges[:-1], np.diff(edges)
+    n, n_num = Z.shape
+    out = np.empty((n, n_num * n_bins), dtype=dtype)
+    for r0 in range(0, n, _PERIODIC_BLOCK_ROWS):
+        z = Z[r0:r0 + _PERIODIC_BLOCK_ROWS, :, None].astype(np.float64)
+        out[r0:r0 + _PERIODIC_BLOCK_ROWS] = np.clip((z - lo) / width, 0.0, 1.0).reshape(
+            z.shape[0], n_num * n_bins)
+    return out
 
 
 def periodic_frequencies(n_numeric, n_periodic, periodic_scale, random_state):
@@ -313,6 +346,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         'quantile').
     add_missing_indicator : bool, default=True
         Add a 0/1 column per numeric column that had missing values in fit.
+    n_bins : int >= 0, default=0
+        Piecewise-linear features per numeric column (0: none); see the
+        module docstring.
     n_periodic : int >= 0, default=0
         Periodic features per numeric column (0: none); see the module
         docstring. The tabular estimators use 8.
@@ -366,6 +402,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         "numeric_scaling": [StrOptions({"robust", "quantile"})],
         "smooth_clip": ["boolean"],
         "add_missing_indicator": ["boolean"],
+        "n_bins": [Interval(Integral, 0, None, closed="left")],
         "n_periodic": [Interval(Integral, 0, None, closed="left")],
         "periodic_scale": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
@@ -374,13 +411,15 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
 
     def __init__(self, categorical_features="auto", max_categories=32, max_one_hot=None,
                  numeric_scaling="robust", smooth_clip=True, add_missing_indicator=True,
-                 n_periodic=0, periodic_scale=1.0, random_state=None, dtype=np.float32):
+                 n_bins=0, n_periodic=0, periodic_scale=1.0, random_state=None,
+                 dtype=np.float32):
         self.categorical_features = categorical_features
         self.max_categories = max_categories
         self.max_one_hot = max_one_hot
         self.numeric_scaling = numeric_scaling
         self.smooth_clip = smooth_clip
         self.add_missing_indicator = add_missing_indicator
+        self.n_bins = n_bins
         self.n_periodic = n_periodic
         self.periodic_scale = periodic_scale
         self.random_state = random_state
@@ -503,7 +542,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             n_num, int(self.n_periodic), float(self.periodic_scale), self.random_state)
         one_hot = ~self.embedded_
         self.n_features_out_ = int(
-            n_num + self.indicator_columns_.shape[0]
+            n_num + self.indicator_columns_.shape[0] + n_num * int(self.n_bins)
             + sum(c.shape[0] for c, h in zip(self.categories_, one_hot) if h)
             + self.has_infrequent_[one_hot].sum() + self.has_missing_[one_hot].sum()
             + self.embedding_cards_.shape[0] + n_num * int(self.n_periodic)
@@ -535,6 +574,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         pos = n_num
         indicator_of = {int(k): n_num + i for i, k in enumerate(self.indicator_columns_)}
         pos += len(indicator_of)
+        bins_at = pos
+        pos += n_num * int(self.n_bins)
         for k, j in enumerate(self.numeric_columns_):
             x = _as_float(cols[j], j)
             if x is None:
@@ -551,6 +592,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             out[:, k] = z
             if k in indicator_of:
                 out[:, indicator_of[k]] = missing
+        if self.n_bins:
+            out[:, bins_at:pos] = binned_features(out[:, :n_num], int(self.n_bins), self.dtype)
         rows = np.arange(n)
         n_cos = self.periodic_frequencies_.size
         code_pos = self.n_features_out_ - n_cos - self.embedding_cards_.shape[0]
@@ -601,6 +644,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
         out = [str(names[j]) for j in self.numeric_columns_]
         out += [f"{names[self.numeric_columns_[k]]}_missing" for k in self.indicator_columns_]
+        out += [f"{names[j]}_bin{t}" for j in self.numeric_columns_
+                for t in range(int(self.n_bins))]
         codes = []
         for c, j in enumerate(self.categorical_columns_):
             if self.embedded_[c]:
