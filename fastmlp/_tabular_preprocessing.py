@@ -103,7 +103,7 @@ PERIODIC_SPREAD = 20.0  # ratio of the largest to the smallest frequency scale
 # an embedded column's categories with fewer training rows than this share
 # code 0 with the unseen ones (a row of its own would learn one row by heart)
 EMBED_MIN_COUNT = 2
-_PERIODIC_BLOCK_ROWS = 8192  # rows per block of the periodic features (memory)
+_FEATURE_BLOCK_ROWS = 8192  # rows per block of the periodic and binned features (memory)
 _CATEGORICAL_DTYPE_NAMES = ("category", "object", "string", "bool", "boolean", "str")
 
 
@@ -171,9 +171,9 @@ def binned_features(Z, n_bins, dtype):
     lo, width = edges[:-1], np.diff(edges)
     n, n_num = Z.shape
     out = np.empty((n, n_num * n_bins), dtype=dtype)
-    for r0 in range(0, n, _PERIODIC_BLOCK_ROWS):
-        z = Z[r0:r0 + _PERIODIC_BLOCK_ROWS, :, None].astype(np.float64)
-        out[r0:r0 + _PERIODIC_BLOCK_ROWS] = np.clip((z - lo) / width, 0.0, 1.0).reshape(
+    for r0 in range(0, n, _FEATURE_BLOCK_ROWS):
+        z = Z[r0:r0 + _FEATURE_BLOCK_ROWS, :, None].astype(np.float64)
+        out[r0:r0 + _FEATURE_BLOCK_ROWS] = np.clip((z - lo) / width, 0.0, 1.0).reshape(
             z.shape[0], n_num * n_bins)
     return out
 
@@ -199,9 +199,9 @@ def periodic_features(Z, frequencies, phases, dtype):
     block after column k-1's."""
     n, (n_num, K) = Z.shape[0], frequencies.shape
     out = np.empty((n, n_num * K), dtype=dtype)
-    for r0 in range(0, n, _PERIODIC_BLOCK_ROWS):
-        z = Z[r0:r0 + _PERIODIC_BLOCK_ROWS, :, None].astype(np.float64)
-        out[r0:r0 + _PERIODIC_BLOCK_ROWS] = np.cos(z * frequencies + phases).reshape(
+    for r0 in range(0, n, _FEATURE_BLOCK_ROWS):
+        z = Z[r0:r0 + _FEATURE_BLOCK_ROWS, :, None].astype(np.float64)
+        out[r0:r0 + _FEATURE_BLOCK_ROWS] = np.cos(z * frequencies + phases).reshape(
             z.shape[0], n_num * K)
     return out
 

@@ -1,6 +1,7 @@
 """The piecewise-linear features of TabularPreprocessor (``n_bins``), against
 the formula of its module docstring written out here value by value, and
-through the tabular estimators."""
+through the tabular estimators (computing them in blocks of rows:
+test_tabular_periodic.py)."""
 import numpy as np
 import pytest
 from scipy.stats import norm
@@ -8,14 +9,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastmlp import TabularMLPClassifier, TabularMLPRegressor, TabularPreprocessor
 
-
-def _table(n=300, seed=0):
-    rng = np.random.RandomState(seed)
-    X = np.empty((n, 3), dtype=object)
-    X[:, 0] = rng.normal(size=n)
-    X[:, 1] = np.where(rng.rand(n) < 0.2, np.nan, rng.lognormal(size=n))
-    X[:, 2] = rng.choice(["a", "b", None], size=n)
-    return X
+from test_tabular_periodic import _table  # numeric, numeric with NaN, categorical
 
 
 @pytest.mark.parametrize("scaling", ["quantile", "robust"])
@@ -53,16 +47,6 @@ def test_with_quantile_scaling_each_bin_holds_its_share_of_the_rows():
     np.testing.assert_allclose((bins[:, :3] == 1).mean(axis=0), [0.75, 0.5, 0.25], atol=0.01)
     # each row is inside (0 < value < 1) one bin at most
     assert (((bins > 0) & (bins < 1)).sum(axis=1) <= 1).all()
-
-
-def test_blocks_of_rows_give_the_same_features(monkeypatch):
-    from fastmlp import _tabular_preprocessing as tp
-
-    X = _table(n=300)
-    pre = TabularPreprocessor(n_bins=6, random_state=0).fit(X)
-    whole = pre.transform(X)
-    monkeypatch.setattr(tp, "_PERIODIC_BLOCK_ROWS", 7)
-    np.testing.assert_array_equal(pre.transform(X), whole)
 
 
 @pytest.mark.parametrize("Est", [TabularMLPClassifier, TabularMLPRegressor])

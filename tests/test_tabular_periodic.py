@@ -71,13 +71,15 @@ def test_random_state_fixes_the_features():
     assert not np.array_equal(a, c)
 
 
-def test_blocks_of_rows_give_the_same_features(monkeypatch):
+@pytest.mark.parametrize("features", [dict(n_periodic=4), dict(n_bins=6)])
+def test_blocks_of_rows_give_the_same_features(features, monkeypatch):
+    # the periodic and the binned features are computed in blocks of rows
     from fastmlp import _tabular_preprocessing as tp
 
     X = _table(n=300)
-    pre = TabularPreprocessor(n_periodic=4, random_state=0).fit(X)
+    pre = TabularPreprocessor(random_state=0, **features).fit(X)
     whole = pre.transform(X)
-    monkeypatch.setattr(tp, "_PERIODIC_BLOCK_ROWS", 7)
+    monkeypatch.setattr(tp, "_FEATURE_BLOCK_ROWS", 7)
     np.testing.assert_array_equal(pre.transform(X), whole)
 
 
