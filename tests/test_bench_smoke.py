@@ -127,3 +127,30 @@ def test_ab_builds_compares_two_checkouts():
     assert set(got) == {"silu+dropout", "silu", "relu+dropout", "relu"}
     for before, after in got.values():
         assert 0 < before < float("inf") and 0 < after < float("inf")
+
+
+def test_targets_report_says_what_the_pacer_measured():
+    # bench --targets names, for each online row, the team's and one
+    # thread's cost per sample in fastmlp's best fit (which mode the VM ran)
+    from types import SimpleNamespace
+
+    from bench import targets
+
+    fit = SimpleNamespace(_pace_report={"team_cost": 1.6e-6, "solo_cost": 2.75e-6,
+                                        "team_segments": 85.0, "solo_segments": 3.0,
+                                        "segments": 88.0})
+    pacer = targets._pacer_summary(fit)
+    assert pacer == {"team_us": pytest.approx(1.6), "solo_us": pytest.approx(2.75),
+                     "team_segments": 85, "solo_segments": 3}
+    # no pacer ran (one thread, or the pacer off): nothing to say
+    assert targets._pacer_summary(SimpleNamespace(_pace_report={"segments": 0.0})) is None
+    assert targets._pacer_summary(SimpleNamespace()) is None
+    rows = [{"dtype": "float32", "epochs": 20, "fastmlp": 0.0777, "sklearn": 4.789,
+             "x_sklearn": 61.6, "pacer": pacer},
+            {"dtype": "float64", "epochs": 20, "fastmlp": 0.1158, "sklearn": 4.737,
+             "x_sklearn": 40.9}]
+    text = targets.report(rows, {"fit_1_epoch": 1.55e-3, "epoch_in_long_fit": 1.31e-3,
+                                 "ratio": 1.18})
+    assert "- float32, 20-epoch fit: team 1.60 µs (85), one thread 2.75 µs (3)" in text
+    assert "float64, 20-epoch fit: team" not in text
+    assert "| float32 | 20 | 77.7 ms | 4789 ms | 61.6× |" in text
