@@ -2,7 +2,9 @@
 the main tables do not show directly.
 
 Design: each figure is a ratio of times measured in this run, best of
-``repeats`` interleaved rounds.
+``repeats`` interleaved rounds, the libraries ``PAUSE`` seconds apart (as
+in bench/contention.py: a library's idle threads spin for a while after it
+returns).
 
 - Online SGD: digits (standardized, all 1,797 rows) at batch size 1, Adam,
   ``fit`` of 1 epoch and of 20 epochs end to end (validation, set-up and
@@ -21,6 +23,8 @@ import time
 import warnings
 
 import numpy as np
+
+from bench.contention import PAUSE  # seconds between timed runs of different libraries
 
 
 def _digits(dtype):
@@ -80,7 +84,7 @@ def _torch_online_seconds(X, y, epochs):
     return time.perf_counter() - t0
 
 
-def online(repeats=3, epochs_list=(1, 20), with_torch=False, log=print):
+def online(repeats=3, epochs_list=(1, 20), with_torch=False, log=print, pause=PAUSE):
     from sklearn.neural_network import MLPClassifier as SkMLP
 
     from fastmlp import MLPClassifier
@@ -94,9 +98,15 @@ def online(repeats=3, epochs_list=(1, 20), with_torch=False, log=print):
             times = {"fastmlp": [], "sklearn": [], "torch": []}
             fitted = []
             for _ in range(repeats):
+                # each library PAUSE after the one before: PyTorch's OpenMP
+                # threads spin for some milliseconds after its loop, and took
+                # the cores from the 1-epoch fastmlp fit that followed
+                time.sleep(pause)
                 times["fastmlp"].append(_fit_seconds(MLPClassifier, X, y, fitted, **kw))
+                time.sleep(pause)
                 times["sklearn"].append(_fit_seconds(SkMLP, X, y, **kw))
                 if with_torch:
+                    time.sleep(pause)
                     times["torch"].append(_torch_online_seconds(X, y, epochs))
             best = {k: min(v) for k, v in times.items() if v}
             row = {"dtype": np.dtype(dtype).name, "epochs": epochs, **best,
