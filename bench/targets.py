@@ -98,9 +98,10 @@ def online(repeats=3, epochs_list=(1, 20), with_torch=False, log=print, pause=PA
             times = {"fastmlp": [], "sklearn": [], "torch": []}
             fitted = []
             for _ in range(repeats):
-                # each library PAUSE after the one before: PyTorch's OpenMP
-                # threads spin for some milliseconds after its loop, and took
-                # the cores from the 1-epoch fastmlp fit that followed
+                # each library PAUSE after the one before, as in
+                # bench/contention.py, so that none runs beside another's
+                # spinning idle threads (on 2026-12-06 it did not move
+                # fastmlp's figures: 4.9 ms for the 1-epoch float32 fit)
                 time.sleep(pause)
                 times["fastmlp"].append(_fit_seconds(MLPClassifier, X, y, fitted, **kw))
                 time.sleep(pause)

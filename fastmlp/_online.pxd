@@ -47,9 +47,9 @@ cdef struct OnlineData:
 # The team's regions across an epoch's team segments, owned by the caller
 # (_network.train_epoch): between two team segments the threads' own copies
 # of the parameters and optimizer state stay live in them (copying them
-# back and in again cost ~25 us a segment, mostly lines that both cores
-# write); online_copy_back writes them back before anything else reads
-# the flat buffers.
+# in and back out took ~24 of the ~35 us a segment cost, most of it the
+# copies back, which write lines both cores own); online_copy_back writes
+# them back before anything else reads the flat buffers.
 cdef struct OnlineMirrors:
     void* buf                      # the caller's buffer, online_regions_len values
     Py_ssize_t len

@@ -14,8 +14,8 @@
 # stay live from one team segment of the epoch to the next (the pacer cuts
 # an epoch into segments, _pacing.pxd) and go back to the flat buffers
 # before a one-thread segment and at the end of the epoch (online_copy_back;
-# copying them back and in again per segment cost ~35 us, so that the
-# pacer's 16-sample team probes cost 4 us a sample against 1.6-2.1 and
+# with the copies in and back out, ~24 us, a segment cost ~35 us, so that
+# the pacer's 16-sample team probes cost 4 us a sample against 1.6-2.1 and
 # lost to one thread).  When the threads stepped their slices of shared
 # buffers, the thread owning the second half ran its Adam 1.5-2x slower,
 # its stores waiting on lines the other core had pulled in.  Per sample,
