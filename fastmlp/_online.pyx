@@ -183,10 +183,10 @@ cdef void _mirror_copy(const Net* net, const OnlineData* d, int s, int team,
 
 cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
                        floating* s1, floating* s2, OptConsts c,
-                       OnlineShared* sh, int t, int nt, bint fresh) noexcept nogil:
-    """Thread t's part of every sample of the segment (see the design note);
-    fresh: its own copies are made from the flat buffers first (else they
-    are live from the previous segment)."""
+                       OnlineShared* sh, int t, int nt) noexcept nogil:
+    """Thread t's part of every sample of the segment (see the design note).
+    Its own copies are made from the flat buffers first unless a team of
+    this size left them live (d.live_team)."""
     cdef int L = net.n_layers - 1
     cdef int l, s, sense = 0, stopped = 0
     cdef Py_ssize_t meet = 0       # meetings so far (their parity picks the buffer)
@@ -235,7 +235,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
     for l in range(L):
         uoff[l + 1] = uoff[l] + _pad16(net.units[l])
     n_own = _own_layout(net, t, nt, o_w, o_b, &n_reg)
-    if fresh:
+    if d.live_team != nt:
         memset(R, 0, (4 if s2 != NULL else 3) * d.mirror_len * sizeof(floating))
         _mirror_copy(net, d, t, nt, params, s1, s2, False)
     for k in range(d.n):
@@ -392,7 +392,7 @@ cdef Py_ssize_t online_epoch(const Net* net, const OnlineData* d,
                 for s in range(d.live_team):
                     _mirror_copy(net, d, s, d.live_team, params, s1, s2, True)
         fastmlp_barrier()
-        _thread_loop(net, d, params, s1, s2, c[0], sh, t, team, d.live_team != team)
+        _thread_loop(net, d, params, s1, s2, c[0], sh, t, team)
     return sh.n_done
 
 

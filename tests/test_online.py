@@ -138,9 +138,10 @@ def test_team_segments_give_the_bits_of_one_segment(dtype, solver, opt_extra, ch
     units = [12, 20, 9, 5]   # two meetings a sample
     segmented = dict(ONLINE_EVERYWHERE, pace=True, pace_first_chunk=chunk, pace_max_chunk=chunk,
                      pace_gap=10**9, pace_max_gap=10**9, pace_trigger=1e9)
+    team_pace, field = _team_pace(chunk)
     runs = []
     for tuning, pace in ((dict(ONLINE_EVERYWHERE, pace=False), None),
-                         (segmented, _team_pace(chunk)[0])):
+                         (segmented, team_pace)):
         X, Y, sw, params = make_problem(units, "softmax", n_samples=90, dtype=dtype,
                                         weighted=True, seed=3)
         state = {"s1": np.zeros_like(params), "s2": np.zeros_like(params)}
@@ -153,7 +154,6 @@ def test_team_segments_give_the_bits_of_one_segment(dtype, solver, opt_extra, ch
                                            tuning=tuning, pace=pace)[0])
         runs.append((params, state, losses, pace))
     (p0, st0, loss0, _), (p1, st1, loss1, pace) = runs
-    field = _team_pace(chunk)[1]
     assert pace[field["solo_segments"]] == 0
     assert pace[field["team_segments"]] == 2 * -(-90 // chunk)
     np.testing.assert_array_equal(p1, p0)
