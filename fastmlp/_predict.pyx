@@ -1,7 +1,12 @@
 # Design: prediction.  Row blocks stream through every layer: each thread
 # takes whole blocks and keeps one in its own scratch (two halves, ping-pong)
 # through all layers, so memory is O(threads * block * width) and a block's
-# activations stay in cache between layers.  One-row blocks use GEMV where W
+# activations stay in cache between layers.  The threads take the blocks
+# one at a time as they come free (dynamic schedule): a thread the OS has
+# descheduled holds up one block, not its static half of them (digits'
+# 8 blocks beside a busy process, 2 threads: 24 ms for 20 predicts, against
+# 72-102 ms static; bench/README.md).  A block's result does not depend on
+# the thread that computes it.  One-row blocks use GEMV where W
 # is wide, and fastmlp's loop elsewhere where OpenBLAS has no small-matrix
 # kernel (_blas.row_times_rm, Tuning.one_row_loop).  No dropout, no loss.
 # With an input layer
@@ -136,7 +141,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
                               &scratch[0] + 2 * block * width if per_room else NULL,
                               pa_off, &scratch[0] + 2 * block * width + per_room)
         else:
-            for blk in prange(nb, num_threads=nt, schedule="static"):
+            for blk in prange(nb, num_threads=nt, schedule="dynamic"):
                 _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
                               n_layers, &v.acts[0], out_kind, &params[0],
                               Xp, &csr, blk * block, min(n, (blk + 1) * block),

@@ -305,3 +305,15 @@ def test_unknown_tuning_keys_are_refused():
     with pytest.raises(ValueError, match="Unknown tuning keys \\['par_min_flop'\\]"):
         engine_sgd_epoch(params, X, Y, sw, UNITS, "relu", "softmax", 0.01, 5, 0.1,
                          tuning=dict(par_min_flop=0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_forward_blocks_give_the_same_bits_on_any_team(dtype):
+    # the threads take the row blocks as they come free (_predict.pyx): which
+    # thread computes a block must not change a bit of it
+    units = [20, 64, 32, 3]
+    X, _, _, params = make_problem(units, "softmax", n_samples=1000, dtype=dtype)
+    want = engine_forward(params, X, units, "relu", "softmax", 1, 64)
+    for n_threads in (2, 3, 8):
+        got = engine_forward(params, X, units, "relu", "softmax", n_threads, 64)
+        np.testing.assert_array_equal(got, want)
