@@ -148,6 +148,9 @@ VARIANTS = {
     "no_min_steps": {"min_steps": 0},  # the defaults before 2026-12-05's evening
     "min_steps_512": {"min_steps": 512},
     "robust_scaling": {"numeric_scaling": "robust"},
+    # each numeric column as its quantile and its robust value (the defaults: quantile)
+    "both_scalings": {"numeric_scaling": "both"},
+    "validation_0.1": {"validation_fraction": 0.1},   # the defaults: 0.2
     "no_smooth_clip": {"numeric_scaling": "robust", "smooth_clip": False},
     "no_data_init": {"data_init": False},
     "constant_lr": {"lr_schedule": "constant"},

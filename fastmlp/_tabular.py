@@ -125,7 +125,7 @@ _COMMON_CONSTRAINTS = {
     "max_one_hot": [Interval(Integral, 1, None, closed="left"), None],
     "embedding_dim": [Interval(Integral, 1, None, closed="left")],
     "embedding_lr": [Interval(Real, 0, None, closed="neither")],
-    "numeric_scaling": [StrOptions({"quantile", "robust"})],
+    "numeric_scaling": [StrOptions({"quantile", "robust", "both"})],
     "smooth_clip": ["boolean"],
     "add_missing_indicator": ["boolean"],
     "n_bins": [Interval(Integral, 0, None, closed="left")],
@@ -217,13 +217,15 @@ embedding_dim : int >= 1, default=8
     Width of each embedded column's rows.
 embedding_lr : float > 0, default=10.0
     Learning rate of the embeddings, as a factor of ``learning_rate_init``.
-numeric_scaling : {{'quantile', 'robust'}}, default='quantile'
+numeric_scaling : {{'quantile', 'robust', 'both'}}, default='quantile'
     How numeric columns are scaled: 'quantile' maps each value's rank
     among the training values to a standard normal quantile (within
-    +-3.09); 'robust' is RealMLP's ``(x - median) / IQR`` (see
-    ``TabularPreprocessor``).
+    +-3.09); 'robust' is RealMLP's ``(x - median) / IQR``; 'both' gives
+    each numeric column twice, its quantile and, in a column of its own,
+    its robust value (see ``TabularPreprocessor``).
 smooth_clip : bool, default=True
-    With 'robust' scaling, smoothly clip the scaled columns to about +-3.
+    With 'robust' or 'both' scaling, smoothly clip the robust columns to
+    about +-3.
 add_missing_indicator : bool, default=True
     Add a 0/1 column for each numeric column with missing values in fit.
 n_bins : int >= 0, default=0

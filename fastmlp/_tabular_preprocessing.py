@@ -35,6 +35,12 @@ the mean of the lowest and highest level a value ties with (so a 0/1 column
 maps to two values, each at its share's middle rank), 0 for a constant
 column; smooth clipping does not apply.
 
+``numeric_scaling='both'``: the 'quantile' value, and after the missing
+indicators a second column per numeric column with its 'robust' value
+(smoothly clipped when ``smooth_clip``): the rank and the magnitude, which
+a rank alone loses (a ratio of two columns, a linear trend).  The
+piecewise-linear and periodic features read the 'quantile' value.
+
 A missing value (NaN, None, pandas NA) becomes 0, the median's image, and,
 when the column had missing values in ``fit`` and ``add_missing_indicator``
 is on, a 0/1 indicator column records it.  +-inf is an error.
@@ -337,13 +343,14 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         A categorical column with more categories than this is given as
         one code column (for an embedding) instead of one-hot columns; None
         one-hot encodes every column.
-    numeric_scaling : {'robust', 'quantile'}, default='robust'
+    numeric_scaling : {'robust', 'quantile', 'both'}, default='robust'
         'robust': ``(x - median) / IQR``; 'quantile': the training rank of
-        x as a standard normal quantile (within +-3.09). The tabular
+        x as a standard normal quantile (within +-3.09); 'both': the
+        quantile and, in a column of its own, the robust value. The tabular
         estimators use 'quantile'.
     smooth_clip : bool, default=True
         Apply ``z / sqrt(1 + (z / 3)**2)`` after robust scaling (not to
-        'quantile').
+        'quantile'; with 'both', to the robust columns).
     add_missing_indicator : bool, default=True
         Add a 0/1 column per numeric column that had missing values in fit.
     n_bins : int >= 0, default=0
@@ -374,8 +381,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     scale_ : ndarray of shape (n_numeric,)
         Scale factor ``s`` of each numeric column.
     quantiles_ : list of ndarray
-        With 'quantile' scaling, each numeric column's quantiles (empty
-        list otherwise).
+        With 'quantile' or 'both' scaling, each numeric column's quantiles
+        (empty list otherwise).
     indicator_columns_ : ndarray of int
         Positions, among the numeric columns, that get a missing indicator.
     categories_ : list of ndarray of str
@@ -399,7 +406,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         "categorical_features": [str, "array-like"],
         "max_categories": [Interval(Integral, 1, None, closed="left")],
         "max_one_hot": [Interval(Integral, 1, None, closed="left"), None],
-        "numeric_scaling": [StrOptions({"robust", "quantile"})],
+        "numeric_scaling": [StrOptions({"robust", "quantile", "both"})],
         "smooth_clip": ["boolean"],
         "add_missing_indicator": ["boolean"],
         "n_bins": [Interval(Integral, 0, None, closed="left")],
@@ -503,7 +510,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             x = x[~np.isnan(x)]
             if x.shape[0] < cols[j].shape[0]:
                 indicators.append(k)
-            if self.numeric_scaling == "quantile":
+            if self.numeric_scaling in ("quantile", "both"):
                 self.quantiles_.append(column_quantiles(x))
             if x.shape[0] == 0:
                 continue  # all missing: center 0, scale 0
@@ -542,7 +549,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             n_num, int(self.n_periodic), float(self.periodic_scale), self.random_state)
         one_hot = ~self.embedded_
         self.n_features_out_ = int(
-            n_num + self.indicator_columns_.shape[0] + n_num * int(self.n_bins)
+            n_num + self.indicator_columns_.shape[0] + self._n_robust()
+            + n_num * int(self.n_bins)
             + sum(c.shape[0] for c, h in zip(self.categories_, one_hot) if h)
             + self.has_infrequent_[one_hot].sum() + self.has_missing_[one_hot].sum()
             + self.embedding_cards_.shape[0] + n_num * int(self.n_periodic)
@@ -574,6 +582,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         pos = n_num
         indicator_of = {int(k): n_num + i for i, k in enumerate(self.indicator_columns_)}
         pos += len(indicator_of)
+        robust_at = pos
+        pos += self._n_robust()
         bins_at = pos
         pos += n_num * int(self.n_bins)
         for k, j in enumerate(self.numeric_columns_):
@@ -585,11 +595,13 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             if self.quantiles_:
                 z = quantile_normal(x, self.quantiles_[k])
             else:
-                z = (x - self.center_[k]) * self.scale_[k]
-                if self.smooth_clip:
-                    z = smooth_clip(z)
+                z = self._robust(x, k)
             z[missing] = 0.0
             out[:, k] = z
+            if self._n_robust():
+                z = self._robust(x, k)
+                z[missing] = 0.0
+                out[:, robust_at + k] = z
             if k in indicator_of:
                 out[:, indicator_of[k]] = missing
         if self.n_bins:
@@ -644,6 +656,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
         out = [str(names[j]) for j in self.numeric_columns_]
         out += [f"{names[self.numeric_columns_[k]]}_missing" for k in self.indicator_columns_]
+        if self._n_robust():
+            out += [f"{names[j]}_robust" for j in self.numeric_columns_]
         out += [f"{names[j]}_bin{t}" for j in self.numeric_columns_
                 for t in range(int(self.n_bins))]
         codes = []
@@ -660,6 +674,15 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         out += [f"{names[j]}_cos{i}" for j in self.numeric_columns_
                 for i in range(self.periodic_frequencies_.shape[1])]
         return np.asarray(out, dtype=object)
+
+    def _n_robust(self):
+        """How many robust columns follow the indicators ('both')."""
+        return self.numeric_columns_.shape[0] if self.numeric_scaling == "both" else 0
+
+    def _robust(self, x, k):
+        """Numeric column k's robust value, smoothly clipped when asked."""
+        z = (x - self.center_[k]) * self.scale_[k]
+        return smooth_clip(z) if self.smooth_clip else z
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
