@@ -6,7 +6,10 @@ and then beside each competitor, a process the bench starts itself and
 keeps busy for the whole measurement:
 
 - ``blas``: NumPy matrix products on 2 BLAS threads, in a loop;
-- ``omp``: a second fastmlp process training in a loop on 2 OpenMP threads;
+- ``omp``: a second fastmlp process training in a loop on 2 OpenMP threads,
+  its pacer off (``FASTMLP_PACE=0``): a paced fastmlp yields to the fit it
+  competes with, and would no longer be a 2-thread load (since 2026-12-06;
+  before, the competitor was paced);
 - ``torch``: a PyTorch MLP training loop on 2 threads (only when torch is
   installed; it is never a dependency).
 
@@ -101,7 +104,7 @@ class Competitor:
         self.proc = None
 
     def __enter__(self):
-        env = dict(os.environ, OMP_NUM_THREADS="2")
+        env = dict(os.environ, OMP_NUM_THREADS="2", FASTMLP_PACE="0")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _EXIT_WITH_PARENT + COMPETITORS[self.name]],
             stdout=subprocess.PIPE,

@@ -498,7 +498,9 @@ class Problem:
         self.scratch = np.empty(layout.scratch_size)
         self.all_rows = np.arange(self.n_samples, dtype=np.intp)
         # the pacer's state: the team or one thread, from epoch to epoch
+        # (and one thread from the start if the last epoch before it ended so)
         self.pace = np.zeros(_pacing.LENGTH)
+        _pacing.start(self.pace, tuning)
 
     def pace_report(self):
         """The pacer's state after the epochs so far (_pacing.FIELDS: which
@@ -527,18 +529,21 @@ class Problem:
             None if step_factors is None
             else np.ascontiguousarray(step_factors, dtype=np.float64),
         )
+        _pacing.remember(self.pace)
         return loss_sum
 
     def loss_grad(self, *, alpha, alpha1=0.0, n_threads):
         """Loss (with the L2 and L1 terms) at ``params`` over every row; the
         finished gradient is left in ``self.grads`` (scikit-learn's
         ``_loss_grad_lbfgs``), unless the problem was built without one."""
-        return _network.loss_grad(
+        loss = _network.loss_grad(
             self.params, self.grads, self.work, self.scratch, *self.X, *self.Y,
             self.sample_weight, self.all_rows, self.layout.batch_size, self.layout,
             float(alpha), n_threads, float(alpha1), self.grads.shape[0] > 0, self.tuning,
             self.pace,
         )
+        _pacing.remember(self.pace)
+        return loss
 
     def forward(self, *, n_threads=None):
         """The network's output at ``params`` for every row of X (as predict

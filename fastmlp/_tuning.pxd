@@ -89,7 +89,9 @@ cdef struct Tuning:
     # segment costs pace_trigger times the last solo one, and the team is left
     # when it costs pace_margin times one thread; the online step's
     # team chunks grow from pace_first_chunk to pace_max_chunk samples, and
-    # its one-thread segments are pace_solo_chunk samples.
+    # its one-thread segments are pace_solo_chunk samples.  A fit that
+    # starts within pace_memory seconds of an epoch that ended on one
+    # thread (in this process) starts on one thread (_pacing.pyx).
     bint pace
     double pace_trigger
     double pace_margin
@@ -98,6 +100,7 @@ cdef struct Tuning:
     Py_ssize_t pace_first_chunk
     Py_ssize_t pace_max_chunk
     Py_ssize_t pace_solo_chunk
+    double pace_memory
 
 
 cdef Tuning tuning_from(dict overrides) except *

@@ -283,3 +283,66 @@ def test_set_pace_default_switches_the_default_tuning():
     finally:
         _tuning.set_pace_default(old)
     assert _tuning.DEFAULTS["pace"] == old
+
+
+# ---------------------------------------------------------------------------
+# From one fit to the next: a fit that starts soon after an epoch that ended
+# on one thread starts on one thread (_pacing.remember, _pacing.start).
+
+def _ended(solo, segments=5):
+    state = np.zeros(_pacing.LENGTH)
+    state[_pacing.FIELDS.index("solo")] = solo
+    state[_pacing.FIELDS.index("segments")] = segments
+    return state
+
+
+@pytest.fixture
+def forget():
+    yield
+    _pacing.remember(_ended(solo=0))   # leave no memory to the tests after
+
+
+def test_a_fit_starts_on_one_thread_soon_after_an_epoch_ended_on_one(forget):
+    solo = _pacing.FIELDS.index("solo")
+    _pacing.remember(_ended(solo=1))
+    fresh = np.zeros(_pacing.LENGTH)
+    assert _pacing.start(fresh) and fresh[solo] == 1
+    # not when the memory is older than pace_memory, nor with the pacer off
+    for tuning in ({"pace_memory": 0.0}, {"pace": False}):
+        fresh = np.zeros(_pacing.LENGTH)
+        assert not _pacing.start(fresh, tuning) and fresh[solo] == 0
+    # an epoch that ran no paced segment says nothing; one on the team forgets
+    _pacing.remember(_ended(solo=0, segments=0))
+    assert _pacing.start(np.zeros(_pacing.LENGTH))
+    _pacing.remember(_ended(solo=0))
+    fresh = np.zeros(_pacing.LENGTH)
+    assert not _pacing.start(fresh) and fresh[solo] == 0
+
+
+def test_a_fit_started_on_one_thread_finds_the_team_on_a_quiet_machine():
+    choices, state = _pacing.replay(quiet, 200, TEAM, start_solo=True)
+    first_team = choices.index(TEAM)
+    assert set(choices[:first_team]) == {SOLO} and first_team <= DEFAULTS["pace_gap"] + 2
+    # after the probe the team holds (but for its own solo probes)
+    assert choices[first_team + 2:].count(SOLO) <= 4 and state["solo"] == 0
+    # and on a busy machine it stays on one thread
+    choices, state = _pacing.replay(busy_from(0), 200, TEAM, start_solo=True)
+    assert choices.count(TEAM) <= 8 and state["solo"] == 1
+
+
+@pytest.mark.paced
+def test_the_estimator_passes_the_memory_on(forget):
+    # a fit right after an epoch that ended on one thread runs its first
+    # segments on one thread; the estimator's pace report shows them
+    from fastmlp import MLPClassifier
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(2048, 20)), rng.randint(0, 2, 2048)
+    kw = dict(hidden_layer_sizes=(64,), batch_size=64, max_iter=1, random_state=0)
+    with _engine.pinned_threads(2):
+        _pacing.remember(_ended(solo=1))
+        started_solo = MLPClassifier(**kw).fit(X, y)._pace_report
+        _pacing.remember(_ended(solo=0))
+        started_team = MLPClassifier(**kw).fit(X, y)._pace_report
+    assert started_solo["solo_segments"] >= DEFAULTS["pace_gap"]
+    if not _pacing.cores_busy(2):   # a busy machine may send it to one thread itself
+        assert started_team["solo_segments"] < DEFAULTS["pace_gap"]
