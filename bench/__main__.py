@@ -64,7 +64,7 @@ def parse_args(argv):
                    help="issue 15's quiet targets: online SGD against scikit-learn and "
                    "PyTorch, and the fixed cost of a fit (bench/targets.py)")
     p.add_argument("--competitors", default=None,
-                   help="with --contention: comma-separated subset of blas,omp,torch")
+                   help="with --contention: comma-separated subset of blas,omp,torch,single")
     p.add_argument("--libs", default=None,
                    help="with --contention: comma-separated subset of fastmlp,unpaced,sklearn "
                    "(scikit-learn's HistGradientBoosting once ran for over 20 minutes beside "

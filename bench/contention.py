@@ -11,7 +11,11 @@ keeps busy for the whole measurement:
   competes with, and would no longer be a 2-thread load (since 2026-12-06;
   before, the competitor was paced);
 - ``torch``: a PyTorch MLP training loop on 2 threads (only when torch is
-  installed; it is never a dependency).
+  installed; it is never a dependency);
+- ``single``: NumPy matrix products on one BLAS thread, in a loop (only
+  with ``--competitors``): one busy core, a notebook's single-threaded
+  work.  Half a load: the pacer's load check does not call the cores busy
+  for it, and its timings decide.
 
 Three contestants: fastmlp, fastmlp with its pacer off (``unpaced``: the
 team throughout, the engine as it ran before the pacer) and scikit-learn.
@@ -71,6 +75,16 @@ COMPETITORS = {
         print("ready", flush=True)
         while True:
             m.fit(X, y)
+    """),
+    "single": textwrap.dedent("""
+        import os
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        import numpy as np
+        a = np.random.default_rng(0).random((384, 384))
+        print("ready", flush=True)
+        while True:
+            for _ in range(50):
+                b = a @ a
     """),
     "torch": textwrap.dedent("""
         import torch
@@ -160,12 +174,15 @@ WORKLOADS = {
                   dict(hidden_layer_sizes=(256, 128), batch_size=256, max_iter=5), "fit"),
     "digits_predict": ("predict_proba of digits' 1797 rows, x20", _digits,
                        dict(hidden_layer_sizes=(100,), max_iter=20), "predict"),
+    "digits_cv": ("5-fold cross_val_score of digits 64-100-10, Adam, batch 200, "
+                  "10 epochs: a loop of short fits", _digits,
+                  dict(hidden_layer_sizes=(100,), batch_size=200, max_iter=10), "cv"),
     "tabular": ("5000 x 10 table, TabularMLPClassifier's defaults (sklearn: "
                 "HistGradientBoostingClassifier)", _table, {}, "fit"),
 }
 SMOKE = {"digits_b200": dict(max_iter=3), "digits_b1": dict(max_iter=1),
          "digits_lbfgs": dict(max_iter=5), "wide_b256": dict(max_iter=1),
-         "digits_predict": {}, "tabular": dict(max_iter=2)}
+         "digits_predict": {}, "digits_cv": dict(max_iter=1), "tabular": dict(max_iter=2)}
 
 
 LIBS = ("fastmlp", "unpaced", "sklearn")
@@ -219,6 +236,11 @@ def _run(lib, workload, data, smoke):
 def _time_once(what, X, y, smoke, est):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if what == "cv":
+            from sklearn.model_selection import cross_val_score
+            t0 = time.perf_counter()
+            cross_val_score(est, X, y, cv=5)
+            return time.perf_counter() - t0, None
         if what == "predict":
             est.fit(X, y)
             t0 = time.perf_counter()

@@ -6,7 +6,7 @@ import scipy
 import sklearn
 from threadpoolctl import threadpool_info
 
-from fastmlp import _build_facts, _tuning
+from fastmlp import _build_facts, _omp_idle, _tuning
 from fastmlp._openmp import OPENMP_ENABLED, effective_n_threads
 from fastmlp._optimizers import SIMD_PATH
 
@@ -72,6 +72,7 @@ def get_config():
         "optimizer_kernels": SIMD_PATH,
         "openmp_threads": effective_n_threads(),
         "pacer": _tuning.PACE_DEFAULT,
+        "openmp_idle": _omp_idle.state(),
         "build": _build(),
         "blas_used_by_fastmlp": blas,
         "python": sys.version.split()[0],
@@ -99,6 +100,7 @@ def show_config(file=None):
     print(f"  SIMD clones: {clones}, optimizer kernels: {cfg['optimizer_kernels']}"
           f"{why('simd_clones')}", file=out)
     print(f"  online step's barrier: {_build_facts.BARRIER}{why('barrier')}", file=out)
+    print(f"  OpenMP {cfg['openmp_idle']}", file=out)
     print(f"  pacer (team or one thread on a busy machine): "
           f"{'on' if cfg['pacer'] else 'off (FASTMLP_PACE=0)'}", file=out)
     print(f"  bounds checks (FASTMLP_DEBUG): {'ON (debug build)' if b['debug'] else 'off'}",
