@@ -486,7 +486,7 @@ class Problem:
         self.tuning = tuning
         if Y is None:  # a prediction: forward only
             self.Y = self.sample_weight = self.grads = self.work = self.scratch = None
-            self.all_rows = self.pace = None
+            self.all_rows = self.pace = self.epoch_team = None
             return
         self.Y = _targets(Y, dtype)
         self.sample_weight = (
@@ -500,6 +500,8 @@ class Problem:
         # the pacer's state: the team or one thread, from epoch to epoch
         # (and one thread from the start if the last epoch before it ended so)
         self.pace = np.zeros(_pacing.LENGTH)
+        # the threads each epoch starts with, as the load allows (_pacing)
+        self.epoch_team = _pacing.EpochTeam(tuning)
         _pacing.start(self.pace, tuning)
 
     def pace_report(self):
@@ -520,6 +522,7 @@ class Problem:
         ``step_factors``, an array of shape (n_batches, 3) or None, scales
         per batch the rate ``lr``, the weight decay and the dropout rates
         (columns ``STEP_FACTORS``; a schedule within the epoch)."""
+        n_threads = self.epoch_team.threads(n_threads)
         loss_sum, optimizer.t = _network.train_epoch(
             self.params, self.grads, optimizer.state1, optimizer.state2,
             self.work, self.scratch, *self.X, *self.Y, self.sample_weight,
@@ -529,7 +532,7 @@ class Problem:
             None if step_factors is None
             else np.ascontiguousarray(step_factors, dtype=np.float64),
         )
-        _pacing.remember(self.pace)
+        _pacing.remember(self.pace, self.epoch_team.solo_for_load)
         return loss_sum
 
     def loss_grad(self, *, alpha, alpha1=0.0, n_threads):
@@ -539,10 +542,10 @@ class Problem:
         loss = _network.loss_grad(
             self.params, self.grads, self.work, self.scratch, *self.X, *self.Y,
             self.sample_weight, self.all_rows, self.layout.batch_size, self.layout,
-            float(alpha), n_threads, float(alpha1), self.grads.shape[0] > 0, self.tuning,
+            float(alpha), self.epoch_team.threads(n_threads), float(alpha1), self.grads.shape[0] > 0, self.tuning,
             self.pace,
         )
-        _pacing.remember(self.pace)
+        _pacing.remember(self.pace, self.epoch_team.solo_for_load)
         return loss
 
     def forward(self, *, n_threads=None):
@@ -557,9 +560,9 @@ class Problem:
         if self.n_samples <= block:
             _predict.forward(self.params, out, *self.X, self.layout, 1, block, self.tuning)
             return out
-        n_threads = thread_share(effective_n_threads(n_threads))
-        if n_threads > 1 and _pacing.cores_busy(n_threads):
-            n_threads = 1  # a team would wait for the busy cores (_pacing)
+        # a team would wait for cores other tasks hold (_pacing)
+        n_threads = _pacing.team_for_load(thread_share(effective_n_threads(n_threads)),
+                                          self.tuning)
         with engine_session():
             _predict.forward(self.params, out, *self.X, self.layout, n_threads, block,
                              self.tuning)

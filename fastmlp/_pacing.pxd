@@ -34,6 +34,13 @@
 # in this process, starts on one thread (_pacing.pyx: remember, start) and
 # finds the team again by its probes.
 #
+# Before an epoch (or a predict) the pacer's Python side asks how many CPUs
+# other tasks leave free (_pacing.pyx: team_for_load, EpochTeam), without
+# the +1 margin of _cores_busy: beside one busy thread on 2 cores, a team
+# of 2 keeps one thread waiting for a core at every meeting.  An epoch
+# starts on fewer threads only once the load has lasted (pace_confirm), as
+# one read mistakes a passing task for a busy one now and then.
+#
 # The team and one thread do the same arithmetic in another order: a fit
 # whose pacer switched differs from one that did not by rounding only.  On
 # a quiet machine the choices repeat, and so do the results; pace=False

@@ -91,7 +91,10 @@ cdef struct Tuning:
     # team chunks grow from pace_first_chunk to pace_max_chunk samples, and
     # its one-thread segments are pace_solo_chunk samples.  A fit that
     # starts within pace_memory seconds of an epoch that ended on one
-    # thread (in this process) starts on one thread (_pacing.pyx).
+    # thread (in this process) starts on one thread (_pacing.pyx).  An epoch
+    # starts on the CPUs other tasks leave free once every epoch of the
+    # last pace_confirm seconds started beside them, or the fit's first
+    # epoch saw them twice, pace_recheck seconds apart (_engine.Problem).
     bint pace
     double pace_trigger
     double pace_margin
@@ -101,6 +104,8 @@ cdef struct Tuning:
     Py_ssize_t pace_max_chunk
     Py_ssize_t pace_solo_chunk
     double pace_memory
+    double pace_confirm
+    double pace_recheck
 
 
 cdef Tuning tuning_from(dict overrides) except *

@@ -37,6 +37,8 @@ DEFAULTS = {
     "pace_max_chunk": 512,
     "pace_solo_chunk": 64,
     "pace_memory": 1.0,
+    "pace_confirm": 0.01,
+    "pace_recheck": 0.002,
 }
 
 # OpenBLAS's small-matrix kernels (no packing below M*N*K ~ 1e6), which the
@@ -117,6 +119,8 @@ cdef Tuning tuning_from(dict overrides) except *:
     t.pace_max_chunk = values["pace_max_chunk"]
     t.pace_solo_chunk = values["pace_solo_chunk"]
     t.pace_memory = values["pace_memory"]
+    t.pace_confirm = values["pace_confirm"]
+    t.pace_recheck = values["pace_recheck"]
     if t.block_bytes < 1 or t.min_block_rows < 1 or t.small_gemm_min_rows < 1:
         raise ValueError("block_bytes, min_block_rows and small_gemm_min_rows must be >= 1.")
     if t.rows_pass_min_rows < 1 or t.signal_check_samples < 1:
@@ -124,9 +128,11 @@ cdef Tuning tuning_from(dict overrides) except *:
     if (t.pace_gap < 1 or t.pace_max_gap < t.pace_gap or t.pace_first_chunk < 1
             or t.pace_max_chunk < t.pace_first_chunk or t.pace_solo_chunk < 1
             or not t.pace_trigger > 0 or not t.pace_margin >= 1
-            or not t.pace_memory >= 0):
+            or not t.pace_memory >= 0 or not t.pace_confirm >= 0
+            or not t.pace_recheck >= 0):
         raise ValueError("the pace_* keys must be >= 1 (the maxima at least their starts) "
-                         "pace_trigger > 0, pace_margin >= 1 and pace_memory >= 0.")
+                         "pace_trigger > 0, pace_margin >= 1 and pace_memory, pace_confirm "
+                         "and pace_recheck >= 0.")
     return t
 
 

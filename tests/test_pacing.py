@@ -126,7 +126,8 @@ def test_one_thread_or_pace_off_decides_nothing():
 @pytest.mark.parametrize("bad", [{"pace_gap": 0}, {"pace_max_gap": 4},
                                  {"pace_first_chunk": 0}, {"pace_trigger": 0.0},
                                  {"pace_max_chunk": 8}, {"pace_solo_chunk": 0},
-                                 {"pace_margin": 0.5}])
+                                 {"pace_margin": 0.5}, {"pace_memory": -1.0},
+                                 {"pace_confirm": -1.0}, {"pace_recheck": -1.0}])
 def test_bad_pace_settings_are_refused(bad):
     with pytest.raises(ValueError, match="pace_"):
         _pacing.replay(quiet, 1, TEAM, tuning=bad)
@@ -341,8 +342,71 @@ def test_the_estimator_passes_the_memory_on(forget):
     with _engine.pinned_threads(2):
         _pacing.remember(_ended(solo=1))
         started_solo = MLPClassifier(**kw).fit(X, y)._pace_report
-        _pacing.remember(_ended(solo=0))
-        started_team = MLPClassifier(**kw).fit(X, y)._pace_report
+    # its first pace_gap segments at least (on a quiet machine, a fit that
+    # starts on the team runs one or two: its solo probes)
     assert started_solo["solo_segments"] >= DEFAULTS["pace_gap"]
-    if not _pacing.cores_busy(2):   # a busy machine may send it to one thread itself
-        assert started_team["solo_segments"] < DEFAULTS["pace_gap"]
+
+
+# ---------------------------------------------------------------------------
+# The load at the start of an epoch or a predict (_pacing.team_for_load):
+# a team no bigger than the CPUs other tasks leave free, once every epoch
+# of the last pace_confirm seconds started beside them (_engine.Problem).
+
+@pytest.mark.paced
+def test_team_for_load_leaves_the_cpus_a_busy_process_holds():
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+    if not sys.platform.startswith("linux") or cpus < 2:
+        pytest.skip("reads /proc; needs 2 CPUs")
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        import time
+        time.sleep(0.3)
+        reads = [_pacing.team_for_load(cpus) for _ in range(9)]
+    finally:
+        busy.kill()
+        busy.wait()
+    # a passing task may take one more now and then; the busy one, always
+    assert sorted(reads)[4] <= cpus - 1, reads
+    assert _pacing.team_for_load(cpus, {"pace": False}) == cpus
+    assert _pacing.team_for_load(1) == 1
+
+
+def _problem(tuning=None):
+    X = np.random.RandomState(0).normal(size=(64, 4))
+    layout = _engine.Layout((4, 8, 1), 16, "relu", "identity")
+    params = np.zeros(4 * 8 + 8 + 8 + 1)
+    return _engine.Problem(layout, X, X[:, :1], None, params, tuning=tuning)
+
+
+@pytest.mark.paced
+def test_an_epoch_leaves_busy_cpus_only_once_the_load_has_lasted(monkeypatch, forget):
+    import time
+    reads = []
+    monkeypatch.setattr(_pacing, "team_for_load", lambda team, tuning=None: reads.pop(0))
+    p = _problem({"pace_confirm": 0.05})
+    p.epoch_team.epochs = 1                       # past the first epoch (below)
+    reads[:] = [1, 1]
+    assert p.epoch_team.threads(2) == 2          # busy since now: not yet
+    time.sleep(0.06)
+    assert p.epoch_team.threads(2) == 1 and p.epoch_team.solo_for_load
+    reads[:] = [2, 1]
+    assert p.epoch_team.threads(2) == 2          # a free read ends the streak
+    assert p.epoch_team.threads(2) == 2 and not p.epoch_team.solo_for_load
+    # pace_confirm=0: the first busy read decides
+    reads[:] = [1]
+    p = _problem({"pace_confirm": 0.0})
+    p.epoch_team.epochs = 1
+    assert p.epoch_team.threads(2) == 1
+    # the fit's first epoch looks twice, pace_recheck apart: a passing task
+    # does not cut it, a lasting one does at once
+    tuning = {"pace_confirm": 10.0, "pace_recheck": 0.001}
+    reads[:] = [1, 2]
+    p = _problem(tuning)
+    assert p.epoch_team.threads(2) == 2 and not p.epoch_team.solo_for_load
+    reads[:] = [1, 1, 1]
+    p = _problem(tuning)
+    assert p.epoch_team.threads(2) == 1 and p.epoch_team.threads(2) == 1 and p.epoch_team.solo_for_load
+    # an epoch cut to one thread (Problem.epoch passes solo_for_load on) is
+    # remembered: the next fit's pacer starts there
+    _pacing.remember(_ended(solo=0), True)
+    assert _pacing.start(np.zeros(_pacing.LENGTH))

@@ -28,7 +28,7 @@ OPTIMIZER_ENGINE_ONLY = {"iteration_ends", "trigger_stopping", "writable", "fits
 OPTIMIZER_REFERENCE_ONLY = {"copy_of"}
 # the engine Problem's buffers, which the reference has no use for (pace:
 # the team-or-one-thread choices, _pacing.pxd)
-PROBLEM_ENGINE_ONLY_ATTRIBUTES = {"work", "scratch", "all_rows", "pace"}
+PROBLEM_ENGINE_ONLY_ATTRIBUTES = {"work", "scratch", "all_rows", "pace", "epoch_team"}
 PROBLEM_ENGINE_ONLY_METHODS = {"pace_report"}
 
 
