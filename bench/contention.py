@@ -7,9 +7,11 @@ keeps busy for the whole measurement:
 
 - ``blas``: NumPy matrix products on 2 BLAS threads, in a loop;
 - ``omp``: a second fastmlp process training in a loop on 2 OpenMP threads,
-  its pacer off (``FASTMLP_PACE=0``): a paced fastmlp yields to the fit it
-  competes with, and would no longer be a 2-thread load (since 2026-12-06;
-  before, the competitor was paced);
+  its pacer off (``FASTMLP_PACE=0``) and its idle threads spinning as long
+  as libgomp's default (``GOMP_SPINCOUNT=300000``): a paced fastmlp yields
+  to the fit it competes with, and one with fastmlp's short idle spin
+  sleeps between its fits; either would be less than the 2-thread load
+  asked for (since 2026-12-06; before, the competitor was paced);
 - ``torch``: a PyTorch MLP training loop on 2 threads (only when torch is
   installed; it is never a dependency);
 - ``single``: NumPy matrix products on one BLAS thread, in a loop (only
@@ -118,7 +120,8 @@ class Competitor:
         self.proc = None
 
     def __enter__(self):
-        env = dict(os.environ, OMP_NUM_THREADS="2", FASTMLP_PACE="0")
+        env = dict(os.environ, OMP_NUM_THREADS="2", FASTMLP_PACE="0",
+                   GOMP_SPINCOUNT="300000")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _EXIT_WITH_PARENT + COMPETITORS[self.name]],
             stdout=subprocess.PIPE,
