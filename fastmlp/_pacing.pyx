@@ -124,8 +124,12 @@ class EpochTeam:
     One read a passing task fools now and then: on the quiet bench machine
     1.4% of epochs, two in a row 0.9% (episodes of 0.3-4 ms), 3-4% of
     reads right after a fit, none of 7 of those 2 ms later.  So a quiet
-    machine's fits keep their thread count and their bits.  The pacer then
-    works within that team."""
+    machine's fits keep their thread count and their bits.  A read right
+    after an epoch costs ~25 us (this process's threads are read one by
+    one while its team may still spin): after a read that found the CPUs
+    free, the next comes pace_confirm / 2 later at the soonest, so that
+    short epochs do not pay it each time.  The pacer then works within
+    that team."""
 
     def __init__(self, dict tuning=None):
         values = {**DEFAULTS, **(tuning or {})}
@@ -137,14 +141,20 @@ class EpochTeam:
         # did not; -inf: the fit's first epoch saw them twice)
         self.busy_since = None
         self.solo_for_load = False   # the last epoch ran on one thread for it
+        self.free_at = -float("inf")  # when a read last found the CPUs free
 
     def threads(self, int team):
         """The threads for the next epoch of a fit asking for `team`."""
-        cdef int free = team_for_load(team, self.tuning)
-        cdef int again
+        cdef int free, again
         now = time.monotonic()
         first = self.epochs == 0
         self.epochs += 1
+        if self.busy_since is None and now - self.free_at < 0.5 * self.confirm:
+            self.solo_for_load = False
+            return team                # free a moment ago
+        free = team_for_load(team, self.tuning)
+        if free >= team:
+            self.free_at = now
         if free >= team:
             self.busy_since = None
         elif self.busy_since is None:
