@@ -73,6 +73,9 @@ def start_runtime():
 
 def state():
     """A line on the idle threads' setting in force, for show_config."""
+    from fastmlp._openmp import OPENMP_ENABLED
+    if not OPENMP_ENABLED:
+        return "idle threads: none (a build without OpenMP)"
     parts = []
     if _state["applied"]:
         parts.append(", ".join(f"{k}={v}" for k, v in _state["set"].items())

@@ -10,6 +10,9 @@ import sys
 import pytest
 
 from fastmlp._omp_idle import IDLE_SPIN
+from fastmlp._openmp import OPENMP_ENABLED
+
+pytestmark = pytest.mark.skipif(not OPENMP_ENABLED, reason="a build without OpenMP")
 
 # Records the environment at the moment fastmlp's first compiled OpenMP
 # module is imported (when libgomp loads and reads it), then imports fastmlp.
