@@ -56,17 +56,20 @@ _EXIT_WITH_PARENT = textwrap.dedent("""
     _threading.Thread(target=_watch, daemon=True).start()
 """)
 
+# NumPy matrix products in a loop, on {threads} OpenBLAS thread(s)
+_BLAS_LOOP = textwrap.dedent("""
+    import os
+    os.environ["OPENBLAS_NUM_THREADS"] = "{threads}"
+    import numpy as np
+    a = np.random.default_rng(0).random((384, 384))
+    print("ready", flush=True)
+    while True:
+        for _ in range(50):
+            b = a @ a
+""")
+
 COMPETITORS = {
-    "blas": textwrap.dedent("""
-        import os, sys
-        os.environ["OPENBLAS_NUM_THREADS"] = "2"
-        import numpy as np
-        a = np.random.default_rng(0).random((384, 384))
-        print("ready", flush=True)
-        while True:
-            for _ in range(50):
-                b = a @ a
-    """),
+    "blas": _BLAS_LOOP.format(threads=2),
     "omp": textwrap.dedent("""
         import numpy as np, warnings
         from fastmlp import MLPClassifier
@@ -78,16 +81,7 @@ COMPETITORS = {
         while True:
             m.fit(X, y)
     """),
-    "single": textwrap.dedent("""
-        import os
-        os.environ["OPENBLAS_NUM_THREADS"] = "1"
-        import numpy as np
-        a = np.random.default_rng(0).random((384, 384))
-        print("ready", flush=True)
-        while True:
-            for _ in range(50):
-                b = a @ a
-    """),
+    "single": _BLAS_LOOP.format(threads=1),
     "torch": textwrap.dedent("""
         import torch
         torch.set_num_threads(2)
