@@ -154,3 +154,23 @@ def test_targets_report_says_what_the_pacer_measured():
     assert "- float32, 20-epoch fit: team 1.60 µs (85), one thread 2.75 µs (3)" in text
     assert "float64, 20-epoch fit: team" not in text
     assert "| float32 | 20 | 77.7 ms | 4789 ms | 61.6× |" in text
+
+
+def test_contention_runs_its_competitors_and_workloads():
+    # bench --contention's plumbing, smoke sizes: the one-thread competitor,
+    # the cross-validation loop and the predict workload, quiet and beside it
+    from bench import contention
+
+    times, paces = contention.measure(["digits_cv", "digits_predict"], ["quiet", "single"],
+                                      repeats=2, smoke=True, log=lambda *a: None,
+                                      libs=("fastmlp",))
+    for w in ("digits_cv", "digits_predict"):
+        for c in ("quiet", "single"):
+            got = times[w][c]["fastmlp"]
+            assert len(got) == 2 and all(0 < t < float("inf") for t in got)
+    text = contention.report(times, ["quiet", "single"])
+    assert "| digits_cv | fastmlp |" in text and "beside single" in text
+    # every competitor's program is a script of its own (the blas ones share one)
+    assert set(contention.COMPETITORS) == {"blas", "omp", "single", "torch"}
+    assert 'OPENBLAS_NUM_THREADS"] = "1"' in contention.COMPETITORS["single"]
+    assert 'OPENBLAS_NUM_THREADS"] = "2"' in contention.COMPETITORS["blas"]
