@@ -135,6 +135,7 @@ VARIANTS = {
     "lr_double": {"learning_rate_init": {"cls": 0.004, "reg": 0.002}},
     "batch_128": {"batch_size": 128},
     "hidden_256": {"hidden_layer_sizes": (256, 256)},   # the defaults before 2026-12-05's night
+    "hidden_3x128": {"hidden_layer_sizes": (128, 128, 128)},   # RealMLP-TD: three layers
     # the defaults are two members of 32 epochs (since 2026-12-05)
     "one_member": {"n_ensemble": 1},
     "one_member_64": {"n_ensemble": 1, "max_iter": 64},  # the defaults before
