@@ -542,8 +542,8 @@ class Problem:
         loss = _network.loss_grad(
             self.params, self.grads, self.work, self.scratch, *self.X, *self.Y,
             self.sample_weight, self.all_rows, self.layout.batch_size, self.layout,
-            float(alpha), self.epoch_team.threads(n_threads), float(alpha1), self.grads.shape[0] > 0, self.tuning,
-            self.pace,
+            float(alpha), self.epoch_team.threads(n_threads), float(alpha1),
+            self.grads.shape[0] > 0, self.tuning, self.pace,
         )
         _pacing.remember(self.pace, self.epoch_team.solo_for_load)
         return loss

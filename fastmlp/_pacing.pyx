@@ -4,8 +4,6 @@
 # machine that changes) and read its choices, and gives its state's names.
 # It also keeps the pacer's last word from one fit to the next (remember,
 # start: see the design note of _pacing.pxd).
-from libc.string cimport memset
-
 import time
 
 import numpy as np
@@ -105,9 +103,8 @@ def team_for_load(int team, dict tuning=None):
     is noise) kept the team.  One read, which a task passing through the
     count fools now and then (0.3-4% of reads right after a team region on
     the quiet bench machine, for 0.3-4 ms): harmless for a predict, whose
-    bits do not depend on its threads; an epoch asks for two reads in a
-    row (_engine.Problem).  `team` when the pacer is off or the load
-    unknown."""
+    bits do not depend on its threads; an epoch waits for the load to last
+    (EpochTeam).  `team` when the pacer is off or the load unknown."""
     cdef Tuning tun = tuning_for(tuning)
     cdef int free
     if team <= 1 or not tun.pace:
@@ -155,7 +152,6 @@ class EpochTeam:
         free = team_for_load(team, self.tuning)
         if free >= team:
             self.free_at = now
-        if free >= team:
             self.busy_since = None
         elif self.busy_since is None:
             self.busy_since = now

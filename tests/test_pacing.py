@@ -405,7 +405,8 @@ def test_an_epoch_leaves_busy_cpus_only_once_the_load_has_lasted(monkeypatch, fo
     assert p.epoch_team.threads(2) == 2 and not p.epoch_team.solo_for_load
     reads[:] = [1, 1, 1]
     p = _problem(tuning)
-    assert p.epoch_team.threads(2) == 1 and p.epoch_team.threads(2) == 1 and p.epoch_team.solo_for_load
+    assert p.epoch_team.threads(2) == 1 and p.epoch_team.threads(2) == 1
+    assert p.epoch_team.solo_for_load
     # an epoch cut to one thread (Problem.epoch passes solo_for_load on) is
     # remembered: the next fit's pacer starts there
     _pacing.remember(_ended(solo=0), True)
