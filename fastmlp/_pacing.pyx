@@ -10,8 +10,6 @@ import numpy as np
 
 from fastmlp._tuning cimport Tuning, tuning_for
 
-from fastmlp._tuning import DEFAULTS
-
 # the fields of Pacer, in order: _engine.Problem.pace_report() names them
 FIELDS = ("solo", "team_cost", "solo_cost", "since_probe", "gap", "chunk",
           "probing", "segments", "switches", "team_segments", "solo_segments", "skipped",
@@ -74,7 +72,8 @@ def start(double[::1] state, dict tuning=None):
 
 cdef int _free_cpus() noexcept nogil:
     """The CPUs this process may use that no other task holds (tasks
-    running or waiting for a CPU, less this process's own); -1: unknown.
+    running or waiting for a CPU, less this process's own; 0 when they
+    outnumber the CPUs); -1: unknown.
     This process's threads are counted before and after the total, and the
     larger count taken: a team thread that stops spinning (or wakes)
     between two reads is still this process's."""
@@ -91,7 +90,7 @@ cdef int _free_cpus() noexcept nogil:
     if own < 0 or own2 < 0 or total < 0:
         return -1
     own = max(own, own2)
-    return cpus - (total - own if total > own else 0)
+    return max(0, cpus - (total - own if total > own else 0))
 
 
 def team_for_load(int team, dict tuning=None):
@@ -129,10 +128,10 @@ class EpochTeam:
     that team."""
 
     def __init__(self, dict tuning=None):
-        values = {**DEFAULTS, **(tuning or {})}
+        cdef Tuning tun = tuning_for(tuning)
         self.tuning = tuning
-        self.confirm = float(values["pace_confirm"])
-        self.recheck = float(values["pace_recheck"])
+        self.confirm = tun.pace_confirm
+        self.recheck = tun.pace_recheck
         self.epochs = 0
         # since when every epoch started beside busy cores (None: the last
         # did not; -inf: the fit's first epoch saw them twice)

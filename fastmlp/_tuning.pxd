@@ -94,7 +94,7 @@ cdef struct Tuning:
     # thread (in this process) starts on one thread (_pacing.pyx).  An epoch
     # starts on the CPUs other tasks leave free once every epoch of the
     # last pace_confirm seconds started beside them, or the fit's first
-    # epoch saw them twice, pace_recheck seconds apart (_engine.Problem).
+    # epoch saw them twice, pace_recheck seconds apart (_pacing.EpochTeam).
     bint pace
     double pace_trigger
     double pace_margin
