@@ -110,6 +110,11 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
     # does not select on the loss turns this off (the tabular classifier,
     # which selects on accuracy: one forward pass of the set instead of two)
     _records_validation_loss = True
+    # Whether reaching max_iter warns (ConvergenceWarning); the tabular
+    # networks' fixed epoch budget is their recipe, not a failure to converge
+    # (a class attribute: a warnings filter set around their fits would be
+    # the process's, and not thread-safe)
+    _warns_at_max_iter = True
 
     @classmethod
     def _get_param_names(cls):
@@ -573,7 +578,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 if incremental:
                     break
 
-                if self.n_iter_ == self.max_iter:
+                if self.n_iter_ == self.max_iter and self._warns_at_max_iter:
                     warnings.warn(
                         "Stochastic Optimizer: Maximum iterations (%d) "
                         "reached and the optimization hasn't converged yet."

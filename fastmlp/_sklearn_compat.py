@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import _check_feature_names_in, _check_sample_weight
 
 try:  # the experimental callback protocol, new in scikit-learn 1.9
     from sklearn.callback import CallbackSupportMixin, with_callbacks
@@ -43,6 +43,7 @@ __all__ = [
     "SKLEARN_CLASSIFIER_CONSTRAINTS",
     "SKLEARN_REGRESSOR_CONSTRAINTS",
     "StrOptions",
+    "_check_feature_names_in",
     "_check_optimize_result",
     "_check_partial_fit_first_call",
     "_check_sample_weight",

@@ -25,14 +25,12 @@ table, side by side in threads, each on a fixed share of the OpenMP threads
 (``_train_side_by_side``); each differs by its held-out rows and its seed.
 """
 import threading
-import warnings
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn import config_context, get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -45,7 +43,8 @@ from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
                                       network_input,
                                       periodic_linear_dim, periodic_linear_embed,
                                       periodic_linear_init)
-from fastmlp._tabular_preprocessing import TabularPreprocessor, _is_dataframe
+from fastmlp._tabular_preprocessing import (TabularPreprocessor, _check_frame_shape,
+                                            _is_dataframe, _read_columns)
 from fastmlp._tabular_schedules import DECAY_SCHEDULES, LR_SCHEDULES
 
 # Fewer training rows than this: no validation split (best_epoch is ignored)
@@ -523,13 +522,10 @@ class _BaseTabularMLP(BaseEstimator):
         stop = threading.Event()  # a failed member ends the others early
         saved = [_stops_on(stop, net) for net, _, _ in plans]
         try:
-            with warnings.catch_warnings():
-                # a fixed epoch budget is the recipe, not a failure to
-                # converge (set here, once: the filters are the process's)
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                return _train_side_by_side(
-                    lambda plan: self._fit_network(plan[0], pre, Xt, target, *plan[1:], spec),
-                    plans, _engine.fit_threads(), stop)
+            # no ConvergenceWarning at the epoch budget: _warns_at_max_iter
+            return _train_side_by_side(
+                lambda plan: self._fit_network(plan[0], pre, Xt, target, *plan[1:], spec),
+                plans, _engine.fit_threads(), stop)
         finally:  # the fitted networks pickle: no event, no lambda left in them
             for (net, _, _), callbacks in zip(plans, saved):
                 net.set_params(callbacks=callbacks)
@@ -574,8 +570,10 @@ class _BaseTabularMLP(BaseEstimator):
     def _check_table(self, X, reset):
         """n_features_in_ and feature names, after a non-DataFrame is made a
         2-D array (scikit-learn's errors for 1-D, empty, sparse, complex)."""
-        if not _is_dataframe(X):
-            X = check_array(X, dtype=None, ensure_all_finite=False)
+        if _is_dataframe(X):
+            _check_frame_shape(X, type(self).__name__)
+        else:
+            X = check_array(X, dtype=None, ensure_all_finite=False, estimator=self)
             if X.dtype.kind == "c":
                 raise ValueError("Complex data not supported.")
         validate_data(self, X, skip_check_array=True, reset=reset)
@@ -594,7 +592,9 @@ class _BaseTabularMLP(BaseEstimator):
         depend on the rows beside it (float32 GEMM blocking rounds a row
         differently by its place in the batch, ~1e-7 relative)."""
         check_is_fitted(self, "network_")
-        Xt = self.preprocessor_.transform(self._check_table(X, reset=False))
+        # names checked once, here (the preprocessor's are the same)
+        cols, _ = _read_columns(self._check_table(X, reset=False), self)
+        Xt = self.preprocessor_._transform_columns(cols)
         emb = self.network_.__dict__.get("_embedding")
         return _network_input(self.preprocessor_, Xt, self.network_.__dict__.get("_periodic"),
                               0 if emb is None else emb[1]).astype(np.float64)
@@ -782,6 +782,10 @@ label_smoothing : float in [0, 1), default=0.1
         proba : ndarray of shape (n_samples, n_classes)
         """
         Xt = self._transform(X)
+        if self.classes_.shape[0] == 1:
+            # one class seen in fit: it is every row's, with probability 1
+            # (the members' two columns would not match classes_)
+            return np.ones((Xt.shape[0], 1))
         return self._members_mean("predict_proba", Xt)
 
 
@@ -955,3 +959,8 @@ clip_output : bool, default=True
         if self.clip_output:
             pred = np.clip(pred, self.y_min_, self.y_max_)
         return pred.reshape(shape)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y of shape (n_samples, n_outputs)
+        return tags

@@ -181,6 +181,8 @@ class _ScheduledMixin:
     """Per-minibatch learning-rate, weight-decay and dropout schedules, and the
     data-dependent first-layer biases."""
 
+    _warns_at_max_iter = False  # the epoch budget is the recipe (_multilayer_perceptron)
+
     def _initialize(self, y, layer_units, dtype):
         # the drop-in's Glorot init (its random stream untouched), then the
         # first hidden layer's biases from the rows in _init_rows, if any

@@ -11,8 +11,13 @@ dtypes; anything else goes through ``sklearn.utils.check_array`` with
 ``dtype=None`` (a 2-D array, numeric or object).  pandas is never imported.
 
 Which columns are categorical (``categorical_features='auto'``): a
-DataFrame's ``category``, ``object``, ``string`` and ``bool`` columns; an
-array's object columns holding a value that is not a number.
+DataFrame's ``category``, ``string`` and ``bool`` columns, and its
+``object`` columns holding a value that is not a number (a DataFrame's
+object column of numbers, such as the ``Decimal`` values a SQL NUMERIC
+column gives, or floats with ``None``, is numeric); an array's object
+columns holding a value that is not a number.  A DataFrame's datetime and
+timedelta columns are numeric: their nanoseconds since the epoch (or their
+length), with NaT missing.  Complex values are an error.
 
 Numeric column j, ``numeric_scaling='robust'`` (the RealMLP paper's), with
 m its median, q1/q3 its quartiles, over the non-missing training values::
@@ -21,7 +26,8 @@ m its median, q1/q3 its quartiles, over the non-missing training values::
       = 2 / (max - min)         else, if max > min
       = 0                       else (a constant column)
     z = s * (x - m)
-    out = z / sqrt(1 + (z / 3)**2)      (smooth clipping; or z when off)
+    out = z / sqrt(1 + (z / 3)**2)      (smooth clipping; or z when off,
+                                         within the output dtype's range)
 
 ``numeric_scaling='quantile'``: the column's rank among the training
 values, mapped to a standard normal quantile.  With ``Q`` the training
@@ -100,7 +106,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fastmlp._sklearn_compat import Interval, StrOptions
+from fastmlp._sklearn_compat import Interval, StrOptions, _check_feature_names_in
 
 SMOOTH_CLIP_AT = 3.0  # z / sqrt(1 + (z / SMOOTH_CLIP_AT)**2)
 QUANTILE_POINTS = 1000  # most quantiles kept per numeric column ('quantile' scaling)
@@ -110,12 +116,21 @@ PERIODIC_SPREAD = 20.0  # ratio of the largest to the smallest frequency scale
 # code 0 with the unseen ones (a row of its own would learn one row by heart)
 EMBED_MIN_COUNT = 2
 _FEATURE_BLOCK_ROWS = 8192  # rows per block of the periodic and binned features (memory)
-_CATEGORICAL_DTYPE_NAMES = ("category", "object", "string", "bool", "boolean", "str")
+_CATEGORICAL_DTYPE_NAMES = ("category", "string", "bool", "boolean", "str")
+_MIN_BIN_WIDTH = 1e-12  # a bin narrower than this on the scaled axis is a step
 
 
 def smooth_clip(z):
-    """``z / sqrt(1 + (z / 3)**2)``: about z near 0, bounded by +-3."""
-    return z / np.sqrt(1.0 + (z / SMOOTH_CLIP_AT) ** 2)
+    """``z / sqrt(1 + (z / 3)**2)``: about z near 0, bounded by +-3.  Where
+    ``(z / 3)**2`` would overflow (|z| > 1e150), the value is the bound
+    itself, +-3, which the formula equals there to the last bit."""
+    a = z / SMOOTH_CLIP_AT
+    huge = np.abs(a) > 1e150
+    if not huge.any():
+        return z / np.sqrt(1.0 + a ** 2)
+    out = z / np.sqrt(1.0 + np.where(huge, 0.0, a) ** 2)
+    out[huge] = SMOOTH_CLIP_AT * np.sign(z[huge])
+    return out
 
 
 def column_quantiles(x):
@@ -174,7 +189,8 @@ def binned_features(Z, n_bins, dtype):
     column k and bin t, as (n_samples, n_numeric * n_bins) columns, column
     k's bins after column k-1's."""
     edges = bin_edges(n_bins)
-    lo, width = edges[:-1], np.diff(edges)
+    # past 1,000 bins the clipped tails give bins of width 0: each a step
+    lo, width = edges[:-1], np.maximum(np.diff(edges), _MIN_BIN_WIDTH)
     n, n_num = Z.shape
     out = np.empty((n, n_num * n_bins), dtype=dtype)
     for r0 in range(0, n, _FEATURE_BLOCK_ROWS):
@@ -273,17 +289,67 @@ def _as_float(col, name):
     return out
 
 
-def _read_columns(X):
-    """(list of 1-D arrays, list of 'categorical dtype?' flags)."""
+def _is_number(v):
+    """Whether a cell of an object column is a number (bool and str are not)."""
+    return (_is_missing(v) or isinstance(v, (Real, np.number))
+            or type(v).__name__ == "Decimal") and not isinstance(v, (bool, np.bool_))
+
+
+def _check_frame_shape(X, who):
+    """scikit-learn's check_array errors for a DataFrame with no rows or no
+    columns (check_array's own messages, naming the estimator)."""
+    if who is not None and not isinstance(who, str):
+        who = type(who).__name__
+    by = f" by {who}" if who else ""
+    shape = tuple(X.shape)
+    if shape[0] < 1:
+        raise ValueError(f"Found array with 0 sample(s) (shape={shape}) while a minimum "
+                         f"of 1 is required{by}.")
+    if shape[1] < 1:
+        raise ValueError(f"Found array with 0 feature(s) (shape={shape}) while a minimum "
+                         f"of 1 is required{by}.")
+
+
+def _time_column(series):
+    """A datetime or timedelta column as float64 nanoseconds, NaN for NaT;
+    None for any other column."""
+    dtype = series.dtype
+    kind = getattr(dtype, "kind", "")
+    name = str(getattr(dtype, "name", dtype))
+    if kind not in "mM" and not name.startswith(("datetime64", "timedelta64")):
+        return None
+    ints = getattr(series.array, "asi8", None)
+    if ints is None:
+        ints = np.asarray(series.to_numpy()).view(np.int64)
+    out = np.asarray(ints, dtype=np.float64)
+    out[np.asarray(series.isna(), dtype=bool)] = np.nan
+    return out
+
+
+def _read_columns(X, who=None):
+    """(list of 1-D arrays, list of 'categorical dtype?' flags); `who`, the
+    estimator's name for the errors of an empty table."""
     if _is_dataframe(X):
+        _check_frame_shape(X, who)
         cols, flags = [], []
         for i in range(X.shape[1]):
             series = X.iloc[:, i]
             dtype = series.dtype
             name = getattr(dtype, "name", str(dtype))
+            if getattr(dtype, "kind", "") == "c":
+                raise ValueError("Complex data not supported.")
+            times = _time_column(series)
+            if times is not None:
+                cols.append(times)
+                flags.append(False)
+                continue
             categorical = name in _CATEGORICAL_DTYPE_NAMES or getattr(dtype, "kind", "O") in "OUSb"
             if categorical:
-                cols.append(np.asarray(series.to_numpy(dtype=object)))
+                col = np.asarray(series.to_numpy(dtype=object))
+                if dtype == object and all(_per_distinct(col, _is_number)):
+                    # an object column of numbers (Decimal, floats with None)
+                    categorical = False
+                cols.append(col)
             elif isinstance(dtype, np.dtype):
                 cols.append(series.to_numpy())  # ints stay ints (as categories too)
             else:
@@ -295,7 +361,8 @@ def _read_columns(X):
                     categorical = True
             flags.append(categorical)
         return cols, flags
-    X = check_array(X, dtype=None, ensure_all_finite=False, ensure_min_samples=1)
+    X = check_array(X, dtype=None, ensure_all_finite=False, ensure_min_samples=1,
+                    estimator=who)
     if X.dtype.kind == "c":
         raise ValueError("Complex data not supported.")
     return [X[:, i] for i in range(X.shape[1])], [X.dtype.kind in "OUS"] * X.shape[1]
@@ -333,9 +400,11 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     ----------
     categorical_features : 'auto', array-like of int, str or bool, default='auto'
         Which columns are categorical. 'auto': a DataFrame's category,
-        object, string and bool columns, and an array's object columns that
-        hold a value that is not a number. Otherwise column indices, column
-        names (DataFrame input) or a boolean mask.
+        string and bool columns, and the object columns of a DataFrame or
+        an array that hold a value that is not a number (an object column
+        of numbers, such as ``Decimal`` values, is numeric; so are datetime
+        and timedelta columns, NaT missing). Otherwise column indices,
+        column names (DataFrame input) or a boolean mask.
     max_categories : int >= 1, default=32
         Most categories of one column that get a one-hot column each; the
         rarer ones share one "infrequent" column.
@@ -490,7 +559,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self._validate_params()
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be np.float32 or np.float64, got {self.dtype!r}.")
-        cols, flags = _read_columns(X)
+        cols, flags = _read_columns(X, self)
         validate_data(self, X, skip_check_array=True, reset=True)
         categorical = self._categorical_mask(X, flags, cols)
         self.numeric_columns_ = np.flatnonzero(~categorical)
@@ -569,8 +638,14 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         Xt : ndarray of shape (n_samples, n_features_out_), dtype ``dtype``
         """
         check_is_fitted(self)
-        cols, _ = _read_columns(X)
+        cols, _ = _read_columns(X, self)
         validate_data(self, X, skip_check_array=True, reset=False)
+        return self._transform_columns(cols)
+
+    def _transform_columns(self, cols):
+        """transform, from X's columns (``_read_columns``) once X's feature
+        names are checked: the tabular estimators check them against their
+        own (the same names), and a second check would warn twice."""
         if len(cols) != self.n_features_in_:
             raise ValueError(
                 f"X has {len(cols)} features, but TabularPreprocessor is expecting "
@@ -643,17 +718,17 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        input_features : ignored
-            The names seen in fit are used (``x0, x1, ...`` without them).
+        input_features : array-like of str or None, default=None
+            The input columns' names: when None, the names seen in fit
+            (``x0, x1, ...`` without them); when given, they must match the
+            names seen in fit, if any.
 
         Returns
         -------
         names : ndarray of str
         """
         check_is_fitted(self)
-        names = getattr(self, "feature_names_in_", None)
-        if names is None:
-            names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+        names = _check_feature_names_in(self, input_features)
         out = [str(names[j]) for j in self.numeric_columns_]
         out += [f"{names[self.numeric_columns_[k]]}_missing" for k in self.indicator_columns_]
         if self._n_robust():
@@ -682,7 +757,10 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     def _robust(self, x, k):
         """Numeric column k's robust value, smoothly clipped when asked."""
         z = (x - self.center_[k]) * self.scale_[k]
-        return smooth_clip(z) if self.smooth_clip else z
+        if self.smooth_clip:
+            return smooth_clip(z)
+        big = np.finfo(self.dtype).max  # a value beyond the output's range is its edge
+        return np.clip(z, -big, big)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

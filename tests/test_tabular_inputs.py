@@ -1,0 +1,180 @@
+"""Tables a user may hand the tabular estimators: one class, object columns
+of numbers, dates, complex values, empty tables, fits in threads, extreme
+values.  The oracles are scikit-learn's own check_array messages, the same
+table given with plain float columns, and the formulas' limits."""
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array
+
+from fastmlp import TabularMLPClassifier, TabularMLPRegressor, TabularPreprocessor
+from fastmlp._tabular_preprocessing import smooth_clip
+
+pd = pytest.importorskip("pandas")
+
+SMALL = dict(hidden_layer_sizes=(8,), max_iter=3, min_steps=0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_class_is_every_rows_class(seed):
+    # the members' probabilities have two columns for one class; argmax of
+    # them indexed classes_ out of range for some seeds (seed 1 here)
+    X = pd.DataFrame({"a": np.arange(30.0)})
+    clf = TabularMLPClassifier(**SMALL, random_state=seed).fit(X, ["yes"] * 30)
+    assert list(clf.classes_) == ["yes"]
+    assert (clf.predict(X) == "yes").all()
+    np.testing.assert_array_equal(clf.predict_proba(X), np.ones((30, 1)))
+
+
+def _numbers(n=200, seed=0):
+    x = np.round(np.random.RandomState(seed).normal(size=n), 6)
+    x[::7] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("cell", [lambda v: Decimal(str(v)), float],
+                         ids=["decimal", "float_or_none"])
+def test_an_object_column_of_numbers_is_numeric(cell):
+    # a SQL NUMERIC column comes as Decimal objects, floats with None as
+    # object: both are the numbers a float column holds
+    x = _numbers()
+    obj = pd.DataFrame({"x": pd.Series([None if np.isnan(v) else cell(v) for v in x],
+                                       dtype=object), "c": ["a", "b"] * 100})
+    flt = pd.DataFrame({"x": x, "c": ["a", "b"] * 100})
+    pre = TabularPreprocessor(random_state=0).fit(obj)
+    assert list(pre.numeric_columns_) == [0] and list(pre.categorical_columns_) == [1]
+    np.testing.assert_array_equal(pre.transform(obj),
+                                  TabularPreprocessor(random_state=0).fit(flt).transform(flt))
+
+
+def test_an_object_column_with_a_string_stays_categorical():
+    X = pd.DataFrame({"x": pd.Series([1, 2.5, "three", None] * 10, dtype=object)})
+    assert list(TabularPreprocessor().fit(X).categorical_columns_) == [0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: pd.to_datetime(["2020-01-01", "2021-03-01", None, "2022-01-01"] * 10),
+    lambda: pd.to_datetime(["2020-01-01", "2021-03-01", None, "2022-01-01"] * 10
+                           ).tz_localize("UTC"),
+    lambda: pd.to_timedelta([1, 2, None, 40] * 10, unit="D"),
+], ids=["datetime", "datetime_tz", "timedelta"])
+def test_times_are_numbers_with_nat_missing(make):
+    times = pd.Series(make())
+    ns = np.asarray(times.array.asi8, dtype=np.float64)
+    ns[times.isna().to_numpy()] = np.nan
+    pre = TabularPreprocessor(random_state=0).fit(pd.DataFrame({"t": times}))
+    assert list(pre.numeric_columns_) == [0] and list(pre.indicator_columns_) == [0]
+    as_float = pd.DataFrame({"t": ns})
+    np.testing.assert_array_equal(
+        pre.transform(pd.DataFrame({"t": times})),
+        TabularPreprocessor(random_state=0).fit(as_float).transform(as_float))
+
+
+def test_complex_columns_are_refused_as_for_arrays():
+    X = pd.DataFrame({"z": [1 + 5j, 2 - 3j] * 10, "x": np.arange(20.0)})
+    for est in (TabularPreprocessor(), TabularMLPRegressor(**SMALL)):
+        with pytest.raises(ValueError, match="Complex data not supported"):
+            est.fit(X, np.arange(20.0))
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (30, 0)])
+@pytest.mark.parametrize("est", [TabularMLPClassifier(**SMALL), TabularMLPRegressor(**SMALL),
+                                 TabularPreprocessor()], ids=lambda e: type(e).__name__)
+def test_empty_tables_get_check_arrays_message(est, shape):
+    with pytest.raises(ValueError) as expected:
+        check_array(np.empty(shape), estimator=est)
+    frame = pd.DataFrame(np.empty(shape), columns=[f"c{i}" for i in range(shape[1])])
+    for X in (frame, np.empty(shape)):
+        with pytest.raises(ValueError) as got:
+            est.fit(X, np.zeros(shape[0]))
+        assert str(got.value) == str(expected.value)
+
+
+def test_predict_on_no_rows_names_the_estimator():
+    X = pd.DataFrame({"a": np.arange(30.0), "b": ["u", "v", "w"] * 10})
+    reg = TabularMLPRegressor(**SMALL, random_state=0).fit(X, np.arange(30.0))
+    with pytest.raises(ValueError) as expected:
+        check_array(np.empty((0, 2)), estimator=reg)
+    with pytest.raises(ValueError) as got:
+        reg.predict(X.iloc[:0])
+    assert str(got.value) == str(expected.value)
+
+
+def test_fits_in_threads_leave_the_warning_filters_alone():
+    # a catch_warnings() around the members' fits, entered and left by two
+    # threads at once, left an 'ignore ConvergenceWarning' filter behind
+    # (fits long enough, ~0.1 s, that the two threads' fits overlap)
+    X = pd.DataFrame({"a": np.arange(3000.0)})
+    y = np.arange(3000) % 2
+    before = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        inside = list(warnings.filters)
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda s: TabularMLPClassifier(
+                hidden_layer_sizes=(32,), max_iter=4, batch_size=32, min_steps=0,
+                random_state=s).fit(X, y), range(2)))
+        assert warnings.filters == inside
+    assert warnings.filters == before
+    # the epoch budget is the recipe: no ConvergenceWarning from the members
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+
+
+def test_smooth_clip_holds_its_bound_where_the_square_overflows():
+    z = np.array([-1e300, -1e160, -1e10, -1.0, 0.0, 2.0, 1e100, 1e200])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = smooth_clip(z)
+    small = np.abs(z) < 1e150
+    np.testing.assert_array_equal(out[small], z[small] / np.sqrt(1 + (z[small] / 3) ** 2))
+    np.testing.assert_array_equal(out[~small], 3.0 * np.sign(z[~small]))
+
+
+def test_robust_scaling_without_clip_stays_within_float32():
+    pre = TabularPreprocessor(numeric_scaling="robust", smooth_clip=False, n_periodic=2)
+    pre.fit(pd.DataFrame({"a": np.arange(20.0)}))
+    out = pre.transform(pd.DataFrame({"a": [1e40, -1e300, 3.0]}))  # 1e40 / IQR > 3.4e38
+    assert out.dtype == np.float32 and np.isfinite(out).all()
+    assert out[0, 0] == np.finfo(np.float32).max and out[1, 0] == -np.finfo(np.float32).max
+
+
+def test_many_bins_give_steps_not_nan():
+    # past 1,000 bins the clipped tails make bins of width 0
+    X = pd.DataFrame({"a": np.random.RandomState(0).rand(50)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = TabularPreprocessor(n_bins=1000, dtype=np.float64).fit_transform(X)
+    bins = out[:, 1:1001]
+    assert np.isfinite(bins).all() and bins.min() >= 0 and bins.max() <= 1
+
+
+def test_feature_names_out_checks_the_names_given():
+    pre = TabularPreprocessor().fit(pd.DataFrame({"a": [1.0, 2, 3], "b": ["x", "y", "x"]}))
+    np.testing.assert_array_equal(pre.get_feature_names_out(["a", "b"]),
+                                  pre.get_feature_names_out())
+    with pytest.raises(ValueError, match="input_features is not equal to feature_names_in_"):
+        pre.get_feature_names_out(["q", "b"])
+    unnamed = TabularPreprocessor().fit(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert list(unnamed.get_feature_names_out(["p", "q"])[:2]) == ["p", "q"]
+
+
+def test_an_array_after_a_frame_warns_once():
+    X = pd.DataFrame({"a": np.arange(30.0), "b": np.arange(30.0) % 3})
+    reg = TabularMLPRegressor(**SMALL, random_state=0).fit(X, np.arange(30.0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reg.predict(X.to_numpy())
+    names = [w for w in caught if "feature names" in str(w.message)]
+    assert len(names) == 1 and "TabularMLPRegressor" in str(names[0].message)
+
+
+def test_the_regressor_says_it_takes_several_targets():
+    X = pd.DataFrame({"a": np.arange(40.0)})
+    Y = np.c_[np.arange(40.0), -np.arange(40.0)]
+    reg = TabularMLPRegressor(**SMALL, random_state=0).fit(X, Y)
+    assert reg.__sklearn_tags__().target_tags.multi_output
+    assert reg.predict(X).shape == (40, 2)
