@@ -53,6 +53,28 @@ cdef inline int check_in_order(const Py_ssize_t* idx, Py_ssize_t n) except -1:
     return 0
 
 
+cdef inline int check_weight_sums(const floating* sw, const Py_ssize_t* idx, Py_ssize_t n,
+                                  Py_ssize_t batch) except -1:
+    """Every batch of `batch` rows of idx (in order; NULL: rows 0, 1, ...)
+    has sample weights that do not sum to 0, or ZeroDivisionError with
+    NumPy's message: a batch's gradient is divided by its weights' sum, and
+    scikit-learn's np.average raises this there.  The sums are the engine's
+    own: doubles, row by row."""
+    cdef Py_ssize_t start = 0, i
+    cdef double total
+    cdef bint zero = False
+    with nogil:
+        while start < n and not zero:
+            total = 0
+            for i in range(start, min(start + batch, n)):
+                total += sw[idx[i] if idx != NULL else i]
+            zero = total == 0
+            start += batch
+    if zero:
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+    return 0
+
+
 cdef inline int check_csr(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] indices,
                           Py_ssize_t n_data, Py_ssize_t n_rows,
                           Py_ssize_t n_features) except -1:

@@ -4,9 +4,12 @@ scikit-learn's MLP keeps a LabelBinarizer; fastmlp keeps only ``classes_``
 and the target type (strings and NumPy arrays), so a fitted model holds no
 scikit-learn private object (safe for skops).  The encoding is the same:
 binary -> one 0/1 column for classes_[1]; multiclass -> one-hot over
-classes_; multilabel-indicator -> the indicator itself.
+classes_; multilabel-indicator -> the indicator itself (or, for 1-D labels
+given to a multilabel model, one-hot over classes_, as label_binarize does),
+decoded as a CSR matrix when the model was fitted on a sparse indicator.
 """
 import numpy as np
+import scipy.sparse
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
 
@@ -25,7 +28,7 @@ def fit_labels(y):
         raise ValueError(
             "Multioutput target data is not supported with label binarization"
         )
-    if len(y) == 0:
+    if (y.shape[0] if hasattr(y, "shape") else len(y)) == 0:  # a sparse y has no len
         raise ValueError("y has 0 samples: %r" % y)
     return y_type, unique_labels(y)
 
@@ -34,6 +37,8 @@ def encode(y, y_type, classes):
     """0/1 targets of shape (n_samples, n_outputs), dtype bool."""
     if y_type.startswith("multilabel"):
         y = np.asarray(y.toarray() if hasattr(y, "toarray") else y)
+        if y.ndim == 1:
+            return y.reshape(-1, 1) == np.asarray(classes).reshape(1, -1)
         return y != 0
     y = np.asarray(y)
     if y_type == "binary" or len(classes) <= 2:
@@ -43,13 +48,14 @@ def encode(y, y_type, classes):
     return y.reshape(-1, 1) == np.asarray(classes).reshape(1, -1)
 
 
-def decode(y_pred, y_type, classes):
-    """Labels from network outputs, as LabelBinarizer.inverse_transform."""
+def decode(y_pred, y_type, classes, sparse=False):
+    """Labels from network outputs, as LabelBinarizer.inverse_transform
+    (`sparse`: the model was fitted on a sparse indicator)."""
     if y_type == "multiclass":
         return np.asarray(classes).take(y_pred.argmax(axis=1), axis=0)
     y = np.array(y_pred > 0.5, dtype=int)
     if y_type.startswith("multilabel"):
-        return y
+        return scipy.sparse.csr_matrix(y) if sparse else y
     if len(classes) == 1:
         return np.repeat(classes[0], len(y))
     return np.asarray(classes)[y.ravel()]

@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastmlp import _docstrings, _engine, _fastcheck, _label
@@ -726,6 +726,11 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         return tags
 
 
+# what a classifier's first partial_fit call sets before _fit (restored by hand
+# on an error there; _fit restores the rest)
+_LABEL_STATE = ("classes_", "_target_type", "_sparse_target")
+
+
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multi-layer Perceptron classifier: scikit-learn's, compiled.
 
@@ -859,6 +864,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         _set_params(self, locals())
 
     loss = "log_loss"  # scikit-learn's classifier fixes its loss
+    # fitted on a sparse multilabel indicator: predict returns CSR, as
+    # scikit-learn's LabelBinarizer does (a class default: older pickles)
+    _sparse_target = False
 
     def _validate_input(self, X, y, incremental, reset):
         checked = _fastcheck.plain_fit_data(self, X, y, reset)
@@ -876,10 +884,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             self._target_type, self.classes_ = _label.fit_labels(y)
+            self._sparse_target = scipy.sparse.issparse(y)
         else:
-            # 1-D targets are never multilabel: no type_of_target (~0.2 ms)
-            multilabel = y.ndim == 2 and type_of_target(y).startswith("multilabel")
-            classes = np.arange(y.shape[1]) if multilabel else np.unique(y)
+            # 1-D targets are never multilabel: no type_of_target (~0.2 ms);
+            # unique_labels of a 2-D y: the indicator's columns, or
+            # scikit-learn's error for any other 2-D target
+            classes = unique_labels(y) if y.ndim == 2 else np.unique(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
                     raise ValueError(
@@ -891,6 +901,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 raise ValueError(
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+            # LabelBinarizer.transform's checks, with its messages
+            fitted_multilabel = self._target_type.startswith("multilabel")
+            if y.ndim == 2 and not fitted_multilabel:
+                raise ValueError("The object was not fitted with multilabel input.")
+            if y.ndim == 2 and classes.shape[0] != len(self.classes_):
+                raise ValueError(
+                    f"classes {self.classes_} mismatch with the labels {classes} "
+                    "found in the data"
                 )
         return X, _label.encode(y, self._target_type, self.classes_)
 
@@ -910,6 +929,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y_idx = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0].astype(np.intp)
         labels = np.asarray(self.classes_)[y_idx]
         weights = compute_class_weight(self.class_weight, classes=np.asarray(self.classes_), y=labels)
+        if not np.isfinite(weights).all():
+            bad = ", ".join(f"{c} -> {w}" for c, w in zip(self.classes_, weights)
+                            if not np.isfinite(w))
+            raise ValueError(f"class_weight must give finite weights; got {bad}.")
         per_sample = weights[y_idx].astype(dtype)
         return per_sample if sample_weight is None else sample_weight * per_sample
 
@@ -945,7 +968,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
-        return _label.decode(y_pred, self._target_type, self.classes_)
+        return _label.decode(y_pred, self._target_type, self.classes_, self._sparse_target)
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(
@@ -975,18 +998,21 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             The trained model.
         """
         # only the classes can change here (_fit snapshots everything else)
-        saved = {k: self.__dict__[k] for k in ("classes_", "_target_type") if k in self.__dict__}
+        saved = {k: self.__dict__[k] for k in _LABEL_STATE if k in self.__dict__}
         try:
             if _check_partial_fit_first_call(self, classes):
                 if type_of_target(y).startswith("multilabel"):
-                    self._target_type, self.classes_ = _label.fit_labels(y)
+                    # classes_ stays the classes given, as scikit-learn's:
+                    # y's columns must then be among them (_validate_input)
+                    self._target_type = _label.fit_labels(y)[0]
+                    self._sparse_target = scipy.sparse.issparse(y)
                 else:
                     self._target_type, self.classes_ = _label.fit_labels(classes)
         except BaseException:
             if not hasattr(self, "coefs_"):
                 self._restore({})
             else:
-                for key in ("classes_", "_target_type"):
+                for key in _LABEL_STATE:
                     self.__dict__.pop(key, None)
                 self.__dict__.update(saved)
             raise

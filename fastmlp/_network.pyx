@@ -46,7 +46,8 @@ from libc.string cimport memcpy, memset
 
 import numpy as np
 
-from fastmlp._contract cimport check_codes, check_data, check_in_order, check_len, check_room
+from fastmlp._contract cimport (check_codes, check_data, check_in_order, check_len,
+                                check_room, check_weight_sums)
 from fastmlp._dropout cimport _dropout
 from fastmlp._layers cimport (_backward, _coef_abssum, _coef_sqnorm, _forward,
                               _max_norm)
@@ -428,6 +429,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
         _check_step_factors(step_factors, (n + batch_size - 1) // batch_size)
     if n == 0:
         return 0.0, adam_t
+    if sample_weight is not None:
+        check_weight_sums(&sample_weight[0], &sample_idx[0], n, batch_size)
     if drop_input and not dense:
         raise ValueError("input_dropout needs dense X")
     if inlayer and not dense:
@@ -663,6 +666,8 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
         raise ValueError(f"chunk={chunk} is outside the layout's [1, {layout.batch_size}].")
     check_data(layout, X, X_data, X_indices, X_indptr, Y, Y_bool, sample_weight,
                sample_idx)
+    if sample_weight is not None and n:
+        check_weight_sums(&sample_weight[0], NULL, n, n)   # the rows summed below
     if v.cat_n:
         check_codes(layout, X)
     if inlayer and X is None:

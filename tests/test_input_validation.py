@@ -359,6 +359,93 @@ def test_partial_fit_classes_changed(multiclass):
     )
 
 
+@pytest.mark.parametrize("solver, batch_size, shuffle", [
+    ("lbfgs", "auto", True),     # the loss over every row
+    ("adam", 10, False),         # the first batch's weights are all 0
+    ("sgd", 1, True),            # batch size 1: any zero weight
+    ("adam", "auto", True),      # one batch: the weights sum to 0
+])
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_weights_summing_to_zero(data, kind, solver, batch_size, shuffle):
+    # a batch's gradient is divided by its weights' sum: NumPy's np.average
+    # raises in scikit-learn, where fastmlp's engine made NaN (lbfgs returned
+    # a "fitted" model with loss_ = nan)
+    X, y = data[kind]
+    n = X.shape[0]
+    sw = np.ones(n)
+    if batch_size == 10:
+        sw[:10] = 0
+    elif batch_size == 1:
+        sw[n // 2] = 0
+    else:
+        sw[: n // 2], sw[n // 2: 2 * (n // 2)], sw[2 * (n // 2):] = -1.0, 1.0, 0.0
+    ours, sk = _pair(kind, solver=solver, batch_size=batch_size, shuffle=shuffle)
+    _raises_like_sklearn(lambda est: est.fit(X, y, sample_weight=sw), ours, sk,
+                         match="Weights sum to zero, can't be normalized")
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+@pytest.mark.parametrize("weight", [np.nan, np.inf])
+def test_class_weight_must_be_finite(binary, solver, weight):
+    X, y = binary
+    clf = MLPClassifier(**SMALL, solver=solver, class_weight={y[0]: weight})
+    with pytest.raises(ValueError, match="class_weight must give finite weights"):
+        clf.fit(X, y)
+
+
+def _multilabel(X):
+    return (np.random.RandomState(1).rand(X.shape[0], 3) > 0.5).astype(int)
+
+
+def test_sparse_multilabel_targets_fit_and_predict_sparse(multiclass):
+    import scipy.sparse
+
+    X, _ = multiclass
+    Y = scipy.sparse.csr_matrix(_multilabel(X))
+    ours, sk = _pair("clf")
+    pred = ours.fit(X, Y).predict(X)
+    assert scipy.sparse.issparse(pred)
+    assert_array_equal(pred.toarray(), sk.fit(X, Y).predict(X).toarray())
+
+
+@pytest.mark.parametrize("case", ["classes_not_y_columns", "multilabel_after_labels",
+                                  "multioutput_after_labels", "fewer_label_columns"])
+def test_partial_fit_multilabel_checks(multiclass, case):
+    X, y = multiclass
+    Y = _multilabel(X)
+    ours, sk = _pair("clf", solver="adam")
+    if case == "classes_not_y_columns":
+        # classes_ stays the classes given; y's columns must be among them
+        call, match = (lambda est: est.partial_fit(X, Y, classes=["a", "b", "c"]),
+                       "`y` has classes not in `self.classes_`")
+    else:
+        labels = np.arange(X.shape[0]) % 3   # the classes of Y's columns
+        first = Y if case == "fewer_label_columns" else labels
+        for est in (ours, sk):
+            est.partial_fit(X, first, classes=[0, 1, 2])
+        call, match = {
+            "multilabel_after_labels": (lambda est: est.partial_fit(X, Y),
+                                        "The object was not fitted with multilabel input"),
+            "multioutput_after_labels": (lambda est: est.partial_fit(X, np.c_[labels, labels]),
+                                         "Unknown label type"),
+            "fewer_label_columns": (lambda est: est.partial_fit(X, Y[:, :2]),
+                                    r"classes \[0 1 2\] mismatch with the labels \[0 1\]"),
+        }[case]
+    _raises_like_sklearn(call, ours, sk, match=match)
+
+
+def test_multilabel_model_given_labels_one_hot_encodes_them(multiclass):
+    # LabelBinarizer.transform of 1-D labels for a multilabel fit: one-hot
+    X, _ = multiclass
+    Y = _multilabel(X)
+    labels = np.arange(X.shape[0]) % 3
+    ours, sk = _pair("clf", solver="adam")
+    for est in (ours, sk):
+        est.fit(X, Y).partial_fit(X, labels)
+    np.testing.assert_allclose(ours.predict_proba(X), sk.predict_proba(X), rtol=1e-5,
+                               atol=1e-7)
+
+
 @pytest.mark.parametrize("kind", ["clf", "reg"])
 def test_partial_fit_rejects_early_stopping(data, kind):
     X, y = data[kind]
