@@ -37,7 +37,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from fastmlp import _engine
-from fastmlp._sklearn_compat import Interval, StrOptions, _fit_context
+from fastmlp._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
                                       embed_codes, embedding_col, embedding_init,
                                       network_input,
@@ -379,6 +379,14 @@ def _epochs(max_iter, min_steps, max_steps, n_batches):
     return max(1, min(epochs, -(-int(max_steps) // n_batches)))
 
 
+def _row_weights(sample_weight, X):
+    """scikit-learn's checks of sample_weight (length, finite, not all 0):
+    float32, the networks' dtype; None stays None."""
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, dtype=np.float32)
+
+
 def _stops_on(event, net):
     """Make ``net`` end its training at an epoch's end once ``event`` is set
     (a callback after any it has); returns its callbacks as they were."""
@@ -455,7 +463,7 @@ class _BaseTabularMLP(BaseEstimator):
         spec = pre.periodic_frequencies_.shape
         return spec + (int(self.periodic_dim),) if self.periodic_dim else spec
 
-    def _fit_network(self, net, pre, Xt, target, train, val, spec):
+    def _fit_network(self, net, pre, Xt, target, train, val, spec, sample_weight=None):
         """Train one member on Xt[train] (all rows when train is None),
         keeping its best epoch on Xt[val]; Xt is the network's input
         (``_network_input``) for the periodic layer ``spec``."""
@@ -497,15 +505,18 @@ class _BaseTabularMLP(BaseEstimator):
                 net._init_rows = embed_codes(
                     rows, embedding_col(rows.shape[1], spec, cards.shape[0],
                                         int(self.embedding_dim)), net._embedding_init)
+        sw = sample_weight
         if train is None:
             net.set_params(early_stopping=False)
-            net.fit(Xt, target)
+            net.fit(Xt, target, sample_weight=sw)
         else:
             net.set_params(early_stopping=True, scoring=self._validation_scoring)
-            net.fit(Xt[train], target[train], X_val=Xt[val], y_val=target[val])
+            net.fit(Xt[train], target[train], sample_weight=None if sw is None else sw[train],
+                    X_val=Xt[val], y_val=target[val],
+                    sample_weight_val=None if sw is None else sw[val])
         return net
 
-    def _fit_members(self, network_class, pre, Xt, target, split_y, rng,
+    def _fit_members(self, network_class, pre, Xt, target, split_y, rng, sample_weight,
                      label_smoothing=0.0):
         """The ensemble's networks: member k draws its own validation split
         and network seed from rng, in that order (so one member is the
@@ -524,20 +535,21 @@ class _BaseTabularMLP(BaseEstimator):
         try:
             # no ConvergenceWarning at the epoch budget: _warns_at_max_iter
             return _train_side_by_side(
-                lambda plan: self._fit_network(plan[0], pre, Xt, target, *plan[1:], spec),
+                lambda plan: self._fit_network(plan[0], pre, Xt, target, *plan[1:], spec,
+                                               sample_weight),
                 plans, _engine.fit_threads(), stop)
         finally:  # the fitted networks pickle: no event, no lambda left in them
             for (net, _, _), callbacks in zip(plans, saved):
                 net.set_params(callbacks=callbacks)
 
-    def _fit_or_restore(self, X, y):
+    def _fit_or_restore(self, X, y, sample_weight):
         """``_fit_table``, or on any error the fitted state as it was (fit
         builds new objects and never changes the old ones in place, so
         keeping references is enough)."""
         params = set(self._get_param_names())
         saved = {k: v for k, v in self.__dict__.items() if k not in params}
         try:
-            return self._fit_table(X, y)
+            return self._fit_table(X, y, sample_weight)
         except BaseException:
             for key in [k for k in self.__dict__ if k not in params]:
                 del self.__dict__[key]
@@ -725,7 +737,7 @@ label_smoothing : float in [0, 1), default=0.1
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the preprocessing and the network.
 
         Parameters
@@ -734,14 +746,18 @@ label_smoothing : float in [0, 1), default=0.1
             The table.
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the training loss and in the held-out
+            score that picks the best epoch (None: all 1). The
+            preprocessing (quantiles, medians, categories) is unweighted.
 
         Returns
         -------
         self : TabularMLPClassifier
         """
-        return self._fit_or_restore(X, y)
+        return self._fit_or_restore(X, y, sample_weight)
 
-    def _fit_table(self, X, y):
+    def _fit_table(self, X, y, sample_weight):
         X = self._check_table(X, reset=True)
         y = column_or_1d(self._check_y(y), warn=True)
         check_classification_targets(y)
@@ -751,7 +767,7 @@ label_smoothing : float in [0, 1), default=0.1
         if Xt.shape[0] != y.shape[0]:
             raise ValueError(f"X has {Xt.shape[0]} rows but y has {y.shape[0]}.")
         members = self._fit_members(TabularNetClassifier, pre, Xt, y, y, rng,
-                                    self.label_smoothing)
+                                    _row_weights(sample_weight, X), self.label_smoothing)
         self._set_fitted(pre, members)
         self.classes_ = members[0].classes_
         return self
@@ -900,7 +916,7 @@ clip_output : bool, default=True
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the preprocessing and the network.
 
         Parameters
@@ -909,14 +925,18 @@ clip_output : bool, default=True
             The table.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Numeric targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the training loss and in the held-out
+            score that picks the best epoch (None: all 1). The
+            preprocessing (quantiles, medians, categories) is unweighted.
 
         Returns
         -------
         self : TabularMLPRegressor
         """
-        return self._fit_or_restore(X, y)
+        return self._fit_or_restore(X, y, sample_weight)
 
-    def _fit_table(self, X, y):
+    def _fit_table(self, X, y, sample_weight):
         X = self._check_table(X, reset=True)
         y = check_array(self._check_y(y), ensure_2d=False, dtype=np.float64,
                         input_name="y")
@@ -935,7 +955,8 @@ clip_output : bool, default=True
         else:
             y_mean, y_scale = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
         target = ((Y - y_mean) / y_scale).reshape(y.shape)
-        members = self._fit_members(TabularNetRegressor, pre, Xt, target, None, rng)
+        members = self._fit_members(TabularNetRegressor, pre, Xt, target, None, rng,
+                                    _row_weights(sample_weight, X))
         self._set_fitted(pre, members)
         self.y_min_, self.y_max_ = Y.min(axis=0), Y.max(axis=0)
         self.y_mean_, self.y_scale_ = y_mean, y_scale

@@ -12,6 +12,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from _tabular_helpers import expected_failed_checks
 from fastmlp import TabularMLPClassifier, TabularMLPRegressor
 from fastmlp._sklearn_compat import InvalidParameterError
 from fastmlp._tabular_network import TabularNetClassifier, TabularNetRegressor
@@ -23,7 +24,8 @@ SMALL = dict(hidden_layer_sizes=(16,), max_iter=8, min_steps=0, batch_size=64)
 ESTIMATORS = [TabularMLPClassifier, TabularMLPRegressor]
 
 
-@parametrize_with_checks([TabularMLPClassifier(), TabularMLPRegressor()])
+@parametrize_with_checks([TabularMLPClassifier(), TabularMLPRegressor()],
+                         expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from _tabular_helpers import expected_failed_checks
 from fastmlp import (MLPRegressor, TabularMLPClassifier, TabularMLPRegressor,
                      TabularPreprocessor)
 from fastmlp._tabular_network import embed_codes, embedding_init, network_input
@@ -245,6 +246,7 @@ def test_onnx_refuses_the_embeddings():
 # defaults' own checks cover), in a quarter of the time
 @parametrize_with_checks([TabularPreprocessor(max_one_hot=1),
                           TabularMLPRegressor(max_one_hot=1, embedding_dim=2, min_steps=0),
-                          TabularMLPClassifier(max_one_hot=1, n_ensemble=2, min_steps=0)])
+                          TabularMLPClassifier(max_one_hot=1, n_ensemble=2, min_steps=0)],
+                         expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_with_embeddings(estimator, check):
     check(estimator)

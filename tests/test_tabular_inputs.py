@@ -178,3 +178,43 @@ def test_the_regressor_says_it_takes_several_targets():
     reg = TabularMLPRegressor(**SMALL, random_state=0).fit(X, Y)
     assert reg.__sklearn_tags__().target_tags.multi_output
     assert reg.predict(X).shape == (40, 2)
+
+
+@pytest.mark.parametrize("Est", [TabularMLPClassifier, TabularMLPRegressor])
+def test_sample_weight_of_ones_is_no_weight(Est):
+    X = pd.DataFrame({"a": np.random.RandomState(0).normal(size=300),
+                      "c": np.random.RandomState(1).choice(list("xyz"), 300)})
+    y = (X["a"] > 0).astype(int) if Est is TabularMLPClassifier else X["a"].to_numpy()
+    method = "predict_proba" if Est is TabularMLPClassifier else "predict"
+    kw = dict(hidden_layer_sizes=(16,), max_iter=4, min_steps=0, random_state=0)
+    np.testing.assert_array_equal(
+        getattr(Est(**kw).fit(X, y), method)(X),
+        getattr(Est(**kw).fit(X, y, sample_weight=np.ones(300)), method)(X))
+
+
+def test_rows_of_weight_zero_do_not_teach():
+    # half the rows carry flipped labels: weighted 0 they are ignored, and
+    # the clean rule is learnt; weighted 1 the rule is lost
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=2000)
+    clean = (x > 0).astype(int)
+    noisy = np.r_[clean[:1000], 1 - clean[1000:]]
+    X = pd.DataFrame({"x": x})
+    sw = np.r_[np.ones(1000), np.zeros(1000)]
+    kw = dict(hidden_layer_sizes=(16,), max_iter=10, random_state=0)
+    weighted = TabularMLPClassifier(**kw).fit(X, noisy, sample_weight=sw)
+    unweighted = TabularMLPClassifier(**kw).fit(X, noisy)
+    assert weighted.score(X, clean) > 0.95
+    assert unweighted.score(X, clean) < 0.8
+
+
+@pytest.mark.parametrize("sw, message", [
+    (np.zeros(40), "Sample weights must contain at least one non-zero number"),
+    (np.ones(3), r"sample_weight.shape == \(3,\), expected \(40,\)"),
+    (np.r_[np.nan, np.ones(39)], "Input sample_weight contains NaN"),
+])
+def test_bad_sample_weight_gets_scikit_learns_errors(sw, message):
+    X = pd.DataFrame({"a": np.arange(40.0)})
+    for est in (TabularMLPRegressor(**SMALL), TabularMLPClassifier(**SMALL)):
+        with pytest.raises(ValueError, match=message):
+            est.fit(X, np.arange(40) % 2, sample_weight=sw)
