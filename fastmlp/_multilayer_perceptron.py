@@ -663,10 +663,9 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             X = self._validate_predict_input(X)
         params, layout = self._predict_parts()
         if X.dtype != params.dtype:
-            if X.dtype.kind == "f":
-                dtype = np.result_type(X.dtype, params.dtype)
-            else:
-                dtype = np.result_type(np.float64, params.dtype)
+            # NumPy's promotion, as scikit-learn's X @ coefs_ gets it: a
+            # float32 model keeps float32 for bool and 8/16-bit integers
+            dtype = np.result_type(X.dtype, params.dtype)
             X = X.astype(dtype, copy=False)
             params = params.astype(dtype, copy=False)
         return _engine.Problem(layout, X, None, None, params).forward()

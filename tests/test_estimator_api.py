@@ -552,6 +552,23 @@ def test_other_input_dtypes_become_float64(binary, dtype):
     assert est.predict_proba(Xc).dtype == np.float64
 
 
+@pytest.mark.parametrize("model_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("X_dtype", [bool, np.int8, np.uint8, np.int16, np.int32, np.int64,
+                                     np.float16])
+def test_predict_dtype_is_numpys_promotion_as_in_scikit_learn(regression, model_dtype,
+                                                              X_dtype):
+    # scikit-learn computes X @ coefs_ on X as given: a float32 model keeps
+    # float32 for bool and small integers, float64 for int32/int64
+    X, y = regression
+    Xc = (X * 3).astype(X_dtype)
+    ours = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    sk = SkMLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    for est in (ours, sk):
+        est.fit(X.astype(model_dtype), y)
+    assert ours.predict(Xc).dtype == sk.predict(Xc).dtype
+    assert_allclose(ours.predict(Xc), sk.predict(Xc), rtol=1e-4, atol=1e-5)
+
+
 # ---------------------------------------------------------------------------
 # Persistence and the coefs_ views
 # ---------------------------------------------------------------------------
