@@ -33,6 +33,7 @@ from sklearn import config_context, get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -641,6 +642,11 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         + """\
 label_smoothing : float in [0, 1), default=0.1
     Train on ``(1 - eps) * y + eps / n_classes`` instead of one-hot ``y``.
+class_weight : dict, 'balanced' or None, default=None
+    Weights of the classes, multiplying ``sample_weight``: a dict
+    ``{class: weight}`` (a class not in it weighs 1), or 'balanced',
+    ``n_samples / (n_classes * count of the class)``, as
+    HistGradientBoostingClassifier's.
 """ + _SPLIT_PARAMS_DOC).splitlines()) + """
 
     Attributes
@@ -676,6 +682,7 @@ label_smoothing : float in [0, 1), default=0.1
     _parameter_constraints: dict = {
         **_COMMON_CONSTRAINTS,
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
     _validation_scoring = None  # accuracy, as RealMLP selects on the error
 
@@ -685,7 +692,7 @@ label_smoothing : float in [0, 1), default=0.1
                  batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
                  weight_decay_schedule="flat_cosine", dropout=0.15,
                  dropout_schedule="constant", data_init=True,
-                 label_smoothing=0.1,
+                 label_smoothing=0.1, class_weight=None,
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
                  max_categories=32, max_one_hot=MAX_ONE_HOT, embedding_dim=8,
                  embedding_lr=EMBEDDING_LR, numeric_scaling="quantile", smooth_clip=True,
@@ -712,6 +719,7 @@ label_smoothing : float in [0, 1), default=0.1
         self.dropout_schedule = dropout_schedule
         self.data_init = data_init
         self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
         self.best_epoch = best_epoch
         self.validation_fraction = validation_fraction
         self.categorical_features = categorical_features
@@ -767,10 +775,25 @@ label_smoothing : float in [0, 1), default=0.1
         if Xt.shape[0] != y.shape[0]:
             raise ValueError(f"X has {Xt.shape[0]} rows but y has {y.shape[0]}.")
         members = self._fit_members(TabularNetClassifier, pre, Xt, y, y, rng,
-                                    _row_weights(sample_weight, X), self.label_smoothing)
+                                    self._class_weighted(_row_weights(sample_weight, X), y),
+                                    self.label_smoothing)
         self._set_fitted(pre, members)
         self.classes_ = members[0].classes_
         return self
+
+    def _class_weighted(self, sample_weight, y):
+        """sample_weight (None: ones) times each row's class weight; as it
+        is without class_weight."""
+        if self.class_weight is None:
+            return sample_weight
+        classes, of_row = np.unique(y, return_inverse=True)
+        weights = compute_class_weight(self.class_weight, classes=classes, y=y)
+        if not np.isfinite(weights).all():
+            bad = ", ".join(f"{c} -> {w}" for c, w in zip(classes, weights)
+                            if not np.isfinite(w))
+            raise ValueError(f"class_weight must give finite weights; got {bad}.")
+        per_row = weights[of_row].astype(np.float32)
+        return per_row if sample_weight is None else sample_weight * per_row
 
     def predict(self, X):
         """Predicted class of each row.

@@ -218,3 +218,31 @@ def test_bad_sample_weight_gets_scikit_learns_errors(sw, message):
     for est in (TabularMLPRegressor(**SMALL), TabularMLPClassifier(**SMALL)):
         with pytest.raises(ValueError, match=message):
             est.fit(X, np.arange(40) % 2, sample_weight=sw)
+
+
+@pytest.mark.parametrize("class_weight", ["balanced", {0: 1.0, 1: 4.0}, {1: 0.5}])
+def test_class_weight_is_its_sample_weight(class_weight):
+    # the oracle: scikit-learn's compute_sample_weight, given as sample_weight
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "c": rng.choice(list("xyz"), 300)})
+    y = (X["a"] > 0.8).astype(int).to_numpy()
+    kw = dict(hidden_layer_sizes=(16,), max_iter=4, min_steps=0, random_state=0)
+    by_class = TabularMLPClassifier(**kw, class_weight=class_weight).fit(X, y)
+    by_row = TabularMLPClassifier(**kw).fit(
+        X, y, sample_weight=compute_sample_weight(class_weight, y))
+    np.testing.assert_array_equal(by_class.predict_proba(X), by_row.predict_proba(X))
+    # and with sample weights too: their product
+    sw = rng.rand(300)
+    both = TabularMLPClassifier(**kw, class_weight=class_weight).fit(X, y, sample_weight=sw)
+    product = TabularMLPClassifier(**kw).fit(
+        X, y, sample_weight=(sw.astype(np.float32)
+                             * compute_sample_weight(class_weight, y).astype(np.float32)))
+    np.testing.assert_array_equal(both.predict_proba(X), product.predict_proba(X))
+
+
+def test_class_weight_must_be_finite():
+    X = pd.DataFrame({"a": np.arange(40.0)})
+    with pytest.raises(ValueError, match="class_weight must give finite weights; got 0 -> nan"):
+        TabularMLPClassifier(**SMALL, class_weight={0: np.nan}).fit(X, np.arange(40) % 2)
