@@ -115,6 +115,11 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
     # (a class attribute: a warnings filter set around their fits would be
     # the process's, and not thread-safe)
     _warns_at_max_iter = True
+    # Which of tied best validation scores early stopping keeps: scikit-learn's
+    # first (a strict '>'); the tabular networks the latest, as RealMLP does
+    # (use_last_best_epoch), since accuracy on a small held-out split ties
+    # often and the first of tied epochs is the least trained
+    _keeps_latest_best = False
 
     @classmethod
     def _get_param_names(cls):
@@ -635,7 +640,9 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-            if last_valid_score > self.best_validation_score_:
+            if last_valid_score > self.best_validation_score_ or (
+                self._keeps_latest_best and last_valid_score == self.best_validation_score_
+            ):
                 self.best_validation_score_ = last_valid_score
                 self._best_params = self._params.copy()
         else:

@@ -301,7 +301,8 @@ feature_names_in_ : ndarray of shape (n_features_in_,)
 n_iter_ : int
     Epochs trained (by ``network_``, as are the three below).
 best_epoch_ : int
-    1-based epoch whose weights were kept (``n_iter_`` without a
+    1-based epoch whose weights were kept: the latest of the epochs with
+    the best validation score, as RealMLP (``n_iter_`` without a
     validation split).
 loss_curve_ : list of float
     Training loss of each epoch.
@@ -568,7 +569,8 @@ class _BaseTabularMLP(BaseEstimator):
         self.loss_curve_ = list(net.loss_curve_)
         scores = net.validation_scores_
         self.validation_scores_ = None if scores is None else list(scores)
-        self.best_epoch_ = (int(np.argmax(scores)) + 1) if scores else net.n_iter_
+        # the latest of tied best epochs, the one the network kept
+        self.best_epoch_ = (len(scores) - int(np.argmax(scores[::-1]))) if scores else net.n_iter_
 
     def _members_mean(self, method, Xt):
         """The members' outputs (``method`` of each network), averaged."""

@@ -228,13 +228,31 @@ def test_two_column_regression_target():
     assert pred.shape == (100, 2)
 
 
-def test_best_epoch_is_the_best_validation_score():
+def test_best_epoch_is_the_latest_best_validation_score(monkeypatch):
+    # the weights kept are those after the LATEST epoch of the best held-out
+    # accuracy (RealMLP's use_last_best_epoch; scikit-learn keeps the first)
+    import fastmlp._tabular as tab
+
+    weights = []   # each epoch's flat parameters, recorded at its end
+    stops_on = tab._stops_on
+
+    def recording(event, net):
+        saved = stops_on(event, net)
+        net.set_params(callbacks=[lambda est, history: weights.append(est._params.copy())]
+                       + list(net.callbacks))
+        return saved
+
+    monkeypatch.setattr(tab, "_stops_on", recording)
     df, signal = _table(300)
-    clf = TabularMLPClassifier(**{**SMALL, "max_iter": 20}, random_state=0).fit(df, signal > 0)
-    scores = clf.validation_scores_
-    assert len(scores) == clf.n_iter_ == 20
-    assert clf.best_epoch_ == int(np.argmax(scores)) + 1
-    assert clf.network_.best_validation_score_ == max(scores)
+    clf = TabularMLPClassifier(**{**SMALL, "max_iter": 20}, n_ensemble=1,
+                               random_state=0).fit(df, signal > 0)
+    scores = np.asarray(clf.validation_scores_)
+    assert len(scores) == clf.n_iter_ == len(weights) == 20
+    best = np.flatnonzero(scores == scores.max())
+    assert best.shape[0] > 1            # the case in point: tied best epochs
+    assert clf.best_epoch_ == best[-1] + 1
+    assert clf.network_.best_validation_score_ == scores.max()
+    np.testing.assert_array_equal(clf.network_._params, weights[best[-1]])
     # with best_epoch off (or too few rows) every row trains, the last epoch stays
     for est in (TabularMLPClassifier(**SMALL, best_epoch=False, random_state=0).fit(
                     df, signal > 0),
