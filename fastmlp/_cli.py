@@ -42,6 +42,15 @@ TASKS = ("auto", "classification", "regression")
 # distinct values is taken as class labels.
 MAX_AUTO_CLASSES = 20
 DEFAULT_CV = 5
+DEFAULT_HIDDEN = (100,)  # scikit-learn's default (the drop-in modes)
+DEFAULT_SOLVER = "adam"
+# Cells that mean "missing": pandas.read_csv's default na_values, and "?".
+# A feature cell with one is missing in --tabular mode (an error otherwise);
+# a target cell with one is an error in both modes.
+MISSING_CELLS = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null", "?",
+})
 DEFAULT_MAX_ITER_CSV = 200  # scikit-learn's default
 DEFAULT_MAX_ITER_DIGITS = 50
 DEFAULT_RANDOM_STATE = 0
@@ -106,7 +115,8 @@ def build_parser():
         "--csv",
         metavar="FILE",
         help="CSV file with a header row; every column except the target "
-        "must be numeric",
+        "must be numeric (with --tabular: numeric or categorical, with missing "
+        "values)",
     )
     data.add_argument("--target", metavar="COLUMN", help="name of the target column")
     data.add_argument(
@@ -144,12 +154,14 @@ def build_parser():
     model.add_argument(
         "--hidden-layer-sizes",
         type=_hidden_layer_sizes,
-        default=(100,),
+        default=None,
         metavar="SIZES",
-        help="comma-separated layer widths, e.g. 100,50 (default 100)",
+        help="comma-separated layer widths, e.g. 100,50 (default 100; with "
+        "--tabular, the tabular estimator's 128,128)",
     )
     model.add_argument(
-        "--solver", choices=SOLVERS, default="adam", help="default adam"
+        "--solver", choices=SOLVERS, default=None,
+        help=f"default {DEFAULT_SOLVER}; not with --tabular (AdamW is its recipe)"
     )
     model.add_argument(
         "--max-iter",
@@ -158,7 +170,9 @@ def build_parser():
         metavar="N",
         help="maximum epochs (iterations for lbfgs); default "
         f"{DEFAULT_MAX_ITER_CSV} with --csv, {DEFAULT_MAX_ITER_DIGITS} for "
-        "the digits benchmark",
+        "the digits benchmark; with --tabular, each network's epochs (its "
+        "default 32), more on a small table, whose networks train at least "
+        "256 steps (min_steps)",
     )
     model.add_argument(
         "--random-state",
@@ -189,11 +203,15 @@ def main(argv=None):
                 if value is not None
             ]
             if stray:
-                parser.error(f"{', '.join(stray)} need --csv FILE")
+                parser.error(f"{', '.join(stray)} need{'s' if len(stray) == 1 else ''} "
+                             "--csv FILE")
         elif args.target is None:
             parser.error("--csv needs --target COLUMN")
         elif args.n_ensemble is not None and not args.tabular:
             parser.error("--n-ensemble needs --tabular")
+        elif args.solver is not None and args.tabular:
+            parser.error("--solver does not apply with --tabular: the tabular "
+                         "estimators train with AdamW, part of their recipe")
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
 
@@ -214,8 +232,8 @@ def main(argv=None):
 
 def _model_params(args, max_iter):
     return dict(
-        hidden_layer_sizes=args.hidden_layer_sizes,
-        solver=args.solver,
+        hidden_layer_sizes=args.hidden_layer_sizes or DEFAULT_HIDDEN,
+        solver=args.solver or DEFAULT_SOLVER,
         max_iter=max_iter,
         random_state=args.random_state,
     )
@@ -251,7 +269,7 @@ def run_digits(args):
     fastmlp_name = f"fastmlp {getattr(fastmlp, '__version__', '')}".strip()
     sklearn_name = f"scikit-learn {sklearn.__version__}"
     contenders = [(fastmlp_name, MLPClassifier)]
-    if args.solver in ("adam", "sgd", "lbfgs"):
+    if params["solver"] in ("adam", "sgd", "lbfgs"):
         contenders.append((sklearn_name, SklearnMLPClassifier))
 
     best_time = {name: math.inf for name, _ in contenders}
@@ -286,7 +304,7 @@ def run_digits(args):
         )
     if len(contenders) == 1:
         print(f"{sklearn_name:<{width}}  {'n/a':>13}  {'n/a':>10}")
-        print(f"speed-up: n/a (scikit-learn has no solver={args.solver!r})")
+        print(f"speed-up: n/a (scikit-learn has no solver={params['solver']!r})")
     else:
         speedup = best_time[sklearn_name] / best_time[fastmlp_name]
         print(
@@ -367,7 +385,8 @@ def _parse_features(path, header, rows, lines, columns):
                 raise CLIError(
                     f"feature column {header[col]!r} has {what} in row {i + 1} "
                     f"(line {lines[i]} of {path}); every column except the "
-                    "target must be numeric"
+                    "target must be numeric (--tabular takes categorical and "
+                    "missing values)"
                 )
             X[i, j] = value
     return X
@@ -376,10 +395,12 @@ def _parse_features(path, header, rows, lines, columns):
 def _parse_target(path, name, cells, lines, task):
     """Return (y, task, reason) for the target column's cells."""
     for i, cell in enumerate(cells):
-        if not cell:
+        if cell in MISSING_CELLS:
+            what = "an empty value" if not cell else f"the missing value {_show(cell)}"
             raise CLIError(
-                f"target column {name!r} has an empty value in row {i + 1} "
-                f"(line {lines[i]} of {path})"
+                f"target column {name!r} has {what} in row {i + 1} "
+                f"(line {lines[i]} of {path}); drop or fill in the rows "
+                "without a target"
             )
     values, bad = [], None
     for i, cell in enumerate(cells):
@@ -441,6 +462,10 @@ def load_csv_data(path, target, task, tabular=False):
             shown += f", ... ({len(header) - 30} more)"
         close = [name for name in header if name.lower() == target.lower()]
         hint = f" (did you mean {close[0]!r}?)" if close else ""
+        separators = [s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]]
+        if separators:
+            hint += (f" (its one column holds {separators[0]!r}: fastmlp reads "
+                     "comma-separated files)")
         raise CLIError(
             f"{path} has no column {target!r}{hint}; its columns are: {shown}"
         )
@@ -524,13 +549,14 @@ def run_csv(args):
 
     if args.tabular:
         from fastmlp import _cli_tabular
-        lines = _cli_tabular.run(args, *X, y, task, folds, metric)
+        lines, more = _cli_tabular.run(args, *X, y, task, folds, metric)
         print(f"data: {description}")
         print(f"{n_folds}-fold cross-validation, the same folds for both models:")
         for line in lines:
             print(line)
         print(f"total time: {time.perf_counter() - start:.2f} s")
-        for note in notes:
+        for note in notes + [m for m in more if "least populated class" not in m
+                             or task != "classification"]:
             print(f"{PROG}: warning: {note}", file=sys.stderr)
         return
 

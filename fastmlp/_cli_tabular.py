@@ -4,16 +4,19 @@ Design: the CSV is read as ``_cli.read_csv`` reads it (the standard
 library, no pandas), the target as ``_cli`` parses it, and every other
 column is kept as it is written:
 
-- a cell in ``MISSING_CELLS`` (empty, NA, NaN, ...) is a missing value;
+- a cell in ``_cli.MISSING_CELLS`` (empty, NA, NaN, n/a, #N/A, ...: pandas'
+  default missing markers) is a missing value;
 - a column whose other cells are all numbers is numeric (missing -> NaN;
   +-inf is an error), any other column is categorical (its strings, missing
   -> None).
 
 ``TabularMLPClassifier``/``TabularMLPRegressor`` (defaults, ``--max-iter``,
-``--n-ensemble`` and ``--random-state`` passed on) and scikit-learn's HistGradientBoosting
-(its categorical columns ordinal-encoded, rare categories pooled so that
-none has more than ``HISTGB_MAX_CATEGORIES``) are cross-validated on the
-same folds; both scores and fit times are printed.
+``--n-ensemble``, ``--hidden-layer-sizes`` and ``--random-state`` passed on)
+and scikit-learn's HistGradientBoosting (its categorical columns
+ordinal-encoded, rare categories pooled so that none has more than
+``HISTGB_MAX_CATEGORIES``; columns with no value at all left out, which it
+cannot bin) are cross-validated on the same folds; both scores and fit
+times are printed, and warnings as ``fastmlp: warning:`` lines.
 """
 import math
 import time
@@ -21,14 +24,13 @@ import warnings
 
 import numpy as np
 
-MISSING_CELLS = frozenset({"", "NA", "N/A", "NaN", "nan", "NULL", "null", "None", "?"})
 HISTGB_MAX_CATEGORIES = 254  # HistGradientBoosting bins a category per value, 255 at most
 
 
 def parse_table(path, header, rows, lines, columns):
     """(object array of shape (n_rows, n_columns), bool mask of the
     categorical columns); CLIError for a non-finite number."""
-    from fastmlp._cli import CLIError, _show
+    from fastmlp._cli import MISSING_CELLS, CLIError, _show
 
     X = np.empty((len(rows), len(columns)), dtype=object)
     categorical = np.zeros(len(columns), dtype=bool)
@@ -76,9 +78,16 @@ def _histgb(task, categorical, random_state):
     return make_pipeline(encode, model)
 
 
+def _has_values(X, categorical):
+    """Mask of the columns with at least one value that is not missing."""
+    return np.array([any(v is not None for v in X[:, j]) if categorical[j]
+                     else not np.isnan(X[:, j].astype(np.float64)).all()
+                     for j in range(X.shape[1])], dtype=bool)
+
+
 def run(args, X, categorical, y, task, folds, metric):
-    """Cross-validate both models on ``folds``; return the printed lines."""
-    from sklearn.exceptions import ConvergenceWarning
+    """Cross-validate both models on ``folds``; return (the printed lines,
+    the warnings' messages)."""
     from sklearn.model_selection import cross_validate
 
     from fastmlp import TabularMLPClassifier, TabularMLPRegressor
@@ -89,27 +98,41 @@ def run(args, X, categorical, y, task, folds, metric):
         params["max_iter"] = args.max_iter
     if args.n_ensemble:
         params["n_ensemble"] = args.n_ensemble
-    if categorical.any():
+    if args.hidden_layer_sizes:
+        params["hidden_layer_sizes"] = args.hidden_layer_sizes
+    notes = []
+    # HistGradientBoosting cannot bin a column without any value
+    has_values = _has_values(X, categorical)
+    X_hgb, cat_hgb = X[:, has_values], categorical[has_values]
+    if not has_values.all():
+        notes.append(f"{(~has_values).sum()} column(s) without any value left out of "
+                     "HistGradientBoosting's data, which cannot bin them")
+    if cat_hgb.any():
         # HistGradientBoosting's encoder wants one type per column: strings
-        X_hgb = X.copy()
-        for j in np.flatnonzero(categorical):
-            X_hgb[:, j] = [np.nan if v is None else v for v in X[:, j]]
+        X_hgb = X_hgb.copy()
+        for j in np.flatnonzero(cat_hgb):
+            X_hgb[:, j] = [np.nan if v is None else v for v in X_hgb[:, j]]
     else:
-        X_hgb = X.astype(np.float64)
+        X_hgb = X_hgb.astype(np.float64)
+    models = [(cls.__name__, cls(**params), X)]
+    if has_values.any():
+        models.append(("HistGradientBoosting", _histgb(task, cat_hgb, args.random_state),
+                       X_hgb))
     label = "accuracy" if metric == "accuracy" else "R\u00b2"
     out = []
-    for name, model, data in (
-        (cls.__name__, cls(**params), X),
-        ("HistGradientBoosting", _histgb(task, categorical, args.random_state), X_hgb),
-    ):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+    for name, model, data in models:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             tic = time.perf_counter()
             result = cross_validate(model, data, y, cv=folds, scoring=metric,
                                     error_score="raise")
             elapsed = time.perf_counter() - tic
+        for w in caught:
+            message = f"{name}: " + " ".join(str(w.message).split())
+            if message not in notes:
+                notes.append(message)
         scores = result["test_score"]
         out.append(f"{name}: {label} {scores.mean():.4f} \u00b1 {scores.std():.4f} "
                    f"(folds: {' '.join(f'{s:.4f}' for s in scores)}), "
                    f"fit {result['fit_time'].sum():.2f} s, total {elapsed:.2f} s")
-    return out
+    return out, notes

@@ -347,7 +347,7 @@ def test_csv_tabular_rejects_infinity(tmp_path, capsys):
 
 def test_tabular_needs_csv(capsys):
     assert main(["--tabular"]) == 2
-    assert "--tabular need --csv" in capsys.readouterr().err
+    assert "--tabular needs --csv" in capsys.readouterr().err
 
 
 def test_csv_tabular_n_ensemble(mixed_csv, capsys, monkeypatch):
@@ -368,6 +368,96 @@ def test_csv_tabular_n_ensemble(mixed_csv, capsys, monkeypatch):
     assert main(["--csv", mixed_csv, "--target", "label", "--n-ensemble", "2"]) == 2
     assert "--n-ensemble needs --tabular" in capsys.readouterr().err
     assert main(["--n-ensemble", "2"]) == 2
-    assert "--n-ensemble need --csv" in capsys.readouterr().err
+    assert "--n-ensemble needs --csv" in capsys.readouterr().err
     assert main(["--csv", mixed_csv, "--target", "label", "--tabular", "--n-ensemble", "0"]) == 2
     assert "--n-ensemble" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tabular", [False, True])
+@pytest.mark.parametrize("marker", ["NA", "?", "NULL", "n/a", ""])
+def test_a_missing_target_is_an_error_not_a_class(tmp_path, capsys, tabular, marker):
+    # 'NA' in a numeric target made it 53 string classes: a regression
+    # silently became a classification
+    rng = np.random.RandomState(0)
+    rows = [[f"{v:.3f}", marker if i == 7 else f"{3 * v:.2f}"]
+            for i, v in enumerate(rng.normal(size=40))]
+    path = write_csv(tmp_path / "t.csv", ["x", "price"], rows)
+    rc = main(["--csv", path, "--target", "price", "--max-iter", "3", "--cv", "2"]
+              + (["--tabular"] if tabular else []))
+    what = "an empty value" if not marker else f"the missing value {marker!r}"
+    assert_one_line_error(rc, capsys.readouterr().err, "target column 'price'", what,
+                          "row 8")
+
+
+@pytest.mark.parametrize("marker", ["n/a", "#N/A", "<NA>", "-nan", "NULL"])
+def test_tabular_reads_pandas_missing_markers_as_missing(tmp_path, marker):
+    # a numeric column with one of pandas' markers stayed numeric only for NA
+    from fastmlp._cli_tabular import parse_table
+
+    header, rows = ["x", "y"], [[marker if i % 5 == 0 else f"{i}.5", i % 2] for i in range(20)]
+    path = write_csv(tmp_path / "m.csv", header, rows)
+    from fastmlp._cli import read_csv
+
+    head, cells, lines = read_csv(path)
+    X, categorical = parse_table(path, head, cells, lines, [0])
+    assert not categorical[0]
+    assert np.isnan(X[::5, 0].astype(float)).all() and not np.isnan(X[1, 0])
+
+
+def test_tabular_leaves_a_column_without_values_out_of_histgb(tmp_path, capsys):
+    # an Excel export's trailing comma is a column of empty cells, which
+    # HistGradientBoosting cannot bin: it crashed with a traceback
+    rng = np.random.RandomState(0)
+    lines = ["x,z,y,"] + [f"{a:.3f},{b:.3f},{int(a > 0)}," for a, b in rng.normal(size=(60, 2))]
+    path = tmp_path / "trailing.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["--csv", str(path), "--target", "y", "--tabular", "--cv", "3",
+                 "--max-iter", "5"]) == 0
+    captured = capsys.readouterr()
+    assert "TabularMLPClassifier: accuracy" in captured.out
+    assert "HistGradientBoosting: accuracy" in captured.out
+    assert "fastmlp: warning: 1 column(s) without any value left out" in captured.err
+
+
+def test_tabular_takes_hidden_layer_sizes_and_refuses_solver(mixed_csv, capsys, monkeypatch):
+    from fastmlp import TabularMLPClassifier
+
+    seen = []
+    real_fit = TabularMLPClassifier.fit
+
+    def fit(self, X, y, sample_weight=None):
+        seen.append(self.hidden_layer_sizes)
+        return real_fit(self, X, y, sample_weight)
+
+    monkeypatch.setattr(TabularMLPClassifier, "fit", fit)
+    assert main(["--csv", mixed_csv, "--target", "label", "--tabular", "--cv", "2",
+                 "--max-iter", "5", "--hidden-layer-sizes", "7,3"]) == 0
+    assert seen == [(7, 3), (7, 3)]
+    capsys.readouterr()
+    assert main(["--csv", mixed_csv, "--target", "label", "--tabular",
+                 "--solver", "lbfgs"]) == 2
+    assert "--solver does not apply with --tabular" in capsys.readouterr().err
+
+
+def test_tabular_reports_warnings_in_its_own_words(mixed_csv, capsys):
+    # 3 folds of a 2-class table with a class of 2 rows: scikit-learn warns
+    rows = [line.split(",") for line in open(mixed_csv).read().splitlines()]
+    rows[1][-1] = rows[2][-1] = "rare"
+    path = mixed_csv.replace("mixed.csv", "rare.csv")
+    with open(path, "w") as f:
+        f.write("\n".join(",".join(r) for r in rows) + "\n")
+    # a subprocess: pytest would catch Python's own warning output
+    proc = run_module("--csv", path, "--target", "label", "--tabular", "--cv", "3",
+                      "--max-iter", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "UserWarning" not in proc.stderr
+    assert ".py:" not in proc.stderr, proc.stderr
+    assert "fastmlp: warning: class 'rare' has only 2 rows" in proc.stderr
+
+
+def test_error_one_column_header_with_semicolons_says_so(tmp_path, capsys):
+    path = tmp_path / "semi.csv"
+    path.write_text("x1;x2;y\n1;2;0\n3;4;1\n")
+    rc = main(["--csv", str(path), "--target", "y"])
+    assert_one_line_error(rc, capsys.readouterr().err, "has no column 'y'",
+                          "its one column holds ';': fastmlp reads comma-separated files")
