@@ -47,9 +47,16 @@ from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
 from fastmlp._tabular_preprocessing import (TabularPreprocessor, _check_frame_shape,
                                             _is_dataframe, _read_columns)
 from fastmlp._tabular_schedules import DECAY_SCHEDULES, LR_SCHEDULES
+from fastmlp._tuning import PREDICT_BLOCK_ROWS
 
 # Fewer training rows than this: no validation split (best_epoch is ignored)
 MIN_ROWS_FOR_VALIDATION = 20
+# rows predicted at a time: bounds the preprocessed table and the network's
+# float64 input (each rows x columns) of a large X.  A multiple of the
+# engine's row blocks, so that every row stays in the block it has when X is
+# predicted whole, and gets the same bits (a GEMM's edge rows may round
+# differently, by an ulp)
+PREDICT_ROWS = 256 * PREDICT_BLOCK_ROWS
 # periodic_dim's default.  RealMLP-TD uses 3 (its PBLD's 4 columns per
 # numeric column, the column itself among them); on the tuning tables (6
 # splits) 3 measured 0.983 HistGB's error and 8 0.977, against 0.971 for 0
@@ -607,12 +614,35 @@ class _BaseTabularMLP(BaseEstimator):
         depend on the rows beside it (float32 GEMM blocking rounds a row
         differently by its place in the batch, ~1e-7 relative)."""
         check_is_fitted(self, "network_")
+        return self._input_of(self._columns(X))
+
+    def _columns(self, X):
         # names checked once, here (the preprocessor's are the same)
-        cols, _ = _read_columns(self._check_table(X, reset=False), self)
+        return _read_columns(self._check_table(X, reset=False), self)[0]
+
+    def _input_of(self, cols):
+        """The network's input (float64) for the table's columns ``cols``."""
         Xt = self.preprocessor_._transform_columns(cols)
         emb = self.network_.__dict__.get("_embedding")
         return _network_input(self.preprocessor_, Xt, self.network_.__dict__.get("_periodic"),
                               0 if emb is None else emb[1]).astype(np.float64)
+
+    def _output(self, X, method):
+        """The members' ``method`` outputs for X, averaged (``method`` None:
+        ones, after the same checks), PREDICT_ROWS rows at a time: the
+        preprocessed table and the network's input are each (rows x
+        columns), 1-2 GB for a million rows of a wide table, where a block
+        bounds them, and being a multiple of the engine's row blocks keeps
+        the whole X's bits."""
+        check_is_fitted(self, "network_")
+        cols = self._columns(X)
+        n = cols[0].shape[0]
+        blocks = []
+        for r0 in range(0, n, PREDICT_ROWS):
+            Xt = self._input_of([c[r0:r0 + PREDICT_ROWS] for c in cols])
+            blocks.append(np.ones((Xt.shape[0], 1)) if method is None
+                          else self._members_mean(method, Xt))
+        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -822,12 +852,10 @@ class_weight : dict, 'balanced' or None, default=None
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        Xt = self._transform(X)
-        if self.classes_.shape[0] == 1:
-            # one class seen in fit: it is every row's, with probability 1
-            # (the members' two columns would not match classes_)
-            return np.ones((Xt.shape[0], 1))
-        return self._members_mean("predict_proba", Xt)
+        check_is_fitted(self, "network_")
+        # one class seen in fit: it is every row's, with probability 1 (the
+        # members' two columns would not match classes_)
+        return self._output(X, None if self.classes_.shape[0] == 1 else "predict_proba")
 
 
 class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
@@ -998,8 +1026,7 @@ clip_output : bool, default=True
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        Xt = self._transform(X)
-        raw = np.asarray(self._members_mean("predict", Xt), dtype=np.float64)
+        raw = np.asarray(self._output(X, "predict"), dtype=np.float64)
         shape = raw.shape
         pred = raw.reshape(shape[0], -1) * self.y_scale_ + self.y_mean_
         if self.clip_output:

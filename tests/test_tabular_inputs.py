@@ -246,3 +246,23 @@ def test_class_weight_must_be_finite():
     X = pd.DataFrame({"a": np.arange(40.0)})
     with pytest.raises(ValueError, match="class_weight must give finite weights; got 0 -> nan"):
         TabularMLPClassifier(**SMALL, class_weight={0: np.nan}).fit(X, np.arange(40) % 2)
+
+
+@pytest.mark.parametrize("Est", [TabularMLPClassifier, TabularMLPRegressor])
+def test_predict_in_row_blocks_gives_the_same_bits(Est, monkeypatch):
+    # predict works PREDICT_ROWS rows at a time (memory), a multiple of the
+    # engine's row blocks: the same bits as X predicted whole
+    import fastmlp._tabular as tab
+    from fastmlp._tuning import PREDICT_BLOCK_ROWS
+
+    n = 5 * PREDICT_BLOCK_ROWS + 37
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.choice(list("pqrstuvwxyz"), n),
+                      "c": np.where(rng.rand(n) < 0.2, np.nan, rng.normal(size=n))})
+    y = (X["a"] > 0).to_numpy() if Est is TabularMLPClassifier else X["a"].to_numpy()
+    est = Est(hidden_layer_sizes=(16,), max_iter=3, min_steps=0, max_one_hot=4,
+              random_state=0).fit(X, y)
+    method = "predict_proba" if Est is TabularMLPClassifier else "predict"
+    whole = getattr(est, method)(X)
+    monkeypatch.setattr(tab, "PREDICT_ROWS", 2 * PREDICT_BLOCK_ROWS)   # three blocks here
+    np.testing.assert_array_equal(getattr(est, method)(X), whole)
