@@ -368,6 +368,12 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         )
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
+        if not np.isfinite(self.loss_):
+            # scikit-learn returns here too (its weights stay finite), where
+            # NumPy's overflow warnings say why; the engine's loops do not warn
+            warnings.warn(
+                "The loss is not finite (overflow): the input data may contain "
+                "large values and need to be preprocessed.", RuntimeWarning)
         params[:] = opt_res.x
         self._pace_report = problem.pace_report()  # bench --contention
 

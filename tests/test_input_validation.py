@@ -697,6 +697,25 @@ NONFINITE_WEIGHTS = (
 )
 
 
+def test_lbfgs_on_an_overflowing_loss_says_why(regression):
+    # scikit-learn returns loss_ = nan here too, with NumPy's overflow
+    # warnings saying why; fastmlp's loops do not warn, so it says so itself
+    X, y = regression
+    params = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=5, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = MLPRegressor(**params).fit(X * 1e160, y)
+    assert not np.isfinite(est.loss_)
+    assert np.isfinite(est.predict(X)).all()
+    assert any(issubclass(w.category, RuntimeWarning) and "loss is not finite" in str(w.message)
+               for w in caught)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sk = SkMLPRegressor(**params).fit(X * 1e160, y)
+    assert not np.isfinite(sk.loss_)
+    assert any(issubclass(w.category, RuntimeWarning) for w in caught)
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_diverging_fit_raises(unscaled, dtype):
