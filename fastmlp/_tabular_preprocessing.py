@@ -518,6 +518,10 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         mask = np.zeros(n, dtype=bool)
         if spec.size == 0:
             return mask
+        if spec.dtype.kind not in "biuUSO":
+            # HistGradientBoosting's message
+            raise ValueError("categorical_features must be an array-like of bool, int or "
+                             f"str, got: {spec.dtype.name}.")
         if spec.dtype == bool:
             if spec.shape != (n,):
                 raise ValueError(

@@ -266,3 +266,17 @@ def test_predict_in_row_blocks_gives_the_same_bits(Est, monkeypatch):
     whole = getattr(est, method)(X)
     monkeypatch.setattr(tab, "PREDICT_ROWS", 2 * PREDICT_BLOCK_ROWS)   # three blocks here
     np.testing.assert_array_equal(getattr(est, method)(X), whole)
+
+
+@pytest.mark.parametrize("spec", [[0.0], [0.5, 1.0]])
+def test_float_categorical_features_get_histgbs_error(spec):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = np.random.RandomState(0).rand(30, 3), np.arange(30) % 2
+    with pytest.raises(ValueError) as expected:
+        HistGradientBoostingClassifier(categorical_features=spec).fit(X, y)
+    for est in (TabularPreprocessor(categorical_features=spec),
+                TabularMLPClassifier(**SMALL, categorical_features=spec)):
+        with pytest.raises(ValueError) as got:
+            est.fit(X, y)
+        assert str(got.value) == str(expected.value)
