@@ -42,8 +42,6 @@ TASKS = ("auto", "classification", "regression")
 # distinct values is taken as class labels.
 MAX_AUTO_CLASSES = 20
 DEFAULT_CV = 5
-DEFAULT_HIDDEN = (100,)  # scikit-learn's default (the drop-in modes)
-DEFAULT_SOLVER = "adam"
 # Cells that mean "missing": pandas.read_csv's default na_values, and "?".
 # A feature cell with one is missing in --tabular mode (an error otherwise);
 # a target cell with one is an error in both modes.
@@ -99,7 +97,25 @@ def _int_at_least(minimum):
     return parse
 
 
+def _defaults():
+    """The estimators' own defaults the help quotes (each lives with its
+    estimator): the drop-in's layers and solver, the tabular recipe's
+    layers, epochs and step floor."""
+    from fastmlp import MLPClassifier
+    from fastmlp._tabular import HIDDEN_LAYER_SIZES, MAX_ITER, MIN_STEPS
+
+    drop_in = MLPClassifier()
+    return {"hidden": tuple(drop_in.hidden_layer_sizes), "solver": drop_in.solver,
+            "tabular_hidden": HIDDEN_LAYER_SIZES, "tabular_epochs": MAX_ITER,
+            "min_steps": MIN_STEPS}
+
+
+def _sizes(sizes):
+    return ",".join(str(s) for s in sizes)
+
+
 def build_parser():
+    defaults = _defaults()
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=(
@@ -118,7 +134,9 @@ def build_parser():
         "must be numeric (with --tabular: numeric or categorical, with missing "
         "values)",
     )
-    data.add_argument("--target", metavar="COLUMN", help="name of the target column")
+    data.add_argument("--target", metavar="COLUMN",
+                      help="name of the target column; a row whose target cell is a "
+                      "missing marker (empty, NA, None, NULL, ?, n/a, ...) is an error")
     data.add_argument(
         "--tabular",
         action="store_true",
@@ -156,12 +174,13 @@ def build_parser():
         type=_hidden_layer_sizes,
         default=None,
         metavar="SIZES",
-        help="comma-separated layer widths, e.g. 100,50 (default 100; with "
-        "--tabular, the tabular estimator's 128,128)",
+        help="comma-separated layer widths, e.g. 100,50 (default "
+        f"{_sizes(defaults['hidden'])}; with --tabular, the tabular estimator's "
+        f"{_sizes(defaults['tabular_hidden'])})",
     )
     model.add_argument(
         "--solver", choices=SOLVERS, default=None,
-        help=f"default {DEFAULT_SOLVER}; not with --tabular (AdamW is its recipe)"
+        help=f"default {defaults['solver']}; not with --tabular (AdamW is its recipe)"
     )
     model.add_argument(
         "--max-iter",
@@ -171,8 +190,8 @@ def build_parser():
         help="maximum epochs (iterations for lbfgs); default "
         f"{DEFAULT_MAX_ITER_CSV} with --csv, {DEFAULT_MAX_ITER_DIGITS} for "
         "the digits benchmark; with --tabular, each network's epochs (its "
-        "default 32), more on a small table, whose networks train at least "
-        "256 steps (min_steps)",
+        f"default {defaults['tabular_epochs']}), more on a small table, whose "
+        f"networks train at least {defaults['min_steps']} steps (min_steps)",
     )
     model.add_argument(
         "--random-state",
@@ -231,9 +250,10 @@ def main(argv=None):
 
 
 def _model_params(args, max_iter):
+    defaults = _defaults()
     return dict(
-        hidden_layer_sizes=args.hidden_layer_sizes or DEFAULT_HIDDEN,
-        solver=args.solver or DEFAULT_SOLVER,
+        hidden_layer_sizes=args.hidden_layer_sizes or defaults["hidden"],
+        solver=args.solver or defaults["solver"],
         max_iter=max_iter,
         random_state=args.random_state,
     )

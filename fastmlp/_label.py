@@ -10,7 +10,10 @@ decoded as a CSR matrix when the model was fitted on a sparse indicator.
 """
 import numpy as np
 import scipy.sparse
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import type_of_target, unique_labels
+
+from fastmlp._sklearn_compat import _align_api_if_sparse
 
 
 def fit_labels(y):
@@ -31,6 +34,16 @@ def fit_labels(y):
     if (y.shape[0] if hasattr(y, "shape") else len(y)) == 0:  # a sparse y has no len
         raise ValueError("y has 0 samples: %r" % y)
     return y_type, unique_labels(y)
+
+
+def class_weights(class_weight, classes, y):
+    """compute_class_weight's weight of each of ``classes`` (``y``: the
+    labels), or ValueError naming the classes whose weight is not finite."""
+    weights = compute_class_weight(class_weight, classes=np.asarray(classes), y=y)
+    if not np.isfinite(weights).all():
+        bad = ", ".join(f"{c} -> {w}" for c, w in zip(classes, weights) if not np.isfinite(w))
+        raise ValueError(f"class_weight must give finite weights; got {bad}.")
+    return weights
 
 
 def encode(y, y_type, classes):
@@ -55,7 +68,8 @@ def decode(y_pred, y_type, classes, sparse=False):
         return np.asarray(classes).take(y_pred.argmax(axis=1), axis=0)
     y = np.array(y_pred > 0.5, dtype=int)
     if y_type.startswith("multilabel"):
-        return scipy.sparse.csr_matrix(y) if sparse else y
+        # in the sparse class scikit-learn's configuration asks for
+        return _align_api_if_sparse(scipy.sparse.csr_matrix(y)) if sparse else y
     if len(classes) == 1:
         return np.repeat(classes[0], len(y))
     return np.asarray(classes)[y.ravel()]

@@ -32,7 +32,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, get_scorer, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -940,11 +939,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             )
         y_idx = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0].astype(np.intp)
         labels = np.asarray(self.classes_)[y_idx]
-        weights = compute_class_weight(self.class_weight, classes=np.asarray(self.classes_), y=labels)
-        if not np.isfinite(weights).all():
-            bad = ", ".join(f"{c} -> {w}" for c, w in zip(self.classes_, weights)
-                            if not np.isfinite(w))
-            raise ValueError(f"class_weight must give finite weights; got {bad}.")
+        weights = _label.class_weights(self.class_weight, self.classes_, labels)
         per_sample = weights[y_idx].astype(dtype)
         return per_sample if sample_weight is None else sample_weight * per_sample
 

@@ -21,6 +21,14 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_feature_names_in, _check_sample_weight
 
+try:  # the sparse_interface configuration, new in scikit-learn 1.9
+    from sklearn.utils._sparse import _align_api_if_sparse
+except ImportError:  # pragma: no cover - scikit-learn 1.8: scipy's matrices
+
+    def _align_api_if_sparse(X):
+        return X
+
+
 try:  # the experimental callback protocol, new in scikit-learn 1.9
     from sklearn.callback import CallbackSupportMixin, with_callbacks
 except ImportError:  # pragma: no cover - scikit-learn 1.8
@@ -38,6 +46,7 @@ SKLEARN_REGRESSOR_CONSTRAINTS = _SkMLPRegressor._parameter_constraints
 
 __all__ = [
     "CallbackSupportMixin",
+    "_align_api_if_sparse",
     "Interval",
     "InvalidParameterError",
     "SKLEARN_CLASSIFIER_CONSTRAINTS",

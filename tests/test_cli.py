@@ -461,3 +461,23 @@ def test_error_one_column_header_with_semicolons_says_so(tmp_path, capsys):
     rc = main(["--csv", str(path), "--target", "y"])
     assert_one_line_error(rc, capsys.readouterr().err, "has no column 'y'",
                           "its one column holds ';': fastmlp reads comma-separated files")
+
+
+def test_tabular_passes_the_models_warnings_on_as_its_own_lines(mixed_csv, capsys, monkeypatch):
+    # a warning raised inside a model's cross-validation comes out as one
+    # 'fastmlp: warning: <model>: ...' line, once however many folds raise it
+    import warnings as _warnings
+
+    from fastmlp import TabularMLPClassifier
+
+    real_fit = TabularMLPClassifier.fit
+
+    def fit(self, X, y, sample_weight=None):
+        _warnings.warn("a  made-up\nwarning", UserWarning)
+        return real_fit(self, X, y, sample_weight)
+
+    monkeypatch.setattr(TabularMLPClassifier, "fit", fit)
+    assert main(["--csv", mixed_csv, "--target", "label", "--tabular", "--cv", "2",
+                 "--max-iter", "3"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("fastmlp: warning: TabularMLPClassifier: a made-up warning") == 1, err

@@ -406,6 +406,13 @@ def test_sparse_multilabel_targets_fit_and_predict_sparse(multiclass):
     pred = ours.fit(X, Y).predict(X)
     assert scipy.sparse.issparse(pred)
     assert_array_equal(pred.toarray(), sk.fit(X, Y).predict(X).toarray())
+    # the sparse class follows scikit-learn's configuration, as its own does
+    import sklearn
+
+    if "sparse_interface" in sklearn.get_config():
+        for interface in ("sparray", "spmatrix"):
+            with sklearn.config_context(sparse_interface=interface):
+                assert type(ours.predict(X)) is type(sk.predict(X))
 
 
 @pytest.mark.parametrize("case", ["classes_not_y_columns", "multilabel_after_labels",
