@@ -33,11 +33,10 @@ from sklearn import config_context, get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from fastmlp import _engine
+from fastmlp import _engine, _label
 from fastmlp._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
                                       embed_codes, embedding_col, embedding_init,
@@ -474,8 +473,8 @@ class _BaseTabularMLP(BaseEstimator):
 
     def _fit_network(self, net, pre, Xt, target, train, val, spec, sample_weight=None):
         """Train one member on Xt[train] (all rows when train is None),
-        keeping its best epoch on Xt[val]; Xt is the network's input
-        (``_network_input``) for the periodic layer ``spec``."""
+        keeping its best epoch on Xt[val] (none when val is None); Xt is the
+        network's input (``_network_input``) for the periodic layer ``spec``."""
         n_train = Xt.shape[0] if train is None else train.shape[0]
         batch_size = min(int(self.batch_size), n_train)
         epochs = _epochs(int(self.max_iter), self.min_steps, self.max_steps,
@@ -518,6 +517,9 @@ class _BaseTabularMLP(BaseEstimator):
         if train is None:
             net.set_params(early_stopping=False)
             net.fit(Xt, target, sample_weight=sw)
+        elif val is None:   # some rows (of weight 0) left out, no held-out split
+            net.set_params(early_stopping=False)
+            net.fit(Xt[train], target[train], sample_weight=None if sw is None else sw[train])
         else:
             net.set_params(early_stopping=True, scoring=self._validation_scoring)
             net.fit(Xt[train], target[train], sample_weight=None if sw is None else sw[train],
@@ -533,9 +535,22 @@ class _BaseTabularMLP(BaseEstimator):
         plans = []
         spec = self._periodic_spec(pre)
         Xt = _network_input(pre, Xt, spec, int(self.embedding_dim))
+        # a row of weight 0 is left out, as if removed (scikit-learn's
+        # meaning): kept, it could fill a minibatch or the held-out rows with
+        # weights that sum to 0
+        rows = None
+        if sample_weight is not None and not sample_weight.all():
+            rows = np.flatnonzero(sample_weight)
         for _ in range(int(self.n_ensemble)):
-            train, val = self._split(Xt.shape[0], split_y, rng,
-                                     stratify=split_y is not None)
+            if rows is None:
+                train, val = self._split(Xt.shape[0], split_y, rng,
+                                         stratify=split_y is not None)
+            else:
+                train, val = self._split(rows.shape[0],
+                                         None if split_y is None else split_y[rows], rng,
+                                         stratify=split_y is not None)
+                train, val = rows if train is None else rows[train], \
+                    None if val is None else rows[val]
             net = self._make_network(network_class, rng.randint(_SEED_BOUND),
                                      label_smoothing)
             plans.append((net, train, val))
@@ -788,8 +803,10 @@ class_weight : dict, 'balanced' or None, default=None
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows in the training loss and in the held-out
-            score that picks the best epoch (None: all 1). The
-            preprocessing (quantiles, medians, categories) is unweighted.
+            score that picks the best epoch (None: all 1); a row of weight
+            0 is left out of both, as if removed (a class whose rows all
+            weigh 0 is then not among ``classes_``). The preprocessing
+            (quantiles, medians, categories) is unweighted.
 
         Returns
         -------
@@ -819,12 +836,7 @@ class_weight : dict, 'balanced' or None, default=None
         if self.class_weight is None:
             return sample_weight
         classes, of_row = np.unique(y, return_inverse=True)
-        weights = compute_class_weight(self.class_weight, classes=classes, y=y)
-        if not np.isfinite(weights).all():
-            bad = ", ".join(f"{c} -> {w}" for c, w in zip(classes, weights)
-                            if not np.isfinite(w))
-            raise ValueError(f"class_weight must give finite weights; got {bad}.")
-        per_row = weights[of_row].astype(np.float32)
+        per_row = _label.class_weights(self.class_weight, classes, y)[of_row].astype(np.float32)
         return per_row if sample_weight is None else sample_weight * per_row
 
     def predict(self, X):
@@ -980,8 +992,9 @@ clip_output : bool, default=True
             Numeric targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows in the training loss and in the held-out
-            score that picks the best epoch (None: all 1). The
-            preprocessing (quantiles, medians, categories) is unweighted.
+            score that picks the best epoch (None: all 1); a row of weight
+            0 is left out of both, as if removed. The preprocessing
+            (quantiles, medians, categories) is unweighted.
 
         Returns
         -------

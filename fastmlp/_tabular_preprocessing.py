@@ -11,13 +11,14 @@ dtypes; anything else goes through ``sklearn.utils.check_array`` with
 ``dtype=None`` (a 2-D array, numeric or object).  pandas is never imported.
 
 Which columns are categorical (``categorical_features='auto'``): a
-DataFrame's ``category``, ``string`` and ``bool`` columns, and its
-``object`` columns holding a value that is not a number (a DataFrame's
-object column of numbers, such as the ``Decimal`` values a SQL NUMERIC
-column gives, or floats with ``None``, is numeric); an array's object
-columns holding a value that is not a number.  A DataFrame's datetime and
-timedelta columns are numeric: their nanoseconds since the epoch (or their
-length), with NaT missing.  Complex values are an error.
+DataFrame's ``category``, ``string`` and ``bool`` columns, and the object
+columns (of a DataFrame or an array) holding a value that is not a real
+number: one rule for both, so an object column of ``Decimal`` values (a SQL
+NUMERIC column), of floats with ``None`` or of numeric strings is numeric.
+A DataFrame's datetime, date and timedelta columns are numeric: nanoseconds
+since the epoch (UTC) or long, whatever their unit, with NaT missing.  A
+complex dtype is an error; complex values in an object column are not real
+numbers, so it is categorical.
 
 Numeric column j, ``numeric_scaling='robust'`` (the RealMLP paper's), with
 m its median, q1/q3 its quartiles, over the non-missing training values::
@@ -122,7 +123,7 @@ _MIN_BIN_WIDTH = 1e-12  # a bin narrower than this on the scaled axis is a step
 
 def smooth_clip(z):
     """``z / sqrt(1 + (z / 3)**2)``: about z near 0, bounded by +-3.  Where
-    ``(z / 3)**2`` would overflow (|z| > 1e150), the value is the bound
+    ``(z / 3)**2`` would overflow (|z / 3| > 1e150), the value is the bound
     itself, +-3, which the formula equals there to the last bit."""
     a = z / SMOOTH_CLIP_AT
     huge = np.abs(a) > 1e150
@@ -269,6 +270,10 @@ def _missing_mask(col):
     return np.zeros(col.shape[0], dtype=bool)
 
 
+def _is_complex(v):
+    return isinstance(v, (complex, np.complexfloating))
+
+
 def _as_float(col, name):
     """A column as float64 with NaN for missing values, or None if some
     value is not a number."""
@@ -277,6 +282,8 @@ def _as_float(col, name):
     else:
         missing = _missing_mask(col)
         values = np.where(missing, np.nan, col) if missing.any() else col
+        if col.dtype.kind == "O" and any(_per_distinct(col, _is_complex)):
+            return None   # astype would drop the imaginary part, with a warning
         try:
             out = values.astype(np.float64)
         except (TypeError, ValueError):
@@ -287,12 +294,6 @@ def _as_float(col, name):
             "NaN (missing) but not +-inf."
         )
     return out
-
-
-def _is_number(v):
-    """Whether a cell of an object column is a number (bool and str are not)."""
-    return (_is_missing(v) or isinstance(v, (Real, np.number))
-            or type(v).__name__ == "Decimal") and not isinstance(v, (bool, np.bool_))
 
 
 def _check_frame_shape(X, who):
@@ -310,24 +311,45 @@ def _check_frame_shape(X, who):
                          f"of 1 is required{by}.")
 
 
-def _time_column(series):
-    """A datetime or timedelta column as float64 nanoseconds, NaN for NaT;
-    None for any other column."""
-    dtype = series.dtype
-    kind = getattr(dtype, "kind", "")
-    name = str(getattr(dtype, "name", dtype))
-    if kind not in "mM" and not name.startswith(("datetime64", "timedelta64")):
+def _time_zone(series):
+    """A datetime column's time zone, or None (also for Arrow dates, whose
+    accessor has no tz)."""
+    try:
+        return series.dt.tz
+    except (AttributeError, NotImplementedError):
         return None
-    ints = getattr(series.array, "asi8", None)
-    if ints is None:
-        ints = np.asarray(series.to_numpy()).view(np.int64)
-    out = np.asarray(ints, dtype=np.float64)
+
+
+def _time_column(series):
+    """A datetime, date or timedelta column as float64 nanoseconds since the
+    epoch (UTC for a time zone) or long, NaN for NaT, whatever its unit
+    (pandas parses dates to microseconds, parquet gives ns or s, Arrow dates
+    are days): the same instant is the same number.  None for any other
+    column, or a time column pandas cannot convert (read as before: its
+    values as categories)."""
+    kind = getattr(series.dtype, "kind", None)
+    if kind not in ("m", "M"):
+        return None
+    try:
+        if kind == "M" and _time_zone(series) is not None:
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        values = np.asarray(series.to_numpy())
+        if values.dtype.kind not in "mM":   # Arrow dates: datetime.date objects
+            values = np.asarray(series.astype(
+                "datetime64[ns]" if kind == "M" else "timedelta64[ns]").to_numpy())
+        unit = np.datetime_data(values.dtype)[0]
+        ns_per_unit = np.timedelta64(1, unit) / np.timedelta64(1, "ns")
+    except (TypeError, ValueError, AttributeError, NotImplementedError):
+        return None
+    out = values.view(np.int64).astype(np.float64) * ns_per_unit
     out[np.asarray(series.isna(), dtype=bool)] = np.nan
     return out
 
 
 def _read_columns(X, who=None):
-    """(list of 1-D arrays, list of 'categorical dtype?' flags); `who`, the
+    """(list of 1-D arrays, list of flags: True for a categorical dtype,
+    None for object or string data that is categorical unless every value
+    is a number (_as_float), False for a numeric dtype); `who`, the
     estimator's name for the errors of an empty table."""
     if _is_dataframe(X):
         _check_frame_shape(X, who)
@@ -345,11 +367,10 @@ def _read_columns(X, who=None):
                 continue
             categorical = name in _CATEGORICAL_DTYPE_NAMES or getattr(dtype, "kind", "O") in "OUSb"
             if categorical:
-                col = np.asarray(series.to_numpy(dtype=object))
-                if dtype == object and all(_per_distinct(col, _is_number)):
-                    # an object column of numbers (Decimal, floats with None)
-                    categorical = False
-                cols.append(col)
+                cols.append(np.asarray(series.to_numpy(dtype=object)))
+                if dtype == object:
+                    categorical = None   # numbers (Decimal, floats with None) or not
+
             elif isinstance(dtype, np.dtype):
                 cols.append(series.to_numpy())  # ints stay ints (as categories too)
             else:
@@ -365,7 +386,8 @@ def _read_columns(X, who=None):
                     estimator=who)
     if X.dtype.kind == "c":
         raise ValueError("Complex data not supported.")
-    return [X[:, i] for i in range(X.shape[1])], [X.dtype.kind in "OUS"] * X.shape[1]
+    return [X[:, i] for i in range(X.shape[1])], [
+        None if X.dtype.kind in "OUS" else False] * X.shape[1]
 
 
 def _category_string(v):
@@ -401,10 +423,11 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     categorical_features : 'auto', array-like of int, str or bool, default='auto'
         Which columns are categorical. 'auto': a DataFrame's category,
         string and bool columns, and the object columns of a DataFrame or
-        an array that hold a value that is not a number (an object column
-        of numbers, such as ``Decimal`` values, is numeric; so are datetime
-        and timedelta columns, NaT missing). Otherwise column indices,
-        column names (DataFrame input) or a boolean mask.
+        an array that hold a value that is not a real number (an object
+        column of numbers, such as ``Decimal`` values or numeric strings,
+        is numeric; so are datetime and timedelta columns, as nanoseconds,
+        NaT missing). Otherwise column indices, column names (DataFrame
+        input) or a boolean mask.
     max_categories : int >= 1, default=32
         Most categories of one column that get a one-hot column each; the
         rarer ones share one "infrequent" column.
@@ -509,11 +532,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 raise ValueError(
                     f"categorical_features must be 'auto' or a list of columns, got {spec!r}."
                 )
-            mask = np.array(flags, dtype=bool)
-            for i in np.flatnonzero(mask):
-                if not _is_dataframe(X) and _as_float(cols[i], i) is not None:
-                    mask[i] = False  # an object column of numbers
-            return mask
+            # object data: categorical unless every value is a number
+            return np.array([flag if flag is not None else _as_float(cols[i], i) is None
+                             for i, flag in enumerate(flags)], dtype=bool)
         spec = np.asarray(spec)
         mask = np.zeros(n, dtype=bool)
         if spec.size == 0:

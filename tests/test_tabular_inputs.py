@@ -56,22 +56,88 @@ def test_an_object_column_with_a_string_stays_categorical():
     assert list(TabularPreprocessor().fit(X).categorical_columns_) == [0]
 
 
+DATES = ["2020-01-01T00:00", "2021-03-01T12:30", None, "2022-01-01T00:00"] * 10
+
+
+def _ns(strings):
+    """The oracle: NumPy's own nanoseconds since the epoch, NaN for None."""
+    return np.array([np.nan if v is None else float(np.datetime64(v, "ns").astype(np.int64))
+                     for v in strings])
+
+
 @pytest.mark.parametrize("make", [
-    lambda: pd.to_datetime(["2020-01-01", "2021-03-01", None, "2022-01-01"] * 10),
-    lambda: pd.to_datetime(["2020-01-01", "2021-03-01", None, "2022-01-01"] * 10
-                           ).tz_localize("UTC"),
-    lambda: pd.to_timedelta([1, 2, None, 40] * 10, unit="D"),
-], ids=["datetime", "datetime_tz", "timedelta"])
-def test_times_are_numbers_with_nat_missing(make):
+    lambda: pd.to_datetime(DATES),                       # pandas 3: microseconds
+    lambda: pd.to_datetime(DATES).as_unit("ns"),
+    lambda: pd.to_datetime(DATES).as_unit("s"),
+    lambda: pd.to_datetime(DATES).tz_localize("UTC"),
+    lambda: pd.to_datetime(DATES).tz_localize("UTC").tz_convert("Asia/Tokyo"),  # same instants
+], ids=["us", "ns", "s", "utc", "tokyo"])
+def test_times_are_nanoseconds_with_nat_missing_whatever_the_unit(make):
+    # asi8 gave the column's own unit: a model fitted on ns and used on us
+    # data read its dates 1000 times too small
     times = pd.Series(make())
-    ns = np.asarray(times.array.asi8, dtype=np.float64)
-    ns[times.isna().to_numpy()] = np.nan
+    expected = _ns(DATES)
+    from fastmlp._tabular_preprocessing import _time_column
+
+    np.testing.assert_array_equal(_time_column(times), expected)
     pre = TabularPreprocessor(random_state=0).fit(pd.DataFrame({"t": times}))
     assert list(pre.numeric_columns_) == [0] and list(pre.indicator_columns_) == [0]
-    as_float = pd.DataFrame({"t": ns})
+    as_float = pd.DataFrame({"t": expected})
     np.testing.assert_array_equal(
         pre.transform(pd.DataFrame({"t": times})),
         TabularPreprocessor(random_state=0).fit(as_float).transform(as_float))
+
+
+def test_a_model_fitted_on_one_time_unit_reads_another_the_same():
+    fit_on = pd.DataFrame({"t": pd.to_datetime(DATES).as_unit("ns")})
+    pre = TabularPreprocessor(random_state=0).fit(fit_on)
+    for unit in ("us", "s"):
+        np.testing.assert_array_equal(
+            pre.transform(pd.DataFrame({"t": pd.to_datetime(DATES).as_unit(unit)})),
+            pre.transform(fit_on))
+
+
+def test_timedeltas_are_nanoseconds_long():
+    days = pd.Series(pd.to_timedelta([1, 2, None, 40] * 10, unit="D"))
+    expected = np.array([np.nan if d is None else d * 86400e9 for d in [1, 2, None, 40] * 10])
+    from fastmlp._tabular_preprocessing import _time_column
+
+    for unit in ("ns", "s"):
+        np.testing.assert_array_equal(_time_column(days.astype(f"timedelta64[{unit}]")),
+                                      expected)
+
+
+def test_arrow_dates_and_times_are_numbers_too():
+    pa = pytest.importorskip("pyarrow")
+    from fastmlp._tabular_preprocessing import _time_column
+
+    days = [None if v is None else v[:10] for v in DATES]
+    for dtype, strings in ((pa.date32(), days), (pa.timestamp("us"), DATES),
+                           (pa.timestamp("s", tz="UTC"), DATES)):
+        times = pd.Series(pd.to_datetime(strings)).astype(pd.ArrowDtype(dtype))
+        np.testing.assert_array_equal(_time_column(times), _ns(strings))
+        pre = TabularPreprocessor().fit(pd.DataFrame({"t": times}))
+        assert list(pre.numeric_columns_) == [0]
+
+
+@pytest.mark.parametrize("cells", [[1 + 2j, 2.0], [np.complex128(1 + 2j), 2.0]])
+def test_an_object_column_of_complex_numbers_is_not_made_real(cells):
+    # as for an array: a value that is not a real number makes it categorical
+    X = pd.DataFrame({"z": pd.Series(cells * 10, dtype=object)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pre = TabularPreprocessor().fit(X)
+    assert list(pre.categorical_columns_) == [0]
+
+
+def test_object_columns_follow_one_rule_for_frames_and_arrays():
+    # numeric strings, bools with None, Decimals: numeric or not alike
+    for cells in (["1.5", "2", None], [True, False, None], [Decimal("1.5"), None, 2],
+                  ["a", 1.0, None]):
+        col = np.array(cells * 10, dtype=object)
+        frame = TabularPreprocessor().fit(pd.DataFrame({"c": pd.Series(col, dtype=object)}))
+        array = TabularPreprocessor().fit(col.reshape(-1, 1))
+        assert list(frame.categorical_columns_) == list(array.categorical_columns_), cells
 
 
 def test_complex_columns_are_refused_as_for_arrays():
@@ -280,3 +346,42 @@ def test_float_categorical_features_get_histgbs_error(spec):
         with pytest.raises(ValueError) as got:
             est.fit(X, y)
         assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("Est", [TabularMLPClassifier, TabularMLPRegressor])
+def test_rows_of_weight_zero_are_left_out_as_if_removed(Est, monkeypatch):
+    # 90% zero weights: a minibatch or the held-out rows summed to 0 and the
+    # fit raised ZeroDivisionError for every seed (HistGB fits)
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.normal(size=1000), "c": rng.choice(list("xyz"), 1000)})
+    y = (X["a"] > 0).to_numpy() if Est is TabularMLPClassifier else X["a"].to_numpy()
+    sw = np.where(rng.rand(1000) < 0.9, 0.0, rng.rand(1000) + 0.5)
+    kw = dict(hidden_layer_sizes=(16,), max_iter=3, min_steps=0)
+    method = "predict_proba" if Est is TabularMLPClassifier else "predict"
+    for seed in range(3):
+        with_zeros = Est(**kw, random_state=seed).fit(X, y, sample_weight=sw)
+        assert np.isfinite(getattr(with_zeros, method)(X)).all()
+    # every member trains and picks its epoch on rows of weight > 0 only,
+    # all of them between its training and held-out rows
+    seen = []
+    real = Est._fit_network
+
+    def recording(self, net, pre, Xt, target, train, val, spec, sample_weight=None):
+        seen.append((train, val))
+        return real(self, net, pre, Xt, target, train, val, spec, sample_weight)
+
+    monkeypatch.setattr(Est, "_fit_network", recording)
+    Est(**kw, random_state=0).fit(X, y, sample_weight=sw)
+    assert len(seen) == 2
+    for train, val in seen:
+        assert (sw[train] > 0).all() and (sw[val] > 0).all()
+        np.testing.assert_array_equal(np.sort(np.r_[train, val]), np.flatnonzero(sw))
+
+
+def test_a_class_whose_rows_all_weigh_zero_is_not_learnt():
+    X = pd.DataFrame({"a": np.arange(60.0)})
+    y = np.arange(60) % 3
+    clf = TabularMLPClassifier(**SMALL, random_state=0).fit(
+        X, y, sample_weight=(y != 2).astype(float))
+    assert list(clf.classes_) == [0, 1]
+    assert set(clf.predict(X)) <= {0, 1}
