@@ -14,9 +14,10 @@ Design: two modes, one parser.
   total time.  The file is read with the standard library ``csv`` module and
   NumPy: no pandas.  The first non-blank row is the header; every column
   other than the target is a feature and must be numeric and finite.
-  With ``--tabular``, columns may be categorical or have missing values:
-  fastmlp's tabular estimator and HistGradientBoosting are cross-validated
-  on the same folds instead (``_cli_tabular.py``).
+  With ``--tabular``, or by itself when a feature cell is not a number (a
+  category, or a missing value), columns may be categorical or have missing
+  values: fastmlp's tabular estimator and HistGradientBoosting are
+  cross-validated on the same folds instead (``_cli_tabular.py``).
 
 Every expected failure (a missing or empty file, an unknown column, bad
 data, too few rows for the folds) is raised as ``CLIError`` and reported as
@@ -43,8 +44,8 @@ TASKS = ("auto", "classification", "regression")
 MAX_AUTO_CLASSES = 20
 DEFAULT_CV = 5
 # Cells that mean "missing": pandas.read_csv's default na_values, and "?".
-# A feature cell with one is missing in --tabular mode (an error otherwise);
-# a target cell with one is an error in both modes.
+# A feature cell with one is missing (the tabular mode); a target cell with
+# one is an error in both modes.
 MISSING_CELLS = frozenset({
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
     "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null", "?",
@@ -130,9 +131,9 @@ def build_parser():
     data.add_argument(
         "--csv",
         metavar="FILE",
-        help="CSV file with a header row; every column except the target "
-        "must be numeric (with --tabular: numeric or categorical, with missing "
-        "values)",
+        help="CSV file with a header row; columns numeric or categorical, "
+        "with missing values (a file with categories or missing values is "
+        "cross-validated as with --tabular)",
     )
     data.add_argument("--target", metavar="COLUMN",
                       help="name of the target column; a row whose target cell is a "
@@ -142,14 +143,16 @@ def build_parser():
         action="store_true",
         help="fastmlp's TabularMLPClassifier/Regressor on the columns as written "
         "(categorical and missing values allowed), beside HistGradientBoosting "
-        "on the same folds",
+        "on the same folds; the default for a file with categorical or missing "
+        "values, and for --n-ensemble",
     )
     data.add_argument(
         "--n-ensemble",
         type=_int_at_least(1),
         default=None,
         metavar="N",
-        help="with --tabular: train N networks on their own held-out rows and "
+        help="the tabular estimators (implies --tabular): train N networks on "
+        "their own held-out rows and "
         "seeds and average them (n_ensemble; default 2; on 2 cores about 0.7 N "
         "times one network's fit time)",
     )
@@ -226,9 +229,7 @@ def main(argv=None):
                              "--csv FILE")
         elif args.target is None:
             parser.error("--csv needs --target COLUMN")
-        elif args.n_ensemble is not None and not args.tabular:
-            parser.error("--n-ensemble needs --tabular")
-        elif args.solver is not None and args.tabular:
+        elif args.solver is not None and (args.tabular or args.n_ensemble is not None):
             parser.error("--solver does not apply with --tabular: the tabular "
                          "estimators train with AdamW, part of their recipe")
     except SystemExit as exc:  # --help (0) or a usage error (2)
@@ -404,9 +405,7 @@ def _parse_features(path, header, rows, lines, columns):
                     what = f"the non-finite value {_show(cell)}"
                 raise CLIError(
                     f"feature column {header[col]!r} has {what} in row {i + 1} "
-                    f"(line {lines[i]} of {path}); every column except the "
-                    "target must be numeric (--tabular takes categorical and "
-                    "missing values)"
+                    f"(line {lines[i]} of {path})"
                 )
             X[i, j] = value
     return X
@@ -470,10 +469,26 @@ def _parse_target(path, name, cells, lines, task):
     return y, task, reason
 
 
+def _has_categories_or_gaps(rows, columns):
+    """Whether a cell of ``columns`` is a missing marker or not a number (a
+    category): such a file needs the tabular estimators."""
+    for row in rows:
+        for col in columns:
+            cell = row[col].strip()
+            if cell in MISSING_CELLS:
+                return True
+            try:
+                float(cell)
+            except ValueError:
+                return True
+    return False
+
+
 def load_csv_data(path, target, task, tabular=False):
-    """Read FILE into (X, y, task, description); CLIError on bad input.
-    With ``tabular``, X is ``(object array, categorical mask)`` (see
-    ``_cli_tabular.parse_table``)."""
+    """Read FILE into (X, y, task, description, tabular); CLIError on bad
+    input.  ``tabular`` is True when asked, or when a feature cell is a
+    category or a missing value; X is then ``(object array, categorical
+    mask)`` (see ``_cli_tabular.parse_table``)."""
     header, rows, lines = read_csv(path)
     matches = [i for i, name in enumerate(header) if name == target]
     if not matches:
@@ -503,6 +518,7 @@ def load_csv_data(path, target, task, tabular=False):
     if not rows:
         raise CLIError(f"{path} has a header but no data rows")
 
+    tabular = tabular or _has_categories_or_gaps(rows, features)
     if tabular:
         from fastmlp._cli_tabular import parse_table
         X = parse_table(path, header, rows, lines, features)
@@ -524,7 +540,7 @@ def load_csv_data(path, target, task, tabular=False):
         f"{path}: {len(rows)} rows, {len(features)} features, target "
         f"{target!r} -> {kind} ({reason})"
     )
-    return X, y, task, description
+    return X, y, task, description, tabular
 
 
 def run_csv(args):
@@ -537,8 +553,16 @@ def run_csv(args):
 
     n_folds = args.cv or DEFAULT_CV
     start = time.perf_counter()
-    X, y, task, description = load_csv_data(args.csv, args.target, args.task or "auto",
-                                            tabular=args.tabular)
+    asked = args.tabular or args.n_ensemble is not None
+    X, y, task, description, tabular = load_csv_data(
+        args.csv, args.target, args.task or "auto", tabular=asked)
+    if tabular and not asked:
+        if args.solver is not None:
+            raise CLIError(
+                f"{args.csv} has categorical or missing values, which the tabular "
+                "estimators take; --solver does not apply to them (AdamW is their recipe)")
+        print(f"{PROG}: note: {args.csv} has categorical or missing values: "
+              "cross-validating the tabular estimators (as with --tabular)", file=sys.stderr)
     n_samples = y.shape[0]
     if n_samples < n_folds:
         raise CLIError(
@@ -567,7 +591,7 @@ def run_csv(args):
         estimator, metric = MLPRegressor, "r2"
         folds = KFold(n_folds, shuffle=True, random_state=args.random_state)
 
-    if args.tabular:
+    if tabular:
         from fastmlp import _cli_tabular
         lines, more = _cli_tabular.run(args, *X, y, task, folds, metric)
         print(f"data: {description}")

@@ -204,25 +204,29 @@ def test_error_missing_target_suggests_other_case(classification_csv, capsys):
                 "did you mean 'label'?")
 
 
-def test_error_non_numeric_feature_names_column_and_row(tmp_path, capsys):
-    rows = [[1.0, 2.0, 0], [1.5, "abc", 1], [2.0, 3.0, 0], [2.5, 1.0, 1]]
-    path = write_csv(tmp_path / "bad.csv", ["f1", "f2", "y"], rows)
-    check_error(capsys, ["--csv", path, "--target", "y", "--cv", "2"],
-                "column 'f2'", "'abc'", "row 2", "line 3")
-
-
-def test_error_empty_feature_cell(tmp_path, capsys):
-    path = tmp_path / "hole.csv"
-    path.write_text("f1,f2,y\n1,2,0\n3,,1\n4,5,0\n")
-    check_error(capsys, ["--csv", str(path), "--target", "y", "--cv", "2"],
-                "column 'f2'", "empty value", "row 2")
+@pytest.mark.parametrize("odd_cell", ["abc", "", "nan", "NA"])
+def test_a_category_or_a_gap_takes_the_tabular_estimators(tmp_path, capsys, odd_cell):
+    # issue #16: `python -m fastmlp --csv FILE --target COLUMN` on a real
+    # file with categorical or missing values (it used to refuse the file)
+    rows = [[f"{i / 3:.3f}", f"{(i * 7) % 5}.5", i % 2] for i in range(24)]
+    rows[3][1] = odd_cell
+    path = write_csv(tmp_path / "odd.csv", ["f1", "f2", "y"], rows)
+    assert main(["--csv", path, "--target", "y", "--cv", "2", "--max-iter", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "cross-validating the tabular estimators (as with --tabular)" in captured.err
+    assert "TabularMLPClassifier: accuracy" in captured.out
+    assert "HistGradientBoosting: accuracy" in captured.out
+    # --solver belongs to the drop-in: said, not ignored
+    rc = main(["--csv", path, "--target", "y", "--cv", "2", "--solver", "sgd"])
+    assert_one_line_error(rc, capsys.readouterr().err, "categorical or missing values",
+                          "--solver does not apply")
 
 
 def test_error_non_finite_feature(tmp_path, capsys):
-    path = tmp_path / "nan.csv"
-    path.write_text("f1,y\n1,0\nnan,1\n4,0\n")
+    path = tmp_path / "inf.csv"
+    path.write_text("f1,y\n1,0\ninf,1\n4,0\n")
     check_error(capsys, ["--csv", str(path), "--target", "y", "--cv", "2"],
-                "column 'f1'", "non-finite", "'nan'")
+                "column 'f1'", "non-finite", "'inf'")
 
 
 @pytest.mark.parametrize("content", ["", "\n\n  \n"])
@@ -326,9 +330,14 @@ def test_csv_tabular_takes_categories_and_missing_values(mixed_csv, capsys):
     for name in ("TabularMLPClassifier", "HistGradientBoosting"):
         scores = lines[name].split("folds: ")[1].split(")")[0].split()
         assert len(scores) == 3 and all(0.4 <= float(s) <= 1 for s in scores), lines[name]
-    # without --tabular the same file is refused, as before
-    assert main(["--csv", mixed_csv, "--target", "label"]) == 2
-    assert "non-numeric value" in capsys.readouterr().err
+    # without --tabular the same file takes the same path, and says so
+    assert main(["--csv", mixed_csv, "--target", "label", "--cv", "3",
+                 "--max-iter", "30"]) == 0
+    again = capsys.readouterr()
+    assert "as with --tabular" in again.err
+    scores = [[line.split(", fit")[0] for line in text.splitlines()[:4]]
+              for text in (again.out, out)]
+    assert scores[0] == scores[1]   # the same scores; the times differ
 
 
 def test_csv_tabular_regression(regression_csv, capsys):
@@ -365,8 +374,11 @@ def test_csv_tabular_n_ensemble(mixed_csv, capsys, monkeypatch):
                  "--max-iter", "10", "--n-ensemble", "3"]) == 0
     assert seen == [3, 3]  # each fold's estimator (the default is 2)
     assert "TabularMLPClassifier: accuracy" in capsys.readouterr().out
-    assert main(["--csv", mixed_csv, "--target", "label", "--n-ensemble", "2"]) == 2
-    assert "--n-ensemble needs --tabular" in capsys.readouterr().err
+    # --n-ensemble implies --tabular
+    assert main(["--csv", mixed_csv, "--target", "label", "--cv", "2", "--max-iter", "10",
+                 "--n-ensemble", "3"]) == 0
+    assert seen == [3, 3, 3, 3]
+    capsys.readouterr()
     assert main(["--n-ensemble", "2"]) == 2
     assert "--n-ensemble needs --csv" in capsys.readouterr().err
     assert main(["--csv", mixed_csv, "--target", "label", "--tabular", "--n-ensemble", "0"]) == 2
