@@ -869,6 +869,20 @@ class_weight : dict, 'balanced' or None, default=None
         # members' two columns would not match classes_)
         return self._output(X, None if self.classes_.shape[0] == 1 else "predict_proba")
 
+    def predict_log_proba(self, X):
+        """Log of ``predict_proba``, as the drop-in's.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        proba = self.predict_proba(X)
+        return np.log(proba, out=proba)
+
 
 class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
     __doc__ = """An MLP regressor with defaults made for tables.

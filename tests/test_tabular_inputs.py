@@ -385,3 +385,9 @@ def test_a_class_whose_rows_all_weigh_zero_is_not_learnt():
         X, y, sample_weight=(y != 2).astype(float))
     assert list(clf.classes_) == [0, 1]
     assert set(clf.predict(X)) <= {0, 1}
+
+
+def test_predict_log_proba_is_the_log_of_predict_proba():
+    X = pd.DataFrame({"a": np.random.RandomState(0).normal(size=80)})
+    clf = TabularMLPClassifier(**SMALL, random_state=0).fit(X, X["a"] > 0)
+    np.testing.assert_array_equal(clf.predict_log_proba(X), np.log(clf.predict_proba(X)))
