@@ -514,12 +514,10 @@ class _BaseTabularMLP(BaseEstimator):
                     rows, embedding_col(rows.shape[1], spec, cards.shape[0],
                                         int(self.embedding_dim)), net._embedding_init)
         sw = sample_weight
-        if train is None:
+        if val is None:   # no held-out split: every row, or those of weight > 0
             net.set_params(early_stopping=False)
-            net.fit(Xt, target, sample_weight=sw)
-        elif val is None:   # some rows (of weight 0) left out, no held-out split
-            net.set_params(early_stopping=False)
-            net.fit(Xt[train], target[train], sample_weight=None if sw is None else sw[train])
+            rows = slice(None) if train is None else train
+            net.fit(Xt[rows], target[rows], sample_weight=None if sw is None else sw[rows])
         else:
             net.set_params(early_stopping=True, scoring=self._validation_scoring)
             net.fit(Xt[train], target[train], sample_weight=None if sw is None else sw[train],
@@ -542,13 +540,10 @@ class _BaseTabularMLP(BaseEstimator):
         if sample_weight is not None and not sample_weight.all():
             rows = np.flatnonzero(sample_weight)
         for _ in range(int(self.n_ensemble)):
-            if rows is None:
-                train, val = self._split(Xt.shape[0], split_y, rng,
-                                         stratify=split_y is not None)
-            else:
-                train, val = self._split(rows.shape[0],
-                                         None if split_y is None else split_y[rows], rng,
-                                         stratify=split_y is not None)
+            n = Xt.shape[0] if rows is None else rows.shape[0]
+            y = split_y if rows is None or split_y is None else split_y[rows]
+            train, val = self._split(n, y, rng, stratify=split_y is not None)
+            if rows is not None:   # back to the table's rows
                 train, val = rows if train is None else rows[train], \
                     None if val is None else rows[val]
             net = self._make_network(network_class, rng.randint(_SEED_BOUND),
