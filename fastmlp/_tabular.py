@@ -618,20 +618,16 @@ class _BaseTabularMLP(BaseEstimator):
             )
         return y
 
-    def _transform(self, X):
-        """The network's input for X, in float64: the network trains in
-        float32, but predicts in float64 so that a row's prediction does not
-        depend on the rows beside it (float32 GEMM blocking rounds a row
-        differently by its place in the batch, ~1e-7 relative)."""
-        check_is_fitted(self, "network_")
-        return self._input_of(self._columns(X))
-
     def _columns(self, X):
         # names checked once, here (the preprocessor's are the same)
         return _read_columns(self._check_table(X, reset=False), self)[0]
 
     def _input_of(self, cols):
-        """The network's input (float64) for the table's columns ``cols``."""
+        """The network's input for the table's columns ``cols``, in float64:
+        the network trains in float32, but predicts in float64 so that a
+        row's prediction does not depend on the rows beside it (float32 GEMM
+        blocking rounds a row differently by its place in the batch, ~1e-7
+        relative)."""
         Xt = self.preprocessor_._transform_columns(cols)
         emb = self.network_.__dict__.get("_embedding")
         return _network_input(self.preprocessor_, Xt, self.network_.__dict__.get("_periodic"),

@@ -213,7 +213,7 @@ def test_regression_target_is_standardized_and_clipped():
     pred = reg.predict(far)
     assert pred.min() >= y.min() and pred.max() <= y.max()
     raw = TabularMLPRegressor(**kw, clip_output=False).fit(X, y)
-    expected = raw.network_.predict(raw._transform(far)) * raw.y_scale_ + raw.y_mean_
+    expected = raw.network_.predict(raw._input_of(raw._columns(far))) * raw.y_scale_ + raw.y_mean_
     np.testing.assert_allclose(raw.predict(far), expected, rtol=1e-12)
     off = TabularMLPRegressor(**kw, standardize_target=False).fit(X, y)
     np.testing.assert_array_equal(off.y_mean_, [0.0])
@@ -415,7 +415,7 @@ def test_each_first_layer_unit_bends_at_a_training_row(data_init):
 
     net = reg.network_
     assert len(net.embeddings_) == 1
-    Xt = embed_codes(reg._transform(df), net._layout().embedding_col, net.embeddings_)
+    Xt = embed_codes(reg._input_of(reg._columns(df)), net._layout().embedding_col, net.embeddings_)
     Z = Xt @ net.coefs_[0] + net.intercepts_[0]
     at_a_row = np.abs(Z).min(axis=0) < 1e-5
     assert at_a_row.all() if data_init else not at_a_row.any()
