@@ -12,7 +12,7 @@ preprocessing (``_tabular_preprocessing``), and the standardized, clipped
 regression target (here).
 
 The network trains in float32 (the preprocessor's output) and predicts in
-float64 (see ``_transform``).
+float64 (see ``_input_of``).
 
 Randomness: one ``random_state`` draws, in this order, the periodic
 features' seed, then for each ensemble member its validation split's seed
