@@ -548,6 +548,8 @@ class _BaseTabularMLP(BaseEstimator):
                     None if val is None else rows[val]
             net = self._make_network(network_class, rng.randint(_SEED_BOUND),
                                      label_smoothing)
+            if rows is not None and split_y is not None:
+                net._classes = np.unique(split_y)  # also those left with no row
             plans.append((net, train, val))
         stop = threading.Event()  # a failed member ends the others early
         saved = [_stops_on(stop, net) for net, _, _ in plans]
@@ -560,6 +562,7 @@ class _BaseTabularMLP(BaseEstimator):
         finally:  # the fitted networks pickle: no event, no lambda left in them
             for (net, _, _), callbacks in zip(plans, saved):
                 net.set_params(callbacks=callbacks)
+                net.__dict__.pop("_classes", None)  # now classes_
 
     def _fit_or_restore(self, X, y, sample_weight):
         """``_fit_table``, or on any error the fitted state as it was (fit
@@ -796,7 +799,8 @@ class_weight : dict, 'balanced' or None, default=None
             Weights of the rows in the training loss and in the held-out
             score that picks the best epoch (None: all 1); a row of weight
             0 is left out of both, as if removed (a class whose rows all
-            weigh 0 is then not among ``classes_``). The preprocessing
+            weigh 0 stays among ``classes_``, as HistGradientBoosting's,
+            and the networks learn to give it a low probability). The preprocessing
             (quantiles, medians, categories) is unweighted.
 
         Returns

@@ -58,6 +58,7 @@ loads it, with the network).
 """
 import numpy as np
 
+from fastmlp import _label
 from fastmlp._multilayer_perceptron import MLPClassifier, MLPRegressor
 from fastmlp._tabular_schedules import decay_factor, lr_factor, step_progress
 
@@ -383,6 +384,13 @@ class TabularNetClassifier(_TailMixin, _ScheduledMixin, MLPClassifier):
 
     def _validate_input(self, X, y, incremental, reset):
         X, Y = super()._validate_input(X, y, incremental, reset)
+        classes = self.__dict__.get("_classes")
+        if classes is not None and len(classes) != len(self.classes_):
+            # the estimator's classes, of which some have no training row
+            # here (their rows all weigh 0): outputs for them all, as the
+            # drop-in fitted on those rows with their weights of 0 has
+            self._target_type, self.classes_ = _label.fit_labels(classes)
+            Y = _label.encode(np.asarray(y), self._target_type, self.classes_)
         eps = float(self._recipe_value("label_smoothing"))
         if eps > 0:
             k = Y.shape[1] if Y.shape[1] > 1 else 2

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 
@@ -378,13 +379,25 @@ def test_rows_of_weight_zero_are_left_out_as_if_removed(Est, monkeypatch):
         np.testing.assert_array_equal(np.sort(np.r_[train, val]), np.flatnonzero(sw))
 
 
-def test_a_class_whose_rows_all_weigh_zero_is_not_learnt():
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_a_class_whose_rows_all_weigh_zero_stays_in_classes_unlearnt(n_classes):
+    # HistGradientBoosting's classes_ and the drop-in's are y's labels,
+    # whatever the weights: the tabular networks get an output for the class
+    # with no row left to train on, and learn to give it a low probability
     X = pd.DataFrame({"a": np.arange(60.0)})
-    y = np.arange(60) % 3
-    clf = TabularMLPClassifier(**SMALL, random_state=0).fit(
-        X, y, sample_weight=(y != 2).astype(float))
-    assert list(clf.classes_) == [0, 1]
-    assert set(clf.predict(X)) <= {0, 1}
+    y = np.array(["x", "y", "z"])[np.arange(60) % n_classes]
+    sw = (y != y[-1]).astype(float)
+    clf = TabularMLPClassifier(**dict(SMALL, min_steps=300), random_state=0).fit(
+        X, y, sample_weight=sw)
+    hgb = HistGradientBoostingClassifier(max_iter=5).fit(X, y, sample_weight=sw)
+    np.testing.assert_array_equal(clf.classes_, hgb.classes_)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (60, n_classes)
+    assert (proba[:, -1] < 1.0 / n_classes).all()
+    assert y[-1] not in set(clf.predict(X))
+    for net in clf.networks_:   # the hint is gone: the member pickles as before
+        assert "_classes" not in net.__dict__
+        np.testing.assert_array_equal(net.classes_, hgb.classes_)
 
 
 def test_predict_log_proba_is_the_log_of_predict_proba():
