@@ -53,7 +53,11 @@ when the column had missing values in ``fit`` and ``add_missing_indicator``
 is on, a 0/1 indicator column records it.  +-inf is an error.
 
 Categorical column j: its values are compared as strings (``str(v)``, an
-integral float written as an int).  Its
+integral float written as an int).  A flag keeps its meaning across
+spellings: at transform, a bool cell whose spelling fit never saw is read
+as 0/1, and a 0/1 number as the bool, when fit saw that other spelling (a
+DataFrame's bool column in fit, 0/1 from a database at predict:
+HistGradientBoosting reads both as numbers).  Its
 ``max_categories`` most frequent categories (ties by string order) get one
 0/1 column each.  Rarer categories share one "infrequent" column, which also
 takes categories first seen at predict time; when no category was rare,
@@ -403,6 +407,36 @@ def _category_cell(v):
     return missing, "" if missing else _category_string(v)
 
 
+# a flag's two spellings, each way (_flag_spellings)
+_FLAG_SPELLINGS = {"False": "0", "True": "1", "0": "False", "1": "True"}
+
+
+def _is_flag_value(v):
+    """A bool or a number (never a string: '1' is a category's name)."""
+    return isinstance(v, (bool, np.bool_, Real, np.number))
+
+
+def _flag_spellings(col, strings, kept):
+    """``strings``, with each cell that is a bool or a 0/1 number spelled
+    as fit saw the flag (True as '1', or 1 as 'True') where fit saw only
+    the other spelling; unchanged when there is no such cell.  ``kept``
+    is sorted (categories_)."""
+    at = np.searchsorted(kept, list(_FLAG_SPELLINGS))
+    seen = {s for s, i in zip(_FLAG_SPELLINGS, at) if i < kept.shape[0] and kept[i] == s}
+    other = {s: a for s, a in _FLAG_SPELLINGS.items() if a in seen and s not in seen}
+    if not other:
+        return strings
+    respell = np.isin(strings, list(other))
+    if respell.any() and col.dtype.kind == "O":
+        respell[respell] = _per_distinct(col[respell], _is_flag_value)
+    if not respell.any():
+        return strings
+    out = strings.astype(f"<U{max(5, strings.dtype.itemsize // 4)}")
+    for s, a in other.items():
+        out[respell & (strings == s)] = a
+    return out
+
+
 def _category_cells(col):
     """(missing mask, category strings: '' where missing) of a column."""
     cells = _per_distinct(col, _category_cell)
@@ -713,6 +747,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             col = cols[j]
             missing, strings = _category_cells(col)
             kept = self.categories_[c]
+            strings = _flag_spellings(col, strings, kept)
             width = kept.shape[0]
             where = np.searchsorted(kept, strings).clip(0, max(width - 1, 0))
             known = (kept[where] == strings) & ~missing if width else np.zeros(n, bool)

@@ -404,3 +404,33 @@ def test_predict_log_proba_is_the_log_of_predict_proba():
     X = pd.DataFrame({"a": np.random.RandomState(0).normal(size=80)})
     clf = TabularMLPClassifier(**SMALL, random_state=0).fit(X, X["a"] > 0)
     np.testing.assert_array_equal(clf.predict_log_proba(X), np.log(clf.predict_proba(X)))
+
+
+def test_a_flag_fitted_as_bool_reads_0_and_1_at_predict_as_the_bools():
+    # a DataFrame's bool column in fit, 0/1 numbers at predict (a database's
+    # flag, a NumPy copy): HistGradientBoosting reads both as numbers, and so
+    # must the categories here; the strings '1'/'0' stay other categories
+    rng = np.random.RandomState(0)
+    flag = rng.rand(200) < 0.5
+    X = pd.DataFrame({"flag": flag, "a": rng.normal(size=200)})
+    y = flag ^ (X["a"] > 1)
+    clf = TabularMLPClassifier(**SMALL, random_state=0).fit(X, y)
+    want = clf.predict_proba(X)
+    for spelled in (flag.astype(int), flag.astype(np.uint8), flag.astype(float),
+                    pd.array(flag.astype(int), dtype="Int64"), flag.astype(int).astype(object)):
+        np.testing.assert_array_equal(clf.predict_proba(X.assign(flag=spelled)), want)
+    pre = clf.preprocessor_
+    as_strings = pre.transform(X.assign(flag=np.where(flag, "1", "0").astype(object)))
+    flag_cols = np.isin(pre.get_feature_names_out(), ["flag_False", "flag_True"])
+    assert not as_strings[:, flag_cols].any()      # unseen categories
+    # and the other way: categories 0/1 in fit, bools at predict
+    X01 = X.assign(flag=pd.Categorical(flag.astype(int)))
+    pre01 = TabularPreprocessor(n_periodic=0).fit(X01)
+    np.testing.assert_array_equal(pre01.transform(X.assign(flag=flag)), pre01.transform(X01))
+    # a value beyond 0/1 is still unseen, and a category seen in fit is kept
+    mixed = pd.DataFrame({"flag": [True, False, "maybe"], "a": [0.0, 1.0, 2.0]})
+    pre_m = TabularPreprocessor(n_periodic=0).fit(mixed)
+    out = pre_m.transform(mixed.assign(flag=[1, 2, "maybe"]))
+    names = list(pre_m.get_feature_names_out())
+    assert out[0, names.index("flag_True")] == 1 and not out[1, 1:].any()
+    assert out[2, names.index("flag_maybe")] == 1
