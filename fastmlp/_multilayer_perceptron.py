@@ -609,6 +609,11 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
     def _history(self):
         return {"loss": [], "val_loss": [], "val_score": [], "seconds": [], "learning_rate": []}
 
+    def _user_targets(self, Y):
+        """The targets as the user gave them, from the network's (n_samples,
+        n_outputs) ones: 1-D for one output."""
+        return Y.ravel() if Y.shape[1] == 1 else Y
+
     def _encode_validation_targets(self, y_val):
         y_val = np.asarray(y_val)
         return (y_val.reshape(-1, 1) if y_val.ndim == 1 else y_val).astype(
@@ -1024,6 +1029,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self.__dict__.update(saved)
             raise
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def _user_targets(self, Y):
+        """The class labels of the network's 0/1 targets."""
+        return _label.decode(Y, self._target_type, self.classes_, self._sparse_target)
 
     def predict_log_proba(self, X):
         """Return the log of probability estimates, ``log(predict_proba(X))``."""

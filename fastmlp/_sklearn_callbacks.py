@@ -11,10 +11,13 @@ copy of the model with the epoch's weights.  Where scikit-learn has no
 class EpochCallbacks:
     """Root task = fit, one subtask per epoch; no-ops without callbacks."""
 
-    def __init__(self, estimator, X, y, sample_weight, max_epochs):
+    def __init__(self, estimator, X, Y, sample_weight, max_epochs):
+        """``Y``: the network's targets; callbacks get the user's (a
+        classifier's labels, which a scorer compares with predict's)."""
         self.estimator = estimator
         self.active = bool(getattr(estimator, "_skl_callbacks", None))
-        self.X, self.y = X, y
+        self.X, self.y = X, (estimator._user_targets(Y) if self.active else Y)
+        y = self.y
         self.metadata = {"sample_weight": sample_weight}
         self.epoch_ctx = None
         if self.active:

@@ -74,3 +74,40 @@ def test_progress_bar_runs(digits):
         est = MLPClassifier((8,), max_iter=3, random_state=0).set_callbacks(ProgressBar())
         est.fit(X, y)
     assert est.n_iter_ == 3
+
+
+@pytest.mark.parametrize("labels", [np.array([3, 7]), np.array([0, 1, 2]),
+                                    np.array(["no", "yes"])])
+def test_scoring_monitor_sees_the_users_labels(labels):
+    # callbacks were handed the network's 0/1 targets: a ScoringMonitor
+    # logged accuracy 0 for labels {3, 7} and crashed the fit for 3 classes
+    # or strings; scikit-learn's estimators hand over y as given
+    from sklearn.callback import ScoringMonitor
+
+    pytest.importorskip("pandas")   # the monitor's logs
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 2))
+    y = labels[np.digitize(X[:, 0], np.linspace(-0.5, 0.5, len(labels) - 1))]
+    monitor = ScoringMonitor(scoring="accuracy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(max_iter=30, random_state=0).set_callbacks(monitor).fit(X, y)
+    logged = monitor.get_logs().data_as_pandas["accuracy"].to_numpy()
+    assert len(logged) >= 30
+    assert logged[-1] == pytest.approx(clf.score(X, y))
+    assert logged[-1] > 0.8
+
+
+def test_scoring_monitor_on_the_regressor():
+    from sklearn.callback import ScoringMonitor
+
+    pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 2))
+    y = X @ [1.0, -2.0]
+    monitor = ScoringMonitor(scoring="r2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = MLPRegressor(max_iter=30, random_state=0).set_callbacks(monitor).fit(X, y)
+    logged = monitor.get_logs().data_as_pandas["r2"].to_numpy()
+    assert logged[-1] == pytest.approx(reg.score(X, y))
