@@ -34,7 +34,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (check_consistent_length, check_is_fitted, column_or_1d,
+                                      validate_data)
 
 from fastmlp import _engine, _label
 from fastmlp._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
@@ -407,6 +408,16 @@ def _stops_on(event, net):
 
 class _BaseTabularMLP(BaseEstimator):
     """Shared fit: preprocess, hold out, train, record."""
+
+    def _fit_preprocessor(self, X, y, rng):
+        """(fitted preprocessor, its float matrix of X), once y's length is
+        checked against X's (scikit-learn's message, before any work).  The
+        matrix is an array whatever ``transform_output`` the user's
+        configuration sets: the networks index it by rows."""
+        check_consistent_length(X, y)
+        pre = self._make_preprocessor(rng.randint(_SEED_BOUND))
+        with config_context(transform_output="default"):
+            return pre, pre.fit_transform(X)
 
     def _make_preprocessor(self, seed):
         return TabularPreprocessor(
@@ -811,13 +822,12 @@ class_weight : dict, 'balanced' or None, default=None
 
     def _fit_table(self, X, y, sample_weight):
         X = self._check_table(X, reset=True)
-        y = column_or_1d(self._check_y(y), warn=True)
+        # NaN among labels: scikit-learn's message (HistGradientBoosting's)
+        y = check_array(column_or_1d(self._check_y(y), warn=True), ensure_2d=False,
+                        dtype=None, input_name="y")
         check_classification_targets(y)
         rng = check_random_state(self.random_state)
-        pre = self._make_preprocessor(rng.randint(_SEED_BOUND))
-        Xt = pre.fit_transform(X)
-        if Xt.shape[0] != y.shape[0]:
-            raise ValueError(f"X has {Xt.shape[0]} rows but y has {y.shape[0]}.")
+        pre, Xt = self._fit_preprocessor(X, y, rng)
         members = self._fit_members(TabularNetClassifier, pre, Xt, y, y, rng,
                                     self._class_weighted(_row_weights(sample_weight, X), y),
                                     self.label_smoothing)
@@ -1018,10 +1028,7 @@ clip_output : bool, default=True
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         rng = check_random_state(self.random_state)
-        pre = self._make_preprocessor(rng.randint(_SEED_BOUND))
-        Xt = pre.fit_transform(X)
-        if Xt.shape[0] != y.shape[0]:
-            raise ValueError(f"X has {Xt.shape[0]} rows but y has {y.shape[0]}.")
+        pre, Xt = self._fit_preprocessor(X, y, rng)
         Y = y.reshape(y.shape[0], -1)
         if self.standardize_target:
             y_mean = Y.mean(axis=0)

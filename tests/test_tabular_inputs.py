@@ -434,3 +434,37 @@ def test_a_flag_fitted_as_bool_reads_0_and_1_at_predict_as_the_bools():
     names = list(pre_m.get_feature_names_out())
     assert out[0, names.index("flag_True")] == 1 and not out[1, 1:].any()
     assert out[2, names.index("flag_maybe")] == 1
+
+
+@pytest.mark.parametrize("Est", [TabularMLPClassifier, TabularMLPRegressor])
+def test_fit_under_a_pandas_transform_output_configuration(Est):
+    # sklearn.set_config(transform_output="pandas") made the internal
+    # preprocessor return a DataFrame, which the networks indexed by rows:
+    # every fit raised KeyError (HistGradientBoosting fits)
+    import sklearn
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.normal(size=80), "c": rng.choice(["u", "v"], 80)})
+    y = (X["a"] > 0).to_numpy() if Est is TabularMLPClassifier else X["a"].to_numpy()
+    want = Est(**SMALL, random_state=0).fit(X, y)
+    with sklearn.config_context(transform_output="pandas"):
+        got = Est(**SMALL, random_state=0).fit(X, y)
+        out = got.predict(X)
+        assert isinstance(got.preprocessor_.transform(X), pd.DataFrame)  # the user's setting
+    np.testing.assert_array_equal(out, want.predict(X))
+
+
+@pytest.mark.parametrize("Est", [TabularMLPClassifier, TabularMLPRegressor])
+def test_y_of_another_length_gets_scikit_learns_message(Est):
+    X = np.zeros((50, 2))
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[50, 49\]"):
+        Est(**SMALL).fit(X, np.arange(49) % 2)
+
+
+@pytest.mark.parametrize("y", [pd.Series(["a", "b", np.nan, "a"] * 5),
+                               np.array(["a", "b", np.nan, "a"] * 5, dtype=object)])
+def test_a_missing_label_gets_scikit_learns_message(y):
+    # a TypeError from sorting str and float before, where
+    # HistGradientBoosting and the drop-in say "Input contains NaN"
+    with pytest.raises(ValueError, match="Input contains NaN"):
+        TabularMLPClassifier(**SMALL).fit(np.zeros((20, 1)), y)
