@@ -366,7 +366,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             },
         )
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
-        self.loss_ = opt_res.fun
+        self.loss_ = np.float64(opt_res.fun)  # scikit-learn's type, as below
         if not np.isfinite(self.loss_):
             # scikit-learn returns here too (its weights stay finite), where
             # NumPy's overflow warnings say why; the engine's loops do not warn
@@ -524,7 +524,8 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                     lr = lr * float(np.mean(factors[:, 0]))
                 self.n_iter_ += 1
                 self._epoch += 1
-                self.loss_ = loss_sum / n_samples
+                # np.float64, as scikit-learn's: loss_.round(3), its repr
+                self.loss_ = np.float64(loss_sum / n_samples)
                 if not early_stopping and not _fastcheck.finite_values(params):
                     # non-finite weights never become finite again: stop now,
                     # and _fit_unsafe raises scikit-learn's error.  With early

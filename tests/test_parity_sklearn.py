@@ -630,3 +630,27 @@ def test_verbose_output_matches(multiclass, capsys, early_stopping):
     our_out = capsys.readouterr().out
     assert "Iteration 4, loss = " in sk_out
     assert our_out == sk_out
+
+
+@pytest.mark.parametrize("solver,early_stopping",
+                         [("adam", False), ("sgd", False), ("adam", True), ("lbfgs", False)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_loss_attributes_have_scikit_learns_types(solver, early_stopping, dtype):
+    # loss_, loss_curve_'s items and best_loss_ are np.float64 in
+    # scikit-learn (print(loss_curve_), loss_.round(3)); the validation
+    # scores are Python floats in both
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 4)).astype(dtype)
+    y = (X[:, 0] > 0).astype(int)
+    kinds = []
+    for Est in (SkMLPClassifier, MLPClassifier):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = Est(hidden_layer_sizes=(5,), max_iter=3, solver=solver,
+                      early_stopping=early_stopping, random_state=0).fit(X, y)
+        kinds.append([type(est.loss_)]
+                     + [type(v) for v in (getattr(est, "loss_curve_", None) or [])[:1]]
+                     + [type(getattr(est, "best_loss_", None))]
+                     + [type(v) for v in (getattr(est, "validation_scores_", None) or [])[:1]])
+    assert kinds[1] == kinds[0]
