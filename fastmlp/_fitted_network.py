@@ -23,6 +23,11 @@ from fastmlp._stochastic_optimizers import StochasticOptimizer
 
 _SHAPE = attrgetter("shape")
 
+# output activations scikit-learn's predict applies (to a model whose
+# out_activation_ the user set after fit) that no loss of the engine trains:
+# the engine computes the identity output, and predict applies these to it
+PREDICT_ONLY_OUTPUTS = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0, out=z)}
+
 
 class SeededRandomState(np.random.RandomState):
     """A RandomState an estimator made from an int random_state: only that
@@ -168,8 +173,10 @@ class FittedNetwork:
     def _layout(self, batch_size=0):
         """The prediction layout (cached)."""
         units = self._units()
+        out = self.out_activation_
         return _engine.layout_for(
-            units, batch_size, self._activations(len(units) - 2), self.out_activation_,
+            units, batch_size, self._activations(len(units) - 2),
+            "identity" if out in PREDICT_ONLY_OUTPUTS else out,
             getattr(self, "loss", None), **self._layout_extras()
         )
 

@@ -37,7 +37,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastmlp import _docstrings, _engine, _fastcheck, _label
-from fastmlp._fitted_network import FittedNetwork, SeededRandomState
+from fastmlp._fitted_network import PREDICT_ONLY_OUTPUTS, FittedNetwork, SeededRandomState
 from fastmlp._sklearn_callbacks import EpochCallbacks
 from fastmlp._stochastic_optimizers import StochasticOptimizer
 from fastmlp._tuning import LBFGS_CHUNK_ROWS
@@ -686,7 +686,9 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             dtype = np.result_type(X.dtype, params.dtype)
             X = X.astype(dtype, copy=False)
             params = params.astype(dtype, copy=False)
-        return _engine.Problem(layout, X, None, None, params).forward()
+        out = _engine.Problem(layout, X, None, None, params).forward()
+        after = PREDICT_ONLY_OUTPUTS.get(self.out_activation_)
+        return out if after is None else after(out)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         y_pred = self._predict(X, check_input=False)

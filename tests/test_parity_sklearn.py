@@ -654,3 +654,25 @@ def test_loss_attributes_have_scikit_learns_types(solver, early_stopping, dtype)
                      + [type(getattr(est, "best_loss_", None))]
                      + [type(v) for v in (getattr(est, "validation_scores_", None) or [])[:1]])
     assert kinds[1] == kinds[0]
+
+
+@pytest.mark.parametrize("out_activation", ["identity", "logistic", "tanh", "relu"])
+def test_out_activation_set_after_fit_predicts_as_scikit_learn(out_activation):
+    # a Q&A trick to bound a regressor's output: out_activation_ set after
+    # fit to any of scikit-learn's activations; 'relu' and 'tanh' raised
+    # KeyError here (no loss of the engine trains them)
+    X, y = make_regression(n_samples=60, n_features=4, random_state=0)
+    sk = SkMLPRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0)
+    ours = MLPRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk.fit(X, y)
+        ours.fit(X, y)
+    ours.coefs_ = [c.copy() for c in sk.coefs_]
+    ours.intercepts_ = [b.copy() for b in sk.intercepts_]
+    assert_allclose(ours.predict(X), sk.predict(X), rtol=1e-12, atol=1e-12)
+    sk.out_activation_ = ours.out_activation_ = out_activation
+    want = sk.predict(X)
+    assert_allclose(ours.predict(X), want, rtol=1e-12, atol=1e-12)
+    if out_activation == "relu":
+        assert (want == 0).any() and (want > 0).any()   # the bound bites
