@@ -172,8 +172,8 @@ def test_a_failed_fit_leaves_the_fitted_estimator_as_it_was(cls, n_ensemble):
     before = dict(est.__dict__)
     expected = est.predict(df)
     other = pd.DataFrame({"a": np.arange(50.0), "b": ["u", "v"] * 25})
-    # fails after the new table was preprocessed (and its width recorded)
-    with pytest.raises(ValueError, match="rows"):
+    # fails after the new table's width and names were recorded
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         est.fit(other, y[:40])
     assert est.__dict__.keys() == before.keys()
     assert all(est.__dict__[k] is v for k, v in before.items())
