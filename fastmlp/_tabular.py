@@ -45,7 +45,7 @@ from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
                                       periodic_linear_dim, periodic_linear_embed,
                                       periodic_linear_init)
 from fastmlp._tabular_preprocessing import (TabularPreprocessor, _check_frame_shape,
-                                            _is_dataframe, _read_columns)
+                                            _is_dataframe, _read_columns, periodic_features)
 from fastmlp._tabular_schedules import DECAY_SCHEDULES, LR_SCHEDULES
 from fastmlp._tuning import PREDICT_BLOCK_ROWS
 
@@ -57,6 +57,17 @@ MIN_ROWS_FOR_VALIDATION = 20
 # predicted whole, and gets the same bits (a GEMM's edge rows may round
 # differently, by an ulp)
 PREDICT_ROWS = 256 * PREDICT_BLOCK_ROWS
+# and fewer for a wide network input: its float64 block stays within this
+# (65,536 rows of a 2,000-column table's input were 9 GB)
+PREDICT_BLOCK_BYTES = 256 << 20
+
+
+def _predict_rows(width):
+    """Rows predicted at a time for a network input of ``width`` columns:
+    PREDICT_ROWS, or fewer to keep a block within PREDICT_BLOCK_BYTES; a
+    multiple of the engine's row blocks either way."""
+    rows = PREDICT_BLOCK_BYTES // (8 * max(int(width), 1))
+    return max(PREDICT_BLOCK_ROWS, min(PREDICT_ROWS, rows - rows % PREDICT_BLOCK_ROWS))
 # periodic_dim's default.  RealMLP-TD uses 3 (its PBLD's 4 columns per
 # numeric column, the column itself among them); on the tuning tables (6
 # splits) 3 measured 0.983 HistGB's error and 8 0.977, against 0.971 for 0
@@ -410,14 +421,15 @@ class _BaseTabularMLP(BaseEstimator):
     """Shared fit: preprocess, hold out, train, record."""
 
     def _fit_preprocessor(self, X, y, rng):
-        """(fitted preprocessor, its float matrix of X), once y's length is
-        checked against X's (scikit-learn's message, before any work).  The
-        matrix is an array whatever ``transform_output`` the user's
-        configuration sets: the networks index it by rows."""
+        """(fitted preprocessor, its float matrix of X, without the cosines
+        the engine computes), once y's length is checked against X's
+        (scikit-learn's message, before any work).  The matrix is an array
+        whatever ``transform_output`` the user's configuration sets: the
+        networks index it by rows."""
         check_consistent_length(X, y)
-        pre = self._make_preprocessor(rng.randint(_SEED_BOUND))
-        with config_context(transform_output="default"):
-            return pre, pre.fit_transform(X)
+        pre = self._make_preprocessor(rng.randint(_SEED_BOUND)).fit(X)
+        cols = _read_columns(X, pre)[0]
+        return pre, pre._transform_columns(cols, periodic=self._periodic_spec(pre) is None)
 
     def _make_preprocessor(self, seed):
         return TabularPreprocessor(
@@ -516,6 +528,12 @@ class _BaseTabularMLP(BaseEstimator):
                 n_train, size=_hidden(self.hidden_layer_sizes)[0])
             net._init_rows = rows = Xt[pick if train is None else train[pick]]
             d = periodic_linear_dim(spec)
+            if spec is not None and not d:
+                # the cosines the engine computes, which Xt leaves out
+                n_cos = pre.periodic_frequencies_.size
+                rows[:, rows.shape[1] - n_cos:] = periodic_features(
+                    rows[:, :spec[0]], pre.periodic_frequencies_, pre.periodic_phases_,
+                    rows.dtype)
             if d:
                 # the rows as the first layer sees them at the start
                 rows[:, rows.shape[1] - spec[0] * d:] = periodic_linear_embed(
@@ -642,24 +660,26 @@ class _BaseTabularMLP(BaseEstimator):
         row's prediction does not depend on the rows beside it (float32 GEMM
         blocking rounds a row differently by its place in the batch, ~1e-7
         relative)."""
-        Xt = self.preprocessor_._transform_columns(cols)
+        spec = self.network_.__dict__.get("_periodic")
+        Xt = self.preprocessor_._transform_columns(cols, periodic=spec is None)
         emb = self.network_.__dict__.get("_embedding")
-        return _network_input(self.preprocessor_, Xt, self.network_.__dict__.get("_periodic"),
+        return _network_input(self.preprocessor_, Xt, spec,
                               0 if emb is None else emb[1]).astype(np.float64)
 
     def _output(self, X, method):
         """The members' ``method`` outputs for X, averaged (``method`` None:
-        ones, after the same checks), PREDICT_ROWS rows at a time: the
-        preprocessed table and the network's input are each (rows x
+        ones, after the same checks), ``_predict_rows`` rows at a time:
+        the preprocessed table and the network's input are each (rows x
         columns), 1-2 GB for a million rows of a wide table, where a block
         bounds them, and being a multiple of the engine's row blocks keeps
         the whole X's bits."""
         check_is_fitted(self, "network_")
         cols = self._columns(X)
         n = cols[0].shape[0]
+        step = _predict_rows(self.network_.coefs_[0].shape[0])
         blocks = []
-        for r0 in range(0, n, PREDICT_ROWS):
-            Xt = self._input_of([c[r0:r0 + PREDICT_ROWS] for c in cols])
+        for r0 in range(0, n, step):
+            Xt = self._input_of([c[r0:r0 + step] for c in cols])
             blocks.append(np.ones((Xt.shape[0], 1)) if method is None
                           else self._members_mean(method, Xt))
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)

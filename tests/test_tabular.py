@@ -413,9 +413,14 @@ def test_each_first_layer_unit_bends_at_a_training_row(data_init):
     # the network's input: the city column (50 categories) is embedded
     from fastmlp._tabular_network import embed_codes
 
+    from fastmlp._tabular import _network_input
+
     net = reg.network_
     assert len(net.embeddings_) == 1
-    Xt = embed_codes(reg._input_of(reg._columns(df)), net._layout().embedding_col, net.embeddings_)
+    # with the cosines, which predict leaves to the engine to compute
+    Xt = _network_input(reg.preprocessor_, reg.preprocessor_._transform_columns(
+        reg._columns(df)), net._periodic, reg.embedding_dim).astype(np.float64)
+    Xt = embed_codes(Xt, net._layout().embedding_col, net.embeddings_)
     Z = Xt @ net.coefs_[0] + net.intercepts_[0]
     at_a_row = np.abs(Z).min(axis=0) < 1e-5
     assert at_a_row.all() if data_init else not at_a_row.any()
