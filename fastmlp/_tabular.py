@@ -407,6 +407,22 @@ def _row_weights(sample_weight, X):
     return _check_sample_weight(sample_weight, X, dtype=np.float32)
 
 
+def _mean_std(Y):
+    """Each column's mean and standard deviation, as NumPy's, computed on
+    the column over its largest magnitude where that is beyond 1e150 or
+    below 1e-150: the squares of |y| > 1e154 overflow (std inf, predictions
+    inf) and those of |y| < 1e-162 underflow (std 0, nothing learnt)."""
+    with np.errstate(over="ignore"):   # the columns that overflow are redone
+        mean, std = Y.mean(axis=0), Y.std(axis=0)
+    size = np.abs(Y).max(axis=0)
+    odd = (size > 1e150) | ((size < 1e-150) & (size > 0))
+    if odd.any():
+        s = size[odd]
+        mean[odd] = (Y[:, odd] / s).mean(axis=0) * s
+        std[odd] = (Y[:, odd] / s).std(axis=0) * s
+    return mean, std
+
+
 def _stops_on(event, net):
     """Make ``net`` end its training at an epoch's end once ``event`` is set
     (a callback after any it has); returns its callbacks as they were."""
@@ -1051,8 +1067,7 @@ clip_output : bool, default=True
         pre, Xt = self._fit_preprocessor(X, y, rng)
         Y = y.reshape(y.shape[0], -1)
         if self.standardize_target:
-            y_mean = Y.mean(axis=0)
-            std = Y.std(axis=0)
+            y_mean, std = _mean_std(Y)
             y_scale = np.where(std > 0, std, 1.0)
         else:
             y_mean, y_scale = np.zeros(Y.shape[1]), np.ones(Y.shape[1])

@@ -164,7 +164,15 @@ def column_quantiles(x):
     lo, hi = lo.astype(np.intp), hi.astype(np.intp)
     g = v - lo
     a, b = xs[lo], xs[hi]
-    d = b - a
+    with np.errstate(over="ignore"):
+        d = b - a
+    if not np.isfinite(d).all():
+        # a range beyond the largest float (values near +-1.8e308): the
+        # same formulas on half the gap, 2 h = d exactly where d is finite
+        # (np.where computes both: the branch not taken may overflow)
+        h = b / 2 - a / 2
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.where(g >= 0.5, b - h * (2.0 * (1.0 - g)), a + h * (2.0 * g))
     return np.where(g >= 0.5, b - d * (1.0 - g), a + d * g)
 
 
@@ -645,10 +653,17 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])
             lo, hi = x.min(), x.max()
             self.center_[k] = med
-            if q3 > q1:
-                self.scale_[k] = 1.0 / (q3 - q1)
-            elif hi > lo:
-                self.scale_[k] = 2.0 / (hi - lo)
+            # 1 / (q3 - q1) and 2 / (hi - lo), on halves: the same bits, and
+            # no overflow for a range past the largest float; a spread of
+            # subnormals (~1e-310), whose inverse overflows, is a constant
+            with np.errstate(over="ignore"):
+                if q3 > q1:
+                    scale = 0.5 / (q3 / 2 - q1 / 2)
+                elif hi > lo:
+                    scale = 1.0 / (hi / 2 - lo / 2)
+                else:
+                    scale = 0.0
+            self.scale_[k] = scale if np.isfinite(scale) else 0.0
         self.indicator_columns_ = np.asarray(
             indicators if self.add_missing_indicator else [], dtype=np.intp)
 
@@ -818,8 +833,13 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         return self.numeric_columns_.shape[0] if self.numeric_scaling == "both" else 0
 
     def _robust(self, x, k):
-        """Numeric column k's robust value, smoothly clipped when asked."""
-        z = (x - self.center_[k]) * self.scale_[k]
+        """Numeric column k's robust value, smoothly clipped when asked: 0
+        for a column constant in fit (NaN stays NaN), whatever the value; a
+        difference past the largest float is +-inf, clipped below."""
+        if self.scale_[k] == 0:
+            return np.where(np.isnan(x), np.nan, 0.0)
+        with np.errstate(over="ignore"):
+            z = (x - self.center_[k]) * self.scale_[k]
         if self.smooth_clip:
             return smooth_clip(z)
         big = np.finfo(self.dtype).max  # a value beyond the output's range is its edge

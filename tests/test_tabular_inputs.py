@@ -511,3 +511,56 @@ def test_a_missing_label_gets_scikit_learns_message(y):
     # HistGradientBoosting and the drop-in say "Input contains NaN"
     with pytest.raises(ValueError, match="Input contains NaN"):
         TabularMLPClassifier(**SMALL).fit(np.zeros((20, 1)), y)
+
+
+def test_column_quantiles_of_a_range_past_the_largest_float():
+    # max - min overflowed: NaN quantiles, then "Input X contains NaN" from
+    # the private network class (HistGradientBoosting fits)
+    # (np.quantile itself gives NaN there): the oracle is np.quantile of x / 4
+    # times 4, the same bits, a power of two scaling exactly
+    from fastmlp._tabular_preprocessing import QUANTILE_POINTS, column_quantiles
+
+    rng = np.random.RandomState(0)
+    for x in (np.r_[np.full(5, -1.7e308), np.full(4, 1.7e308)],
+              rng.uniform(-1, 1, 3 * QUANTILE_POINTS + 1) * 1.7e308):
+        levels = np.linspace(0, 1, min(QUANTILE_POINTS, x.shape[0]))
+        got = column_quantiles(x)
+        assert np.isfinite(got).all()
+        np.testing.assert_array_equal(got, np.quantile(x / 4, levels) * 4)
+
+
+@pytest.mark.parametrize("scaling", ["quantile", "robust", "both"])
+def test_extreme_finite_values_fit_and_predict_without_nan(scaling):
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=200)
+    X = np.c_[x, np.where(x > 0, 1e308, -1e308), np.where(x > 0, 3e-310, 1e-310),
+              np.full(200, -1e308)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf = TabularMLPClassifier(**SMALL, numeric_scaling=scaling, random_state=0).fit(
+            X, x > 0)
+        # the column constant in fit at -1e308 given +1e308: still 0
+        new = X.copy()
+        new[:, 3] = 1e308
+        Xt = clf.preprocessor_.transform(new)
+        proba = clf.predict_proba(new)
+    assert np.isfinite(Xt).all() and np.isfinite(proba).all()
+    pre = clf.preprocessor_
+    assert np.isfinite(pre.scale_).all() and pre.scale_[3] == 0
+
+
+@pytest.mark.parametrize("size", [1e200, 1e-200])
+def test_regression_targets_far_from_1_are_learnt_as_at_1(size):
+    # y's squares overflowed (|y| > 1e154: y_scale_ inf, predictions inf)
+    # or underflowed (|y| < 1e-162: y_scale_ 1, nothing learnt)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 2))
+    y = X[:, 0] + np.sin(X[:, 1])
+    at_1 = TabularMLPRegressor(**SMALL, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        far = TabularMLPRegressor(**SMALL, random_state=0).fit(X, y * size)
+        pred = far.predict(X)
+    assert np.isfinite(pred).all()
+    np.testing.assert_allclose(far.y_scale_ / size, at_1.y_scale_, rtol=1e-12)
+    np.testing.assert_allclose(pred / size, at_1.predict(X), rtol=1e-4, atol=1e-4)
