@@ -443,8 +443,10 @@ class _BaseTabularMLP(BaseEstimator):
         whatever ``transform_output`` the user's configuration sets: the
         networks index it by rows."""
         check_consistent_length(X, y)
-        pre = self._make_preprocessor(rng.randint(_SEED_BOUND)).fit(X)
-        cols = _read_columns(X, pre)[0]
+        pre = self._make_preprocessor(rng.randint(_SEED_BOUND))
+        pre._check_params()
+        cols, flags = _read_columns(X, pre)
+        pre._fit_columns(X, cols, flags)
         return pre, pre._transform_columns(cols, periodic=self._periodic_spec(pre) is None)
 
     def _make_preprocessor(self, seed):

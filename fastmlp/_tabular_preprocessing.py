@@ -623,10 +623,18 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         -------
         self : TabularPreprocessor
         """
+        self._check_params()
+        return self._fit_columns(X, *_read_columns(X, self))
+
+    def _check_params(self):
         self._validate_params()
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be np.float32 or np.float64, got {self.dtype!r}.")
-        cols, flags = _read_columns(X, self)
+
+    def _fit_columns(self, X, cols, flags):
+        """fit, once the parameters are checked, from X's columns and flags
+        (``_read_columns``): the tabular estimators read X once for fit and
+        their matrix."""
         validate_data(self, X, skip_check_array=True, reset=True)
         categorical = self._categorical_mask(X, flags, cols)
         self.numeric_columns_ = np.flatnonzero(~categorical)
