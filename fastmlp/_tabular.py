@@ -57,17 +57,9 @@ MIN_ROWS_FOR_VALIDATION = 20
 # predicted whole, and gets the same bits (a GEMM's edge rows may round
 # differently, by an ulp)
 PREDICT_ROWS = 256 * PREDICT_BLOCK_ROWS
-# and fewer for a wide network input: its float64 block stays within this
-# (65,536 rows of a 2,000-column table's input were 9 GB)
+# and fewer for a wide table: each of those two arrays' blocks stays within
+# this (65,536 rows of a 2,000-column table's input were 9 GB); _predict_rows
 PREDICT_BLOCK_BYTES = 256 << 20
-
-
-def _predict_rows(width):
-    """Rows predicted at a time for a network input of ``width`` columns:
-    PREDICT_ROWS, or fewer to keep a block within PREDICT_BLOCK_BYTES; a
-    multiple of the engine's row blocks either way."""
-    rows = PREDICT_BLOCK_BYTES // (8 * max(int(width), 1))
-    return max(PREDICT_BLOCK_ROWS, min(PREDICT_ROWS, rows - rows % PREDICT_BLOCK_ROWS))
 # periodic_dim's default.  RealMLP-TD uses 3 (its PBLD's 4 columns per
 # numeric column, the column itself among them); on the tuning tables (6
 # splits) 3 measured 0.983 HistGB's error and 8 0.977, against 0.971 for 0
@@ -407,12 +399,20 @@ def _row_weights(sample_weight, X):
     return _check_sample_weight(sample_weight, X, dtype=np.float32)
 
 
+def _predict_rows(row_bytes):
+    """Rows predicted at a time when a row of the larger of the two arrays
+    takes ``row_bytes``: PREDICT_ROWS, or fewer to keep a block within
+    PREDICT_BLOCK_BYTES; a multiple of the engine's row blocks either way."""
+    rows = PREDICT_BLOCK_BYTES // max(int(row_bytes), 1)
+    return max(PREDICT_BLOCK_ROWS, min(PREDICT_ROWS, rows - rows % PREDICT_BLOCK_ROWS))
+
+
 def _mean_std(Y):
     """Each column's mean and standard deviation, as NumPy's, computed on
     the column over its largest magnitude where that is beyond 1e150 or
     below 1e-150: the squares of |y| > 1e154 overflow (std inf, predictions
     inf) and those of |y| < 1e-162 underflow (std 0, nothing learnt)."""
-    with np.errstate(over="ignore"):   # the columns that overflow are redone
+    with np.errstate(over="ignore", invalid="ignore"):   # those columns are redone
         mean, std = Y.mean(axis=0), Y.std(axis=0)
     size = np.abs(Y).max(axis=0)
     odd = (size > 1e150) | ((size < 1e-150) & (size > 0))
@@ -421,6 +421,17 @@ def _mean_std(Y):
         mean[odd] = (Y[:, odd] / s).mean(axis=0) * s
         std[odd] = (Y[:, odd] / s).std(axis=0) * s
     return mean, std
+
+
+def _standardized(Y, mean, scale):
+    """``(Y - mean) / scale``, with ``Y - mean`` on halves where it
+    overflows (a target whose range is past the largest float)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (Y - mean) / scale
+        far = np.isinf(out)
+        if far.any():
+            out[far] = ((Y / 2 - mean / 2) / scale * 2)[far]
+    return out
 
 
 def _stops_on(event, net):
@@ -583,9 +594,11 @@ class _BaseTabularMLP(BaseEstimator):
         # a row of weight 0 is left out, as if removed (scikit-learn's
         # meaning): kept, it could fill a minibatch or the held-out rows with
         # weights that sum to 0
-        rows = None
+        rows = classes = None
         if sample_weight is not None and not sample_weight.all():
             rows = np.flatnonzero(sample_weight)
+            if split_y is not None:   # also those left with no row
+                classes = np.unique(split_y)
         for _ in range(int(self.n_ensemble)):
             n = Xt.shape[0] if rows is None else rows.shape[0]
             y = split_y if rows is None or split_y is None else split_y[rows]
@@ -595,8 +608,8 @@ class _BaseTabularMLP(BaseEstimator):
                     None if val is None else rows[val]
             net = self._make_network(network_class, rng.randint(_SEED_BOUND),
                                      label_smoothing)
-            if rows is not None and split_y is not None:
-                net._classes = np.unique(split_y)  # also those left with no row
+            if classes is not None:
+                net._classes = classes
             plans.append((net, train, val))
         stop = threading.Event()  # a failed member ends the others early
         saved = [_stops_on(stop, net) for net, _, _ in plans]
@@ -694,7 +707,9 @@ class _BaseTabularMLP(BaseEstimator):
         check_is_fitted(self, "network_")
         cols = self._columns(X)
         n = cols[0].shape[0]
-        step = _predict_rows(self.network_.coefs_[0].shape[0])
+        pre = self.preprocessor_
+        step = _predict_rows(max(8 * self.network_.coefs_[0].shape[0],   # float64
+                                 np.dtype(pre.dtype).itemsize * pre.n_features_out_))
         blocks = []
         for r0 in range(0, n, step):
             Xt = self._input_of([c[r0:r0 + step] for c in cols])
@@ -1073,7 +1088,7 @@ clip_output : bool, default=True
             y_scale = np.where(std > 0, std, 1.0)
         else:
             y_mean, y_scale = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
-        target = ((Y - y_mean) / y_scale).reshape(y.shape)
+        target = _standardized(Y, y_mean, y_scale).reshape(y.shape)
         members = self._fit_members(TabularNetRegressor, pre, Xt, target, None, rng,
                                     _row_weights(sample_weight, X))
         self._set_fitted(pre, members)
@@ -1094,7 +1109,8 @@ clip_output : bool, default=True
         """
         raw = np.asarray(self._output(X, "predict"), dtype=np.float64)
         shape = raw.shape
-        pred = raw.reshape(shape[0], -1) * self.y_scale_ + self.y_mean_
+        with np.errstate(over="ignore"):   # past the largest float: clipped below
+            pred = raw.reshape(shape[0], -1) * self.y_scale_ + self.y_mean_
         if self.clip_output:
             pred = np.clip(pred, self.y_min_, self.y_max_)
         return pred.reshape(shape)

@@ -25,8 +25,9 @@ m its median, q1/q3 its quartiles, over the non-missing training values::
 
     s = 1 / (q3 - q1)           if q3 > q1
       = 2 / (max - min)         else, if max > min
-      = 0                       else (a constant column)
-    z = s * (x - m)
+      = 0                       else (a constant column), or where the
+                                inverse overflows (a spread of subnormals)
+    z = s * (x - m)             (0 at any x when s = 0)
     out = z / sqrt(1 + (z / 3)**2)      (smooth clipping; or z when off,
                                          within the output dtype's range)
 
@@ -114,6 +115,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from fastmlp._sklearn_compat import Interval, StrOptions, _check_feature_names_in
 
 SMOOTH_CLIP_AT = 3.0  # z / sqrt(1 + (z / SMOOTH_CLIP_AT)**2)
+ROBUST_LEVELS = (0.25, 0.5, 0.75)  # robust scaling's quartiles and median
 QUANTILE_POINTS = 1000  # most quantiles kept per numeric column ('quantile' scaling)
 QUANTILE_TAIL = 1e-3  # ranks clipped to [QUANTILE_TAIL, 1 - QUANTILE_TAIL]: |z| <= 3.09
 PERIODIC_SPREAD = 20.0  # ratio of the largest to the smallest frequency scale
@@ -138,25 +140,18 @@ def smooth_clip(z):
     return out
 
 
-def column_quantiles(x):
-    """The non-missing values ``x``'s quantiles at up to ``QUANTILE_POINTS``
-    evenly spaced levels from 0 to 1 (empty when there are none): those of
-    ``np.quantile`` (its default, 'linear' method), bit for bit
-    (tests/test_tabular_preprocessing.py), from one sort of x.  np.quantile
-    partitions x at the 2 x 1000 neighbouring ranks instead, which at 2,000
-    to 4,000 values took 1.5-3.5 ms a column against 0.3 for the sort (half
-    of the preprocessing of a 73-column table).
+def sorted_quantiles(xs, q):
+    """The quantiles at levels ``q`` of the sorted, non-empty values ``xs``:
+    those of ``np.quantile`` (its default, 'linear' method), bit for bit
+    (tests/test_tabular_preprocessing.py), and finite where np.quantile's
+    are NaN (two neighbouring values more than the largest float apart).
 
     Hyndman and Fan's 7th definition, as NumPy writes it: with v = (n - 1) q
     for level q and i = floor(v), the value is ``a + (b - a) g`` with a, b
     the sorted values at i and i + 1 and g = v - i, or ``b - (b - a)(1 - g)``
     when g >= 0.5; at v = n - 1 (q = 1) both are the largest value."""
-    n = x.shape[0]
-    if n == 0:
-        return np.zeros(0)
-    q = np.linspace(0.0, 1.0, min(QUANTILE_POINTS, n))
-    xs = np.sort(x)
-    v = (n - 1) * q
+    n = xs.shape[0]
+    v = (n - 1) * np.asarray(q, dtype=np.float64)
     lo = np.floor(v)
     hi = lo + 1.0
     top = v >= n - 1
@@ -176,13 +171,41 @@ def column_quantiles(x):
     return np.where(g >= 0.5, b - d * (1.0 - g), a + d * g)
 
 
+def column_quantiles(x):
+    """The non-missing values ``x``'s quantiles at up to ``QUANTILE_POINTS``
+    evenly spaced levels from 0 to 1 (empty when there are none), from one
+    sort of x (``sorted_quantiles``).  np.quantile partitions x at the 2 x
+    1000 neighbouring ranks instead, which at 2,000 to 4,000 values took
+    1.5-3.5 ms a column against 0.3 for the sort (half of the preprocessing
+    of a 73-column table)."""
+    n = x.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    return sorted_quantiles(np.sort(x), np.linspace(0.0, 1.0, min(QUANTILE_POINTS, n)))
+
+
+def _inverse_spread(numerator, lo, hi):
+    """``numerator / (hi - lo)`` for lo < hi, with hi - lo taken on halves
+    where it overflows (a range past the largest float); 0 where the
+    inverse overflows (a spread of subnormals, ~1e-310: a constant)."""
+    with np.errstate(over="ignore"):
+        d = hi - lo
+        scale = numerator / d if np.isfinite(d) else (numerator / 2) / (hi / 2 - lo / 2)
+    return scale if np.isfinite(scale) else 0.0
+
+
+def _zero_but_nan(x):
+    """0 for each value of x, NaN (missing) kept."""
+    return np.where(np.isnan(x), np.nan, 0.0)
+
+
 def quantile_normal(x, quantiles):
     """``x`` mapped through its column's ``quantiles`` to standard normal
     quantiles (module docstring); 0 for a constant or empty column, NaN
     stays NaN."""
     n = quantiles.shape[0]
     if n < 2 or quantiles[-1] <= quantiles[0]:
-        return np.where(np.isnan(x), np.nan, 0.0)
+        return _zero_but_nan(x)
     levels = np.linspace(0.0, 1.0, n)
     low = np.interp(x, quantiles, levels)
     high = 1.0 - np.interp(-x, -quantiles[::-1], 1.0 - levels[::-1])
@@ -417,6 +440,7 @@ def _category_cell(v):
 
 # a flag's two spellings, each way (_flag_spellings)
 _FLAG_SPELLINGS = {"False": "0", "True": "1", "0": "False", "1": "True"}
+_FLAGS = ({"False", "True"}, {"0", "1"})
 
 
 def _is_flag_value(v):
@@ -427,13 +451,16 @@ def _is_flag_value(v):
 def _flag_spellings(col, strings, kept):
     """``strings``, with each cell that is a bool or a 0/1 number spelled
     as fit saw the flag (True as '1', or 1 as 'True') where fit saw only
-    the other spelling; unchanged when there is no such cell.  ``kept``
-    is sorted (categories_)."""
-    at = np.searchsorted(kept, list(_FLAG_SPELLINGS))
-    seen = {s for s, i in zip(_FLAG_SPELLINGS, at) if i < kept.shape[0] and kept[i] == s}
-    other = {s: a for s, a in _FLAG_SPELLINGS.items() if a in seen and s not in seen}
-    if not other:
+    the other spelling; unchanged when there is no such cell, or when fit
+    saw no flag: categories among 'False'/'True' alone, or '0'/'1' alone (a
+    column of codes 0..9 keeps them).  A string is never respelled: '1' is
+    a category's name.  ``kept``: the fitted categories."""
+    if col.dtype.kind in "US" or not 0 < kept.shape[0] <= 2:
         return strings
+    seen = set(kept.tolist())
+    if not any(seen <= flag for flag in _FLAGS):
+        return strings
+    other = {s: a for s, a in _FLAG_SPELLINGS.items() if a in seen and s not in seen}
     respell = np.isin(strings, list(other))
     if respell.any() and col.dtype.kind == "O":
         respell[respell] = _per_distinct(col[respell], _is_flag_value)
@@ -658,20 +685,13 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 self.quantiles_.append(column_quantiles(x))
             if x.shape[0] == 0:
                 continue  # all missing: center 0, scale 0
-            q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])
-            lo, hi = x.min(), x.max()
+            xs = np.sort(x)
+            q1, med, q3 = sorted_quantiles(xs, ROBUST_LEVELS)
             self.center_[k] = med
-            # 1 / (q3 - q1) and 2 / (hi - lo), on halves: the same bits, and
-            # no overflow for a range past the largest float; a spread of
-            # subnormals (~1e-310), whose inverse overflows, is a constant
-            with np.errstate(over="ignore"):
-                if q3 > q1:
-                    scale = 0.5 / (q3 / 2 - q1 / 2)
-                elif hi > lo:
-                    scale = 1.0 / (hi / 2 - lo / 2)
-                else:
-                    scale = 0.0
-            self.scale_[k] = scale if np.isfinite(scale) else 0.0
+            if q3 > q1:
+                self.scale_[k] = _inverse_spread(1.0, q1, q3)
+            elif xs[-1] > xs[0]:
+                self.scale_[k] = _inverse_spread(2.0, xs[0], xs[-1])
         self.indicator_columns_ = np.asarray(
             indicators if self.add_missing_indicator else [], dtype=np.intp)
 
@@ -844,10 +864,14 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         """Numeric column k's robust value, smoothly clipped when asked: 0
         for a column constant in fit (NaN stays NaN), whatever the value; a
         difference past the largest float is +-inf, clipped below."""
-        if self.scale_[k] == 0:
-            return np.where(np.isnan(x), np.nan, 0.0)
-        with np.errstate(over="ignore"):
-            z = (x - self.center_[k]) * self.scale_[k]
+        c, s = self.center_[k], self.scale_[k]
+        if s == 0:
+            return _zero_but_nan(x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = (x - c) * s
+            far = np.isinf(z)
+            if far.any():   # x - c past the largest float: on halves
+                z[far] = (x[far] / 2 - c / 2) * s * 2
         if self.smooth_clip:
             return smooth_clip(z)
         big = np.finfo(self.dtype).max  # a value beyond the output's range is its edge

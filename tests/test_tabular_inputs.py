@@ -337,7 +337,7 @@ def test_predict_in_row_blocks_gives_the_same_bits(Est, monkeypatch):
     monkeypatch.setattr(tab, "PREDICT_ROWS", 256 * PREDICT_BLOCK_ROWS)
     width = est.network_.coefs_[0].shape[0]
     monkeypatch.setattr(tab, "PREDICT_BLOCK_BYTES", 8 * width * (PREDICT_BLOCK_ROWS + 5))
-    assert tab._predict_rows(width) == PREDICT_BLOCK_ROWS
+    assert tab._predict_rows(8 * width) == PREDICT_BLOCK_ROWS
     np.testing.assert_array_equal(getattr(est, method)(X), whole)
 
 
@@ -346,11 +346,28 @@ def test_predict_rows_bound_a_blocks_bytes():
     from fastmlp._tuning import PREDICT_BLOCK_ROWS
 
     for width in (1, 50, 300, 2000, 18000, 10**6):
-        rows = tab._predict_rows(width)
+        rows = tab._predict_rows(8 * width)
         assert rows % PREDICT_BLOCK_ROWS == 0 and PREDICT_BLOCK_ROWS <= rows <= tab.PREDICT_ROWS
         assert rows == PREDICT_BLOCK_ROWS or 8 * width * rows <= tab.PREDICT_BLOCK_BYTES
-    assert tab._predict_rows(1) == tab.PREDICT_ROWS
-    assert tab._predict_rows(2000) < tab.PREDICT_ROWS
+    assert tab._predict_rows(8) == tab.PREDICT_ROWS
+    assert tab._predict_rows(8 * 2000) < tab.PREDICT_ROWS
+
+
+def test_predict_blocks_bound_the_preprocessed_matrix_too(monkeypatch):
+    # with periodic_dim, the preprocessed matrix (float32, its cosine
+    # columns left 0) is wider than the network's input: it sets the rows
+    import fastmlp._tabular as tab
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 20))
+    reg = TabularMLPRegressor(**SMALL, n_periodic=16, periodic_dim=1, random_state=0).fit(
+        X, X[:, 0])
+    pre = reg.preprocessor_
+    assert 4 * pre.n_features_out_ > 8 * reg.network_.coefs_[0].shape[0]
+    seen = []
+    monkeypatch.setattr(tab, "_predict_rows", lambda row_bytes: seen.append(row_bytes) or 256)
+    reg.predict(X)
+    assert seen == [4 * pre.n_features_out_]
 
 
 @pytest.mark.parametrize("periodic_dim", [0, 3])
@@ -470,13 +487,23 @@ def test_a_flag_fitted_as_bool_reads_0_and_1_at_predict_as_the_bools():
     X01 = X.assign(flag=pd.Categorical(flag.astype(int)))
     pre01 = TabularPreprocessor(n_periodic=0).fit(X01)
     np.testing.assert_array_equal(pre01.transform(X.assign(flag=flag)), pre01.transform(X01))
-    # a value beyond 0/1 is still unseen, and a category seen in fit is kept
+    # a value beyond 0/1 is still unseen
+    out = pre.transform(X.assign(flag=np.where(flag, 2, 0)))
+    assert not out[flag][:, flag_cols].any() and out[~flag][:, flag_cols].any()
+    # only a flag is respelled: not a column of other categories too, nor
+    # codes 0..9 given a bool, nor strings '1'/'0' in a NumPy str array
     mixed = pd.DataFrame({"flag": [True, False, "maybe"], "a": [0.0, 1.0, 2.0]})
     pre_m = TabularPreprocessor(n_periodic=0).fit(mixed)
-    out = pre_m.transform(mixed.assign(flag=[1, 2, "maybe"]))
+    out = pre_m.transform(mixed.assign(flag=[1, 0, "maybe"]))
     names = list(pre_m.get_feature_names_out())
-    assert out[0, names.index("flag_True")] == 1 and not out[1, 1:].any()
-    assert out[2, names.index("flag_maybe")] == 1
+    assert not out[:2, 1:].any() and out[2, names.index("flag_maybe")] == 1
+    codes = pd.DataFrame({"code": pd.Categorical(np.arange(10) % 10), "a": np.arange(10.0)})
+    pre_c = TabularPreprocessor(n_periodic=0).fit(codes)
+    assert not pre_c.transform(codes.assign(code=[False] * 10))[:, 1:].any()
+    as_str = np.c_[np.where(flag, "1", "0"), X["a"].to_numpy().astype(str)]
+    pre_s = TabularPreprocessor(n_periodic=0, categorical_features=[0]).fit(
+        np.c_[flag.astype(object), X["a"].to_numpy()])
+    assert not pre_s.transform(as_str)[:, 1:].any()
 
 
 @pytest.mark.parametrize("Est", [TabularMLPClassifier, TabularMLPRegressor])
@@ -529,24 +556,37 @@ def test_column_quantiles_of_a_range_past_the_largest_float():
         np.testing.assert_array_equal(got, np.quantile(x / 4, levels) * 4)
 
 
+@pytest.mark.parametrize("smooth", [True, False])
 @pytest.mark.parametrize("scaling", ["quantile", "robust", "both"])
-def test_extreme_finite_values_fit_and_predict_without_nan(scaling):
+def test_extreme_finite_values_fit_and_predict_without_nan(scaling, smooth):
     rng = np.random.RandomState(0)
     x = rng.normal(size=200)
-    X = np.c_[x, np.where(x > 0, 1e308, -1e308), np.where(x > 0, 3e-310, 1e-310),
-              np.full(200, -1e308)]
+    # a sign at +-1e308 (its quartiles' gap overflows), the same unbalanced
+    # (the median's interpolation overflows), subnormals, a constant
+    X = np.c_[x, np.where(x > 0, 1e308, -1e308), np.r_[np.full(101, -1e308), np.full(99, 1e308)],
+              np.where(x > 0, 3e-310, 1e-310), np.full(200, -1e308)]
+    X[:, 2] = X[np.argsort(x), 2]
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        clf = TabularMLPClassifier(**SMALL, numeric_scaling=scaling, random_state=0).fit(
-            X, x > 0)
+        clf = TabularMLPClassifier(**SMALL, numeric_scaling=scaling, smooth_clip=smooth,
+                                   random_state=0).fit(X, x > 0)
         # the column constant in fit at -1e308 given +1e308: still 0
         new = X.copy()
-        new[:, 3] = 1e308
+        new[:, 4] = 1e308
         Xt = clf.preprocessor_.transform(new)
         proba = clf.predict_proba(new)
     assert np.isfinite(Xt).all() and np.isfinite(proba).all()
     pre = clf.preprocessor_
-    assert np.isfinite(pre.scale_).all() and pre.scale_[3] == 0
+    assert np.isfinite(pre.center_).all() and np.isfinite(pre.scale_).all()
+    assert pre.scale_[4] == 0
+    if scaling != "quantile":
+        # the sign column's robust values, (x - median) / (q3 - q1): 0 and
+        # +-1, q3 - q1 being 2e308 (its inverse a subnormal, to 1e-12)
+        robust = pre._robust(X[:, 1], 1)
+        want = (X[:, 1] / 2 - pre.center_[1] / 2) / 1e308
+        assert set(np.unique(want)) in ({0.0, 1.0}, {-1.0, 0.0})
+        np.testing.assert_allclose(robust, want if not smooth else smooth_clip(want),
+                                   rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("size", [1e200, 1e-200])
@@ -564,3 +604,18 @@ def test_regression_targets_far_from_1_are_learnt_as_at_1(size):
     assert np.isfinite(pred).all()
     np.testing.assert_allclose(far.y_scale_ / size, at_1.y_scale_, rtol=1e-12)
     np.testing.assert_allclose(pred / size, at_1.predict(X), rtol=1e-4, atol=1e-4)
+
+
+def test_regression_target_whose_range_is_past_the_largest_float():
+    # y - mean overflowed: the inner network refused an infinite target
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 2))
+    y = np.where(X[:, 0] > 0.5, 1.5e308, -1.5e308)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        # but scikit-learn's own check of y sums it (inf + -inf): its warning
+        warnings.filterwarnings("ignore", "invalid value encountered in reduce", RuntimeWarning)
+        reg = TabularMLPRegressor(**SMALL, random_state=0).fit(X, y)
+        pred = reg.predict(X)
+    assert np.isfinite(reg.y_mean_).all() and np.isfinite(reg.y_scale_).all()
+    assert np.isfinite(pred).all() and (np.abs(pred) <= 1.5e308).all()

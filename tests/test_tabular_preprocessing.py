@@ -11,8 +11,9 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastmlp import TabularPreprocessor
-from fastmlp._tabular_preprocessing import (QUANTILE_POINTS, _category_cell, _category_cells,
-                                            column_quantiles, smooth_clip)
+from fastmlp._tabular_preprocessing import (QUANTILE_POINTS, ROBUST_LEVELS, _category_cell,
+                                            _category_cells, column_quantiles, smooth_clip,
+                                            sorted_quantiles)
 
 pd = pytest.importorskip("pandas")
 
@@ -205,6 +206,9 @@ def test_column_quantiles_are_numpys_bit_for_bit(n):
               np.round(rng.lognormal(size=n), 2), np.full(n, 7.0)):
         np.testing.assert_array_equal(
             column_quantiles(x), np.quantile(x, np.linspace(0, 1, min(QUANTILE_POINTS, n))))
+        # and robust scaling's quartiles and median, from the same sort
+        np.testing.assert_array_equal(sorted_quantiles(np.sort(x), ROBUST_LEVELS),
+                                      np.quantile(x, ROBUST_LEVELS))
     assert column_quantiles(np.zeros(0)).shape == (0,)
 
 
