@@ -198,6 +198,13 @@ class FittedNetwork:
 
     def _train_layout(self, batch_size, training=True):
         """The training layout (cached, as the prediction one)."""
+        if self.out_activation_ in PREDICT_ONLY_OUTPUTS:
+            raise ValueError(
+                f"out_activation_={self.out_activation_!r} (set after fit) predicts as in "
+                "scikit-learn, but fastmlp trains only the output its loss calls for "
+                "('identity', 'exp', 'logistic' or 'softmax'): set it back to train on "
+                "(partial_fit, warm_start), or fit anew."
+            )
         units = self._units()
         n_hidden = len(units) - 2
         return _engine.layout_for(

@@ -137,6 +137,10 @@ _HIDDEN = {
     "softplus": _softplus,
 }
 _OUTPUT = {
+    # tanh and relu: an out_activation_ set after fit, as scikit-learn
+    # predicts it (_fitted_network.PREDICT_ONLY_OUTPUTS)
+    "tanh": _tanh,
+    "relu": _relu,
     "identity": _identity,
     "exp": _exp,
     "logistic": _logistic,

@@ -359,3 +359,16 @@ def test_import_fastmlp_does_not_need_onnx():
         [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "needs onnx"
+
+
+@pytest.mark.parametrize("out_activation", ["relu", "tanh"])
+def test_out_activation_set_after_fit_exports_as_predicted(out_activation):
+    # predict applies scikit-learn's output activations set after fit; the
+    # export refused them ("Cannot export output activation")
+    model = copy.deepcopy(_fitted("regression", "relu", np.float64))
+    model.out_activation_ = out_activation
+    X = _data("regression")[0]
+    (got,) = _run(to_onnx(model), X)
+    want = model.predict(X)
+    assert (want == 0).any() if out_activation == "relu" else (np.abs(want) < 1).all()
+    np.testing.assert_allclose(got.ravel(), want, rtol=1e-4, atol=1e-5)

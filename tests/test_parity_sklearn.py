@@ -676,3 +676,24 @@ def test_out_activation_set_after_fit_predicts_as_scikit_learn(out_activation):
     assert_allclose(ours.predict(X), want, rtol=1e-12, atol=1e-12)
     if out_activation == "relu":
         assert (want == 0).any() and (want > 0).any()   # the bound bites
+
+
+def test_out_activation_set_after_fit_is_not_trained_on():
+    # scikit-learn trains on with relu's output and its loss's gradient;
+    # fastmlp says so instead (a KeyError before), keeps the model as it
+    # was, and a fit anew resets it, as scikit-learn's does
+    X, y = make_regression(n_samples=60, n_features=4, random_state=0)
+    reg = MLPRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    reg.out_activation_ = "relu"
+    before = reg.predict(X)
+    with pytest.raises(ValueError, match="out_activation_='relu' .*set it back"):
+        reg.partial_fit(X, y)
+    assert_array_equal(reg.predict(X), before)
+    assert reg.out_activation_ == "relu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y)
+    assert reg.out_activation_ == "identity"
