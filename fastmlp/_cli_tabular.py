@@ -22,7 +22,7 @@ HistGradientBoosting fits and predicts each fold on the CPUs other tasks
 leave free (``_pacing.team_for_load``, as fastmlp's own epochs): its
 OpenMP team spins at every barrier, and beside other busy processes on 2
 cores a fold took 18-128 s where one thread took 0.4 s. Its results do not
-depend on its thread count; a note says when it ran on fewer threads.
+depend on its thread count; its line says when it ran on fewer threads.
 """
 import math
 import time
@@ -160,13 +160,11 @@ def run(args, X, categorical, y, task, folds, metric):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             tic = time.perf_counter()
+            paced = isinstance(model, _OnFreeCPUs)
             result = cross_validate(model, data, y, cv=folds, scoring=metric,
-                                    error_score="raise", return_estimator=True)
+                                    error_score="raise", return_estimator=paced)
             elapsed = time.perf_counter() - tic
-        capped = sum(getattr(fitted, "capped_", False) for fitted in result["estimator"])
-        if capped:
-            notes.append(f"{name} ran on fewer threads in {capped} of "
-                         f"{len(result['estimator'])} folds: other tasks held the CPUs")
+        capped = sum(fitted.capped_ for fitted in result["estimator"]) if paced else 0
         for w in caught:
             message = f"{name}: " + " ".join(str(w.message).split())
             if message not in notes:
@@ -174,5 +172,7 @@ def run(args, X, categorical, y, task, folds, metric):
         scores = result["test_score"]
         out.append(f"{name}: {label} {scores.mean():.4f} \u00b1 {scores.std():.4f} "
                    f"(folds: {' '.join(f'{s:.4f}' for s in scores)}), "
-                   f"fit {result['fit_time'].sum():.2f} s, total {elapsed:.2f} s")
+                   f"fit {result['fit_time'].sum():.2f} s, total {elapsed:.2f} s"
+                   + (f" (fewer threads in {capped} of {len(scores)} folds: other tasks "
+                      "held the CPUs)" if capped else ""))
     return out, notes
