@@ -119,6 +119,11 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
     # (use_last_best_epoch), since accuracy on a small held-out split ties
     # often and the first of tied epochs is the least trained
     _keeps_latest_best = False
+    # Whether Ctrl-C ends training with the model kept and a warning, as
+    # scikit-learn's stochastic solvers; a tabular member lets it through,
+    # so that the ensemble's fit stops and restores the estimator instead of
+    # training the next members and averaging a half-trained one in
+    _keeps_interrupted_fit = True
 
     @classmethod
     def _get_param_names(cls):
@@ -597,6 +602,8 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                         ConvergenceWarning,
                     )
         except KeyboardInterrupt:
+            if not self._keeps_interrupted_fit:
+                raise
             warnings.warn("Training interrupted by user.")
         finally:
             reporter.close()

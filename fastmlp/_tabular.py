@@ -615,14 +615,20 @@ class _BaseTabularMLP(BaseEstimator):
         saved = [_stops_on(stop, net) for net, _, _ in plans]
         try:
             # no ConvergenceWarning at the epoch budget: _warns_at_max_iter
-            return _train_side_by_side(
+            fitted = _train_side_by_side(
                 lambda plan: self._fit_network(plan[0], pre, Xt, target, *plan[1:], spec,
                                                sample_weight),
                 plans, _engine.fit_threads(), stop)
-        finally:  # the fitted networks pickle: no event, no lambda left in them
-            for (net, _, _), callbacks in zip(plans, saved):
-                net.set_params(callbacks=callbacks)
-                net.__dict__.pop("_classes", None)  # now classes_
+        except BaseException:
+            # members still running (a second Ctrl-C while they finished
+            # their epoch) keep the stop callback and end at their epoch's end
+            stop.set()
+            raise
+        # the fitted networks pickle: no event, no lambda left in them
+        for (net, _, _), callbacks in zip(plans, saved):
+            net.set_params(callbacks=callbacks)
+            net.__dict__.pop("_classes", None)  # now classes_
+        return fitted
 
     def _fit_or_restore(self, X, y, sample_weight):
         """``_fit_table``, or on any error the fitted state as it was (fit

@@ -184,6 +184,7 @@ class _ScheduledMixin:
 
     _warns_at_max_iter = False  # the epoch budget is the recipe (_multilayer_perceptron)
     _keeps_latest_best = True  # the latest of tied best epochs, as RealMLP
+    _keeps_interrupted_fit = False  # Ctrl-C stops the ensemble's fit (_tabular)
 
     def _initialize(self, y, layer_units, dtype):
         # the drop-in's Glorot init (its random stream untouched), then the

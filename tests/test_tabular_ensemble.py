@@ -281,11 +281,88 @@ def test_a_failing_member_stops_the_member_beside_it():
         _fit_with_failing_member(est, df, y, made)
     # the first member ended at an epoch's end soon after, not at 2000
     assert 0 < made[0].n_iter_ < 2000
-    # and the callbacks are the members' own again
-    assert made[0].callbacks is None and len(made[1].callbacks) == 1
+    # the failed fit's members keep the stop callback, set (a member still
+    # running would stop at its epoch's end); fitted ones keep none (below)
+    assert len(made[0].callbacks) == 1 and made[0].callbacks[0](made[0], {}) is True
+    assert len(made[1].callbacks) == 2 and made[1].callbacks[1](made[1], {}) is True
 
 
 def test_fitted_members_keep_no_stop_callback():
     df, signal = _table(160)
     est = TabularMLPRegressor(**SMALL, n_ensemble=2, random_state=0).fit(df, signal)
     assert all(net.callbacks is None for net in est.networks_)
+
+
+class _InterruptAt:
+    """Ctrl-C, as a member's callback sees its epoch ``epoch`` end."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def __call__(self, est, history):
+        if len(history["loss"]) == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("cls", [TabularMLPClassifier, TabularMLPRegressor])
+def test_ctrl_c_stops_members_trained_one_after_the_other(cls):
+    # on one thread the members train in turn in the main thread, where the
+    # drop-in's Ctrl-C handling kept the first member half-trained with a
+    # warning, then trained the others and averaged them all
+    df, signal = _table(120)
+    y = _target(cls, signal)
+    est = cls(**SMALL, n_ensemble=3, random_state=0).fit(df, y)
+    before = dict(est.__dict__)
+    expected = est.predict(df)
+    made, original = [], cls._make_network
+
+    def make(self, *args, **kwargs):
+        net = original(self, *args, **kwargs)
+        made.append(net)
+        if len(made) == 1:
+            net.set_params(callbacks=[_InterruptAt(2)])
+        return net
+
+    cls._make_network = make
+    try:
+        with _engine.pinned_threads(1), pytest.raises(KeyboardInterrupt):
+            est.fit(df, y)
+    finally:
+        cls._make_network = original
+    assert len(made) == 3 and not any(hasattr(net, "coefs_") for net in made[1:])
+    assert all(est.__dict__[k] is v for k, v in before.items())
+    np.testing.assert_array_equal(est.predict(df), expected)
+
+
+def test_members_stop_when_the_main_thread_is_interrupted_twice(monkeypatch):
+    # a second Ctrl-C while the members finished their epoch ended the fit
+    # and then took the stop callback off the members, which trained on to
+    # max_iter in the background on both cores
+    df, signal = _table(240)
+    y = _target(TabularMLPRegressor, signal)
+    real_wait = _tabular.wait
+
+    def first_press(futures, return_when):
+        real_wait(futures, timeout=0.05)
+        raise KeyboardInterrupt
+
+    def second_press(self, wait=True, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_tabular, "wait", first_press)
+    monkeypatch.setattr(_tabular.ThreadPoolExecutor, "shutdown", second_press)
+    made, original = [], TabularMLPRegressor._make_network
+
+    def make(self, *args, **kwargs):
+        made.append(original(self, *args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(TabularMLPRegressor, "_make_network", make)
+    with _engine.pinned_threads(2), pytest.raises(KeyboardInterrupt):
+        TabularMLPRegressor(**dict(SMALL, max_iter=2000), n_ensemble=2,
+                            random_state=0).fit(df, y)
+    for thread in threading.enumerate():
+        if thread.name.startswith("fastmlp-member"):
+            thread.join(timeout=60)
+            assert not thread.is_alive()
+    assert len(made) == 2 and all(net.n_iter_ < 2000 for net in made)
