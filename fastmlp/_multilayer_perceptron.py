@@ -347,6 +347,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         budget = TimeBudget(self.max_time)
         history = self._history()
         watch = self.callbacks is not None or self.max_time is not None
+        stopped = []
 
         def on_iteration(intermediate_result):
             params[:] = intermediate_result.x
@@ -354,6 +355,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             for key in ("val_loss", "val_score", "seconds", "learning_rate"):
                 history[key].append(None)
             if run_callbacks(self.callbacks, self, history) or budget.exceeded():
+                stopped.append(True)
                 raise StopIteration
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
@@ -370,7 +372,10 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 **_get_additional_lbfgs_options_dict("iprint", iprint),
             },
         )
-        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        # a stop asked for (max_time, a callback) is no failure to converge:
+        # no ConvergenceWarning, as with the stochastic solvers
+        self.n_iter_ = (min(opt_res.nit, self.max_iter) if stopped
+                        else _check_optimize_result("lbfgs", opt_res, self.max_iter))
         self.loss_ = np.float64(opt_res.fun)  # scikit-learn's type, as below
         if not np.isfinite(self.loss_):
             # scikit-learn returns here too (its weights stay finite), where

@@ -49,7 +49,9 @@ class EpochReporter:
         Epochs planned; ``None`` (e.g. ``partial_fit``) prints ``Epoch 3``
         instead of ``Epoch 3/200`` and draws no bar.
     file : file-like, default=None
-        Where to write; ``None`` means ``sys.stdout`` looked up at each write.
+        Where to write; ``None`` means ``sys.stdout`` looked up at each write
+        (nowhere when that is None: a process started with stdout closed,
+        or pythonw, where ``print`` writes nothing either).
 
     Notes
     -----
@@ -116,7 +118,7 @@ class EpochReporter:
         val_score, val_loss : float or None
             Validation score / loss of the epoch, if computed.
         """
-        if not self.active:
+        if not self.active or self.file is None:
             return
         self._epochs_timed += 1
         self._seconds += float(seconds)
@@ -143,7 +145,7 @@ class EpochReporter:
 
     def message(self, text):
         """Print ``text`` on its own line, keeping the bar below it."""
-        if not self.active:
+        if not self.active or self.file is None:
             return
         file = self.file
         had_bar = self._bar_width
@@ -155,7 +157,7 @@ class EpochReporter:
 
     def close(self):
         """Erase the progress bar, if one is shown.  Safe to call twice."""
-        if not self._bar_width:
+        if not self._bar_width or self.file is None:
             return
         file = self.file
         self._clear_bar(file)

@@ -78,6 +78,25 @@ def test_file_defaults_to_stdout_at_call_time(monkeypatch):
     assert buf.getvalue() == "Epoch 1/5: loss=1.000000, 1.00 s, 10 samples/s\n"
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_no_stdout_writes_nothing(monkeypatch):
+    # sys.stdout is None in a process started with stdout closed, or under
+    # pythonw: progress=True crashed fit with AttributeError ('write'),
+    # where scikit-learn's verbose prints nothing
+    import numpy as np
+
+    from fastmlp import MLPClassifier
+
+    monkeypatch.setattr("sys.stdout", None)
+    rep = EpochReporter(True, 10, 5)
+    rep.epoch_end(epoch=1, loss=1.0, seconds=1.0)
+    rep.message("text")
+    rep.close()
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    clf = MLPClassifier((4,), max_iter=2, progress=True, max_time=100).fit(X, X[:, 0] > 0)
+    assert clf.n_iter_ == 2
+
+
 def test_no_max_iter_and_zero_seconds():
     buf = io.StringIO()
     rep = EpochReporter(True, 10, None, file=buf)

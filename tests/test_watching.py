@@ -243,9 +243,14 @@ def test_lbfgs_honours_callbacks_and_max_time():
         return len(history["loss"]) >= 3
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        # a stop asked for is no failure to converge: no ConvergenceWarning
+        # (lbfgs raised one, from scipy's status 99), as the other solvers
+        warnings.simplefilter("error", ConvergenceWarning)
         est = MLPClassifier((16,), solver="lbfgs", max_iter=100, random_state=0,
                             callbacks=stop_at_three).fit(X, y)
+        timed = MLPClassifier((16,), solver="lbfgs", max_iter=100, random_state=0,
+                              max_time=1e-9).fit(X, y)
+    assert timed.n_iter_ == 1
     assert est.n_iter_ == 3
     assert seen == sorted(seen, reverse=True)  # L-BFGS losses decrease
     assert est.loss_ == pytest.approx(seen[-1])
