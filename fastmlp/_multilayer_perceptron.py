@@ -462,10 +462,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             train_idx, val_idx = self._split_validation(X, y, sample_weight)
             X_val = X[val_idx]
             Y_val = y[val_idx]
-            if is_classifier(self):
-                y_val = _label.decode(Y_val, self._target_type, self.classes_)
-            else:
-                y_val = Y_val.ravel() if Y_val.shape[1] == 1 else Y_val
+            y_val = self._user_targets(Y_val)
             sample_weight_val = None if sample_weight is None else sample_weight[val_idx]
         records_loss = X_val is not None and (self._records_validation_loss
                                               or self.scoring == "loss")

@@ -455,9 +455,7 @@ class _BaseTabularMLP(BaseEstimator):
         networks index it by rows."""
         check_consistent_length(X, y)
         pre = self._make_preprocessor(rng.randint(_SEED_BOUND))
-        pre._check_params()
-        cols, flags = _read_columns(X, pre)
-        pre._fit_columns(X, cols, flags)
+        cols = pre._fit_columns(X)
         return pre, pre._transform_columns(cols, periodic=self._periodic_spec(pre) is None)
 
     def _make_preprocessor(self, seed):

@@ -650,18 +650,16 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         -------
         self : TabularPreprocessor
         """
-        self._check_params()
-        return self._fit_columns(X, *_read_columns(X, self))
+        self._fit_columns(X)
+        return self
 
-    def _check_params(self):
+    def _fit_columns(self, X):
+        """fit; returns X's columns (``_read_columns``), which the tabular
+        estimators reuse for their matrix (X read once)."""
         self._validate_params()
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be np.float32 or np.float64, got {self.dtype!r}.")
-
-    def _fit_columns(self, X, cols, flags):
-        """fit, once the parameters are checked, from X's columns and flags
-        (``_read_columns``): the tabular estimators read X once for fit and
-        their matrix."""
+        cols, flags = _read_columns(X, self)
         validate_data(self, X, skip_check_array=True, reset=True)
         categorical = self._categorical_mask(X, flags, cols)
         self.numeric_columns_ = np.flatnonzero(~categorical)
@@ -726,7 +724,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             + self.has_infrequent_[one_hot].sum() + self.has_missing_[one_hot].sum()
             + self.embedding_cards_.shape[0] + n_num * int(self.n_periodic)
         )
-        return self
+        return cols
 
     def transform(self, X):
         """The float matrix of X.
