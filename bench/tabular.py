@@ -204,6 +204,11 @@ VARIANTS = {
     "min_steps_256": {"min_steps": 256},
     "no_min_steps": {"min_steps": 0},  # the defaults before 2026-12-05's evening
     "min_steps_512": {"min_steps": 512},
+    # the regressor alone (2026-12-06): more steps for tables of few minibatches
+    "reg_min_steps_1024": {"min_steps": 1024, "_task": "reg"},
+    "reg_min_steps_2048": {"min_steps": 2048, "_task": "reg"},
+    "reg_min_steps_4096": {"min_steps": 4096, "_task": "reg"},
+    "reg_max_iter_64": {"max_iter": 64, "_task": "reg"},
     "robust_scaling": {"numeric_scaling": "robust"},
     # each numeric column as its quantile and its robust value (the defaults: quantile)
     "both_scalings": {"numeric_scaling": "both"},
