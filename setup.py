@@ -54,6 +54,7 @@ MODULES = [
     "_online",
     "_network",
     "_predict",
+    "_quantile",
 ]
 
 # gcc-style drivers (gcc, clang, icx).  -fno-math-errno lets exp/sqrt loops
@@ -72,7 +73,9 @@ MSVC_COMPILE_ARGS = ["/O2"]
 UNIX_MODULE_ARGS = {"_losses": ["-fno-trapping-math"],
                     "_activations": ["-fno-trapping-math"],  # _vact.h, the same loops
                     "_dropout": ["-fno-trapping-math"],  # _vdropout.h's selects
-                    "_input_layer": ["-fno-trapping-math"]}  # _vtrig.h's selects
+                    "_input_layer": ["-fno-trapping-math"],  # _vtrig.h's selects
+                    # np.interp's bits: a * b + c stays two roundings
+                    "_quantile": ["-ffp-contract=off"]}
 
 # (compile args, link args) to try for OpenMP, in order
 UNIX_OPENMP = [(["-fopenmp"], ["-fopenmp"])]

@@ -112,6 +112,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from fastmlp import _pacing
+from fastmlp._engine import thread_share
+from fastmlp._openmp import effective_n_threads
+from fastmlp._quantile import quantile_normal_columns
 from fastmlp._sklearn_compat import Interval, StrOptions, _check_feature_names_in
 
 SMOOTH_CLIP_AT = 3.0  # z / sqrt(1 + (z / SMOOTH_CLIP_AT)**2)
@@ -119,6 +123,11 @@ ROBUST_LEVELS = (0.25, 0.5, 0.75)  # robust scaling's quartiles and median
 QUANTILE_POINTS = 1000  # most quantiles kept per numeric column ('quantile' scaling)
 QUANTILE_TAIL = 1e-3  # ranks clipped to [QUANTILE_TAIL, 1 - QUANTILE_TAIL]: |z| <= 3.09
 PERIODIC_SPREAD = 20.0  # ratio of the largest to the smallest frequency scale
+# the compiled quantile scaling (_quantile.pyx) takes this many numeric
+# columns a call (their float64 copies are alive together), and runs on one
+# thread below this many values a call (a team's start costs more)
+QUANTILE_COLUMNS_PER_CALL = 64
+QUANTILE_PARALLEL_VALUES = 32768
 # an embedded column's categories with fewer training rows than this share
 # code 0 with the unseen ones (a row of its own would learn one row by heart)
 EMBED_MIN_COUNT = 2
@@ -211,6 +220,30 @@ def quantile_normal(x, quantiles):
     high = 1.0 - np.interp(-x, -quantiles[::-1], 1.0 - levels[::-1])
     u = np.clip(0.5 * (low + high), QUANTILE_TAIL, 1.0 - QUANTILE_TAIL)
     return ndtri(u)
+
+
+def _quantile_normal_into(out, xs, quantiles):
+    """out[:, k] = quantile_normal(xs[k], quantiles[k]), 0 where xs[k] is
+    NaN, for the float64 columns xs: compiled (_quantile.pyx), bit for bit,
+    QUANTILE_COLUMNS_PER_CALL columns a call."""
+    n_rows = out.shape[0]
+    team = None
+    for lo in range(0, len(xs), QUANTILE_COLUMNS_PER_CALL):
+        part = xs[lo:lo + QUANTILE_COLUMNS_PER_CALL]
+        qs = [np.ascontiguousarray(q, dtype=np.float64)
+              for q in quantiles[lo:lo + QUANTILE_COLUMNS_PER_CALL]]
+        if n_rows * len(part) < QUANTILE_PARALLEL_VALUES:
+            n_threads = 1
+        else:
+            if team is None:   # read once a transform (a busy machine's CPUs: _pacing)
+                team = _pacing.team_for_load(thread_share(effective_n_threads()))
+            n_threads = team
+        quantile_normal_columns(
+            np.array([x.ctypes.data for x in part], dtype=np.uintp),
+            np.array([x.strides[0] for x in part], dtype=np.intp), n_rows,
+            np.array([q.ctypes.data for q in qs], dtype=np.uintp),
+            np.array([q.shape[0] for q in qs], dtype=np.intp), lo, out, QUANTILE_TAIL,
+            n_threads)
 
 
 def bin_edges(n_bins):
@@ -764,18 +797,21 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         pos += self._n_robust()
         bins_at = pos
         pos += n_num * int(self.n_bins)
-        for k, j in enumerate(self.numeric_columns_):
+        xs = []
+        for j in self.numeric_columns_:
             x = _as_float(cols[j], j)
             if x is None:
                 raise ValueError(f"Column {j} was numeric in fit but holds values "
                                  "that are not numbers.")
+            xs.append(x)
+        if self.quantiles_:
+            _quantile_normal_into(out, xs, self.quantiles_)
+        for k, x in enumerate(xs):
             missing = np.isnan(x)
-            if self.quantiles_:
-                z = quantile_normal(x, self.quantiles_[k])
-            else:
+            if not self.quantiles_:
                 z = self._robust(x, k)
-            z[missing] = 0.0
-            out[:, k] = z
+                z[missing] = 0.0
+                out[:, k] = z
             if self._n_robust():
                 z = self._robust(x, k)
                 z[missing] = 0.0
