@@ -11,10 +11,12 @@ dtypes; anything else goes through ``sklearn.utils.check_array`` with
 ``dtype=None`` (a 2-D array, numeric or object).  pandas is never imported.
 
 Which columns are categorical (``categorical_features='auto'``): a
-DataFrame's ``category``, ``string`` and ``bool`` columns, and the object
-columns (of a DataFrame or an array) holding a value that is not a real
-number: one rule for both, so an object column of ``Decimal`` values (a SQL
-NUMERIC column), of floats with ``None`` or of numeric strings is numeric.
+DataFrame's ``category``, ``bool`` and pyarrow dictionary columns, and the
+object and string columns (of a DataFrame, whatever its backend, or of an
+array) holding a value that is not a real number: one rule for all, so a
+column of ``Decimal`` values (a SQL NUMERIC column, object or pyarrow
+decimal), of floats with ``None`` or of numeric strings (pandas 3's ``str``
+columns too) is numeric, as HistGradientBoosting reads it.
 A DataFrame's datetime, date and timedelta columns are numeric: nanoseconds
 since the epoch (UTC) or long, whatever their unit, with NaT missing.  A
 complex dtype is an error; complex values in an object column are not real
@@ -133,6 +135,9 @@ QUANTILE_PARALLEL_VALUES = 32768
 EMBED_MIN_COUNT = 2
 _FEATURE_BLOCK_ROWS = 8192  # rows per block of the periodic and binned features (memory)
 _CATEGORICAL_DTYPE_NAMES = ("category", "string", "bool", "boolean", "str")
+# of those and the other dtypes read as objects, the ones categorical
+# whatever their values (the others: unless every value is a number)
+_ALWAYS_CATEGORICAL = ("category", "bool", "boolean")
 _MIN_BIN_WIDTH = 1e-12  # a bin narrower than this on the scaled axis is a step
 
 
@@ -436,8 +441,10 @@ def _read_columns(X, who=None):
             categorical = name in _CATEGORICAL_DTYPE_NAMES or getattr(dtype, "kind", "O") in "OUSb"
             if categorical:
                 cols.append(np.asarray(series.to_numpy(dtype=object)))
-                if dtype == object:
-                    categorical = None   # numbers (Decimal, floats with None) or not
+                if not (name in _ALWAYS_CATEGORICAL or getattr(dtype, "kind", "O") == "b"
+                        or name.startswith("dictionary<")):
+                    # object, str, pyarrow decimal or string: numbers or not
+                    categorical = None
 
             elif isinstance(dtype, np.dtype):
                 cols.append(series.to_numpy())  # ints stay ints (as categories too)
@@ -524,11 +531,11 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     ----------
     categorical_features : 'auto', array-like of int, str or bool, default='auto'
         Which columns are categorical. 'auto': a DataFrame's category,
-        string and bool columns, and the object columns of a DataFrame or
-        an array that hold a value that is not a real number (an object
-        column of numbers, such as ``Decimal`` values or numeric strings,
-        is numeric; so are datetime and timedelta columns, as nanoseconds,
-        NaT missing). Otherwise column indices, column names (DataFrame
+        bool and pyarrow dictionary columns, and the object and string
+        columns of a DataFrame or an array that hold a value that is not a
+        real number (a column of numbers, such as ``Decimal`` values or
+        numeric strings, is numeric; so are datetime and timedelta columns,
+        as nanoseconds, NaT missing). Otherwise column indices, column names (DataFrame
         input) or a boolean mask.
     max_categories : int >= 1, default=32
         Most categories of one column that get a one-hot column each; the

@@ -57,6 +57,52 @@ def test_an_object_column_with_a_string_stays_categorical():
     assert list(TabularPreprocessor().fit(X).categorical_columns_) == [0]
 
 
+def _string_columns():
+    """(dtype name, make(list of str or None)) for each string backend."""
+    makes = [("object", lambda v: pd.Series(v, dtype=object)),
+             ("string", lambda v: pd.Series(v, dtype="string")),
+             ("str", lambda v: pd.Series(v).astype(str).where(pd.Series(v).notna()))]
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return makes
+    return makes + [("string[pyarrow]", lambda v: pd.Series(v, dtype=pd.ArrowDtype(pa.string())))]
+
+
+@pytest.mark.parametrize("name,make", _string_columns(), ids=[n for n, _ in _string_columns()])
+def test_a_string_column_of_numbers_is_numeric_whatever_its_backend(name, make):
+    # pandas 3 gives strings its own 'str' dtype (.astype(str), a CSV's
+    # text): numeric strings are numbers there as in an object column, as
+    # HistGradientBoosting reads them; a word keeps the column categorical
+    x = _numbers()
+    cells = [None if np.isnan(v) else repr(float(v)) for v in x]
+    X = pd.DataFrame({"x": make(cells), "c": ["a", "b"] * 100})
+    flt = pd.DataFrame({"x": x, "c": ["a", "b"] * 100})
+    pre = TabularPreprocessor(random_state=0).fit(X)
+    assert list(pre.numeric_columns_) == [0], X["x"].dtype
+    np.testing.assert_array_equal(pre.transform(X),
+                                  TabularPreprocessor(random_state=0).fit(flt).transform(flt))
+    words = pd.DataFrame({"x": make(cells[:-1] + ["many"])})
+    assert list(TabularPreprocessor().fit(words).categorical_columns_) == [0]
+
+
+def test_arrow_decimals_are_numbers_and_dictionaries_categories():
+    # a parquet or SQL NUMERIC column read with dtype_backend='pyarrow'
+    pa = pytest.importorskip("pyarrow")
+    x = _numbers()
+    dec = pd.Series([None if np.isnan(v) else Decimal(str(v)) for v in x],
+                    dtype=pd.ArrowDtype(pa.decimal128(12, 6)))
+    codes = pd.Series(["1", "2"] * 100).astype(pd.ArrowDtype(pa.dictionary(pa.int8(),
+                                                                               pa.string())))
+    flags = pd.Series([True, False] * 100, dtype=pd.ArrowDtype(pa.bool_()))
+    X = pd.DataFrame({"x": dec, "codes": codes, "flags": flags})
+    pre = TabularPreprocessor(random_state=0).fit(X)
+    assert list(pre.numeric_columns_) == [0] and list(pre.categorical_columns_) == [1, 2]
+    flt = pd.DataFrame({"x": x})
+    np.testing.assert_array_equal(pre.transform(X)[:, :2],
+                                  TabularPreprocessor(random_state=0).fit(flt).transform(flt))
+
+
 DATES = ["2020-01-01T00:00", "2021-03-01T12:30", None, "2022-01-01T00:00"] * 10
 
 
