@@ -43,9 +43,10 @@ TASKS = ("auto", "classification", "regression")
 # distinct values is taken as class labels.
 MAX_AUTO_CLASSES = 20
 DEFAULT_CV = 5
-# Cells that mean "missing": pandas.read_csv's default na_values, and "?".
-# A feature cell with one is missing (the tabular mode); a target cell with
-# one is an error in both modes.
+# Cells that mean "missing": pandas.read_csv's default na_values, "?", and
+# any other spelling of NaN (SAS and SPSS write "NAN"; _missing).  A feature
+# cell with one is missing (the tabular mode); a target cell with one is an
+# error in both modes.
 MISSING_CELLS = frozenset({
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
     "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null", "?",
@@ -123,8 +124,10 @@ def build_parser():
             "Run as `python -m fastmlp`. Without --csv: fit fastmlp's and "
             "scikit-learn's MLPClassifier on the digits data and print the test "
             "accuracy, fit time and speed-up. With --csv FILE --target COLUMN: "
-            "print the cross-validated score of a StandardScaler + fastmlp MLP "
-            "pipeline on that file."
+            "print the cross-validated score on that file of a StandardScaler + "
+            "fastmlp MLP pipeline (numeric files), or of fastmlp's tabular "
+            "estimator beside HistGradientBoosting (--tabular, and files with "
+            "categorical or missing values)."
         ),
     )
     data = parser.add_argument_group("CSV mode")
@@ -338,6 +341,31 @@ def run_digits(args):
 # ---------------------------------------------------------------------------
 
 
+def _missing(cell):
+    """Whether a stripped cell means "missing" (MISSING_CELLS, or NaN in
+    any case: float() reads 'NAN' as NaN, which is fastmlp's missing)."""
+    return cell in MISSING_CELLS or cell.lower().lstrip("+-") == "nan"
+
+
+def _number(cell):
+    """The cell's number, or None when it is not one as pandas reads numbers
+    (Python's float() also takes '1_000')."""
+    if "_" in cell:
+        return None
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _separator_hint(header):
+    """A note for a header read as one column that holds another separator."""
+    separators = [s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]]
+    if not separators:
+        return ""
+    return f" (its one column holds {separators[0]!r}: fastmlp reads comma-separated files)"
+
+
 def _show(cell, limit=40):
     """repr() of a CSV cell, shortened for an error message."""
     if len(cell) > limit:
@@ -366,7 +394,7 @@ def read_csv(path):
                 if len(row) != len(header):
                     raise CLIError(
                         f"{path}, line {line}: {len(row)} fields, but the "
-                        f"header has {len(header)} columns"
+                        f"header has {len(header)} columns{_separator_hint(header)}"
                     )
                 rows.append(row)
                 lines.append(line)
@@ -392,10 +420,7 @@ def _parse_features(path, header, rows, lines, columns):
     for i, row in enumerate(rows):
         for j, col in enumerate(columns):
             cell = row[col]
-            try:
-                value = float(cell)
-            except ValueError:
-                value = None
+            value = _number(cell.strip())
             if value is None or not math.isfinite(value):
                 if not cell.strip():
                     what = "an empty value"
@@ -414,7 +439,7 @@ def _parse_features(path, header, rows, lines, columns):
 def _parse_target(path, name, cells, lines, task):
     """Return (y, task, reason) for the target column's cells."""
     for i, cell in enumerate(cells):
-        if cell in MISSING_CELLS:
+        if _missing(cell):
             what = "an empty value" if not cell else f"the missing value {_show(cell)}"
             raise CLIError(
                 f"target column {name!r} has {what} in row {i + 1} "
@@ -423,9 +448,8 @@ def _parse_target(path, name, cells, lines, task):
             )
     values, bad = [], None
     for i, cell in enumerate(cells):
-        try:
-            value = float(cell)
-        except ValueError:
+        value = _number(cell)
+        if value is None:
             bad = i
             break
         if not math.isfinite(value):
@@ -449,8 +473,10 @@ def _parse_target(path, name, cells, lines, task):
         return np.asarray(cells), "classification", reason
 
     y = np.asarray(values, dtype=np.float64)
-    integral = bool(np.all(y == np.round(y)))
-    n_unique = len(np.unique(y))
+    # integer cells compared as written: past 2**53 distinct labels share a float
+    exact = _integers(cells)
+    integral = exact is not None or bool(np.all(y == np.round(y)))
+    n_unique = len(set(exact)) if exact is not None else len(np.unique(y))
     if task == "auto":
         if integral and n_unique <= MAX_AUTO_CLASSES:
             task = "classification"
@@ -465,8 +491,24 @@ def _parse_target(path, name, cells, lines, task):
     else:
         reason = "--task"
     if task == "classification" and integral:
-        y = y.astype(np.int64)
+        if exact is None:
+            # integral floats ('3.0', '1e19'): int64 labels where they fit
+            if np.all(np.abs(y) < 2.0**63):
+                y = y.astype(np.int64)
+        elif all(-2**63 <= v < 2**63 for v in exact):
+            y = np.array(exact, dtype=np.int64)
+        else:
+            y = np.asarray(cells)   # IDs past int64: the labels as written
     return y, task, reason
+
+
+def _integers(cells):
+    """The cells (numbers, _number) as Python ints when every one is an
+    integer literal, else None."""
+    try:
+        return [int(cell) for cell in cells]
+    except ValueError:
+        return None
 
 
 def _has_categories_or_gaps(rows, columns):
@@ -475,11 +517,7 @@ def _has_categories_or_gaps(rows, columns):
     for row in rows:
         for col in columns:
             cell = row[col].strip()
-            if cell in MISSING_CELLS:
-                return True
-            try:
-                float(cell)
-            except ValueError:
+            if _missing(cell) or _number(cell) is None:
                 return True
     return False
 
@@ -490,6 +528,7 @@ def load_csv_data(path, target, task, tabular=False):
     category or a missing value; X is then ``(object array, categorical
     mask)`` (see ``_cli_tabular.parse_table``)."""
     header, rows, lines = read_csv(path)
+    target = target.strip()   # as the header's names
     matches = [i for i, name in enumerate(header) if name == target]
     if not matches:
         shown = ", ".join(repr(name) for name in header[:30])
@@ -497,10 +536,7 @@ def load_csv_data(path, target, task, tabular=False):
             shown += f", ... ({len(header) - 30} more)"
         close = [name for name in header if name.lower() == target.lower()]
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        separators = [s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]]
-        if separators:
-            hint += (f" (its one column holds {separators[0]!r}: fastmlp reads "
-                     "comma-separated files)")
+        hint += _separator_hint(header)
         raise CLIError(
             f"{path} has no column {target!r}{hint}; its columns are: {shown}"
         )
@@ -568,6 +604,14 @@ def run_csv(args):
         raise CLIError(
             f"too few rows for {n_folds}-fold cross-validation: {args.csv} has "
             f"{n_samples} data rows; add rows or lower --cv"
+        )
+
+    if task == "regression" and n_samples < 2 * n_folds:
+        # a test fold of one row has no R² (scikit-learn scores it NaN)
+        raise CLIError(
+            f"too few rows for {n_folds}-fold cross-validation of a regression: R\u00b2 "
+            f"needs 2 rows in each test fold, and {args.csv} has {n_samples} data rows; "
+            "add rows or lower --cv"
         )
 
     notes = []

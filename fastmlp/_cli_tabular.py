@@ -5,7 +5,8 @@ library, no pandas), the target as ``_cli`` parses it, and every other
 column is kept as it is written:
 
 - a cell in ``_cli.MISSING_CELLS`` (empty, NA, NaN, n/a, #N/A, ...: pandas'
-  default missing markers) is a missing value;
+  default missing markers), or NaN in any case (``_cli._missing``), is a
+  missing value;
 - a column whose other cells are all numbers is numeric (missing -> NaN;
   +-inf is an error), any other column is categorical (its strings, missing
   -> None).
@@ -37,21 +38,20 @@ HISTGB_MAX_CATEGORIES = 254  # HistGradientBoosting bins a category per value, 2
 def parse_table(path, header, rows, lines, columns):
     """(object array of shape (n_rows, n_columns), bool mask of the
     categorical columns); CLIError for a non-finite number."""
-    from fastmlp._cli import MISSING_CELLS, CLIError, _show
+    from fastmlp._cli import CLIError, _missing, _number, _show
 
     X = np.empty((len(rows), len(columns)), dtype=object)
     categorical = np.zeros(len(columns), dtype=bool)
     for j, col in enumerate(columns):
         cells = [row[col].strip() for row in rows]
-        missing = [c in MISSING_CELLS for c in cells]
+        missing = [_missing(c) for c in cells]
         values = []
         for i, (cell, miss) in enumerate(zip(cells, missing)):
             if miss:
                 values.append(math.nan)
                 continue
-            try:
-                value = float(cell)
-            except ValueError:
+            value = _number(cell)
+            if value is None:
                 categorical[j] = True
                 break
             if not math.isfinite(value):

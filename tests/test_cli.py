@@ -536,3 +536,97 @@ def test_tabular_histgb_runs_on_the_cpus_other_tasks_leave_free(mixed_csv, capsy
     assert "fewer threads" not in after.err
     want = [ln for ln in before.out.splitlines() if ln.startswith("HistGradientBoosting")]
     assert line[0].split(", fit")[0] == want[0].split(", fit")[0]   # the same scores
+
+
+def test_error_a_european_csv_says_its_separator(tmp_path, capsys):
+    # ';' between fields and ',' in the numbers: the decimal commas split
+    # rows into more fields than the one-column header before the target
+    # is looked up
+    path = tmp_path / "euro.csv"
+    path.write_text("x1;x2;y\n1,5;2,25;0\n3,5;4,75;1\n")
+    rc = main(["--csv", str(path), "--target", "y"])
+    assert_one_line_error(rc, capsys.readouterr().err, "line 2", "3 fields",
+                          "its one column holds ';': fastmlp reads comma-separated files")
+
+
+@pytest.mark.parametrize("cell", ["NAN", "Nan", "-NAN"])
+def test_any_spelling_of_nan_is_a_missing_value(tmp_path, capsys, cell):
+    # SAS and SPSS write NAN: float() reads it as NaN, which ended the run
+    # as "the non-finite value 'NAN'"
+    rng = np.random.RandomState(0)
+    rows = [[f"{a:.3f}", cell if i % 10 == 0 else f"{b:.3f}", i % 2]
+            for i, (a, b) in enumerate(rng.normal(size=(40, 2)))]
+    path = write_csv(tmp_path / "nan.csv", ["x1", "x2", "y"], rows)
+    assert main(["--csv", path, "--target", "y", "--cv", "2", "--max-iter", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "cross-validating the tabular estimators" in captured.err
+    assert "TabularMLPClassifier: accuracy" in captured.out
+    from fastmlp._cli import read_csv
+    from fastmlp._cli_tabular import parse_table
+
+    head, cells, lines = read_csv(path)
+    X, categorical = parse_table(path, head, cells, lines, [1])
+    assert not categorical[0] and np.isnan(X[::10, 0].astype(float)).all()
+    # in the target it is a missing target, said as such
+    rows[5][2] = cell
+    path = write_csv(tmp_path / "nan_target.csv", ["x1", "x2", "y"], rows)
+    check_error(capsys, ["--csv", path, "--target", "y", "--cv", "2"],
+                "target column 'y'", f"the missing value {cell!r}", "row 6")
+
+
+def test_a_number_with_underscores_is_text_as_pandas_reads_it(tmp_path):
+    # Python's float() reads '1_000' as 1000; pandas keeps the string
+    from fastmlp._cli import _number, read_csv
+    from fastmlp._cli_tabular import parse_table
+
+    assert _number("1_000") is None and _number(" 2.5 ".strip()) == 2.5
+    path = write_csv(tmp_path / "u.csv", ["x", "y"], [["1_000", 0], ["2", 1]] * 5)
+    head, cells, lines = read_csv(path)
+    assert parse_table(path, head, cells, lines, [0])[1][0]   # categorical
+
+
+def test_integer_labels_past_2_to_the_53_stay_apart(tmp_path, capsys):
+    # parsed as floats, 9007199254740993 and ...992 were one class; past
+    # int64 every label became -2**63, a single class
+    big = [9007199254740993, 9007199254740992, 5]
+    huge = [10**19, 2 * 10**19, 3 * 10**19]
+    for labels, expected in ((big, np.array(big, dtype=np.int64)), (huge, None)):
+        rows = [[f"{i / 7:.3f}", labels[i % 3]] for i in range(30)]
+        path = write_csv(tmp_path / "big.csv", ["x", "k"], rows)
+        assert main(["--csv", path, "--target", "k", "--max-iter", "2", "--cv", "2"]) == 0
+        captured = capsys.readouterr()
+        assert "classification, 3 classes (integer target with 3 distinct values)" in \
+            captured.out, captured
+        from fastmlp._cli import load_csv_data
+
+        y = load_csv_data(path, "k", "auto")[1]
+        assert len(np.unique(y)) == 3
+        if expected is not None:
+            np.testing.assert_array_equal(np.unique(y), np.sort(expected))
+        else:   # past int64: the labels as written
+            assert set(y) == {str(v) for v in huge}
+    # integral floats past int64 stay floats, apart
+    rows = [[f"{i / 7:.3f}", ["1e19", "2e19", "3e19"][i % 3]] for i in range(30)]
+    path = write_csv(tmp_path / "e.csv", ["x", "k"], rows)
+    from fastmlp._cli import load_csv_data
+
+    y = load_csv_data(path, "k", "classification")[1]
+    np.testing.assert_array_equal(np.unique(y), [1e19, 2e19, 3e19])
+
+
+@pytest.mark.parametrize("tabular", [False, True])
+def test_error_a_regression_needs_two_rows_in_each_test_fold(tmp_path, capsys, tabular):
+    # 7 rows in 5 folds: test folds of one row, whose R² is NaN
+    rows = [[i / 7, (i * 3) % 7 + 0.5] for i in range(7)]
+    path = write_csv(tmp_path / "seven.csv", ["x", "y"], rows)
+    check_error(capsys, ["--csv", path, "--target", "y", "--max-iter", "2"]
+                + (["--tabular"] if tabular else []),
+                "5-fold cross-validation of a regression", "2 rows in each test fold",
+                "7 data rows")
+    assert main(["--csv", path, "--target", "y", "--max-iter", "2", "--cv", "3"]) == 0
+
+
+def test_the_target_name_is_stripped_as_the_headers(classification_csv, capsys):
+    assert main(["--csv", classification_csv, "--target", " label ", "--max-iter", "2",
+                 "--cv", "2"]) == 0
+    assert "target 'label'" in capsys.readouterr().out
