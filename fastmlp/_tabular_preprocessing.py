@@ -363,8 +363,8 @@ def _as_float(col, name):
             return None
     if np.isinf(out).any():
         raise ValueError(
-            f"Input column {name} contains infinity; TabularPreprocessor accepts "
-            "NaN (missing) but not +-inf."
+            f"Input column {name} contains infinity; fastmlp's tabular preprocessing "
+            "accepts NaN (a missing value) but not +-inf."
         )
     return out
 
@@ -642,7 +642,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                     f"categorical_features must be 'auto' or a list of columns, got {spec!r}."
                 )
             # object data: categorical unless every value is a number
-            return np.array([flag if flag is not None else _as_float(cols[i], i) is None
+            return np.array([flag if flag is not None
+                             else _as_float(cols[i], self._column_label(i)) is None
                              for i, flag in enumerate(flags)], dtype=bool)
         spec = np.asarray(spec)
         mask = np.zeros(n, dtype=bool)
@@ -711,10 +712,11 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.quantiles_ = []
         indicators = []
         for k, j in enumerate(self.numeric_columns_):
-            x = _as_float(cols[j], j)
+            x = _as_float(cols[j], self._column_label(j))
             if x is None:
                 raise ValueError(
-                    f"Column {j} was given as numeric but holds values that are not numbers."
+                    f"Column {self._column_label(j)} was given as numeric but holds values "
+                    "that are not numbers."
                 )
             x = x[~np.isnan(x)]
             if x.shape[0] < cols[j].shape[0]:
@@ -806,10 +808,10 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         pos += n_num * int(self.n_bins)
         xs = []
         for j in self.numeric_columns_:
-            x = _as_float(cols[j], j)
+            x = _as_float(cols[j], self._column_label(j))
             if x is None:
-                raise ValueError(f"Column {j} was numeric in fit but holds values "
-                                 "that are not numbers.")
+                raise ValueError(f"Column {self._column_label(j)} was numeric in fit but "
+                                 "holds values that are not numbers.")
             xs.append(x)
         if self.quantiles_:
             _quantile_normal_into(out, xs, self.quantiles_)
@@ -896,6 +898,12 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         out += [f"{names[j]}_cos{i}" for j in self.numeric_columns_
                 for i in range(self.periodic_frequencies_.shape[1])]
         return np.asarray(out, dtype=object)
+
+    def _column_label(self, j):
+        """Input column j as an error names it: its name, quoted, when fit saw
+        names, else its position."""
+        names = getattr(self, "feature_names_in_", None)
+        return repr(str(names[j])) if names is not None and j < len(names) else str(j)
 
     def _n_robust(self):
         """How many robust columns follow the indicators ('both')."""

@@ -665,3 +665,27 @@ def test_regression_target_whose_range_is_past_the_largest_float():
         pred = reg.predict(X)
     assert np.isfinite(reg.y_mean_).all() and np.isfinite(reg.y_scale_).all()
     assert np.isfinite(pred).all() and (np.abs(pred) <= 1.5e308).all()
+
+
+@pytest.mark.parametrize("frame", [True, False])
+def test_errors_about_a_column_name_it(frame):
+    # they named the column's position and a class the user never made
+    X = np.column_stack([np.arange(20.0), np.linspace(0, 1, 20)])
+    X[3, 1] = np.inf
+    if frame:
+        X = pd.DataFrame(X, columns=["age", "price"])
+    where = "'price'" if frame else "1"
+    with pytest.raises(ValueError, match=f"Input column {where} contains infinity; fastmlp's "
+                                         "tabular preprocessing accepts NaN"):
+        TabularMLPRegressor(**SMALL).fit(X, np.arange(20.0))
+    good = X.replace(np.inf, 0.5) if frame else np.nan_to_num(X, posinf=0.5)
+    est = TabularMLPRegressor(**SMALL).fit(good, np.arange(20.0))
+    with pytest.raises(ValueError, match=f"Input column {where} contains infinity"):
+        est.predict(X)
+    text = good.astype(object)
+    if frame:
+        text.loc[2, "price"] = "n/a"
+    else:
+        text[2, 1] = "n/a"
+    with pytest.raises(ValueError, match=f"Column {where} was numeric in fit but holds"):
+        est.predict(text)
