@@ -376,7 +376,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         # no ConvergenceWarning, as with the stochastic solvers
         self.n_iter_ = (min(opt_res.nit, self.max_iter) if stopped
                         else _check_optimize_result("lbfgs", opt_res, self.max_iter))
-        self.loss_ = np.float64(opt_res.fun)  # scikit-learn's type, as below
+        self.loss_ = self._loss_scalar(X, y, sample_weight)(opt_res.fun)  # as below
         if not np.isfinite(self.loss_):
             # scikit-learn returns here too (its weights stay finite), where
             # NumPy's overflow warnings say why; the engine's loops do not warn
@@ -472,6 +472,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             self.validation_scores_ = []
 
         n_samples = X.shape[0] if train_idx is None else train_idx.shape[0]
+        loss_type = self._loss_scalar(X, y, sample_weight)
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
@@ -531,8 +532,8 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                     lr = lr * float(np.mean(factors[:, 0]))
                 self.n_iter_ += 1
                 self._epoch += 1
-                # np.float64, as scikit-learn's: loss_.round(3), its repr
-                self.loss_ = np.float64(loss_sum / n_samples)
+                # a NumPy scalar of scikit-learn's type: loss_.round(3), its repr
+                self.loss_ = loss_type(loss_sum / n_samples)
                 if not early_stopping and not _fastcheck.finite_values(params):
                     # non-finite weights never become finite again: stop now,
                     # and _fit_unsafe raises scikit-learn's error.  With early
@@ -615,6 +616,12 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
 
         if early_stopping:
             params[:] = self._best_params
+
+    def _loss_scalar(self, X, y, sample_weight):
+        """The type of loss_, loss_curve_'s items and best_loss_:
+        scikit-learn's, np.float64 (its losses mix in float64 targets or
+        weights) unless a subclass says otherwise."""
+        return np.float64
 
     def _history(self):
         return {"loss": [], "val_loss": [], "val_score": [], "seconds": [], "learning_rate": []}
@@ -1227,6 +1234,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._score_with_function(
             X, y, sample_weight=sample_weight, score_function=r2_score
         )
+
+    def _loss_scalar(self, X, y, sample_weight):
+        """np.float32 for float32 X and y without sample weights, as
+        scikit-learn's losses of float32 outputs and targets; else float64."""
+        if X.dtype == np.float32 and y.dtype == np.float32 and sample_weight is None:
+            return np.float32
+        return np.float64
 
     def _validate_input(self, X, y, incremental, reset):
         checked = _fastcheck.plain_fit_data(self, X, y, reset)

@@ -656,6 +656,36 @@ def test_loss_attributes_have_scikit_learns_types(solver, early_stopping, dtype)
     assert kinds[1] == kinds[0]
 
 
+@pytest.mark.parametrize("solver,early_stopping",
+                         [("adam", False), ("sgd", True), ("lbfgs", False)])
+@pytest.mark.parametrize("x_dtype,y_dtype,weighted", [
+    (np.float32, np.float32, False), (np.float32, np.float32, True),
+    (np.float32, np.float64, False), (np.float64, np.float32, False),
+    (np.float64, np.float64, False)])
+def test_regressor_loss_attributes_have_scikit_learns_types(solver, early_stopping, x_dtype,
+                                                            y_dtype, weighted):
+    # a regressor's losses are float32 in scikit-learn for float32 X and y
+    # without sample weights (its loss of float32 outputs and targets):
+    # fastmlp's were float64 throughout
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 4)).astype(x_dtype)
+    y = (2 * X[:, 0] + 1).astype(y_dtype)
+    fit_params = {"sample_weight": np.linspace(0.5, 1.5, 120)} if weighted else {}
+    kinds = []
+    for Est in (SkMLPRegressor, MLPRegressor):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = Est(hidden_layer_sizes=(5,), max_iter=3, solver=solver,
+                      early_stopping=early_stopping, random_state=0).fit(X, y, **fit_params)
+            if solver != "lbfgs" and not early_stopping:
+                est.partial_fit(X, y, **fit_params)
+        kinds.append([type(est.loss_)]
+                     + [type(v) for v in (getattr(est, "loss_curve_", None) or [])]
+                     + [type(getattr(est, "best_loss_", None))]
+                     + [type(v) for v in (getattr(est, "validation_scores_", None) or [])[:1]])
+    assert kinds[1] == kinds[0]
+
+
 @pytest.mark.parametrize("out_activation", ["identity", "logistic", "tanh", "relu"])
 def test_out_activation_set_after_fit_predicts_as_scikit_learn(out_activation):
     # a Q&A trick to bound a regressor's output: out_activation_ set after
