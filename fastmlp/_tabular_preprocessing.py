@@ -349,9 +349,10 @@ def _is_complex(v):
 
 def _as_float(col, name):
     """A column as float64 with NaN for missing values, or None if some
-    value is not a number."""
+    value is not a number.  A float64 column is returned as it is (a view
+    of X's column, perhaps read-only): never write to the result."""
     if col.dtype.kind in "biuf":
-        out = col.astype(np.float64)
+        out = col.astype(np.float64, copy=False)
     else:
         missing = _missing_mask(col)
         values = np.where(missing, np.nan, col) if missing.any() else col

@@ -689,3 +689,20 @@ def test_errors_about_a_column_name_it(frame):
         text[2, 1] = "n/a"
     with pytest.raises(ValueError, match=f"Column {where} was numeric in fit but holds"):
         est.predict(text)
+
+
+@pytest.mark.parametrize("Est", [TabularMLPClassifier, TabularMLPRegressor])
+def test_read_only_tables_are_read_and_left_as_they_were(Est):
+    # float64 columns are read in place (no copy): a read-only memory map
+    # (joblib, a loaded model's data) fits and predicts, and nothing is written
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 4))
+    X[::5, 1] = np.nan
+    y = X[:, 0] > 0 if Est is TabularMLPClassifier else 2 * X[:, 0]
+    before = X.copy()
+    X.setflags(write=False)
+    est = Est(**SMALL, random_state=0).fit(X, y)
+    frame = pd.DataFrame(before.copy())
+    np.testing.assert_array_equal(est.predict(X), est.predict(frame))
+    np.testing.assert_array_equal(X, before)
+    np.testing.assert_array_equal(frame.to_numpy(), before)
