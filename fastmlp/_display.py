@@ -25,6 +25,12 @@ def _curve(values, name):
     return arr
 
 
+def _last_epochs(loss, curve):
+    """The epochs of a validation curve: the last ones of the loss curve (a
+    warm start's fit with X_val records it from that fit on only)."""
+    return np.arange(loss.shape[0] - curve.shape[0] + 1, loss.shape[0] + 1)
+
+
 class LossCurveDisplay:
     """Training (and validation) loss per epoch.
 
@@ -106,9 +112,7 @@ class LossCurveDisplay:
         lines = ax.plot(np.arange(1, loss.shape[0] + 1), loss, **train_kw)
         self.ax_score_ = None
         if show_validation and val_loss is not None:
-            lines += ax.plot(
-                np.arange(1, val_loss.shape[0] + 1), val_loss, label="validation"
-            )
+            lines += ax.plot(_last_epochs(loss, val_loss), val_loss, label="validation")
         elif show_validation and val_scores is not None:
             ax_score = ax.twinx()
             # next colour of the loss axes, so the two lines differ
@@ -117,7 +121,7 @@ class LossCurveDisplay:
             except AttributeError:  # private matplotlib API; fall back
                 color = "C1"
             lines += ax_score.plot(
-                np.arange(1, val_scores.shape[0] + 1),
+                _last_epochs(loss, val_scores),
                 val_scores,
                 label="validation",
                 color=color,
@@ -163,14 +167,16 @@ class LossCurveDisplay:
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
         loss_curve = getattr(estimator, "loss_curve_", None)
+        name = type(estimator).__name__
+        if getattr(estimator, "solver", None) == "lbfgs" and hasattr(estimator, "coefs_"):
+            # before loss_curve_: an lbfgs refit of a model fitted with
+            # adam keeps the old, stale curve (as scikit-learn's does)
+            raise ValueError(
+                "LossCurveDisplay needs a per-epoch loss curve, but %s was fitted"
+                " with solver='lbfgs', which records none (no loss_curve_). Fit"
+                " with a stochastic solver such as solver='adam' or 'sgd'." % name
+            )
         if loss_curve is None:
-            name = type(estimator).__name__
-            if getattr(estimator, "solver", None) == "lbfgs":
-                raise ValueError(
-                    "LossCurveDisplay needs a per-epoch loss curve, but %s was fitted"
-                    " with solver='lbfgs', which records none (no loss_curve_). Fit"
-                    " with a stochastic solver such as solver='adam' or 'sgd'." % name
-                )
             raise ValueError(
                 "LossCurveDisplay needs a per-epoch loss curve, but %s has no"
                 " loss_curve_ attribute." % name

@@ -383,8 +383,10 @@ ATTRIBUTES = _entries(
         (fastmlp) Loss on the held-out data after each epoch: the
         ``X_val``, ``y_val`` given to ``fit``, or the ``early_stopping``
         split. It is the weighted mean data loss, without penalties and
-        without dropout. None when there is no held-out data. Stochastic
-        solvers only.
+        without dropout. None when there is no held-out data. Once
+        recorded, it has one entry per entry of ``loss_curve_``: NaN for
+        the epochs of warm-started fits or ``partial_fit`` calls without
+        held-out data. Stochastic solvers only.
 
     validation_scores_ : list of float or None
         Score of the held-out data after each epoch, as ``scoring`` defines

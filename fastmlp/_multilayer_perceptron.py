@@ -101,6 +101,15 @@ def _set_params(estimator, params):
 _PARAM_NAMES = weakref.WeakKeyDictionary()
 
 
+class _CallbackRaised(Exception):
+    """A user callback's StopIteration, carried through SciPy's L-BFGS (which
+    would take it for a request to stop) to be raised again out of fit."""
+
+    def __init__(self, exc):
+        super().__init__(exc)
+        self.exc = exc
+
+
 class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
     """Shared machinery of MLPClassifier and MLPRegressor."""
 
@@ -354,24 +363,33 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             history["loss"].append(float(intermediate_result.fun))
             for key in ("val_loss", "val_score", "seconds", "learning_rate"):
                 history[key].append(None)
-            if run_callbacks(self.callbacks, self, history) or budget.exceeded():
+            try:
+                asked = run_callbacks(self.callbacks, self, history)
+            except StopIteration as exc:
+                # SciPy reads a StopIteration from its callback as "stop":
+                # the user's own goes out of fit as any other exception
+                raise _CallbackRaised(exc) from exc
+            if asked or budget.exceeded():
                 stopped.append(True)
                 raise StopIteration
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
-        opt_res = scipy.optimize.minimize(
-            loss_grad,
-            params.astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            callback=on_iteration if watch else None,
-            options={
-                "maxfun": self.max_fun,
-                "maxiter": self.max_iter,
-                "gtol": self.tol,
-                **_get_additional_lbfgs_options_dict("iprint", iprint),
-            },
-        )
+        try:
+            opt_res = scipy.optimize.minimize(
+                loss_grad,
+                params.astype(np.float64),
+                method="L-BFGS-B",
+                jac=True,
+                callback=on_iteration if watch else None,
+                options={
+                    "maxfun": self.max_fun,
+                    "maxiter": self.max_iter,
+                    "gtol": self.tol,
+                    **_get_additional_lbfgs_options_dict("iprint", iprint),
+                },
+            )
+        except _CallbackRaised as raised:
+            raise raised.exc
         # a stop asked for (max_time, a callback) is no failure to converge:
         # no ConvergenceWarning, as with the stochastic solvers
         self.n_iter_ = (min(opt_res.nit, self.max_iter) if stopped
@@ -449,6 +467,8 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             weight_decay=self.weight_decay, alpha1=self.alpha_l1,
             clip_value=self.grad_clip_value,
         )
+        self._optimizer.set_learning_rate_init(self.learning_rate_init, self.learning_rate,
+                                               self.t_, self.power_t)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
@@ -467,9 +487,13 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         records_loss = X_val is not None and (self._records_validation_loss
                                               or self.scoring == "loss")
         if records_loss and self.validation_loss_curve_ is None:
-            self.validation_loss_curve_ = []
+            # one entry per epoch of loss_curve_: NaN for the epochs of earlier
+            # warm-started fits, which had no held-out data
+            self.validation_loss_curve_ = [np.nan] * len(self.loss_curve_)
         if validation is not None and early_stopping and self.validation_scores_ is None:
+            # early stopping switched on for a warm start with X_val
             self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
 
         n_samples = X.shape[0] if train_idx is None else train_idx.shape[0]
         loss_type = self._loss_scalar(X, y, sample_weight)
@@ -549,6 +573,8 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 if records_loss:
                     val_loss = validation_loss()
                     self.validation_loss_curve_.append(val_loss)
+                elif self.validation_loss_curve_ is not None:
+                    self.validation_loss_curve_.append(np.nan)   # this fit has none
                 self._update_no_improvement_count(
                     early_stopping, X_val, y_val, sample_weight_val, val_loss,
                     self._say(reporter),
@@ -567,6 +593,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                     val_score=history["val_score"][-1], val_loss=val_loss,
                 )
 
+                converged = False
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
                         msg = (
@@ -580,14 +607,17 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                             " for %d consecutive epochs."
                             % (self.tol, self.n_iter_no_change)
                         )
-                    if self._optimizer.trigger_stopping(
-                        msg, self.learning_rate, self._say(reporter)
-                    ):
-                        break
-                    self._no_improvement_count = 0
+                    converged = self._optimizer.trigger_stopping(
+                        msg, self.learning_rate, self._say(reporter))
+                    if not converged:
+                        self._no_improvement_count = 0
 
+                # every callback sees every epoch, the one training stops at too
                 stop = skl_callbacks.epoch_end()
-                if run_callbacks(self.callbacks, self, history) or stop:
+                asked = run_callbacks(self.callbacks, self, history) or stop
+                if converged:
+                    break
+                if asked:
                     self._say(reporter)("A callback asked to stop training.")
                     break
                 if budget.exceeded():
@@ -633,9 +663,12 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
 
     def _encode_validation_targets(self, y_val):
         y_val = np.asarray(y_val)
-        return (y_val.reshape(-1, 1) if y_val.ndim == 1 else y_val).astype(
-            self._params.dtype, copy=False
-        )
+        Y = y_val.reshape(-1, 1) if y_val.ndim == 1 else y_val
+        if Y.ndim != 2 or Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y_val has shape {y_val.shape}, but the model has "
+                             f"{self.n_outputs_} output(s); y_val must have as many "
+                             "target columns as y.")
+        return Y.astype(self._params.dtype, copy=False)
 
     def _say(self, reporter):
         """Where messages go: above the progress bar (progress=True), stdout
@@ -757,7 +790,8 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        # input_dropout refuses sparse X (its mask is drawn on dense rows)
+        tags.input_tags.sparse = not self.input_dropout > 0
         return tags
 
 
@@ -965,11 +999,23 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         labels = np.asarray(self.classes_)[y_idx]
         weights = _label.class_weights(self.class_weight, self.classes_, labels)
         per_sample = weights[y_idx].astype(dtype)
-        return per_sample if sample_weight is None else sample_weight * per_sample
+        weighted = per_sample if sample_weight is None else sample_weight * per_sample
+        if not weighted.any():
+            # scikit-learn's error for the equivalent sample_weight (the
+            # engine would divide by their sum)
+            raise ValueError("class_weight gives every sample a weight of 0: Sample weights "
+                             "must contain at least one non-zero number.")
+        return weighted
 
     def _encode_validation_targets(self, y_val):
         y_val = np.asarray(y_val)
-        if not self._target_type.startswith("multilabel"):
+        multilabel = self._target_type.startswith("multilabel")
+        if (y_val.ndim == 2) != multilabel or (multilabel and y_val.shape[1] != len(self.classes_)):
+            fitted = (f"a label indicator of {len(self.classes_)} columns" if multilabel
+                      else "1-D class labels")
+            raise ValueError(f"y_val has shape {y_val.shape}, but the model was fitted on "
+                             f"{fitted}; y_val must be the same kind of targets.")
+        if not multilabel:
             unseen = np.setdiff1d(np.unique(y_val), self.classes_)
             if len(unseen):
                 raise ValueError(

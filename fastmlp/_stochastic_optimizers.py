@@ -64,6 +64,19 @@ class StochasticOptimizer:
             "clip_value": float(clip_value or 0.0),
         }
 
+    def set_learning_rate_init(self, learning_rate_init, learning_rate, time_step, power_t):
+        """A learning_rate_init set between partial_fit calls takes effect,
+        as the other constants do: the schedule's current rate restarts
+        from it ('invscaling': at the samples seen so far, ``time_step``)."""
+        new = float(learning_rate_init)
+        if new == self.learning_rate_init:
+            return
+        self.learning_rate_init = new
+        if self.solver == "sgd" and learning_rate == "invscaling" and time_step > 0:
+            self.learning_rate = new / (time_step + 1) ** power_t
+        else:
+            self.learning_rate = new
+
     def epoch_constants(self, lr):
         """What the engine's step needs for an epoch at base rate ``lr``."""
         return {"lr": float(lr), **self.hyper}

@@ -91,3 +91,13 @@ def test_class_weight_errors():
     assert not hasattr(est, "coefs_")
     with pytest.raises(InvalidParameterError):
         MLPClassifier(class_weight="auto").fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_class_weights_of_zero_for_every_row_get_scikit_learns_error(solver):
+    # the engine divided by the weights' sum: ZeroDivisionError from C
+    X, y = _multiclass()
+    cw = {c: 0.0 for c in np.unique(y)}
+    with pytest.raises(ValueError, match="Sample weights must contain at least one non-zero"):
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, solver=solver,
+                      class_weight=cw).fit(X, y)

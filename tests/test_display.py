@@ -190,3 +190,37 @@ def test_import_does_not_import_matplotlib():
         "sys.exit('matplotlib' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_an_lbfgs_refit_of_an_adam_model_has_no_curve_to_draw():
+    # loss_curve_ outlives an lbfgs refit (as scikit-learn's): the display
+    # drew the old adam curve for a model fitted with lbfgs
+    X, y = np.random.RandomState(0).normal(size=(60, 4)), np.arange(60) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+        est.set_params(solver="lbfgs").fit(X, y)
+    assert len(est.loss_curve_) == 5
+    with pytest.raises(ValueError, match="fitted with solver='lbfgs'"):
+        LossCurveDisplay.from_estimator(est)
+
+
+def test_the_validation_curve_is_drawn_at_its_own_epochs():
+    # a warm start's fit with X_val after a plain fit: the validation loss
+    # of epochs 6-10 was drawn at 1-5
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(90, 4)), np.arange(90) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, warm_start=True,
+                            random_state=0).fit(X[:60], y[:60])
+        est.fit(X[:60], y[:60], X_val=X[60:], y_val=y[60:])
+    train, validation = LossCurveDisplay.from_estimator(est).lines_
+    np.testing.assert_array_equal(train.get_xdata(), np.arange(1, 11))
+    np.testing.assert_array_equal(validation.get_xdata(), np.arange(1, 11))
+    shown = validation.get_ydata()
+    assert np.isnan(shown[:5]).all() and np.isfinite(shown[5:]).all()
+    # scores alone (scikit-learn's attribute, the scored epochs only): the last ones
+    display = LossCurveDisplay(loss_curve=[3.0, 2.0, 1.0, 0.5], validation_scores=[0.6, 0.7])
+    _, scores = display.plot().lines_
+    np.testing.assert_array_equal(scores.get_xdata(), [3, 4])

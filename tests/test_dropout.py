@@ -221,3 +221,14 @@ def test_dropout_errors():
     # dropout with lbfgs set to zero is fine, and sparse X without input dropout
     MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", dropout=0.0, max_iter=5).fit(X, y)
     MLPClassifier(hidden_layer_sizes=(4,), dropout=0.3, max_iter=2).fit(sp.csr_matrix(X), y)
+
+
+def test_input_dropout_takes_the_sparse_tag_back():
+    # input_dropout refuses sparse X, so the estimator must not say it takes it
+    from sklearn.utils import get_tags
+    from sklearn.utils.estimator_checks import check_estimator_sparse_tag
+
+    assert get_tags(MLPClassifier()).input_tags.sparse
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, input_dropout=0.1)
+    assert not get_tags(est).input_tags.sparse
+    check_estimator_sparse_tag(type(est).__name__, est)

@@ -109,3 +109,27 @@ def test_schedule_second_epoch_step_uses_scheduled_rate(schedule):
                               lr_decay=0.5, lr_step_size=1)
     assert lr1 != est.learning_rate_init
     assert_allclose(p1 - p0, -lr1 * g, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive", "exponential"])
+def test_learning_rate_init_set_between_partial_fits_takes_effect(schedule):
+    # it took effect under fastmlp's schedules only: scikit-learn's kept the
+    # rate of the first call, against README's "set_params between
+    # partial_fit calls takes effect"
+    X, y = _multiclass(n=60)
+    est = MLPClassifier(hidden_layer_sizes=(5,), solver="sgd", momentum=0.0,
+                        learning_rate=schedule, learning_rate_init=0.001, random_state=0)
+    est.partial_fit(X, y, classes=np.unique(y))
+    before = [c.copy() for c in est.coefs_]
+    est.set_params(learning_rate_init=0.5)
+    est.partial_fit(X, y)
+    small = MLPClassifier(hidden_layer_sizes=(5,), solver="sgd", momentum=0.0,
+                          learning_rate=schedule, learning_rate_init=0.001, random_state=0)
+    small.partial_fit(X, y, classes=np.unique(y))
+    small.partial_fit(X, y)
+    step = np.abs(est.coefs_[0] - before[0]).max()
+    small_step = np.abs(small.coefs_[0] - before[0]).max()
+    assert step > 100 * small_step
+    expected = 0.5 / (est.t_ + 1) ** est.power_t if schedule == "invscaling" else 0.5
+    if schedule != "exponential":
+        assert est._optimizer.learning_rate == pytest.approx(expected)

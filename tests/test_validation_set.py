@@ -297,3 +297,53 @@ def test_validation_sample_weight_alone_is_rejected():
                         random_state=0)
     with pytest.raises(ValueError):
         est.fit(X, y, sample_weight_val=np.ones(10))
+
+
+def test_early_stopping_switched_on_for_a_warm_start_with_x_val():
+    # validation_scores_ was made for this case, best_validation_score_ was
+    # left None: the first epoch failed with a bare TypeError
+    X, y = _multiclass(n=90)
+    X_tr, y_tr, X_val, y_val = _split(X, y, 30)
+    est = MLPClassifier(hidden_layer_sizes=(6,), max_iter=3, warm_start=True,
+                        random_state=0).fit(X_tr, y_tr)
+    est.set_params(early_stopping=True)
+    est.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    assert len(est.validation_scores_) == 3
+    assert est.best_validation_score_ == max(est.validation_scores_)
+
+
+def test_validation_loss_curve_has_an_entry_for_every_epoch_once_recorded():
+    # warm starts with and without X_val: NaN where an epoch had no held-out
+    # data, so that the curve lines up with loss_curve_
+    X, y = _multiclass(n=90)
+    X_tr, y_tr, X_val, y_val = _split(X, y, 30)
+    est = MLPClassifier(hidden_layer_sizes=(6,), max_iter=3, warm_start=True, random_state=0)
+    est.fit(X_tr, y_tr)
+    assert est.validation_loss_curve_ is None
+    est.fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+    est.fit(X_tr, y_tr)
+    est.partial_fit(X_tr, y_tr)
+    curve = np.asarray(est.validation_loss_curve_)
+    assert curve.shape == (len(est.loss_curve_),) == (10,)
+    assert np.isnan(curve[:3]).all() and np.isfinite(curve[3:6]).all()
+    assert np.isnan(curve[6:]).all()
+
+
+def test_y_val_of_another_kind_of_targets_says_so():
+    # a 2-D y_val for a multiclass model was reshaped into a message about
+    # arrays the user never passed ("Y (200, 10)")
+    X, y = _multiclass(n=90)
+    X_tr, y_tr, X_val, y_val = _split(X, y, 30)
+    est = MLPClassifier(hidden_layer_sizes=(6,), max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match=r"y_val has shape \(30, 2\), but the model was "
+                                         "fitted on 1-D class labels"):
+        est.fit(X_tr, y_tr, X_val=X_val, y_val=np.c_[y_val, y_val])
+    Y = np.c_[y == 3, y == 7].astype(int)
+    with pytest.raises(ValueError, match="fitted on a label indicator of 2 columns"):
+        est.fit(X_tr, Y[:-30], X_val=X_val, y_val=Y[-30:, 0])
+    X, y = _regression(n=60, n_outputs=2)
+    reg = MLPRegressor(hidden_layer_sizes=(6,), max_iter=2, random_state=0)
+    for bad in (y[-20:, 0], np.c_[y[-20:], y[-20:]]):
+        with pytest.raises(ValueError, match="but the model has 2 output"):
+            reg.fit(X[:-20], y[:-20], X_val=X[-20:], y_val=bad)
+    reg.fit(X[:-20], y[:-20], X_val=X[-20:], y_val=y[-20:])

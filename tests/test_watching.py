@@ -258,3 +258,37 @@ def test_lbfgs_honours_callbacks_and_max_time():
         MLPClassifier((16,), solver="lbfgs", max_norm=1.0).fit(X, y)
     with pytest.raises(ValueError, match="lbfgs"):
         MLPClassifier((16,), solver="lbfgs").fit(X, y, X_val=X, y_val=y)
+
+
+@pytest.mark.parametrize("params", [
+    {"early_stopping": True, "n_iter_no_change": 2, "tol": 10.0},
+    {"n_iter_no_change": 2, "tol": 10.0},
+    {"solver": "sgd", "learning_rate": "adaptive", "n_iter_no_change": 1, "tol": 10.0},
+], ids=["early_stopping", "tol", "adaptive"])
+def test_callbacks_see_the_epoch_training_stops_at(params):
+    # the stop on n_iter_no_change broke out before the callbacks ran: a
+    # logger missed the last epoch (4 epochs, 3 calls)
+    X, y = _multiclass(n=80)
+    seen = []
+    est = MLPClassifier(hidden_layer_sizes=(6,), max_iter=50, random_state=0,
+                        callbacks=lambda est, history: seen.append(len(history["loss"])),
+                        **params).fit(X, y)
+    assert est.n_iter_ < 50   # it stopped on its own
+    assert seen == list(range(1, est.n_iter_ + 1))
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_callbacks_stop_iteration_propagates_with_every_solver(solver):
+    # SciPy's L-BFGS reads a StopIteration from its callback as "stop": the
+    # user's own ended the fit quietly there, and propagated with adam
+    X, y = _multiclass()
+
+    def broken(est, history):
+        if len(history["loss"]) == 2:
+            raise StopIteration("a bug inside the callback")
+
+    est = MLPClassifier(hidden_layer_sizes=(6,), max_iter=20, solver=solver, random_state=0,
+                        callbacks=broken)
+    with pytest.raises(StopIteration, match="a bug inside the callback"):
+        est.fit(X, y)
+    assert not hasattr(est, "coefs_")
