@@ -14,10 +14,11 @@ Design: two modes, one parser.
   total time.  The file is read with the standard library ``csv`` module and
   NumPy: no pandas.  The first non-blank row is the header; every column
   other than the target is a feature and must be numeric and finite.
-  With ``--tabular``, or by itself when a feature cell is not a number (a
-  category, or a missing value), columns may be categorical or have missing
-  values: fastmlp's tabular estimator and HistGradientBoosting are
-  cross-validated on the same folds instead (``_cli_tabular.py``).
+  With ``--tabular``, or by itself when a feature cell is not a finite
+  number (a category, a missing value, +-inf), columns may be categorical or
+  have missing or infinite values: fastmlp's tabular estimator and
+  HistGradientBoosting are cross-validated on the same folds instead
+  (``_cli_tabular.py``).
 
 Every expected failure (a missing or empty file, an unknown column, bad
 data, too few rows for the folds) is raised as ``CLIError`` and reported as
@@ -512,12 +513,16 @@ def _integers(cells):
 
 
 def _has_categories_or_gaps(rows, columns):
-    """Whether a cell of ``columns`` is a missing marker or not a number (a
-    category): such a file needs the tabular estimators."""
+    """Whether a cell of ``columns`` is a missing marker, not a number (a
+    category) or +-inf: such a file needs the tabular estimators (the
+    drop-in MLP, as scikit-learn's, takes finite numbers only)."""
     for row in rows:
         for col in columns:
             cell = row[col].strip()
-            if _missing(cell) or _number(cell) is None:
+            if _missing(cell):
+                return True
+            value = _number(cell)
+            if value is None or math.isinf(value):
                 return True
     return False
 
@@ -557,7 +562,7 @@ def load_csv_data(path, target, task, tabular=False):
     tabular = tabular or _has_categories_or_gaps(rows, features)
     if tabular:
         from fastmlp._cli_tabular import parse_table
-        X = parse_table(path, header, rows, lines, features)
+        X = parse_table(rows, features)
     else:
         X = _parse_features(path, header, rows, lines, features)
     cells = [row[t].strip() for row in rows]

@@ -8,8 +8,8 @@ column is kept as it is written:
   default missing markers), or NaN in any case (``_cli._missing``), is a
   missing value;
 - a column whose other cells are all numbers is numeric (missing -> NaN;
-  +-inf is an error), any other column is categorical (its strings, missing
-  -> None).
+  +-inf kept: both models rank it past every finite value), any other column
+  is categorical (its strings, missing -> None).
 
 ``TabularMLPClassifier``/``TabularMLPRegressor`` (defaults, ``--max-iter``,
 ``--n-ensemble``, ``--hidden-layer-sizes`` and ``--random-state`` passed on)
@@ -35,10 +35,10 @@ from sklearn.base import BaseEstimator, clone
 HISTGB_MAX_CATEGORIES = 254  # HistGradientBoosting bins a category per value, 255 at most
 
 
-def parse_table(path, header, rows, lines, columns):
+def parse_table(rows, columns):
     """(object array of shape (n_rows, n_columns), bool mask of the
-    categorical columns); CLIError for a non-finite number."""
-    from fastmlp._cli import CLIError, _missing, _number, _show
+    categorical columns) of the CSV rows' ``columns``."""
+    from fastmlp._cli import _missing, _number
 
     X = np.empty((len(rows), len(columns)), dtype=object)
     categorical = np.zeros(len(columns), dtype=bool)
@@ -46,7 +46,7 @@ def parse_table(path, header, rows, lines, columns):
         cells = [row[col].strip() for row in rows]
         missing = [_missing(c) for c in cells]
         values = []
-        for i, (cell, miss) in enumerate(zip(cells, missing)):
+        for cell, miss in zip(cells, missing):
             if miss:
                 values.append(math.nan)
                 continue
@@ -54,11 +54,6 @@ def parse_table(path, header, rows, lines, columns):
             if value is None:
                 categorical[j] = True
                 break
-            if not math.isfinite(value):
-                raise CLIError(
-                    f"feature column {header[col]!r} has the non-finite value {_show(cell)} "
-                    f"in row {i + 1} (line {lines[i]} of {path})"
-                )
             values.append(value)
         if categorical[j]:
             X[:, j] = [None if m else c for c, m in zip(cells, missing)]

@@ -53,7 +53,11 @@ piecewise-linear and periodic features read the 'quantile' value.
 
 A missing value (NaN, None, pandas NA) becomes 0, the median's image, and,
 when the column had missing values in ``fit`` and ``add_missing_indicator``
-is on, a 0/1 indicator column records it.  +-inf is an error.
+is on, a 0/1 indicator column records it.  +-inf ranks past every finite
+value, as HistGradientBoosting bins it: fit's statistics read it as the
+column's largest (smallest) finite value, and at transform 'quantile' maps
+it to the top (bottom) level and 'robust' to +-3 after smooth clipping (the
+output dtype's largest value without).
 
 Categorical column j: its values are compared as strings (``str(v)``, an
 integral float written as an int).  A flag keeps its meaning across
@@ -347,7 +351,7 @@ def _is_complex(v):
     return isinstance(v, (complex, np.complexfloating))
 
 
-def _as_float(col, name):
+def _as_float(col):
     """A column as float64 with NaN for missing values, or None if some
     value is not a number.  A float64 column is returned as it is (a view
     of X's column, perhaps read-only): never write to the result."""
@@ -362,12 +366,20 @@ def _as_float(col, name):
             out = values.astype(np.float64)
         except (TypeError, ValueError):
             return None
-    if np.isinf(out).any():
-        raise ValueError(
-            f"Input column {name} contains infinity; fastmlp's tabular preprocessing "
-            "accepts NaN (a missing value) but not +-inf."
-        )
     return out
+
+
+def _infinities_as_extremes(x):
+    """The non-missing values x for fit's statistics: +-inf as the largest
+    (smallest) finite value, so that it ranks past every finite one (+-1
+    when no value is finite)."""
+    infinite = np.isinf(x)
+    if not infinite.any():
+        return x
+    finite = x[~infinite]
+    if finite.shape[0] == 0:
+        return np.sign(x)
+    return np.clip(x, finite.min(), finite.max())
 
 
 def _check_frame_shape(X, who):
@@ -643,8 +655,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                     f"categorical_features must be 'auto' or a list of columns, got {spec!r}."
                 )
             # object data: categorical unless every value is a number
-            return np.array([flag if flag is not None
-                             else _as_float(cols[i], self._column_label(i)) is None
+            return np.array([flag if flag is not None else _as_float(cols[i]) is None
                              for i, flag in enumerate(flags)], dtype=bool)
         spec = np.asarray(spec)
         mask = np.zeros(n, dtype=bool)
@@ -713,13 +724,13 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.quantiles_ = []
         indicators = []
         for k, j in enumerate(self.numeric_columns_):
-            x = _as_float(cols[j], self._column_label(j))
+            x = _as_float(cols[j])
             if x is None:
                 raise ValueError(
                     f"Column {self._column_label(j)} was given as numeric but holds values "
                     "that are not numbers."
                 )
-            x = x[~np.isnan(x)]
+            x = _infinities_as_extremes(x[~np.isnan(x)])
             if x.shape[0] < cols[j].shape[0]:
                 indicators.append(k)
             if self.numeric_scaling in ("quantile", "both"):
@@ -809,7 +820,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         pos += n_num * int(self.n_bins)
         xs = []
         for j in self.numeric_columns_:
-            x = _as_float(cols[j], self._column_label(j))
+            x = _as_float(cols[j])
             if x is None:
                 raise ValueError(f"Column {self._column_label(j)} was numeric in fit but "
                                  "holds values that are not numbers.")

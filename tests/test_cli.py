@@ -223,11 +223,17 @@ def test_a_category_or_a_gap_takes_the_tabular_estimators(tmp_path, capsys, odd_
                           "--solver does not apply")
 
 
-def test_error_non_finite_feature(tmp_path, capsys):
-    path = tmp_path / "inf.csv"
-    path.write_text("f1,y\n1,0\ninf,1\n4,0\n")
-    check_error(capsys, ["--csv", str(path), "--target", "y", "--cv", "2"],
-                "column 'f1'", "non-finite", "'inf'")
+def test_an_infinite_feature_takes_the_tabular_estimators(tmp_path, capsys):
+    # the drop-in MLP takes finite numbers only (as scikit-learn's); the
+    # tabular estimators and HistGradientBoosting take +-inf
+    rows = [[f"{i / 3:.3f}", "inf" if i == 4 else f"{(i * 7) % 5}.5", i % 2] for i in range(24)]
+    rows[9][1] = "-inf"
+    path = write_csv(tmp_path / "inf.csv", ["f1", "f2", "y"], rows)
+    assert main(["--csv", path, "--target", "y", "--cv", "2", "--max-iter", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "cross-validating the tabular estimators" in captured.err
+    assert "TabularMLPClassifier: accuracy" in captured.out
+    assert "HistGradientBoosting: accuracy" in captured.out
 
 
 @pytest.mark.parametrize("content", ["", "\n\n  \n"])
@@ -348,11 +354,16 @@ def test_csv_tabular_regression(regression_csv, capsys):
     assert "TabularMLPRegressor: R\u00b2" in out and "HistGradientBoosting: R\u00b2" in out
 
 
-def test_csv_tabular_rejects_infinity(tmp_path, capsys):
+def test_csv_tabular_keeps_infinity(tmp_path):
+    # both models rank +-inf past every finite value (it was an error)
+    from fastmlp._cli import read_csv
+    from fastmlp._cli_tabular import parse_table
+
     path = write_csv(tmp_path / "inf.csv", ["a", "y"],
-                     [[f"{i}", i % 2] for i in range(19)] + [["inf", 1]])
-    rc = main(["--csv", path, "--target", "y", "--tabular"])
-    assert_one_line_error(rc, capsys.readouterr().err, "non-finite value 'inf'", "row 20")
+                     [[f"{i}", i % 2] for i in range(19)] + [["-inf", 1]])
+    _, cells, _ = read_csv(path)
+    X, categorical = parse_table(cells, [0])
+    assert not categorical[0] and X[19, 0] == -np.inf
 
 
 def test_tabular_needs_csv(capsys):
@@ -411,8 +422,8 @@ def test_tabular_reads_pandas_missing_markers_as_missing(tmp_path, marker):
     path = write_csv(tmp_path / "m.csv", header, rows)
     from fastmlp._cli import read_csv
 
-    head, cells, lines = read_csv(path)
-    X, categorical = parse_table(path, head, cells, lines, [0])
+    _, cells, _ = read_csv(path)
+    X, categorical = parse_table(cells, [0])
     assert not categorical[0]
     assert np.isnan(X[::5, 0].astype(float)).all() and not np.isnan(X[1, 0])
 
@@ -564,8 +575,8 @@ def test_any_spelling_of_nan_is_a_missing_value(tmp_path, capsys, cell):
     from fastmlp._cli import read_csv
     from fastmlp._cli_tabular import parse_table
 
-    head, cells, lines = read_csv(path)
-    X, categorical = parse_table(path, head, cells, lines, [1])
+    _, cells, _ = read_csv(path)
+    X, categorical = parse_table(cells, [1])
     assert not categorical[0] and np.isnan(X[::10, 0].astype(float)).all()
     # in the target it is a missing target, said as such
     rows[5][2] = cell
@@ -581,8 +592,8 @@ def test_a_number_with_underscores_is_text_as_pandas_reads_it(tmp_path):
 
     assert _number("1_000") is None and _number(" 2.5 ".strip()) == 2.5
     path = write_csv(tmp_path / "u.csv", ["x", "y"], [["1_000", 0], ["2", 1]] * 5)
-    head, cells, lines = read_csv(path)
-    assert parse_table(path, head, cells, lines, [0])[1][0]   # categorical
+    _, cells, _ = read_csv(path)
+    assert parse_table(cells, [0])[1][0]   # categorical
 
 
 def test_integer_labels_past_2_to_the_53_stay_apart(tmp_path, capsys):

@@ -345,8 +345,6 @@ def test_errors(cls):
     y = np.arange(30) % 2
     with pytest.raises(ValueError, match="requires y"):
         cls(**SMALL).fit(X, None)
-    with pytest.raises(ValueError, match="infinity"):
-        cls(**SMALL).fit(np.r_[X[:-1], [[np.inf, 0]]], y)
     with pytest.raises(InvalidParameterError):
         cls(lr_schedule="linear").fit(X, y)
     with pytest.raises(InvalidParameterError):

@@ -140,13 +140,32 @@ def test_missing_indicator_only_for_columns_missing_in_fit():
     assert TabularPreprocessor(add_missing_indicator=False).fit(X).n_features_out_ == 2
 
 
-def test_infinity_is_an_error():
-    X = np.array([[1.0], [np.inf]])
-    with pytest.raises(ValueError, match="infinity"):
-        TabularPreprocessor().fit(X)
-    pre = TabularPreprocessor().fit(np.array([[1.0], [2.0]]))
-    with pytest.raises(ValueError, match="infinity"):
-        pre.transform(X)
+@pytest.mark.parametrize("scaling", ["quantile", "robust", "both"])
+def test_infinity_ranks_past_every_finite_value(scaling):
+    # as HistGradientBoosting bins it (it was an error): fit's statistics
+    # read +-inf as the column's largest (smallest) finite value, and a
+    # transform maps it past every finite value, as any value beyond fit's
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=200)
+    x_inf = x.copy()
+    x_inf[::9], x_inf[4::13] = np.inf, -np.inf
+    finite = x_inf[np.isfinite(x_inf)]
+    pre = TabularPreprocessor(numeric_scaling=scaling).fit(x_inf[:, None])
+    same = TabularPreprocessor(numeric_scaling=scaling).fit(
+        np.clip(x_inf, finite.min(), finite.max())[:, None])
+    np.testing.assert_array_equal(pre.center_, same.center_)
+    np.testing.assert_array_equal(pre.scale_, same.scale_)
+    for q, q_same in zip(pre.quantiles_, same.quantiles_):
+        np.testing.assert_array_equal(q, q_same)
+    beyond = np.array([[np.inf], [finite.max() + 1e6], [-np.inf], [finite.min() - 1e6]])
+    out = pre.transform(beyond)
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out[0], out[1])
+    np.testing.assert_array_equal(out[2], out[3])
+    assert (out[0, 0] >= pre.transform(x[:, None])[:, 0]).all() and out[0, 0] > 0
+    # a column of infinities alone: +-1 for the statistics, finite outputs
+    signs = TabularPreprocessor(numeric_scaling=scaling).fit(np.sign(x)[:, None] * np.inf)
+    assert np.isfinite(signs.transform(np.sign(x)[:, None] * np.inf)).all()
 
 
 def _frame():
