@@ -133,6 +133,10 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
     # so that the ensemble's fit stops and restores the estimator instead of
     # training the next members and averaging a half-trained one in
     _keeps_interrupted_fit = True
+    # The error of a fit whose weights became non-finite: scikit-learn's; the
+    # tabular networks name the learning rate, as their inputs are scaled
+    _diverged_message = ("Solver produced non-finite parameter weights. The input data may"
+                         " contain large values and need to be preprocessed.")
 
     @classmethod
     def _get_param_names(cls):
@@ -308,10 +312,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 self._fit_lbfgs(X, y, sample_weight, n_threads)
 
         if not _fastcheck.finite_values(self._params):
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
-            )
+            raise ValueError(self._diverged_message)
         return self
 
     def _apply_class_weight(self, y, sample_weight, dtype, incremental):

@@ -25,12 +25,14 @@ table, side by side in threads, each on a fixed share of the OpenMP threads
 (``_train_side_by_side``); each differs by its held-out rows and its seed.
 """
 import threading
+import warnings
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn import config_context, get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -109,6 +111,12 @@ MAX_STEPS = None
 # (bench/tabular.py's 'small' set): 0.952 against 0.960 (README, "Tables").
 MIN_STEPS = 256
 _SEED_BOUND = 2**31 - 1
+# row weights whose largest is outside this range are rescaled to a largest
+# of 1 before the float32 cast (_network_weights)
+WEIGHT_RANGE = (1e-30, 1e30)
+# the bounds of n_lr_cycles and periodic_scale (_COMMON_CONSTRAINTS)
+MAX_LR_CYCLES = 64
+MAX_PERIODIC_SCALE = 1e3
 
 _COMMON_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -116,7 +124,8 @@ _COMMON_CONSTRAINTS = {
                                "softplus", "gelu", "silu"})],
     "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
     "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
-    "n_lr_cycles": [Interval(Integral, 1, None, closed="left")],
+    # 2**n_lr_cycles in the schedule; past ~30 a cycle is under one step anyway
+    "n_lr_cycles": [Interval(Integral, 1, MAX_LR_CYCLES, closed="both")],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "min_steps": [Interval(Integral, 0, None, closed="left")],
     "max_steps": [Interval(Integral, 1, None, closed="left"), None],
@@ -140,7 +149,9 @@ _COMMON_CONSTRAINTS = {
     "add_missing_indicator": ["boolean"],
     "n_bins": [Interval(Integral, 0, None, closed="left")],
     "n_periodic": [Interval(Integral, 0, None, closed="left")],
-    "periodic_scale": [Interval(Real, 0, None, closed="neither")],
+    # the engine's cosine is exact to |argument| ~1e5 (_vtrig.h): a scale of
+    # 1e3 reaches ~8e4 (3.09 scaled units, 4 sigma of N(0, 1) frequencies)
+    "periodic_scale": [Interval(Real, 0, MAX_PERIODIC_SCALE, closed="right")],
     "learn_periodic": ["boolean"],
     "periodic_lr": [Interval(Real, 0, None, closed="neither")],
     "periodic_dim": [Interval(Integral, 0, None, closed="left")],
@@ -164,7 +175,7 @@ lr_schedule : {{'multicycle', 'cosine', 'constant'}}, default='multicycle'
     Learning-rate factor over training, evaluated at each minibatch:
     'multicycle' is ``n_lr_cycles`` warm-up-and-anneal cycles, each twice
     as long as the one before (see ``fastmlp._tabular_schedules``).
-n_lr_cycles : int >= 1, default=4
+n_lr_cycles : int in [1, 64], default=4
     Cycles of the 'multicycle' schedule.
 max_iter : int >= 1, default={max_iter}
     Epochs. Training always runs them all (the schedules span them),
@@ -249,7 +260,7 @@ n_periodic : int >= 0, default=8
     with random frequencies ``f`` drawn once per fit at scales spread from
     ``periodic_scale / 20`` to ``periodic_scale`` (see
     ``TabularPreprocessor``).
-periodic_scale : float > 0, default=1.0
+periodic_scale : float in (0, 1000], default=1.0
     Largest scale of the periodic features' frequencies, in units of the
     scaled column (about +-3 after smooth clipping).
 learn_periodic : bool, default=True
@@ -391,12 +402,36 @@ def _epochs(max_iter, min_steps, max_steps, n_batches):
     return max(1, min(epochs, -(-int(max_steps) // n_batches)))
 
 
+def _kept_epoch(scores):
+    """The 1-based epoch whose weights the network kept: the latest of the
+    tied best validation scores, NaN never the best; 0 (the initial
+    weights) when no score is a number."""
+    s = np.asarray(scores, dtype=np.float64)
+    s = np.where(np.isnan(s), -np.inf, s)
+    if not (s > -np.inf).any():
+        return 0
+    return len(s) - int(np.argmax(s[::-1]))
+
+
 def _row_weights(sample_weight, X):
-    """scikit-learn's checks of sample_weight (length, finite, not all 0):
-    float32, the networks' dtype; None stays None."""
+    """scikit-learn's checks of sample_weight (length, finite, not all 0),
+    in float64 as HistGradientBoosting's (a float32 cast first made 1e39
+    'infinity' and 1e-46 all zeros); None stays None."""
     if sample_weight is None:
         return None
-    return _check_sample_weight(sample_weight, X, dtype=np.float32)
+    return _check_sample_weight(sample_weight, X, dtype=np.float64)
+
+
+def _network_weights(weights):
+    """The row weights in the networks' float32: as they are when their
+    largest is within WEIGHT_RANGE, else divided by it (the fit does not
+    depend on their scale); None stays None."""
+    if weights is None:
+        return None
+    largest = weights.max()
+    if not WEIGHT_RANGE[0] <= largest <= WEIGHT_RANGE[1]:
+        weights = weights / largest
+    return weights.astype(np.float32)
 
 
 def _predict_rows(row_bytes):
@@ -653,8 +688,17 @@ class _BaseTabularMLP(BaseEstimator):
         self.loss_curve_ = list(net.loss_curve_)
         scores = net.validation_scores_
         self.validation_scores_ = None if scores is None else list(scores)
-        # the latest of tied best epochs, the one the network kept
-        self.best_epoch_ = (len(scores) - int(np.argmax(scores[::-1]))) if scores else net.n_iter_
+        self.best_epoch_ = _kept_epoch(scores) if scores else net.n_iter_
+        diverged = [k for k, m in enumerate(members) if not np.isfinite(m.loss_curve_).all()]
+        if diverged:
+            # on a held-out split a member keeps its best epoch before the
+            # loss became NaN (scikit-learn's early stopping); said, not silent
+            first = int(np.argmin(np.isfinite(members[diverged[0]].loss_curve_))) + 1
+            warnings.warn(
+                f"Training diverged in {len(diverged)} of {len(members)} network(s): the "
+                f"training loss became non-finite (the first from epoch {first}); each "
+                "keeps its best epoch before that. Lower learning_rate_init "
+                f"({self.learning_rate_init}) to train further.", ConvergenceWarning)
 
     def _members_mean(self, method, Xt):
         """The members' outputs (``method`` of each network), averaged."""
@@ -885,8 +929,8 @@ class_weight : dict, 'balanced' or None, default=None
         check_classification_targets(y)
         rng = check_random_state(self.random_state)
         pre, Xt = self._fit_preprocessor(X, y, rng)
-        members = self._fit_members(TabularNetClassifier, pre, Xt, y, y, rng,
-                                    self._class_weighted(_row_weights(sample_weight, X), y),
+        weights = _network_weights(self._class_weighted(_row_weights(sample_weight, X), y))
+        members = self._fit_members(TabularNetClassifier, pre, Xt, y, y, rng, weights,
                                     self.label_smoothing)
         self._set_fitted(pre, members)
         self.classes_ = members[0].classes_
@@ -899,7 +943,12 @@ class_weight : dict, 'balanced' or None, default=None
             return sample_weight
         classes, of_row = np.unique(y, return_inverse=True)
         per_row = _label.class_weights(self.class_weight, classes, y)[of_row].astype(np.float32)
-        return per_row if sample_weight is None else sample_weight * per_row
+        if sample_weight is None:
+            return per_row
+        # the product of the float32 factors, as before weights were checked in float64
+        return (sample_weight.astype(np.float32) * per_row
+                if WEIGHT_RANGE[0] <= sample_weight.max() <= WEIGHT_RANGE[1]
+                else sample_weight * per_row)
 
     def predict(self, X):
         """Predicted class of each row.
@@ -1094,7 +1143,7 @@ clip_output : bool, default=True
             y_mean, y_scale = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
         target = _standardized(Y, y_mean, y_scale).reshape(y.shape)
         members = self._fit_members(TabularNetRegressor, pre, Xt, target, None, rng,
-                                    _row_weights(sample_weight, X))
+                                    _network_weights(_row_weights(sample_weight, X)))
         self._set_fitted(pre, members)
         self.y_min_, self.y_max_ = Y.min(axis=0), Y.max(axis=0)
         self.y_mean_, self.y_scale_ = y_mean, y_scale

@@ -185,6 +185,11 @@ class _ScheduledMixin:
     _warns_at_max_iter = False  # the epoch budget is the recipe (_multilayer_perceptron)
     _keeps_latest_best = True  # the latest of tied best epochs, as RealMLP
     _keeps_interrupted_fit = False  # Ctrl-C stops the ensemble's fit (_tabular)
+    # the preprocessing scales every input: a diverging fit is the step's size
+    _diverged_message = (
+        "Training diverged: the network's weights became non-finite. Lower "
+        "learning_rate_init (or weight_decay); the preprocessing already scales "
+        "every input column.")
 
     def _initialize(self, y, layer_units, dtype):
         # the drop-in's Glorot init (its random stream untouched), then the

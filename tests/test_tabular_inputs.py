@@ -716,3 +716,64 @@ def test_read_only_tables_are_read_and_left_as_they_were(Est):
     np.testing.assert_array_equal(est.predict(X), est.predict(frame))
     np.testing.assert_array_equal(X, before)
     np.testing.assert_array_equal(frame.to_numpy(), before)
+
+
+def test_kept_epoch_never_takes_a_nan_score_for_the_best():
+    from fastmlp._tabular import _kept_epoch
+
+    assert _kept_epoch([np.nan, 1.0, 3.0, 3.0, np.nan]) == 4   # the latest of the tied best
+    assert _kept_epoch([-7e27, np.nan, np.nan]) == 1
+    assert _kept_epoch([np.nan, np.nan]) == 0   # the initial weights
+
+
+def test_a_diverging_fit_says_so_and_names_the_learning_rate():
+    # a learning rate of 1e4: 127 of 128 validation scores NaN, best_epoch_
+    # named an epoch of NaN score, and nothing was said; without a held-out
+    # split the error blamed the input data, which the preprocessing scales
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 3))
+    est = TabularMLPRegressor(learning_rate_init=1e4, max_iter=8, min_steps=0, n_ensemble=1,
+                              random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Training diverged in 1 of 1 network.*"
+                                                "Lower learning_rate_init"):
+        est.fit(X, 3 * X[:, 0])
+    scores = np.asarray(est.validation_scores_)
+    assert np.isnan(scores).any()
+    assert np.isfinite(scores[est.best_epoch_ - 1])
+    assert scores[est.best_epoch_ - 1] == np.nanmax(scores)
+    assert np.isfinite(est.predict(X)).all()
+    message = "Training diverged: the network's weights became non-finite. Lower learning_rate_init"
+    with pytest.raises(ValueError, match=message):
+        est.set_params(best_epoch=False).fit(X, 3 * X[:, 0])
+    # a classifier's held-out accuracy stays a number on non-finite weights,
+    # which it may then keep: the same error
+    with pytest.raises(ValueError, match=message):
+        TabularMLPClassifier(learning_rate_init=1e6, max_iter=8, min_steps=0, n_ensemble=1,
+                             random_state=0).fit(X, X[:, 0] > 0)
+
+
+@pytest.mark.parametrize("w", [1e39, 1e-46])
+def test_sample_weights_finite_in_float64_are_taken_at_any_scale(w):
+    # cast to float32 before their checks: 1e39 was 'infinity' (with NumPy's
+    # overflow warning) and 1e-46 all zeros; HistGradientBoosting takes both
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(120, 3)), np.arange(120) % 2
+    plain = TabularMLPClassifier(**SMALL, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        weighted = TabularMLPClassifier(**SMALL, random_state=0).fit(
+            X, y, sample_weight=np.full(120, w))
+    np.testing.assert_array_equal(weighted.predict_proba(X), plain.predict_proba(X))
+
+
+@pytest.mark.parametrize("param,bad,good", [("n_lr_cycles", 65, 64),
+                                            ("periodic_scale", 1001.0, 1000.0)])
+def test_parameters_past_what_the_engine_computes_are_refused(param, bad, good):
+    # n_lr_cycles=1024 overflowed 2**n (OverflowError); a periodic scale of
+    # 1e9 sent the engine's cosine past its range and the fit into NaN
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = np.random.RandomState(0).normal(size=(60, 2)), np.arange(60) % 2
+    with pytest.raises(InvalidParameterError, match=param):
+        TabularMLPClassifier(**SMALL, **{param: bad}).fit(X, y)
+    TabularMLPClassifier(**SMALL, **{param: good}).fit(X, y)
