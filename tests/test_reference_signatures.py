@@ -22,8 +22,8 @@ from fastmlp._stochastic_optimizers import StochasticOptimizer
 
 # the engine optimizer's methods that are the estimator's learning-rate
 # schedule and persistence, not part of a step: the reference leaves them out
-OPTIMIZER_ENGINE_ONLY = {"iteration_ends", "trigger_stopping", "writable", "fits",
-                         "to_state", "from_state"}
+OPTIMIZER_ENGINE_ONLY = {"iteration_ends", "trigger_stopping", "set_learning_rate_init",
+                         "writable", "fits", "to_state", "from_state"}
 # ...and what the reference's optimizer adds (to copy the engine's state)
 OPTIMIZER_REFERENCE_ONLY = {"copy_of"}
 # the engine Problem's buffers, which the reference has no use for (pace:
