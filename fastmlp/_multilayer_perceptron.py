@@ -101,6 +101,24 @@ def _set_params(estimator, params):
 _PARAM_NAMES = weakref.WeakKeyDictionary()
 
 
+def _model_weights(sample_weight, dtype):
+    """Checked sample weights (scikit-learn's checks and messages, in their
+    own dtype) in the model's dtype, which the engine weighs in; weights a
+    float32 model cannot hold are an error (scikit-learn trains on them in
+    float64)."""
+    if sample_weight.dtype == dtype:
+        return sample_weight
+    with np.errstate(over="ignore", under="ignore"):
+        cast = sample_weight.astype(dtype)
+    if not np.isfinite(cast).all() or not cast.any():
+        raise ValueError(
+            f"sample_weight spans {np.abs(sample_weight[sample_weight != 0]).min():g} to "
+            f"{np.abs(sample_weight).max():g}, beyond {np.dtype(dtype).name}'s range: the "
+            f"model trains in {np.dtype(dtype).name} (that of X). Scale the weights, or fit "
+            "float64 X.")
+    return cast
+
+
 class _CallbackRaised(Exception):
     """A user callback's StopIteration, carried through SciPy's L-BFGS (which
     would take it for a request to stop) to be raised again out of fit."""
@@ -257,7 +275,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             # continue in the model's dtype
             X = X.astype(self._packed().dtype, copy=False)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            sample_weight = _model_weights(_check_sample_weight(sample_weight, X), X.dtype)
         sample_weight = self._apply_class_weight(y, sample_weight, X.dtype, incremental)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
@@ -400,8 +418,10 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             # scikit-learn returns here too (its weights stay finite), where
             # NumPy's overflow warnings say why; the engine's loops do not warn
             warnings.warn(
-                "The loss is not finite (overflow): the input data may contain "
-                "large values and need to be preprocessed.", RuntimeWarning)
+                "The loss is not finite: the input data may contain large values "
+                "and need to be preprocessed"
+                + (", or y negative values, which loss='poisson' cannot fit."
+                   if self.loss == "poisson" else "."), RuntimeWarning)
         params[:] = opt_res.x
         self._pace_report = problem.pace_report()  # bench --contention
 
@@ -734,6 +754,10 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             # NumPy's promotion, as scikit-learn's X @ coefs_ gets it: a
             # float32 model keeps float32 for bool and 8/16-bit integers
             dtype = np.result_type(X.dtype, params.dtype)
+            if dtype not in (np.float32, np.float64):
+                # long double (scikit-learn computes in it): the engine's
+                # float64, the widest it has
+                dtype = np.float64
             X = X.astype(dtype, copy=False)
             params = params.astype(dtype, copy=False)
         out = _engine.Problem(layout, X, None, None, params).forward()

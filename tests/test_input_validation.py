@@ -752,3 +752,49 @@ def test_diverging_partial_fit_raises_and_never_predicts_nan(unscaled, dtype):
         for _ in range(10):
             est.partial_fit(X, y)
             assert not np.isnan(est.predict(X)).any()
+
+
+@pytest.mark.parametrize("Est,Sk", [(MLPClassifier, SkMLPClassifier),
+                                    (MLPRegressor, SkMLPRegressor)])
+def test_long_double_x_predicts(Est, Sk):
+    # predict on np.longdouble X raised "No matching signature found" (the
+    # engine computes in float32 or float64); scikit-learn predicts
+    X, y = make_regression(n_samples=40, n_features=3, random_state=0)
+    y = y > 0 if Est is MLPClassifier else y
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = Est(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(est.predict(X.astype(np.longdouble)), est.predict(X))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sample_weight_is_checked_in_its_own_dtype(dtype):
+    # checked in X's dtype, an infinite weight was named float32's; and
+    # weights past float32's range turned to inf or to all zeros
+    X, y = make_regression(n_samples=40, n_features=3, random_state=0)
+    X = X.astype(dtype)
+    bad = np.ones(40)
+    bad[3] = np.inf
+    messages = []
+    for Est in (SkMLPRegressor, MLPRegressor):
+        with pytest.raises(ValueError) as raised:
+            Est(max_iter=2).fit(X, y, sample_weight=bad)
+        messages.append(str(raised.value))
+    assert messages[0] == messages[1] and "float64" in messages[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for scale in (1e300, 1e-50):
+            est = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+            if dtype == np.float64:
+                est.fit(X, y, sample_weight=np.full(40, scale))
+                assert np.isfinite(est.coefs_[0]).all()
+            else:
+                with pytest.raises(ValueError, match="beyond float32's range: the model "
+                                                     "trains in float32"):
+                    est.fit(X, y, sample_weight=np.full(40, scale))
+
+
+def test_lbfgs_non_finite_poisson_loss_names_negative_targets():
+    X, y = make_regression(n_samples=40, n_features=3, random_state=0)
+    with pytest.warns(RuntimeWarning, match="negative values, which loss='poisson'"):
+        MLPRegressor(solver="lbfgs", loss="poisson", max_iter=5, random_state=0).fit(X, y)
