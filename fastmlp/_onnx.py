@@ -157,21 +157,27 @@ def _check_model(model):
     from fastmlp._multilayer_perceptron import MLPClassifier, MLPRegressor
 
     if not isinstance(model, (MLPClassifier, MLPRegressor)):
-        raise TypeError(
-            "to_onnx exports fastmlp.MLPClassifier and fastmlp.MLPRegressor, got "
-            f"{type(model).__module__}.{type(model).__qualname__}. (For scikit-learn's "
-            "own estimators, use skl2onnx.)"
-        )
+        name = f"{type(model).__module__}.{type(model).__qualname__}"
+        if name.startswith("fastmlp."):
+            hint = (" The tabular estimators are not exported: their preprocessing "
+                    "(TabularPreprocessor) has no ONNX graph here.")
+        else:
+            hint = " (For scikit-learn's own estimators, use skl2onnx.)"
+        raise TypeError("to_onnx exports fastmlp.MLPClassifier and fastmlp.MLPRegressor, "
+                        f"got {name}.{hint}")
     check_is_fitted(model, "coefs_")
-    if model._layout_extras():
-        # a tabular estimator's network: its periodic input layer, input
-        # scale and parametric activations have no ONNX graph here, and
-        # exporting without them would predict otherwise
+    extras = model._layout_extras()
+    parts = [what for what, on in (
+        ("a periodic input layer", extras.get("periodic") is not None),
+        ("an input scale", extras.get("input_scale")),
+        ("parametric activations", extras.get("parametric")),
+        ("categorical embeddings", extras.get("embedding") is not None)) if on]
+    if parts:
+        # a tabular estimator's network: those layers have no ONNX graph
+        # here, and exporting without them would predict otherwise
         raise ValueError(
-            "to_onnx cannot export a network with a periodic input layer, an input "
-            "scale or parametric activations (a TabularMLPClassifier/Regressor's "
-            "network_)."
-        )
+            f"to_onnx cannot export a network with {', '.join(parts)} (a "
+            "TabularMLPClassifier/Regressor's network_).")
 
 
 def _hidden_activations(model):

@@ -532,6 +532,24 @@ def _category_cells(col):
     return missing, np.asarray([s for _, s in cells], dtype=str)
 
 
+def _unique_names(names):
+    """names, each one that repeats an earlier one suffixed _1, _2, ... (the
+    first free): a category named 'missing' and the missing column, or a
+    column 'a_missing' and a's indicator, were both 'c_missing' and
+    'a_missing', and a pandas output had duplicate columns."""
+    seen, out = set(names), []
+    taken = set()
+    for name in names:
+        if name in taken:
+            k = 1
+            while f"{name}_{k}" in seen or f"{name}_{k}" in taken:
+                k += 1
+            name = f"{name}_{k}"
+        taken.add(name)
+        out.append(name)
+    return out
+
+
 class TabularPreprocessor(TransformerMixin, BaseEstimator):
     """Numeric and categorical table columns to one float matrix.
 
@@ -909,7 +927,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         out += codes
         out += [f"{names[j]}_cos{i}" for j in self.numeric_columns_
                 for i in range(self.periodic_frequencies_.shape[1])]
-        return np.asarray(out, dtype=object)
+        return np.asarray(_unique_names(out), dtype=object)
 
     def _column_label(self, j):
         """Input column j as an error names it: its name, quoted, when fit saw

@@ -372,3 +372,24 @@ def test_out_activation_set_after_fit_exports_as_predicted(out_activation):
     want = model.predict(X)
     assert (want == 0).any() if out_activation == "relu" else (np.abs(want) < 1).all()
     np.testing.assert_allclose(got.ravel(), want, rtol=1e-4, atol=1e-5)
+
+
+def test_the_tabular_estimators_refusals_say_why():
+    # the refusal sent a TabularMLPClassifier to skl2onnx, and a network_
+    # with embeddings alone was said to have a periodic layer, an input
+    # scale or parametric activations
+    import pandas as pd
+
+    from fastmlp import TabularMLPClassifier
+
+    X = pd.DataFrame({"x": np.linspace(0, 1, 120), "c": [f"k{i % 12}" for i in range(120)]})
+    est = TabularMLPClassifier(hidden_layer_sizes=(4,), max_iter=2, min_steps=0, n_ensemble=1,
+                               n_periodic=0, random_state=0).fit(X, np.arange(120) % 2)
+    with pytest.raises(TypeError, match="The tabular estimators are not exported") as raised:
+        to_onnx(est)
+    assert "skl2onnx" not in str(raised.value)
+    with pytest.raises(ValueError, match="a network with categorical embeddings \\(a "):
+        to_onnx(est.network_)
+    with pytest.raises(TypeError, match="use skl2onnx"):
+        from sklearn.linear_model import LogisticRegression
+        to_onnx(LogisticRegression())

@@ -307,3 +307,21 @@ def test_skops_needs_to_trust_only_fastmlp():
 @parametrize_with_checks([TabularPreprocessor(), TabularPreprocessor(numeric_scaling="quantile")])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_feature_names_out_are_unique():
+    # a category named 'missing' and the missing column were both
+    # 'c_missing', as were a column 'a_missing' and a's indicator: a pandas
+    # output had duplicate columns
+    X = pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0] * 5, "a_missing": np.arange(20.0),
+                      "c": ["missing", "red", None, "red"] * 5})
+    pre = TabularPreprocessor().fit(X)
+    names = list(pre.get_feature_names_out())
+    assert len(set(names)) == len(names)
+    assert names[:6] == ["a", "a_missing", "a_missing_1", "c_missing", "c_red", "c_missing_1"]
+    out = TabularPreprocessor().set_output(transform="pandas").fit_transform(X)
+    assert out.columns.is_unique
+    # names that do not collide are as they were
+    plain = TabularPreprocessor().fit(X[["a", "c"]].replace("missing", "blue"))
+    assert list(plain.get_feature_names_out()) == ["a", "a_missing", "c_blue", "c_red",
+                                                   "c_missing"]
