@@ -324,7 +324,8 @@ n_iter_ : int
 best_epoch_ : int
     1-based epoch whose weights were kept: the latest of the epochs with
     the best validation score, as RealMLP (``n_iter_`` without a
-    validation split).
+    validation split). A NaN score is never the best; 0 (the initial
+    weights) when no score is a number, after a fit that diverged.
 loss_curve_ : list of float
     Training loss of each epoch.
 validation_scores_ : list of float or None
