@@ -129,10 +129,8 @@ ROBUST_LEVELS = (0.25, 0.5, 0.75)  # robust scaling's quartiles and median
 QUANTILE_POINTS = 1000  # most quantiles kept per numeric column ('quantile' scaling)
 QUANTILE_TAIL = 1e-3  # ranks clipped to [QUANTILE_TAIL, 1 - QUANTILE_TAIL]: |z| <= 3.09
 PERIODIC_SPREAD = 20.0  # ratio of the largest to the smallest frequency scale
-# the compiled quantile scaling (_quantile.pyx) takes this many numeric
-# columns a call (their float64 copies are alive together), and runs on one
-# thread below this many values a call (a team's start costs more)
-QUANTILE_COLUMNS_PER_CALL = 64
+# the compiled quantile scaling (_quantile.pyx) runs on one thread below
+# this many values (a team's start costs more)
 QUANTILE_PARALLEL_VALUES = 32768
 # an embedded column's categories with fewer training rows than this share
 # code 0 with the unseen ones (a row of its own would learn one row by heart)
@@ -234,25 +232,18 @@ def quantile_normal(x, quantiles):
 def _quantile_normal_into(out, xs, quantiles):
     """out[:, k] = quantile_normal(xs[k], quantiles[k]), 0 where xs[k] is
     NaN, for the float64 columns xs: compiled (_quantile.pyx), bit for bit,
-    QUANTILE_COLUMNS_PER_CALL columns a call."""
+    in one parallel region."""
     n_rows = out.shape[0]
-    team = None
-    for lo in range(0, len(xs), QUANTILE_COLUMNS_PER_CALL):
-        part = xs[lo:lo + QUANTILE_COLUMNS_PER_CALL]
-        qs = [np.ascontiguousarray(q, dtype=np.float64)
-              for q in quantiles[lo:lo + QUANTILE_COLUMNS_PER_CALL]]
-        if n_rows * len(part) < QUANTILE_PARALLEL_VALUES:
-            n_threads = 1
-        else:
-            if team is None:   # read once a transform (a busy machine's CPUs: _pacing)
-                team = _pacing.team_for_load(thread_share(effective_n_threads()))
-            n_threads = team
-        quantile_normal_columns(
-            np.array([x.ctypes.data for x in part], dtype=np.uintp),
-            np.array([x.strides[0] for x in part], dtype=np.intp), n_rows,
-            np.array([q.ctypes.data for q in qs], dtype=np.uintp),
-            np.array([q.shape[0] for q in qs], dtype=np.intp), lo, out, QUANTILE_TAIL,
-            n_threads)
+    qs = [np.ascontiguousarray(q, dtype=np.float64) for q in quantiles]
+    n_threads = 1
+    if n_rows * len(xs) >= QUANTILE_PARALLEL_VALUES:
+        # the CPUs a busy machine leaves free (_pacing), read once
+        n_threads = _pacing.team_for_load(thread_share(effective_n_threads()))
+    quantile_normal_columns(
+        np.array([x.ctypes.data for x in xs], dtype=np.uintp),
+        np.array([x.strides[0] for x in xs], dtype=np.intp), n_rows,
+        np.array([q.ctypes.data for q in qs], dtype=np.uintp),
+        np.array([q.shape[0] for q in qs], dtype=np.intp), 0, out, QUANTILE_TAIL, n_threads)
 
 
 def bin_edges(n_bins):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fastmlp._quantile import quantile_normal_columns
-from fastmlp._tabular_preprocessing import (QUANTILE_COLUMNS_PER_CALL, QUANTILE_TAIL,
+from fastmlp._tabular_preprocessing import (QUANTILE_PARALLEL_VALUES, QUANTILE_TAIL,
                                             _quantile_normal_into, column_quantiles,
                                             quantile_normal)
 
@@ -89,9 +89,9 @@ def test_threads_and_strided_columns_change_nothing(n_threads):
     assert not out[:, :2].any() and not out[:, 7].any()
 
 
-def test_more_columns_than_one_call_takes():
+def test_a_table_big_enough_for_the_team():
     rng = np.random.default_rng(1)
-    n_cols = 2 * QUANTILE_COLUMNS_PER_CALL + 3
+    n_cols = QUANTILE_PARALLEL_VALUES // 40 + 3   # 40 rows
     quantiles = [column_quantiles(rng.standard_normal(50) * (k + 1)) for k in range(n_cols)]
     xs = [rng.standard_normal(40) * (k + 1) for k in range(n_cols)]
     out = np.zeros((40, n_cols), dtype=np.float32)
