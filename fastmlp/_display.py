@@ -26,8 +26,10 @@ def _curve(values, name):
 
 
 def _last_epochs(loss, curve):
-    """The epochs of a validation curve: the last ones of the loss curve (a
-    warm start's fit with X_val records it from that fit on only)."""
+    """The epochs of a validation curve: the last ones of the loss curve.
+    validation_loss_curve_ has an entry for each of them once recorded (NaN
+    where an epoch had no held-out data); validation_scores_, scikit-learn's,
+    only for the epochs scored, the latest ones."""
     return np.arange(loss.shape[0] - curve.shape[0] + 1, loss.shape[0] + 1)
 
 

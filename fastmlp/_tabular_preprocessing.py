@@ -136,10 +136,6 @@ QUANTILE_PARALLEL_VALUES = 32768
 # code 0 with the unseen ones (a row of its own would learn one row by heart)
 EMBED_MIN_COUNT = 2
 _FEATURE_BLOCK_ROWS = 8192  # rows per block of the periodic and binned features (memory)
-_CATEGORICAL_DTYPE_NAMES = ("category", "string", "bool", "boolean", "str")
-# of those and the other dtypes read as objects, the ones categorical
-# whatever their values (the others: unless every value is a number)
-_ALWAYS_CATEGORICAL = ("category", "bool", "boolean")
 _MIN_BIN_WIDTH = 1e-12  # a bin narrower than this on the scaled axis is a step
 
 
@@ -442,11 +438,11 @@ def _read_columns(X, who=None):
                 cols.append(times)
                 flags.append(False)
                 continue
-            categorical = name in _CATEGORICAL_DTYPE_NAMES or getattr(dtype, "kind", "O") in "OUSb"
+            kind = getattr(dtype, "kind", "O")
+            categorical = kind in "OUSb"   # read as objects (category, bool, strings, ...)
             if categorical:
                 cols.append(np.asarray(series.to_numpy(dtype=object)))
-                if not (name in _ALWAYS_CATEGORICAL or getattr(dtype, "kind", "O") == "b"
-                        or name.startswith("dictionary<")):
+                if not (name == "category" or kind == "b" or name.startswith("dictionary<")):
                     # object, str, pyarrow decimal or string: numbers or not
                     categorical = None
 
