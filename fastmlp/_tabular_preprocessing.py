@@ -17,8 +17,10 @@ array) holding a value that is not a real number: one rule for all, so a
 column of ``Decimal`` values (a SQL NUMERIC column, object or pyarrow
 decimal), of floats with ``None`` or of numeric strings (pandas 3's ``str``
 columns too) is numeric, as HistGradientBoosting reads it.
-A DataFrame's datetime, date and timedelta columns are numeric: nanoseconds
-since the epoch (UTC) or long, whatever their unit, with NaT missing.  A
+Datetime, date and timedelta columns are numeric: nanoseconds since the
+epoch (UTC) or long, whatever their unit, with NaT missing; a DataFrame's
+time dtypes, NumPy's datetime64 and timedelta64 arrays, and object columns
+of date, datetime, Timestamp or timedelta values alike.  A
 complex dtype is an error; complex values in an object column are not real
 numbers, so it is categorical.
 
@@ -109,6 +111,7 @@ linear" numeric embedding of Gorishniy et al. (2022) with its frequencies
 drawn once and frozen, where RealMLP's PBLD layer learns them (see README,
 "Where fastmlp's recipe differs").
 """
+import datetime
 import math
 from numbers import Integral, Real
 
@@ -338,22 +341,101 @@ def _is_complex(v):
     return isinstance(v, (complex, np.complexfloating))
 
 
+_EPOCH = datetime.datetime(1970, 1, 1)
+_EPOCH_UTC = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_EPOCH_DATE = datetime.date(1970, 1, 1)
+
+
+def _nanoseconds(delta):
+    """A timedelta (pandas.Timedelta too) as whole nanoseconds, exactly."""
+    whole = (delta.days * 86400 + delta.seconds) * 10**6 + delta.microseconds
+    return whole * 1000 + getattr(delta, "nanoseconds", 0)
+
+
+def _time_cell(v):
+    """('M', ns since the epoch) for a date, datetime or Timestamp object
+    (UTC for an aware one, as a DataFrame's datetime column), ('m', ns) for
+    a timedelta, None for anything else (or a NumPy unit, such as months,
+    with no length in nanoseconds)."""
+    if isinstance(v, (np.datetime64, np.timedelta64)):
+        try:
+            return ("M" if isinstance(v, np.datetime64) else "m"), _time_array(np.asarray([v]))[0]
+        except TypeError:
+            return None
+    if isinstance(v, datetime.datetime):
+        since = v - (_EPOCH if v.tzinfo is None else _EPOCH_UTC)
+        return "M", float(_nanoseconds(since) + getattr(v, "nanosecond", 0))
+    if isinstance(v, datetime.date):
+        return "M", float((v - _EPOCH_DATE).days * 86400 * 10**9)
+    if isinstance(v, datetime.timedelta):
+        return "m", float(_nanoseconds(v))
+    return None
+
+
+def _time_array(values):
+    """A NumPy datetime64 or timedelta64 array as (kind, float64
+    nanoseconds since the epoch or long, NaN for NaT), whatever its unit.
+    TypeError for a unit with no length in nanoseconds (months, years)."""
+    unit = np.datetime_data(values.dtype)[0]
+    ns_per_unit = np.timedelta64(1, unit) / np.timedelta64(1, "ns")
+    out = values.view(np.int64).astype(np.float64) * ns_per_unit
+    out[np.isnat(values)] = np.nan
+    return out
+
+
+def _times_as_float(col, missing):
+    """An object column whose every non-missing cell is a date or datetime
+    (or every one a timedelta) as float64 nanoseconds, NaN where missing;
+    None otherwise."""
+    present = col[~missing]
+    if present.shape[0] == 0 or _time_cell(present[0]) is None:
+        return None   # the common case, a column of strings, at the cost of one cell
+    cells = _per_distinct(present, _time_cell)
+    if any(c is None for c in cells) or len({c[0] for c in cells}) > 1:
+        return None
+    out = np.full(col.shape[0], np.nan)
+    out[~missing] = [c[1] for c in cells]
+    return out
+
+
 def _as_float(col):
     """A column as float64 with NaN for missing values, or None if some
-    value is not a number.  A float64 column is returned as it is (a view
-    of X's column, perhaps read-only): never write to the result."""
+    value is not a number.  Dates, datetimes and timedeltas (a datetime64
+    or timedelta64 array, or objects) are numbers: nanoseconds since the
+    epoch (UTC) or long, whatever their unit.  A float64 column is returned
+    as it is (a view of X's column, perhaps read-only): never write to the
+    result."""
     if col.dtype.kind in "biuf":
-        out = col.astype(np.float64, copy=False)
-    else:
-        missing = _missing_mask(col)
-        values = np.where(missing, np.nan, col) if missing.any() else col
-        if col.dtype.kind == "O" and any(_per_distinct(col, _is_complex)):
-            return None   # astype would drop the imaginary part, with a warning
+        return col.astype(np.float64, copy=False)
+    if col.dtype.kind in "mM":
         try:
-            out = values.astype(np.float64)
-        except (TypeError, ValueError):
+            return _time_array(col)
+        except TypeError:
             return None
-    return out
+    missing = _missing_mask(col)
+    if col.dtype.kind == "O":
+        kinds = _per_distinct(col, _misread_as_float)
+        if "complex" in kinds:
+            return None   # astype would drop the imaginary part, with a warning
+        if "time" in kinds:
+            return _times_as_float(col, missing)   # astype would count in its unit
+    values = np.where(missing, np.nan, col) if missing.any() else col
+    try:
+        return values.astype(np.float64)
+    except (TypeError, ValueError):
+        pass
+    return _times_as_float(col, missing) if col.dtype.kind == "O" else None
+
+
+def _misread_as_float(v):
+    """Whether astype(float64) would misread a cell: 'complex' (drops the
+    imaginary part), 'time' (a NumPy datetime64 or timedelta64, counted in
+    its own unit), or ''."""
+    if _is_complex(v):
+        return "complex"
+    if isinstance(v, (np.datetime64, np.timedelta64)):
+        return "time"
+    return ""
 
 
 def _infinities_as_extremes(x):
@@ -410,11 +492,9 @@ def _time_column(series):
         if values.dtype.kind not in "mM":   # Arrow dates: datetime.date objects
             values = np.asarray(series.astype(
                 "datetime64[ns]" if kind == "M" else "timedelta64[ns]").to_numpy())
-        unit = np.datetime_data(values.dtype)[0]
-        ns_per_unit = np.timedelta64(1, unit) / np.timedelta64(1, "ns")
+        out = _time_array(values)
     except (TypeError, ValueError, AttributeError, NotImplementedError):
         return None
-    out = values.view(np.int64).astype(np.float64) * ns_per_unit
     out[np.asarray(series.isna(), dtype=bool)] = np.nan
     return out
 
@@ -691,7 +771,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         for name in spec:
             where = np.flatnonzero(names == name)
             if where.size == 0:
-                raise ValueError(f"categorical_features names {name!r}, not a column of X.")
+                plain = name.item() if isinstance(name, np.generic) else name
+                raise ValueError(f"categorical_features names {plain!r}, not a column of X.")
             mask[where[0]] = True
         return mask
 

@@ -167,6 +167,74 @@ def test_arrow_dates_and_times_are_numbers_too():
         assert list(pre.numeric_columns_) == [0]
 
 
+def _as_objects(strings, cell):
+    return pd.Series([None if v is None else cell(v) for v in strings], dtype=object)
+
+
+@pytest.mark.parametrize("cell", [
+    lambda v: pd.Timestamp(v).to_pydatetime(),                  # datetime.datetime
+    lambda v: pd.Timestamp(v),
+    lambda v: pd.Timestamp(v).tz_localize("UTC").tz_convert("Asia/Tokyo"),
+    lambda v: np.datetime64(v, "m"),
+], ids=["datetime", "timestamp", "tokyo", "datetime64"])
+def test_an_object_column_of_datetimes_is_their_nanoseconds(cell):
+    # object columns of dates (df.ts.dt.date, read_sql's DATE columns) were
+    # categorical: more than 8 dates, each seen once, all read as one code
+    X = pd.DataFrame({"t": _as_objects(DATES, cell)})
+    pre = TabularPreprocessor(random_state=0).fit(X)
+    assert list(pre.numeric_columns_) == [0] and list(pre.indicator_columns_) == [0]
+    as_float = pd.DataFrame({"t": _ns(DATES)})
+    oracle = TabularPreprocessor(numeric_scaling="robust").fit(as_float)
+    assert np.unique(oracle.transform(as_float)[:, 0]).shape[0] == 3   # three dates (missing: the median, 0)
+    np.testing.assert_array_equal(oracle.transform(X), oracle.transform(as_float))
+
+
+def test_dates_as_objects_read_as_the_datetime_column_they_came_from():
+    days = pd.Series(pd.to_datetime([None if v is None else v[:10] for v in DATES]))
+    pre = TabularPreprocessor(random_state=0).fit(pd.DataFrame({"d": days}))
+    np.testing.assert_array_equal(pre.transform(pd.DataFrame({"d": days.dt.date})),
+                                  pre.transform(pd.DataFrame({"d": days})))
+    durations = pd.Series(pd.to_timedelta([1, 2, None, 40] * 10, unit="D"))
+    pre = TabularPreprocessor(random_state=0).fit(pd.DataFrame({"d": durations}))
+    objects = pd.DataFrame({"d": pd.Series([None if pd.isna(d) else d.to_pytimedelta()
+                                            for d in durations], dtype=object)})
+    assert TabularPreprocessor().fit(objects).numeric_columns_.tolist() == [0]
+    np.testing.assert_array_equal(pre.transform(objects),
+                                  pre.transform(pd.DataFrame({"d": durations})))
+
+
+@pytest.mark.parametrize("cells", [
+    ["2020-01-01", pd.Timestamp("2020-01-02")],                 # a string among dates
+    [pd.Timestamp("2020-01-01"), pd.Timedelta(days=1)],         # a date and a duration
+    [np.datetime64("2020-01", "M"), np.datetime64("2020-02", "M")],   # months: no length
+], ids=["string", "duration", "months"])
+def test_an_object_column_of_dates_and_other_things_stays_categorical(cells):
+    X = pd.DataFrame({"t": pd.Series(cells * 10, dtype=object)})
+    assert TabularPreprocessor().fit(X).categorical_columns_.tolist() == [0]
+
+
+@pytest.mark.parametrize("unit", ["D", "s", "ns"])
+def test_an_array_of_datetimes_reads_as_a_frame_of_them(unit):
+    # a 2-D datetime64 array kept its own unit and read NaT as -2**63 (the
+    # lowest rank, no indicator), unlike the same column in a DataFrame
+    days = np.datetime64("2020-01-01", unit) + np.arange(30).astype(f"timedelta64[{unit}]")
+    days[3] = np.datetime64("NaT")
+    frame = pd.DataFrame({"x0": days})
+    pre = TabularPreprocessor(random_state=0).fit(days.reshape(-1, 1))
+    assert list(pre.indicator_columns_) == [0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # fitted without names
+        np.testing.assert_array_equal(
+            pre.transform(days.reshape(-1, 1)),
+            TabularPreprocessor(random_state=0).fit(frame).transform(frame))
+
+
+def test_an_unknown_categorical_name_is_shown_as_written():
+    X = pd.DataFrame({"size": [1.0, 2.0] * 5, "color": ["a", "b"] * 5})
+    with pytest.raises(ValueError, match=r"names 'colr', not a column of X\.$"):
+        TabularPreprocessor(categorical_features=["colr"]).fit(X)
+
+
 @pytest.mark.parametrize("cells", [[1 + 2j, 2.0], [np.complex128(1 + 2j), 2.0]])
 def test_an_object_column_of_complex_numbers_is_not_made_real(cells):
     # as for an array: a value that is not a real number makes it categorical
