@@ -57,6 +57,16 @@ class SeededRandomState(np.random.RandomState):
             self._spares.append(self)
 
 
+# scikit-learn's attributes on an estimator, set from outside its fit
+# (set_output, set_fit_request, set_callbacks, a meta-estimator's callback
+# context) or around it (the callbacks' context, torn down after fit, failed
+# or not): a call that fails leaves them as they are
+NOT_FIT_STATE = frozenset({
+    "_sklearn_output_config", "_metadata_request", "_skl_callbacks",
+    "_parent_callback_ctx", "_propagated_callbacks",
+    "_callback_fit_ctx", "_skl_callbacks_to_teardown",
+})
+
 # lists of floats that fit only appends to (copied shallowly by _snapshot)
 _CURVES = frozenset({"loss_curve_", "validation_scores_", "validation_loss_curve_"})
 
@@ -255,17 +265,18 @@ class FittedNetwork:
         self._coef_shapes = [a.shape for a in self.coefs_]
 
     def _snapshot(self):
-        """Copy of the fitted state, to restore if a call fails.
+        """Copy of the state a call may change, to restore if it fails.
 
         Arrays (and lists of arrays: coefs_ are the truth, _params is rebuilt
         from them) are copied, the curves fit appends floats to are copied
         shallowly, the random state not at all (every call draws a new one
         from ``random_state``), anything else deeply.  A deep copy of it all
         grew with loss_curve_ and copied the random state: ~0.5 ms per
-        partial_fit call after a few hundred calls.
+        partial_fit call after a few hundred calls.  What scikit-learn keeps
+        on the estimator (``NOT_FIT_STATE``) is neither copied nor restored.
         """
-        skip = set(self._get_param_names()) | {"_params", "_views", "_coef_shapes",
-                                                "_predict_layout"}
+        skip = set(self._get_param_names()) | NOT_FIT_STATE | {
+            "_params", "_views", "_coef_shapes", "_predict_layout"}
         state = {}
         for key, value in self.__dict__.items():
             if key in skip:
@@ -284,7 +295,11 @@ class FittedNetwork:
         return state
 
     def _restore(self, snapshot):
-        for key in [k for k in self.__dict__ if k not in self._get_param_names()]:
+        """The state of ``_snapshot``: what the call added is removed, but
+        for what scikit-learn keeps on the estimator (``NOT_FIT_STATE``),
+        which it sets and removes itself."""
+        keep = set(self._get_param_names()) | NOT_FIT_STATE
+        for key in [k for k in self.__dict__ if k not in keep]:
             del self.__dict__[key]
         self.__dict__.update(snapshot)
         if "coefs_" in snapshot:

@@ -243,14 +243,11 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         )
 
     def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
-        snapshot = self._snapshot() if hasattr(self, "coefs_") else None
+        snapshot = self._snapshot()
         try:
             return self._fit_unsafe(X, y, sample_weight, incremental, validation)
         except BaseException:
-            if snapshot is None:
-                self._restore({})
-            else:
-                self._restore(snapshot)
+            self._restore(snapshot)
             raise
 
     def _fit_unsafe(self, X, y, sample_weight, incremental, validation=None):
@@ -1101,6 +1098,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         # only the classes can change here (_fit snapshots everything else)
         saved = {k: self.__dict__[k] for k in _LABEL_STATE if k in self.__dict__}
+        unfitted = None if hasattr(self, "coefs_") else self._snapshot()
         try:
             if _check_partial_fit_first_call(self, classes):
                 if type_of_target(y).startswith("multilabel"):
@@ -1111,8 +1109,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 else:
                     self._target_type, self.classes_ = _label.fit_labels(classes)
         except BaseException:
-            if not hasattr(self, "coefs_"):
-                self._restore({})
+            if unfitted is not None:
+                self._restore(unfitted)
             else:
                 for key in _LABEL_STATE:
                     self.__dict__.pop(key, None)

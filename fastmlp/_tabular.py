@@ -40,6 +40,7 @@ from sklearn.utils.validation import (check_consistent_length, check_is_fitted, 
                                       validate_data)
 
 from fastmlp import _engine, _label
+from fastmlp._fitted_network import NOT_FIT_STATE
 from fastmlp._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
                                       embed_codes, embedding_col, embedding_init,
@@ -668,12 +669,12 @@ class _BaseTabularMLP(BaseEstimator):
         """``_fit_table``, or on any error the fitted state as it was (fit
         builds new objects and never changes the old ones in place, so
         keeping references is enough)."""
-        params = set(self._get_param_names())
-        saved = {k: v for k, v in self.__dict__.items() if k not in params}
+        keep = set(self._get_param_names()) | NOT_FIT_STATE   # scikit-learn's own
+        saved = {k: v for k, v in self.__dict__.items() if k not in keep}
         try:
             return self._fit_table(X, y, sample_weight)
         except BaseException:
-            for key in [k for k in self.__dict__ if k not in params]:
+            for key in [k for k in self.__dict__ if k not in keep]:
                 del self.__dict__[key]
             self.__dict__.update(saved)
             raise

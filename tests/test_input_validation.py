@@ -798,3 +798,22 @@ def test_lbfgs_non_finite_poisson_loss_names_negative_targets():
     X, y = make_regression(n_samples=40, n_features=3, random_state=0)
     with pytest.warns(RuntimeWarning, match="negative values, which loss='poisson'"):
         MLPRegressor(solver="lbfgs", loss="poisson", max_iter=5, random_state=0).fit(X, y)
+
+
+def test_a_failed_first_fit_keeps_what_scikit_learn_set_on_the_estimator():
+    # set_fit_request and set_output live on the estimator; a failed first
+    # fit removed every attribute that was not a parameter, so a routed
+    # sample_weight was then refused as not requested
+    import sklearn
+
+    from fastmlp import MLPRegressor
+
+    X = np.random.RandomState(0).randn(50, 3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = MLPRegressor(solver="sgd", max_iter=5, random_state=0)
+        est.set_fit_request(sample_weight=True)
+        est.note = "the user's own"
+        with pytest.raises(ValueError, match="non-finite parameter weights"):
+            est.fit(X, X[:, 0] * 1e200)
+        assert est.get_metadata_routing().fit.requests["sample_weight"] is True
+        assert est.note == "the user's own" and not hasattr(est, "coefs_")

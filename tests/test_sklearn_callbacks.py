@@ -30,7 +30,7 @@ class Recorder:
 
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
         self.events.append(("end", context.task_name))
-        if context.task_name == "epoch":
+        if context.task_name == "epoch" and fitted_estimator is not None:  # None: cut short
             self.epoch_weights.append([c.copy() for c in fitted_estimator.coefs_])
             return self.stop_after is not None and len(self.epoch_weights) >= self.stop_after
         return False
@@ -111,3 +111,44 @@ def test_scoring_monitor_on_the_regressor():
         reg = MLPRegressor(max_iter=30, random_state=0).set_callbacks(monitor).fit(X, y)
     logged = monitor.get_logs().data_as_pandas["r2"].to_numpy()
     assert logged[-1] == pytest.approx(reg.score(X, y))
+
+
+def _diverging():
+    # scikit-learn's "non-finite parameter weights" error, after the
+    # callbacks' setup: targets far past what sgd can follow
+    X = np.random.RandomState(0).randn(50, 3)
+    return X, X[:, 0] * 1e200
+
+
+@pytest.mark.parametrize("fitted_first", [False, True])
+def test_a_failed_fit_tears_its_callbacks_down_and_keeps_them(fitted_first):
+    # a failed call removed every attribute it had not found: the callbacks'
+    # fit context (so scikit-learn skipped their teardown) and, on a first
+    # fit, the callbacks themselves
+    X, y = _diverging()
+    rec = Recorder()
+    est = MLPRegressor(solver="sgd", max_iter=5, random_state=0)
+    if fitted_first:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, X[:, 0])
+    est.set_callbacks(rec)
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        est.fit(X, y)
+    assert rec.events[0] == "setup" and rec.events[-1] == "teardown"
+    assert est._skl_callbacks == [rec] and est._skl_callbacks[0] is rec
+    assert hasattr(est, "coefs_") == fitted_first
+
+
+def test_a_failed_fit_in_a_pipeline_raises_its_own_error():
+    # the pipeline's callback context on its step was removed with the rest,
+    # and the pipeline's cleanup then raised AttributeError in its place
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _diverging()
+    pipe = make_pipeline(StandardScaler(), MLPRegressor(solver="sgd", max_iter=5,
+                                                        random_state=0))
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        pipe.fit(X, y)
+    assert not hasattr(pipe[-1], "_parent_callback_ctx")   # the pipeline's cleanup ran
