@@ -23,14 +23,21 @@ Design: two modes, one parser.
 Every expected failure (a missing or empty file, an unknown column, bad
 data, too few rows for the folds) is raised as ``CLIError`` and reported as
 one line ``fastmlp: error: ...`` on stderr with exit status 2, the status
-argparse uses for its own usage errors.  Anything else is a bug and keeps
-its traceback.  The fastmlp column always uses fastmlp's estimators: if they
+argparse uses for its own usage errors; so is a fit that fails on the
+user's data or parameters (the estimator's ValueError, as a fit that
+diverges, or a MemoryError).  Anything else is a bug and keeps its
+traceback.  Ctrl-C stops the run with exit status 130: scikit-learn's MLP,
+and fastmlp's drop-ins as it, end the fit it cuts short and return, so the
+command line stops before the next fit or score (``stop_if_interrupted``).  The fastmlp column always uses fastmlp's estimators: if they
 cannot be imported, ``python -m fastmlp`` fails at ``import fastmlp``.
 """
 import argparse
+import contextlib
 import csv
 import math
+import signal
 import sys
+import threading
 import time
 import warnings
 
@@ -55,6 +62,7 @@ MISSING_CELLS = frozenset({
 DEFAULT_MAX_ITER_CSV = 200  # scikit-learn's default
 DEFAULT_MAX_ITER_DIGITS = 50
 DEFAULT_RANDOM_STATE = 0
+MAX_RANDOM_STATE = 2**32 - 1   # NumPy's RandomState seeds
 N_REPEATS = 3
 DIGITS_SPLIT_SEED = 0
 DIGITS_TEST_SIZE = 0.25
@@ -82,7 +90,7 @@ def _hidden_layer_sizes(text):
     return sizes
 
 
-def _int_at_least(minimum):
+def _int_at_least(minimum, maximum=None):
     def parse(text):
         try:
             value = int(text)
@@ -93,6 +101,10 @@ def _int_at_least(minimum):
         if value < minimum:
             raise argparse.ArgumentTypeError(
                 f"must be at least {minimum}, got {value}"
+            )
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(
+                f"must be at most {maximum}, got {value}"
             )
         return value
 
@@ -202,7 +214,7 @@ def build_parser():
     )
     model.add_argument(
         "--random-state",
-        type=_int_at_least(0),
+        type=_int_at_least(0, MAX_RANDOM_STATE),
         default=DEFAULT_RANDOM_STATE,
         metavar="SEED",
         help="seed for the weights, the shuffling and the CV folds "
@@ -240,10 +252,11 @@ def main(argv=None):
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
 
     try:
-        if args.csv is None:
-            run_digits(args)
-        else:
-            run_csv(args)
+        with _stopping_on_interrupt():
+            if args.csv is None:
+                run_digits(args)
+            else:
+                run_csv(args)
     except CLIError as exc:
         message = " ".join(str(exc).splitlines())
         print(f"{PROG}: error: {message}", file=sys.stderr)
@@ -252,6 +265,67 @@ def main(argv=None):
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+_interrupted = threading.Event()
+
+
+def _on_interrupt(signum, frame):
+    _interrupted.set()
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _stopping_on_interrupt():
+    """Ctrl-C recorded (``stop_if_interrupted``) as well as raised, for the
+    run's duration; the MLP's own note on the fit it cut short is not
+    shown.  Only where Python's default handler is in place."""
+    _interrupted.clear()
+    ours = (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    previous = signal.signal(signal.SIGINT, _on_interrupt) if ours else None
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Training interrupted by user")
+            yield
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, previous)
+
+
+def stop_if_interrupted():
+    """KeyboardInterrupt if Ctrl-C was pressed during the run (a fit it cut
+    short returned)."""
+    if _interrupted.is_set():
+        raise KeyboardInterrupt
+
+
+def scorer(metric):
+    """scikit-learn's scorer for ``metric``, which first stops the run if
+    Ctrl-C cut the fit short (it is called after each fold's fit)."""
+    from sklearn.metrics import get_scorer
+
+    score = get_scorer(metric)
+
+    def checked(estimator, X, y):
+        stop_if_interrupted()
+        return score(estimator, X, y)
+
+    return checked
+
+
+@contextlib.contextmanager
+def user_fits():
+    """A fit's failure on the user's data or parameters as ``CLIError``: the
+    estimator's ValueError (bad data, a fit that diverges) or a MemoryError
+    (a network too large)."""
+    try:
+        yield
+    except MemoryError:
+        raise CLIError("out of memory: the network is too large for this machine "
+                       "(lower --hidden-layer-sizes)") from None
+    except ValueError as exc:
+        raise CLIError(f"the fit failed: {exc}") from None
 
 
 def _model_params(args, max_iter):
@@ -305,8 +379,10 @@ def run_digits(args):
             for name, estimator in contenders:
                 model = make_pipeline(StandardScaler(), estimator(**params))
                 start = time.perf_counter()
-                model.fit(X_train, y_train)
+                with user_fits():
+                    model.fit(X_train, y_train)
                 best_time[name] = min(best_time[name], time.perf_counter() - start)
+                stop_if_interrupted()
                 accuracy[name] = model.score(X_test, y_test)
 
     print("MLPClassifier on the digits data (sklearn.datasets.load_digits)")
@@ -350,8 +426,8 @@ def _missing(cell):
 
 def _number(cell):
     """The cell's number, or None when it is not one as pandas reads numbers
-    (Python's float() also takes '1_000')."""
-    if "_" in cell:
+    (Python's float() also takes '1_000', and other scripts' digits)."""
+    if "_" in cell or not cell.isascii():
         return None
     try:
         return float(cell)
@@ -657,9 +733,11 @@ def run_csv(args):
     model = make_pipeline(StandardScaler(), estimator(**params))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        scores = cross_val_score(
-            model, X, y, cv=folds, scoring=metric, error_score="raise"
-        )
+        with user_fits():
+            scores = cross_val_score(
+                model, X, y, cv=folds, scoring=scorer(metric), error_score="raise"
+            )
+        stop_if_interrupted()
     elapsed = time.perf_counter() - start
 
     n_unconverged = sum(issubclass(w.category, ConvergenceWarning) for w in caught)

@@ -122,6 +122,7 @@ def run(args, X, categorical, y, task, folds, metric):
     from sklearn.model_selection import cross_validate
 
     from fastmlp import TabularMLPClassifier, TabularMLPRegressor
+    from fastmlp._cli import scorer, stop_if_interrupted, user_fits
 
     cls = TabularMLPClassifier if task == "classification" else TabularMLPRegressor
     params = {"categorical_features": categorical, "random_state": args.random_state}
@@ -156,8 +157,10 @@ def run(args, X, categorical, y, task, folds, metric):
             warnings.simplefilter("always")
             tic = time.perf_counter()
             paced = isinstance(model, _OnFreeCPUs)
-            result = cross_validate(model, data, y, cv=folds, scoring=metric,
-                                    error_score="raise", return_estimator=paced)
+            with user_fits():
+                result = cross_validate(model, data, y, cv=folds, scoring=scorer(metric),
+                                        error_score="raise", return_estimator=paced)
+            stop_if_interrupted()
             elapsed = time.perf_counter() - tic
         capped = sum(fitted.capped_ for fitted in result["estimator"]) if paced else 0
         for w in caught:

@@ -585,6 +585,14 @@ def test_a_number_with_underscores_is_text_as_pandas_reads_it(tmp_path):
     assert parse_table(cells, [0])[1][0]   # categorical
 
 
+@pytest.mark.parametrize("cell", ["0.\u0662\u0663", "\u0968", "\uff11"])
+def test_digits_of_other_scripts_are_text_as_pandas_reads_them(cell):
+    # float() reads Arabic-Indic, Devanagari and full-width digits
+    from fastmlp._cli import _number
+
+    assert float(cell) > 0 and _number(cell) is None
+
+
 def test_integer_labels_past_2_to_the_53_stay_apart(tmp_path, capsys):
     # parsed as floats, 9007199254740993 and ...992 were one class; past
     # int64 every label became -2**63, a single class
@@ -630,3 +638,52 @@ def test_the_target_name_is_stripped_as_the_headers(classification_csv, capsys):
     assert main(["--csv", classification_csv, "--target", " label ", "--max-iter", "2",
                  "--cv", "2"]) == 0
     assert "target 'label'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode", ["digits", "csv"])
+def test_ctrl_c_stops_the_run_after_the_fit_it_cut_short(mode, classification_csv, capsys,
+                                                         monkeypatch):
+    # the MLP (as scikit-learn's) ends the fit Ctrl-C cuts short and returns;
+    # the run went on to the next fit or fold, so it took one Ctrl-C per fit
+    # and then printed the cut-short fits' scores with status 0
+    import signal
+
+    from fastmlp import MLPClassifier
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("Ctrl-C is not Python's default here")
+    fits = []
+    real_fit = MLPClassifier.fit
+
+    def fit(self, X, y, **kw):
+        fits.append(len(fits))
+        # Ctrl-C at the end of the first epoch, inside the training loop
+        self.set_params(callbacks=lambda est, history: os.kill(os.getpid(), signal.SIGINT))
+        return real_fit(self, X, y, **kw)
+
+    monkeypatch.setattr(MLPClassifier, "fit", fit)
+    argv = (["--max-iter", "5"] if mode == "digits" else
+            ["--csv", classification_csv, "--target", "label", "--cv", "3", "--max-iter", "5"])
+    assert main(argv) == 130
+    assert fits == [0]
+    captured = capsys.readouterr()
+    assert captured.err.strip() == "fastmlp: interrupted" and captured.out == ""
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_fit_that_fails_on_the_data_is_one_line(tmp_path, capsys):
+    # the fit's ValueError (here: a regression whose targets sgd cannot
+    # follow) was a traceback, behind an AttributeError from the pipeline
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 3))
+    rows = [[f"{a:.5f}", f"{b:.5f}", f"{c:.5f}", f"{a * 1e200:.5e}"] for a, b, c in X]
+    path = write_csv(tmp_path / "huge.csv", ["a", "b", "c", "y"], rows)
+    assert main(["--csv", path, "--target", "y", "--solver", "sgd", "--max-iter", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastmlp: error: the fit failed: Solver produced non-finite")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_random_state_is_within_numpys_seeds(capsys):
+    assert main(["--random-state", str(2**32), "--max-iter", "1"]) == 2
+    assert "--random-state: must be at most 4294967295, got 4294967296" in capsys.readouterr().err
