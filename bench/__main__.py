@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 
+from . import contention
 from . import gemm_limit as gl
 from . import limits as lim
 from . import peak
@@ -30,6 +31,7 @@ from . import runners
 from . import workloads as wl
 
 DTYPES = (np.float32, np.float64)
+SECTIONS = [w.name for w in wl.WORKLOADS] + list(wl.EXTRA_SECTIONS)  # what --only picks from
 
 
 def _log(msg):
@@ -46,8 +48,7 @@ def parse_args(argv):
     mode.add_argument("--smoke", action="store_true",
                       help="minuscule sizes, fastmlp and sklearn only, no charts (for tests)")
     p.add_argument("--only", default=None,
-                   help="comma-separated names or glob patterns; names: "
-                   + ", ".join([w.name for w in wl.WORKLOADS] + list(wl.EXTRA_SECTIONS)))
+                   help="comma-separated names or glob patterns; names: " + ", ".join(SECTIONS))
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"),
                    help="output directory (default: bench/results/)")
     p.add_argument("--repeats", type=int, default=None,
@@ -64,32 +65,50 @@ def parse_args(argv):
                    help="issue 15's quiet targets: online SGD against scikit-learn and "
                    "PyTorch, and the fixed cost of a fit (bench/targets.py)")
     p.add_argument("--competitors", default=None,
-                   help="with --contention: comma-separated subset of blas,omp,torch,single")
+                   help="with --contention: comma-separated subset of "
+                   + ",".join(contention.COMPETITORS))
     p.add_argument("--libs", default=None,
-                   help="with --contention: comma-separated subset of fastmlp,unpaced,sklearn "
-                   "(scikit-learn's HistGradientBoosting once ran for over 20 minutes beside "
+                   help="with --contention: comma-separated subset of " + ",".join(contention.LIBS)
+                   + " (scikit-learn's HistGradientBoosting once ran for over 20 minutes beside "
                    "the omp competitor)")
     args = p.parse_args(argv)
     if args.repeats is None:
         args.repeats = 2 if args.smoke else 3
     if args.repeats < 2:
         p.error("--repeats must be at least 2 (a single run is not a measurement)")
+    if args.torch_threads is not None and args.torch_threads < 1:
+        p.error(f"--torch-threads must be at least 1 (got {args.torch_threads})")
+    for option, given, known in (("--competitors", args.competitors, contention.COMPETITORS),
+                                 ("--libs", args.libs, contention.LIBS)):
+        unknown = [n for n in _names(given) if n not in known]
+        if unknown:
+            p.error(f"{option}: unknown {', '.join(unknown)}; known: {', '.join(known)}")
+    if args.libs is not None and not _names(args.libs):
+        p.error(f"--libs: name at least one of {', '.join(contention.LIBS)}")
+    if not args.targets:  # --only: the suite's sections by glob, or contention's workloads by substring
+        names = list(contention.WORKLOADS) if args.contention else SECTIONS
+        for pat in _names(args.only):
+            if not ([w for w in names if pat in w] if args.contention else fnmatch.filter(names, pat)):
+                p.error(f"--only: {pat!r} matches no "
+                        f"{'--contention workload' if args.contention else 'workload or section'}; "
+                        f"names are: {', '.join(names)}")
+    if not (args.contention or args.targets):  # the suite writes there: fail now, not after the run
+        problem = report.out_dir_problem(args.out)
+        if problem:
+            p.error(f"--out {args.out}: {problem}")
     return args
 
 
+def _names(text):
+    """The names of a comma-separated option (none when not given)."""
+    return [s.strip() for s in (text or "").split(",") if s.strip()]
+
+
 def select(only):
-    names = [w.name for w in wl.WORKLOADS] + list(wl.EXTRA_SECTIONS)
+    """The sections --only names (parse_args has checked that each pattern matches)."""
     if not only:
-        return set(names)
-    chosen = set()
-    for pat in (s.strip() for s in only.split(",")):
-        if not pat:
-            continue
-        hits = fnmatch.filter(names, pat)
-        if not hits:
-            raise SystemExit(f"--only: {pat!r} matches nothing; names are: {', '.join(names)}")
-        chosen.update(hits)
-    return chosen
+        return set(SECTIONS)
+    return {name for pat in _names(only) for name in fnmatch.filter(SECTIONS, pat)}
 
 
 class DataCache:
@@ -220,7 +239,7 @@ def run_fit(workload, dtype, mode, libs, repeats, cache, torch_variants=(), peak
         out["fastmlp_gflops"] = flops / fm.seconds_per_epoch / 1e9
         out["fraction_of_gemm_limit"] = limit["seconds_per_epoch"] / fm.seconds_per_epoch
         # real flops (no input gradient for the first layer) over the
-        # machine's 2048^3 GEMM peak at the thread count fastmlp ran on
+        # machine's GEMM peak (peak.SIZE^3; 256^3 in --smoke) at the thread count fastmlp ran on
         from fastmlp._openmp import effective_n_threads
         n_threads = effective_n_threads()
         real = peak.real_flops_per_epoch(workload.layer_shapes(), n_fm, nnz_per_row)
@@ -340,7 +359,6 @@ def main(argv=None):
         return tabular.main(argv[1:])
     args = parse_args(argv)
     if args.contention:
-        from . import contention
         contention.main(args, _log)
         return 0
     if args.targets:
@@ -387,10 +405,10 @@ def main(argv=None):
             thread_choices = sorted({torch.get_num_threads(), 1}, reverse=True)
         torch_variants = [(impl, n) for n in thread_choices for impl in ("fused", "foreach")]
     warm_up(libs)
-    # the machine's peak, same run: 2048^3 sgemm/dgemm at 1 and 2 threads
-    peaks = peak.machine_peaks(size=256 if mode == "smoke" else peak.SIZE,
-                               repeats=2 if mode == "smoke" else 3)
-    _log("peak GFLOP/s (2048^3 GEMM, SciPy's BLAS): " + "; ".join(
+    # the machine's peak, same run: size^3 sgemm/dgemm at 1 and 2 threads
+    peak_size = 256 if mode == "smoke" else peak.SIZE
+    peaks = peak.machine_peaks(size=peak_size, repeats=2 if mode == "smoke" else 3)
+    _log(f"peak GFLOP/s ({peak_size}^3 GEMM, SciPy's BLAS): " + "; ".join(
         f"{k} " + ", ".join(f"{n}T {g:.1f}" for n, g in v.items()) for k, v in peaks.items()))
     # move everything alive now out of the collector's reach, so the
     # gc.collect() before each timed fit costs microseconds, not 60 ms
@@ -464,6 +482,7 @@ def main(argv=None):
         "machine": report.machine_info(),
         "fastmlp_config": report.fastmlp_config(),
         "peaks": {k: {str(n): g for n, g in v.items()} for k, v in peaks.items()},
+        "peak_size": peak_size,
         "fits": fits,
         "threads": threads,
         "predict": predict,

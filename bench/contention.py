@@ -316,16 +316,17 @@ def report(times, conditions):
 def main(args, log):
     conditions = ["quiet", "blas", "omp"] + (["torch"] if _torch_installed() else [])
     if args.competitors:
-        conditions = ["quiet"] + [c for c in args.competitors.split(",") if c]
-    workloads = list(WORKLOADS) if not args.only else [
-        w for w in WORKLOADS if any(p in w for p in args.only.split(","))]
+        conditions = ["quiet"] + [c.strip() for c in args.competitors.split(",") if c.strip()]
+    patterns = [p.strip() for p in (args.only or "").split(",") if p.strip()]
+    workloads = list(WORKLOADS) if not patterns else [
+        w for w in WORKLOADS if any(p in w for p in patterns)]
     from threadpoolctl import threadpool_info
     blas = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
             f"({i.get('num_threads')} threads)" for i in threadpool_info()
             if i.get("user_api") == "blas"]
     log(f"contention: conditions {conditions}, {args.repeats} repeats; BLAS: {blas}")
     libs = LIBS if not args.libs else tuple(
-        lib for lib in LIBS if lib in args.libs.split(","))
+        lib for lib in LIBS if lib in {n.strip() for n in args.libs.split(",")})
     times, paces = measure(workloads, conditions, args.repeats, smoke=args.smoke, log=log,
                            libs=libs)
     text = report(times, conditions)

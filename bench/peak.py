@@ -1,10 +1,12 @@
 """The machine's peak, measured in the run that quotes it.
 
-Design: one 2048 x 2048 x 2048 product, float32 (sgemm) and float64
-(dgemm), through SciPy's BLAS -- the library fastmlp's engine calls through
-``scipy.linalg.cython_blas`` -- at 1 and at 2 threads (threadpoolctl's
-limit on that library), best of ``repeats``.  A fit's "fraction of peak" is
-its real flops per second over the peak at the thread count it ran on.
+Design: one 2048 x 2048 x 2048 product (``SIZE``; 256 in the suite's
+``--smoke``, and the results say which under ``peak_size``), float32
+(sgemm) and float64 (dgemm), through SciPy's BLAS -- the library fastmlp's
+engine calls through ``scipy.linalg.cython_blas`` -- at 1 and at 2 threads
+(threadpoolctl's limit on that library), best of ``repeats``.  A fit's
+"fraction of peak" is its real flops per second over the peak at the
+thread count it ran on.
 Real flops (``real_flops_per_epoch``): forward and weight gradient of every
 layer, and the input gradient of every layer but the first (nothing needs
 the gradient of X).
@@ -67,8 +69,8 @@ def real_flops_per_epoch(layer_shapes, n_samples, nnz_per_row=None):
     return total
 
 
-def peak_table(peaks):
-    lines = ["| BLAS 2048³ GEMM | 1 thread | 2 threads |", "|---|---|---|"]
+def peak_table(peaks, size=SIZE):
+    lines = [f"| BLAS {size}³ GEMM | 1 thread | 2 threads |", "|---|---|---|"]
     for name, label in (("float32", "sgemm"), ("float64", "dgemm")):
         row = peaks.get(name, {})
         lines.append(f"| {label} GFLOP/s | " + " | ".join(

@@ -305,21 +305,30 @@ def machine_lines(machine, config):
     return "\n".join(lines)
 
 
+def _peak_size(results):
+    """The side of the GEMM the peak was measured with (results before
+    ``peak_size`` was recorded all measured peak.SIZE)."""
+    from .peak import SIZE
+
+    return results.get("peak_size", SIZE)
+
+
 def markdown(results):
     parts = [f"# fastmlp benchmark ({results['mode']} mode, best of {results['repeats']} interleaved repeats)", ""]
     parts.append(machine_lines(results["machine"], results.get("fastmlp_config")))
     for note in results.get("notes", []):
         parts.append(f"- note: {note}")
+    size = _peak_size(results)
     if results.get("peaks"):
         from .peak import peak_table
         peaks = {k: {int(n): g for n, g in v.items()} for k, v in results["peaks"].items()}
         parts += ["", "## the machine's peak (same run, SciPy's BLAS, the one fastmlp calls)", "",
-                  peak_table(peaks)]
+                  peak_table(peaks, size)]
     if results["fits"]:
         parts += ["", "## fit: seconds per epoch (Adam), held-out accuracy / R²", "",
                   "Real GFLOP/s count the forward and weight-gradient products of every layer "
                   "and the input gradient of all but the first; \"of peak\" divides them by "
-                  "the 2048³ GEMM peak above at fastmlp's thread count. \"Of GEMM limit\" is "
+                  f"the {size}³ GEMM peak above at fastmlp's thread count. \"Of GEMM limit\" is "
                   "NumPy's matmul at the layer shapes (above 100% it says only that fastmlp "
                   "beat NumPy at those shapes).", "",
                   fits_table(results["fits"], results["libs"])]
@@ -353,6 +362,20 @@ def _clean(obj):
     if hasattr(obj, "item"):  # numpy scalar
         return _clean(obj.item())
     return obj
+
+
+def out_dir_problem(path):
+    """Why the directory ``path`` cannot take the outputs, or None: it is
+    created here if missing, so that a bad ``--out`` fails before the run."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        return "exists and is not a directory"
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create the directory ({exc.strerror or exc})"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "the directory is not writable"
+    return None
 
 
 def write_json(results, path):
@@ -404,7 +427,7 @@ def write_charts(results, out_dir, stem):
     plt.close(fig)
     written.append(path)
 
-    # fraction of the machine's peak (real flops over the 2048^3 GEMM)
+    # fraction of the machine's peak (real flops over the size^3 GEMM)
     fig, ax = plt.subplots(figsize=(10, 0.45 * len(fits) + 1.5))
     vals = [f.get("fraction_of_peak") or 0.0 for f in fits]
     ax.barh(y, vals, color="tab:green")
@@ -414,7 +437,8 @@ def write_charts(results, out_dir, stem):
     ax.axvline(1.0, color="k", lw=0.8)
     ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("real GFLOP/s / the machine's 2048³ GEMM peak at the same thread count")
+    ax.set_xlabel(f"real GFLOP/s / the machine's {_peak_size(results)}³ GEMM peak at the same "
+                  "thread count")
     ax.set_title("fastmlp fit: fraction of the machine's peak")
     fig.tight_layout()
     path = os.path.join(out_dir, f"{stem}_peak_fraction.png")

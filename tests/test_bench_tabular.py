@@ -77,3 +77,50 @@ def test_every_set_holds_its_own_tables():
     names = [t[0] for tables in tabular.SETS.values() for t in tables]
     assert len(names) == len(set(names))
     assert tabular.parse_args(["--set", "third"]).set == "third"
+
+
+# --- the command line: a bad argument is a usage error before any table loads
+
+
+def _usage_error(capsys, argv):
+    with pytest.raises(SystemExit) as e:
+        tabular.parse_args(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ")
+    return err.strip().splitlines()[-1]
+
+
+def test_unknown_model_is_an_error_naming_the_models(capsys):
+    msg = _usage_error(capsys, ["--set", "tuning", "--tables", "boston", "--models", "HistGB,Foo"])
+    assert msg.endswith("--models: unknown Foo; known: " + ", ".join(tabular.MODELS))
+    default = tabular.parse_args([]).models.split(",")
+    assert set(default) <= set(tabular.MODELS)
+    with pytest.raises(ValueError, match="unknown model 'Foo'; known: TabularMLP, MLP"):
+        tabular.make_model("Foo", "cls", 0)
+
+
+def test_tables_outside_the_set_are_errors(capsys):
+    msg = _usage_error(capsys, ["--tables", "titanic,boston", "--models", "HistGB"])
+    assert msg.endswith("--tables: boston is in --set tuning, not --set benchmark")
+    msg = _usage_error(capsys, ["--set", "tuning", "--tables", "nosuch"])
+    assert msg.endswith("--tables: unknown nosuch; --set tuning has: "
+                        + ", ".join(t[0] for t in tabular.TUNING_TABLES))
+    assert tabular.parse_args(["--set", "tuning", "--tables", "boston, oj"]).tables == "boston, oj"
+    # --help names every set's tables
+    with pytest.raises(SystemExit):
+        tabular.parse_args(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for name, tables in tabular.SETS.items():
+        assert f"{name}: " + ", ".join(t[0] for t in tables) in help_text, name
+
+
+def test_a_bad_out_is_an_error_before_any_table(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for out in (afile, afile / "sub"):
+        msg = _usage_error(capsys, ["--set", "tuning", "--tables", "boston", "--out", str(out)])
+        assert f"--out {out}: " in msg
+    new = tmp_path / "new" / "tabular"
+    assert tabular.parse_args(["--out", str(new)]).out == str(new)
+    assert new.is_dir()
