@@ -444,6 +444,10 @@ def parse_args(argv):
     unknown = [m for m in _names(args.models) if m not in MODELS]
     if unknown:
         p.error(f"--models: unknown {', '.join(unknown)}; known: {', '.join(MODELS)}")
+    variants = _names(args.variants)
+    unknown = [v for v in variants if v not in VARIANTS and variants != ["all"]]
+    if unknown:
+        p.error(f"--variants: unknown {', '.join(unknown)}; known: all, {', '.join(VARIANTS)}")
     set_of = {t[0]: name for name, tables in SETS.items() for t in tables}
     for table in _names(args.tables):
         if table not in set_of:
@@ -486,12 +490,9 @@ def main(argv=None):
             _log("pytabkit not installed (it needs PyTorch; install it by hand): RealMLP's "
                  "rows are left out")
             models.remove("RealMLP")
-    names = [v.strip() for v in (args.variants or "").split(",") if v.strip()]
+    names = _names(args.variants)   # checked by parse_args
     if names == ["all"]:
         names = list(VARIANTS)
-    unknown = [v for v in names if v not in VARIANTS]
-    if unknown:
-        raise SystemExit(f"--variants: unknown {unknown}; known: {', '.join(VARIANTS)}")
     variant_models = {f"TabularMLP[{v}]": VARIANTS[v] for v in names}
     pool = SETS[args.set]
     chosen = pool if not args.tables else [t for t in pool if t[0] in _names(args.tables)]

@@ -124,3 +124,9 @@ def test_a_bad_out_is_an_error_before_any_table(tmp_path, capsys):
     new = tmp_path / "new" / "tabular"
     assert tabular.parse_args(["--out", str(new)]).out == str(new)
     assert new.is_dir()
+
+
+def test_unknown_variant_is_a_usage_error_before_any_table(capsys):
+    msg = _usage_error(capsys, ["--set", "tuning", "--variants", "no_dropout,nosuch"])
+    assert msg.endswith("--variants: unknown nosuch; known: all, " + ", ".join(tabular.VARIANTS))
+    assert tabular.parse_args(["--variants", "all"]).variants == "all"
