@@ -453,8 +453,9 @@ def _show(cell, limit=40):
 def read_csv(path):
     """Read a CSV file: return (header, rows, line numbers of the rows).
 
-    Blank lines are skipped; the first other row is the header.  Raises
-    CLIError for an unreadable, empty or ragged file.
+    Blank lines (nothing but spaces) are skipped, as pandas skips them; a
+    line of empty cells (``,,``) is a row.  The first row is the header.
+    Raises CLIError for an unreadable, empty or ragged file.
     """
     header, rows, lines = None, [], []
     line = 0
@@ -463,7 +464,7 @@ def read_csv(path):
             reader = csv.reader(f)
             for row in reader:
                 line = reader.line_num
-                if not any(cell.strip() for cell in row):
+                if not row or (len(row) == 1 and not row[0].strip()):
                     continue
                 if header is None:
                     header = [name.strip() for name in row]

@@ -687,3 +687,19 @@ def test_a_fit_that_fails_on_the_data_is_one_line(tmp_path, capsys):
 def test_random_state_is_within_numpys_seeds(capsys):
     assert main(["--random-state", str(2**32), "--max-iter", "1"]) == 2
     assert "--random-state: must be at most 4294967295, got 4294967296" in capsys.readouterr().err
+
+
+def test_a_row_of_empty_cells_is_a_row_and_a_blank_line_is_not(tmp_path, capsys):
+    # ',,' was skipped as if blank: its missing target went unreported
+    # (pandas reads it as a row of NaN, and skips only blank lines)
+    rows = [[f"{i / 7:.3f}", f"{i % 5 / 3:.3f}", i % 2] for i in range(40)]
+    path = tmp_path / "r.csv"
+    text = "a,b,y\n\n" + "\n".join(",".join(str(v) for v in r) for r in rows[:20]) \
+        + "\n,,\n   \n" + "\n".join(",".join(str(v) for v in r) for r in rows[20:]) + "\n"
+    path.write_text(text)
+    assert main(["--csv", str(path), "--target", "y", "--max-iter", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "an empty value in row 21 (line 23 of" in err
+    path.write_text(text.replace("\n,,\n", "\n"))
+    assert main(["--csv", str(path), "--target", "y", "--max-iter", "5"]) == 0
+    assert "40 rows" in capsys.readouterr().out
