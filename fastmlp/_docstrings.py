@@ -353,7 +353,7 @@ PARAMETERS = _entries(
         (``val_score``) when there are any, the epoch's seconds and samples
         per second::
 
-            Epoch 3/200: loss=0.123456, val_score=0.912345, 0.12 s, 15,000 samples/s
+            Epoch 3/200: loss=0.123456, val_loss=0.234567, val_score=0.912345, 0.12 s, 15,000 samples/s
 
         On a terminal, a progress bar with a time estimate sits under these
         lines and is erased when ``fit`` returns. The reason training

@@ -1096,7 +1096,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self : object
             The trained model.
         """
-        # only the classes can change here (_fit snapshots everything else)
+        # only the classes can change here (_fit snapshots everything else,
+        # after them: a first call that fails in _fit goes back to unfitted)
         saved = {k: self.__dict__[k] for k in _LABEL_STATE if k in self.__dict__}
         unfitted = None if hasattr(self, "coefs_") else self._snapshot()
         try:
@@ -1108,6 +1109,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     self._sparse_target = scipy.sparse.issparse(y)
                 else:
                     self._target_type, self.classes_ = _label.fit_labels(classes)
+            return self._fit(X, y, sample_weight=sample_weight, incremental=True)
         except BaseException:
             if unfitted is not None:
                 self._restore(unfitted)
@@ -1116,7 +1118,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     self.__dict__.pop(key, None)
                 self.__dict__.update(saved)
             raise
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def _user_targets(self, Y):
         """The class labels of the network's 0/1 targets."""

@@ -817,3 +817,25 @@ def test_a_failed_first_fit_keeps_what_scikit_learn_set_on_the_estimator():
             est.fit(X, X[:, 0] * 1e200)
         assert est.get_metadata_routing().fit.requests["sample_weight"] is True
         assert est.note == "the user's own" and not hasattr(est, "coefs_")
+
+
+@pytest.mark.parametrize("bad", ["nan_in_X", "sample_weight_length"])
+def test_a_failed_first_partial_fit_with_classes_leaves_the_model_unfitted(bad):
+    # the classes were set before _fit took its snapshot, so a first call
+    # failing there kept classes_, and a later partial_fit without classes
+    # went through (README: it fails, saying classes is needed)
+    from fastmlp import MLPClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(30, 3)), np.arange(30) % 3
+    X_bad, sw = X.copy(), None
+    if bad == "nan_in_X":
+        X_bad[0, 0] = np.nan
+    else:
+        sw = np.ones(29)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+    with pytest.raises(ValueError):
+        clf.partial_fit(X_bad, y, classes=[0, 1, 2], sample_weight=sw)
+    assert not hasattr(clf, "classes_") and not hasattr(clf, "coefs_")
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
