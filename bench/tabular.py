@@ -227,6 +227,7 @@ VARIANTS = {
     "beta2_0.999": {"beta_2": 0.999},
     "no_best_epoch": {"best_epoch": False},
     "no_label_smoothing": {"label_smoothing": 0.0, "_task": "cls"},
+    "no_temperature_scaling": {"temperature_scaling": False, "_task": "cls"},
     "no_target_standardization": {"standardize_target": False, "_task": "reg"},
     "no_output_clip": {"clip_output": False, "_task": "reg"},
 }

@@ -50,6 +50,7 @@ from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
 from fastmlp._tabular_preprocessing import (TabularPreprocessor, _check_frame_shape,
                                             _is_dataframe, _read_columns, periodic_features)
 from fastmlp._tabular_schedules import DECAY_SCHEDULES, LR_SCHEDULES
+from fastmlp._temperature import fit_temperature, temper
 from fastmlp._tuning import PREDICT_BLOCK_ROWS
 
 # Fewer training rows than this: no validation split (best_epoch is ignored)
@@ -616,7 +617,12 @@ class _BaseTabularMLP(BaseEstimator):
             net.fit(Xt[train], target[train], sample_weight=None if sw is None else sw[train],
                     X_val=Xt[val], y_val=target[val],
                     sample_weight_val=None if sw is None else sw[val])
+            self._held_out_fitted(net, Xt[val], target[val], None if sw is None else sw[val])
         return net
+
+    def _held_out_fitted(self, net, X_val, y_val, sample_weight_val):
+        """What a member learns from its held-out rows once trained: nothing
+        here (the classifier's temperature)."""
 
     def _fit_members(self, network_class, pre, Xt, target, split_y, rng, sample_weight,
                      label_smoothing=0.0):
@@ -702,9 +708,14 @@ class _BaseTabularMLP(BaseEstimator):
                 "keeps its best epoch before that. Lower learning_rate_init "
                 f"({self.learning_rate_init}) to train further.", ConvergenceWarning)
 
+    def _member_output(self, k, method, Xt):
+        """Member k's output, ``method`` of its network (the classifier
+        tempers its probabilities)."""
+        return getattr(self.networks_[k], method)(Xt)
+
     def _members_mean(self, method, Xt):
-        """The members' outputs (``method`` of each network), averaged."""
-        outs = [getattr(net, method)(Xt) for net in self.networks_]
+        """The members' outputs (``_member_output``), averaged."""
+        outs = [self._member_output(k, method, Xt) for k in range(len(self.networks_))]
         if len(outs) == 1:
             return outs[0]
         total = outs[0].astype(np.float64)
@@ -797,6 +808,13 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         + """\
 label_smoothing : float in [0, 1), default=0.1
     Train on ``(1 - eps) * y + eps / n_classes`` instead of one-hot ``y``.
+temperature_scaling : bool, default=True
+    After training, divide each network's logits by the temperature that
+    makes its probabilities on its held-out rows the most likely (in
+    ``[0.1, 10]``; Guo et al., 2017). Label smoothing keeps probabilities
+    away from 0 and 1; this undoes it for ``predict_proba`` (log loss,
+    rare classes) without changing any row's predicted class. Needs
+    ``best_epoch`` (the held-out rows); else the temperature is 1.
 class_weight : dict, 'balanced' or None, default=None
     Weights of the classes, multiplying ``sample_weight``: a dict
     ``{class: weight}`` (a class not in it weighs 1), or 'balanced',
@@ -808,6 +826,10 @@ class_weight : dict, 'balanced' or None, default=None
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels, in the order of ``predict_proba``'s columns.
+    temperatures_ : ndarray of shape (n_ensemble,)
+        Each network's temperature (``temperature_scaling``; 1: its own
+        probabilities). ``predict_proba`` averages the networks'
+        ``softmax(log(p) / T)``.
 """ + "\n".join("    " + line if line else "" for line in _SHARED_ATTRS_DOC.splitlines()) + """
 
     See Also
@@ -837,6 +859,7 @@ class_weight : dict, 'balanced' or None, default=None
     _parameter_constraints: dict = {
         **_COMMON_CONSTRAINTS,
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "temperature_scaling": ["boolean"],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
     _validation_scoring = None  # accuracy, as RealMLP selects on the error
@@ -847,7 +870,7 @@ class_weight : dict, 'balanced' or None, default=None
                  batch_size=256, beta_1=0.9, beta_2=0.95, weight_decay=0.02,
                  weight_decay_schedule="flat_cosine", dropout=0.15,
                  dropout_schedule="constant", data_init=True,
-                 label_smoothing=0.1, class_weight=None,
+                 label_smoothing=0.1, temperature_scaling=True, class_weight=None,
                  best_epoch=True, validation_fraction=0.2, categorical_features="auto",
                  max_categories=32, max_one_hot=MAX_ONE_HOT, embedding_dim=8,
                  embedding_lr=EMBEDDING_LR, numeric_scaling="quantile", smooth_clip=True,
@@ -874,6 +897,7 @@ class_weight : dict, 'balanced' or None, default=None
         self.dropout_schedule = dropout_schedule
         self.data_init = data_init
         self.label_smoothing = label_smoothing
+        self.temperature_scaling = temperature_scaling
         self.class_weight = class_weight
         self.best_epoch = best_epoch
         self.validation_fraction = validation_fraction
@@ -936,7 +960,25 @@ class_weight : dict, 'balanced' or None, default=None
                                     self.label_smoothing)
         self._set_fitted(pre, members)
         self.classes_ = members[0].classes_
+        self.temperatures_ = np.array([net.__dict__.pop("_temperature", 1.0)
+                                       for net in members])
         return self
+
+    def _held_out_fitted(self, net, X_val, y_val, sample_weight_val):
+        """The member's temperature (``_temperature``): the one that makes
+        its probabilities on its held-out rows the most likely; in float64,
+        as predict computes them."""
+        if self.temperature_scaling:
+            proba = net.predict_proba(X_val.astype(np.float64))
+            net._temperature = fit_temperature(
+                proba, np.searchsorted(net.classes_, y_val), sample_weight_val)
+
+    def _member_output(self, k, method, Xt):
+        out = super()._member_output(k, method, Xt)
+        temperatures = getattr(self, "temperatures_", None)   # None: pickled before them
+        if method != "predict_proba" or temperatures is None:
+            return out
+        return temper(out, temperatures[k])
 
     def _class_weighted(self, sample_weight, y):
         """sample_weight (None: ones) times each row's class weight; as it

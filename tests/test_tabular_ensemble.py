@@ -15,6 +15,7 @@ from _tabular_helpers import expected_failed_checks
 from fastmlp import TabularMLPClassifier, TabularMLPRegressor, _engine, _tabular
 from fastmlp._openmp import effective_n_threads
 from fastmlp._sklearn_compat import InvalidParameterError
+from fastmlp._temperature import temper
 
 pd = pytest.importorskip("pandas")
 
@@ -99,7 +100,9 @@ def test_classifier_averages_the_members_probabilities():
     y = np.array(["lo", "mid", "hi"])[_target(TabularMLPClassifier, signal)]
     clf = TabularMLPClassifier(**SMALL, n_ensemble=3, random_state=1).fit(df, y)
     Xt = clf.preprocessor_.transform(df).astype(np.float64)
-    members = [net.predict_proba(Xt) for net in clf.networks_]
+    # each member's probabilities at its temperature (test_temperature.py)
+    members = [temper(net.predict_proba(Xt), t)
+               for net, t in zip(clf.networks_, clf.temperatures_)]
     expected = (members[0] + members[1] + members[2]) / 3
     proba = clf.predict_proba(df)
     np.testing.assert_allclose(proba, expected, rtol=1e-12, atol=1e-15)
