@@ -240,7 +240,7 @@ embedding_dim : int >= 1, default=8
     Width of each embedded column's rows.
 embedding_lr : float > 0, default=10.0
     Learning rate of the embeddings, as a factor of ``learning_rate_init``.
-numeric_scaling : {{'quantile', 'robust', 'both'}}, default='quantile'
+numeric_scaling : {'quantile', 'robust', 'both'}, default='quantile'
     How numeric columns are scaled: 'quantile' maps each value's rank
     among the training values to a standard normal quantile (within
     +-3.09); 'robust' is RealMLP's ``(x - median) / IQR``; 'both' gives

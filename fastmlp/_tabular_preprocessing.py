@@ -106,10 +106,11 @@ missing)::
 so the scales ``sigma_i`` run log-evenly from ``periodic_scale /
 PERIODIC_SPREAD`` to ``periodic_scale`` (``periodic_scale`` when K is 1),
 each column drawing its own frequencies and phases from ``random_state``.
-The first dense layer of the network combines them: this is the "periodic,
-linear" numeric embedding of Gorishniy et al. (2022) with its frequencies
-drawn once and frozen, where RealMLP's PBLD layer learns them (see README,
-"Where fastmlp's recipe differs").
+These are the starting values: the tabular estimators' networks learn them
+(``learn_periodic``, as RealMLP's PBLD layer) and, with ``periodic_dim``,
+mix each column's cosines in a layer of its own before the first dense
+layer (see README, "Where fastmlp's recipe differs").  The preprocessor
+alone computes them with the drawn values.
 """
 import datetime
 import math

@@ -162,3 +162,14 @@ def test_numpydoc_reads_the_same_sections(cls):
         doc = docscrape.ClassDoc(cls, config={"show_class_members": False})
     assert [p.name for p in doc["Parameters"]] == _documented(cls, "Parameters")
     assert [a.name for a in doc["Attributes"]] == _documented(cls, "Attributes")
+
+
+def test_no_format_braces_are_left_doubled():
+    # a fragment that never went through str.format kept '{{' and '}}' in
+    # help(): numeric_scaling : {{'quantile', 'robust', 'both'}}
+    import fastmlp
+
+    for name in ("MLPClassifier", "MLPRegressor", "TabularMLPClassifier",
+                 "TabularMLPRegressor", "TabularPreprocessor"):
+        doc = getattr(fastmlp, name).__doc__
+        assert "{{" not in doc and "}}" not in doc, name
