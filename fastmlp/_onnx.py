@@ -178,6 +178,17 @@ def _check_model(model):
         raise ValueError(
             f"to_onnx cannot export a network with {', '.join(parts)} (a "
             "TabularMLPClassifier/Regressor's network_).")
+    from fastmlp._tabular_network import TabularNetClassifier, TabularNetRegressor
+
+    if isinstance(model, (TabularNetClassifier, TabularNetRegressor)):
+        # without those layers too: its input is the preprocessed table, and
+        # its output is not the estimator's (the standardized target, the
+        # probabilities before the temperature)
+        raise ValueError(
+            "to_onnx cannot export a TabularMLPClassifier/Regressor's network_: it reads "
+            "the preprocessed table (TabularPreprocessor) and gives the regressor's "
+            "standardized target, or the classifier's probabilities before its "
+            "temperature, not what the estimator predicts.")
 
 
 def _hidden_activations(model):
@@ -321,7 +332,8 @@ def to_onnx(model, *, dtype=None, opset=None, name=None):
     sklearn.exceptions.NotFittedError
         If ``model`` is not fitted.
     ValueError
-        For an unknown activation, a bad ``dtype`` or ``opset``.
+        For an unknown activation, a bad ``dtype`` or ``opset``, or a
+        tabular estimator's ``network_`` (it reads the preprocessed table).
     """
     _check_model(model)
     activations = _hidden_activations(model)

@@ -390,6 +390,17 @@ def test_the_tabular_estimators_refusals_say_why():
     assert "skl2onnx" not in str(raised.value)
     with pytest.raises(ValueError, match="a network with categorical embeddings \\(a "):
         to_onnx(est.network_)
+    # none of those layers: exported, it read the preprocessed table and gave
+    # the standardized target or the untempered probabilities, silently
+    from fastmlp import TabularMLPRegressor
+
+    for cls, y in ((TabularMLPClassifier, np.arange(120) % 2), (TabularMLPRegressor,
+                                                               np.linspace(100, 300, 120))):
+        plain = cls(hidden_layer_sizes=(4,), max_iter=2, min_steps=0, n_ensemble=1,
+                    n_periodic=0, max_one_hot=None, random_state=0).fit(X, y)
+        assert not plain.network_._layout_extras().get("embedding")
+        with pytest.raises(ValueError, match="it reads the preprocessed table"):
+            to_onnx(plain.network_)
     with pytest.raises(TypeError, match="use skl2onnx"):
         from sklearn.linear_model import LogisticRegression
         to_onnx(LogisticRegression())
