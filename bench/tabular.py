@@ -446,6 +446,8 @@ def parse_args(argv):
     if unknown:
         p.error(f"--models: unknown {', '.join(unknown)}; known: {', '.join(MODELS)}")
     variants = _names(args.variants)
+    if "all" in variants and len(variants) > 1:
+        p.error("--variants: 'all' stands alone (it runs every variant)")
     unknown = [v for v in variants if v not in VARIANTS and variants != ["all"]]
     if unknown:
         p.error(f"--variants: unknown {', '.join(unknown)}; known: all, {', '.join(VARIANTS)}")

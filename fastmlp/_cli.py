@@ -80,6 +80,8 @@ class CLIError(Exception):
 def _hidden_layer_sizes(text):
     """Parse ``"100,50"`` into ``(100, 50)``."""
     try:
+        if not text.isascii():
+            raise ValueError   # int() reads other scripts' digits too
         sizes = tuple(int(part) for part in text.split(","))
     except ValueError:
         sizes = ()
@@ -93,6 +95,8 @@ def _hidden_layer_sizes(text):
 def _int_at_least(minimum, maximum=None):
     def parse(text):
         try:
+            if not text.isascii():
+                raise ValueError   # int() reads other scripts' digits too
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(

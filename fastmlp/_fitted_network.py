@@ -63,8 +63,7 @@ class SeededRandomState(np.random.RandomState):
 # or not): a call that fails leaves them as they are
 NOT_FIT_STATE = frozenset({
     "_sklearn_output_config", "_metadata_request", "_skl_callbacks",
-    "_parent_callback_ctx", "_propagated_callbacks",
-    "_callback_fit_ctx", "_skl_callbacks_to_teardown",
+    "_parent_callback_ctx", "_callback_fit_ctx", "_skl_callbacks_to_teardown",
 })
 
 # lists of floats that fit only appends to (copied shallowly by _snapshot)

@@ -813,8 +813,10 @@ temperature_scaling : bool, default=True
     makes its probabilities on its held-out rows the most likely (in
     ``[0.1, 10]``; Guo et al., 2017). Label smoothing keeps probabilities
     away from 0 and 1; this undoes it for ``predict_proba`` (log loss,
-    rare classes) without changing any row's predicted class. Needs
-    ``best_epoch`` (the held-out rows); else the temperature is 1.
+    rare classes). A network's predicted classes do not change; the
+    average of an ensemble's members can, where they disagree. Needs
+    ``best_epoch`` (the held-out rows) with every class among a member's
+    held-out rows; else that member's temperature is 1.
 class_weight : dict, 'balanced' or None, default=None
     Weights of the classes, multiplying ``sample_weight``: a dict
     ``{class: weight}`` (a class not in it weighs 1), or 'balanced',
@@ -972,6 +974,13 @@ class_weight : dict, 'balanced' or None, default=None
             proba = net.predict_proba(X_val.astype(np.float64))
             net._temperature = fit_temperature(
                 proba, np.searchsorted(net.classes_, y_val), sample_weight_val)
+
+    def __setstate__(self, state):
+        if "temperature_scaling" not in state:
+            # pickled before temperature scaling: its probabilities are its
+            # networks' own, which the parameter False says
+            state = {**state, "temperature_scaling": False}
+        super().__setstate__(state)
 
     def _member_output(self, k, method, Xt):
         out = super()._member_output(k, method, Xt)

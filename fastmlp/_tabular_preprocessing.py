@@ -356,16 +356,13 @@ def _nanoseconds(delta):
 def _time_cell(v):
     """('M', ns since the epoch) for a date, datetime or Timestamp object
     (UTC for an aware one, as a DataFrame's datetime column), ('m', ns) for
-    a timedelta, None for anything else (or a NumPy unit, such as months,
-    with no length in nanoseconds)."""
+    a timedelta (``_time_array`` for NumPy's), None for anything else."""
     if isinstance(v, (np.datetime64, np.timedelta64)):
-        try:
-            return ("M" if isinstance(v, np.datetime64) else "m"), _time_array(np.asarray([v]))[0]
-        except TypeError:
-            return None
+        return ("M" if isinstance(v, np.datetime64) else "m"), _time_array(np.asarray([v]))[0]
     if isinstance(v, datetime.datetime):
+        # a Timestamp's difference is a Timedelta, which keeps its nanoseconds
         since = v - (_EPOCH if v.tzinfo is None else _EPOCH_UTC)
-        return "M", float(_nanoseconds(since) + getattr(v, "nanosecond", 0))
+        return "M", float(_nanoseconds(since))
     if isinstance(v, datetime.date):
         return "M", float((v - _EPOCH_DATE).days * 86400 * 10**9)
     if isinstance(v, datetime.timedelta):
@@ -374,11 +371,19 @@ def _time_cell(v):
 
 
 def _time_array(values):
-    """A NumPy datetime64 or timedelta64 array as (kind, float64
-    nanoseconds since the epoch or long, NaN for NaT), whatever its unit.
-    TypeError for a unit with no length in nanoseconds (months, years)."""
-    unit = np.datetime_data(values.dtype)[0]
-    ns_per_unit = np.timedelta64(1, unit) / np.timedelta64(1, "ns")
+    """A NumPy datetime64 or timedelta64 array as float64 nanoseconds since
+    the epoch or long, NaN for NaT, whatever its unit (``10ms`` too).
+    Dates in months or years are their first day; durations in months or
+    years (or of no unit), which have no length in nanoseconds, are counted
+    in their unit."""
+    unit, count = np.datetime_data(values.dtype)
+    if unit in ("Y", "M") and values.dtype.kind == "M":
+        values = values.astype("datetime64[D]")   # exact: the first day
+        unit, count = "D", 1
+    if unit in ("Y", "M", "generic"):
+        ns_per_unit = float(count)
+    else:
+        ns_per_unit = np.timedelta64(count, unit) / np.timedelta64(1, "ns")
     out = values.view(np.int64).astype(np.float64) * ns_per_unit
     out[np.isnat(values)] = np.nan
     return out
@@ -409,10 +414,7 @@ def _as_float(col):
     if col.dtype.kind in "biuf":
         return col.astype(np.float64, copy=False)
     if col.dtype.kind in "mM":
-        try:
-            return _time_array(col)
-        except TypeError:
-            return None
+        return _time_array(col)
     missing = _missing_mask(col)
     if col.dtype.kind == "O":
         kinds = _per_distinct(col, _misread_as_float)

@@ -48,10 +48,12 @@ def temper(proba, temperature):
 def fit_temperature(proba, codes, sample_weight=None):
     """The temperature within ``TEMPERATURE_RANGE`` whose tempered
     ``proba`` (n_rows x n_classes) have the least weighted log loss on the
-    rows' classes ``codes`` (column indices); 1.0 when there is nothing to
-    fit (no row, or one column)."""
+    rows' classes ``codes`` (column indices); 1.0 when the rows do not show
+    every class (none, or a rare class missing from them: the log loss of
+    the classes shown falls as T shrinks, and the missing class's
+    probabilities would go to 0 with it)."""
     proba = np.asarray(proba)
-    if proba.shape[0] == 0 or proba.shape[1] < 2:
+    if proba.shape[1] < 2 or np.unique(codes).shape[0] < proba.shape[1]:
         return 1.0
     z = _logits(proba)
     z -= z.max(axis=1, keepdims=True)   # the softmax's own shift: exp(beta * z) <= 1

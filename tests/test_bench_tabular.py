@@ -130,3 +130,8 @@ def test_unknown_variant_is_a_usage_error_before_any_table(capsys):
     msg = _usage_error(capsys, ["--set", "tuning", "--variants", "no_dropout,nosuch"])
     assert msg.endswith("--variants: unknown nosuch; known: all, " + ", ".join(tabular.VARIANTS))
     assert tabular.parse_args(["--variants", "all"]).variants == "all"
+
+
+def test_all_variants_stand_alone(capsys):
+    msg = _usage_error(capsys, ["--variants", "all,no_best_epoch"])
+    assert msg.endswith("--variants: 'all' stands alone (it runs every variant)")

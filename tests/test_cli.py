@@ -703,3 +703,11 @@ def test_a_row_of_empty_cells_is_a_row_and_a_blank_line_is_not(tmp_path, capsys)
     path.write_text(text.replace("\n,,\n", "\n"))
     assert main(["--csv", str(path), "--target", "y", "--max-iter", "5"]) == 0
     assert "40 rows" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--random-state", "\u0663"], ["--max-iter", "\u0663"],
+                                  ["--hidden-layer-sizes", "\u0663"]])
+def test_integer_options_take_ascii_digits_only(argv, capsys):
+    # int() reads Arabic-Indic digits; CSV cells with them are text
+    assert main(argv) == 2
+    assert "expected" in capsys.readouterr().err

@@ -206,8 +206,7 @@ def test_dates_as_objects_read_as_the_datetime_column_they_came_from():
 @pytest.mark.parametrize("cells", [
     ["2020-01-01", pd.Timestamp("2020-01-02")],                 # a string among dates
     [pd.Timestamp("2020-01-01"), pd.Timedelta(days=1)],         # a date and a duration
-    [np.datetime64("2020-01", "M"), np.datetime64("2020-02", "M")],   # months: no length
-], ids=["string", "duration", "months"])
+], ids=["string", "duration"])
 def test_an_object_column_of_dates_and_other_things_stays_categorical(cells):
     X = pd.DataFrame({"t": pd.Series(cells * 10, dtype=object)})
     assert TabularPreprocessor().fit(X).categorical_columns_.tolist() == [0]
@@ -227,6 +226,25 @@ def test_an_array_of_datetimes_reads_as_a_frame_of_them(unit):
         np.testing.assert_array_equal(
             pre.transform(days.reshape(-1, 1)),
             TabularPreprocessor(random_state=0).fit(frame).transform(frame))
+
+
+def test_time_units_of_months_years_and_multiples():
+    # months and years failed once read in nanoseconds (f6e5368 counted
+    # them in their unit); a multiple such as 10ms was read as 1ms
+    from fastmlp._tabular_preprocessing import _time_array, _time_cell
+
+    months = np.array(["2020-03", "NaT", "2021-12"], dtype="datetime64[M]")
+    np.testing.assert_array_equal(_time_array(months),
+                                  _ns(["2020-03-01T00:00", None, "2021-12-01T00:00"]))
+    np.testing.assert_array_equal(_time_array(np.array(["2020"], dtype="datetime64[Y]")),
+                                  _ns(["2020-01-01T00:00"]))
+    np.testing.assert_array_equal(_time_array(np.array([3], dtype="timedelta64[10ms]")), [3e7])
+    np.testing.assert_array_equal(_time_array(np.array([3], dtype="timedelta64[M]")), [3.0])
+    pre = TabularPreprocessor().fit(months[[0, 2] * 10].reshape(-1, 1))
+    assert pre.numeric_columns_.tolist() == [0]
+    # a Timestamp's nanoseconds counted once (a second near the epoch: exact in float64)
+    assert _time_cell(pd.Timestamp("1970-01-01 00:00:01.000000003")) == ("M", 1000000003.0)
+    assert _time_cell(np.datetime64("1970-01-01T00:00:01.000000003")) == ("M", 1000000003.0)
 
 
 def test_an_unknown_categorical_name_is_shown_as_written():

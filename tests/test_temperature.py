@@ -107,3 +107,40 @@ def test_without_it_or_without_held_out_rows_the_probabilities_are_the_networks(
     no_split = TabularMLPClassifier(max_iter=3, min_steps=0, best_epoch=False,
                                     random_state=0).fit(X, y)
     assert (no_split.temperatures_ == 1.0).all()
+
+
+def test_held_out_rows_without_every_class_keep_the_networks_probabilities():
+    # a rare class absent from a member's held-out rows drove its temperature
+    # to the floor: the class's probabilities fell to ~1e-14, and the log
+    # loss on new rows was 3.5x the untempered one
+    p = np.array([[0.9, 0.1], [0.8, 0.2]] * 20)
+    assert fit_temperature(p, np.zeros(40, dtype=int)) == 1.0
+    proba, codes = _overconfident(k=3)
+    assert fit_temperature(proba[codes != 2], codes[codes != 2]) == 1.0
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 3))
+    y = np.zeros(600, dtype=int)
+    y[:2] = 1          # two rows: at most one member's held-out rows see one
+    X[:2, 0] += 4
+    clf = TabularMLPClassifier(max_iter=3, min_steps=0, random_state=0).fit(X, y)
+    assert (clf.temperatures_ == 1.0).any() and (clf.temperatures_ > 0.1).all()
+    one = TabularMLPClassifier(max_iter=2, min_steps=0, random_state=0).fit(X, np.ones(600))
+    assert (one.temperatures_ == 1.0).all()
+
+
+def test_a_model_pickled_before_temperature_scaling_reads_as_without_it():
+    import pickle
+
+    from sklearn.base import clone
+
+    X, y = _rare_class(600)
+    clf = TabularMLPClassifier(max_iter=2, min_steps=0, temperature_scaling=False,
+                               random_state=0).fit(X, y)
+    state = clf.__getstate__()
+    del state["temperature_scaling"], state["temperatures_"]
+    old = TabularMLPClassifier.__new__(TabularMLPClassifier)
+    old.__setstate__(state)
+    assert old.get_params()["temperature_scaling"] is False
+    np.testing.assert_array_equal(old.predict_proba(X), clf.predict_proba(X))
+    assert "temperature_scaling=False" in repr(old) and clone(old).temperature_scaling is False
+    pickle.loads(pickle.dumps(old))
