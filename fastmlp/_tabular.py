@@ -614,10 +614,10 @@ class _BaseTabularMLP(BaseEstimator):
             net.fit(Xt[rows], target[rows], sample_weight=None if sw is None else sw[rows])
         else:
             net.set_params(early_stopping=True, scoring=self._validation_scoring)
+            X_val, y_val, sw_val = Xt[val], target[val], None if sw is None else sw[val]
             net.fit(Xt[train], target[train], sample_weight=None if sw is None else sw[train],
-                    X_val=Xt[val], y_val=target[val],
-                    sample_weight_val=None if sw is None else sw[val])
-            self._held_out_fitted(net, Xt[val], target[val], None if sw is None else sw[val])
+                    X_val=X_val, y_val=y_val, sample_weight_val=sw_val)
+            self._held_out_fitted(net, X_val, y_val, sw_val)
         return net
 
     def _held_out_fitted(self, net, X_val, y_val, sample_weight_val):
