@@ -28,8 +28,9 @@ user's data or parameters (the estimator's ValueError, as a fit that
 diverges, or a MemoryError).  Anything else is a bug and keeps its
 traceback.  Ctrl-C stops the run with exit status 130: scikit-learn's MLP,
 and fastmlp's drop-ins as it, end the fit it cuts short and return, so the
-command line stops before the next fit or score (``stop_if_interrupted``).  The fastmlp column always uses fastmlp's estimators: if they
-cannot be imported, ``python -m fastmlp`` fails at ``import fastmlp``.
+command line stops before the next fit or score (``stop_if_interrupted``).
+The fastmlp column always uses fastmlp's estimators: if they cannot be
+imported, ``python -m fastmlp`` fails at ``import fastmlp``.
 """
 import argparse
 import contextlib
@@ -77,12 +78,18 @@ class CLIError(Exception):
 # ---------------------------------------------------------------------------
 
 
+def _int(text):
+    """int(text) for ASCII digits only (int() reads other scripts' digits
+    too, which a CSV cell holds as text: _number)."""
+    if not text.isascii():
+        raise ValueError(text)
+    return int(text)
+
+
 def _hidden_layer_sizes(text):
     """Parse ``"100,50"`` into ``(100, 50)``."""
     try:
-        if not text.isascii():
-            raise ValueError   # int() reads other scripts' digits too
-        sizes = tuple(int(part) for part in text.split(","))
+        sizes = tuple(_int(part) for part in text.split(","))
     except ValueError:
         sizes = ()
     if not sizes or min(sizes) < 1:
@@ -95,9 +102,7 @@ def _hidden_layer_sizes(text):
 def _int_at_least(minimum, maximum=None):
     def parse(text):
         try:
-            if not text.isascii():
-                raise ValueError   # int() reads other scripts' digits too
-            value = int(text)
+            value = _int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"expected an integer, got {text!r}"
