@@ -342,10 +342,12 @@ def _network_input(pre, Xt, spec, embedding_dim):
                          pre.embedding_cards_.shape[0], embedding_dim)
 
 
-def _hidden(sizes):
-    sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+def _hidden(given):
+    sizes = [given] if isinstance(given, Integral) else list(given)
     if not sizes or any(not isinstance(h, Integral) or h < 1 for h in sizes):
-        raise ValueError(f"hidden_layer_sizes must be positive ints, got {sizes!r}.")
+        # at least one layer: the first layer's data-dependent init needs it
+        raise ValueError("hidden_layer_sizes must be one or more positive ints (the "
+                         f"tabular networks have at least one hidden layer), got {given!r}.")
     return tuple(int(h) for h in sizes)
 
 

@@ -4,6 +4,7 @@ missing values, determinism and persistence."""
 import doctest
 import inspect
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -440,3 +441,13 @@ def test_numeric_scaling_reaches_the_preprocessor(scaling):
         assert pre.quantiles_ == []
         assert np.abs(z).max() < 3  # smoothly clipped
     assert TabularMLPRegressor().numeric_scaling == "quantile"
+
+
+@pytest.mark.parametrize("sizes", [(), (0,), (8, -1)])
+def test_no_hidden_layer_is_refused_naming_what_was_given(sizes):
+    # the message showed a list for a tuple ('got []' for ()), and not why
+    X, y = np.random.RandomState(0).normal(size=(40, 2)), np.arange(40) % 2
+    with pytest.raises(ValueError, match=re.escape(
+            f"one or more positive ints (the tabular networks have at least one hidden "
+            f"layer), got {sizes!r}.")):
+        TabularMLPClassifier(hidden_layer_sizes=sizes).fit(X, y)
