@@ -335,11 +335,11 @@ validation_scores_ : list of float or None
 """
 
 
-def _network_input(pre, Xt, spec, embedding_dim):
+def _network_input(pre, Xt, spec, embedding_dim, dtype=None):
     """The network's input for the preprocessor ``pre``'s output Xt, with
     the periodic layer ``spec`` (``network_input``)."""
     return network_input(Xt, spec, pre.periodic_frequencies_.size,
-                         pre.embedding_cards_.shape[0], embedding_dim)
+                         pre.embedding_cards_.shape[0], embedding_dim, dtype)
 
 
 def _hidden(given):
@@ -488,15 +488,19 @@ class _BaseTabularMLP(BaseEstimator):
     """Shared fit: preprocess, hold out, train, record."""
 
     def _fit_preprocessor(self, X, y, rng):
-        """(fitted preprocessor, its float matrix of X, without the cosines
-        the engine computes), once y's length is checked against X's
+        """(fitted preprocessor, the networks' input for X: its float
+        matrix, without the cosines the engine computes, in the engine's
+        order, ``_network_input``), once y's length is checked against X's
         (scikit-learn's message, before any work).  The matrix is an array
         whatever ``transform_output`` the user's configuration sets: the
         networks index it by rows."""
         check_consistent_length(X, y)
         pre = self._make_preprocessor(rng.randint(_SEED_BOUND))
         cols = pre._fit_columns(X)
-        return pre, pre._transform_columns(cols, periodic=self._periodic_spec(pre) is None)
+        spec = self._periodic_spec(pre)
+        Xt = pre._transform_columns(cols, periodic=spec is None)
+        del cols
+        return pre, _network_input(pre, Xt, spec, int(self.embedding_dim))
 
     def _make_preprocessor(self, seed):
         return TabularPreprocessor(
@@ -616,24 +620,25 @@ class _BaseTabularMLP(BaseEstimator):
             net.fit(Xt[rows], target[rows], sample_weight=None if sw is None else sw[rows])
         else:
             net.set_params(early_stopping=True, scoring=self._validation_scoring)
-            X_val, y_val, sw_val = Xt[val], target[val], None if sw is None else sw[val]
             net.fit(Xt[train], target[train], sample_weight=None if sw is None else sw[train],
-                    X_val=X_val, y_val=y_val, sample_weight_val=sw_val)
-            self._held_out_fitted(net, X_val, y_val, sw_val)
+                    X_val=Xt[val], y_val=target[val],
+                    sample_weight_val=None if sw is None else sw[val])
         return net
 
     def _held_out_fitted(self, net, X_val, y_val, sample_weight_val):
-        """What a member learns from its held-out rows once trained: nothing
-        here (the classifier's temperature)."""
+        """What a trained member learns from its held-out rows: nothing here
+        (the classifier's temperature).  Called once every member has
+        trained, one after the other: a member's predict while another
+        trains would get a share of the threads that depends on timing."""
 
     def _fit_members(self, network_class, pre, Xt, target, split_y, rng, sample_weight,
                      label_smoothing=0.0):
-        """The ensemble's networks: member k draws its own validation split
+        """The ensemble's networks, on Xt, the networks' input
+        (``_fit_preprocessor``): member k draws its own validation split
         and network seed from rng, in that order (so one member is the
         estimator without an ensemble)."""
         plans = []
         spec = self._periodic_spec(pre)
-        Xt = _network_input(pre, Xt, spec, int(self.embedding_dim))
         # a row of weight 0 is left out, as if removed (scikit-learn's
         # meaning): kept, it could fill a minibatch or the held-out rows with
         # weights that sum to 0
@@ -671,6 +676,10 @@ class _BaseTabularMLP(BaseEstimator):
         for (net, _, _), callbacks in zip(plans, saved):
             net.set_params(callbacks=callbacks)
             net.__dict__.pop("_classes", None)  # now classes_
+        for net, _, val in plans:
+            if val is not None:
+                self._held_out_fitted(net, Xt[val], target[val],
+                                      None if sample_weight is None else sample_weight[val])
         return fitted
 
     def _fit_or_restore(self, X, y, sample_weight):
@@ -757,8 +766,8 @@ class _BaseTabularMLP(BaseEstimator):
         spec = self.network_.__dict__.get("_periodic")
         Xt = self.preprocessor_._transform_columns(cols, periodic=spec is None)
         emb = self.network_.__dict__.get("_embedding")
-        return _network_input(self.preprocessor_, Xt, spec,
-                              0 if emb is None else emb[1]).astype(np.float64)
+        return _network_input(self.preprocessor_, Xt, spec, 0 if emb is None else emb[1],
+                              np.float64)
 
     def _output(self, X, method):
         """The members' ``method`` outputs for X, averaged (``method`` None:

@@ -97,30 +97,37 @@ def periodic_linear_dim(spec):
     return 0 if spec is None or len(spec) < 3 else int(spec[2])
 
 
-def network_input(Xt, spec, n_cos=None, n_codes=0, embedding_dim=0):
+def network_input(Xt, spec, n_cos=None, n_codes=0, embedding_dim=0, dtype=None):
     """The network's input for the preprocessor's output Xt, whose last
     ``n_cos`` columns (None: ``spec``'s ``n_numeric * n_periodic``) are the
     periodic cosines and the ``n_codes`` before them categorical codes: Xt
-    itself when there are no codes and no periodic linear layer.  Else, in
-    the engine's order: the other columns (with the cosines, when the
-    engine has no periodic layer: ``spec`` None), then each code followed
-    by ``embedding_dim - 1`` zeros (the columns the engine's embeddings
-    write, from ``embedding_col``), then the cosines, or with a periodic
-    linear layer (``spec`` a triple ``(n_numeric, n_periodic, d)``) the
-    ``n_numeric * d`` columns the engine writes (zeros here)."""
+    itself when there are no codes and no periodic linear layer (as
+    ``dtype``, None: Xt's).  Else, in the engine's order: the other columns
+    (with the cosines, when the engine has no periodic layer: ``spec``
+    None), then each code followed by ``embedding_dim - 1`` zeros (the
+    columns the engine's embeddings write, from ``embedding_col``), then the
+    cosines, or with a periodic linear layer (``spec`` a triple
+    ``(n_numeric, n_periodic, d)``) the ``n_numeric * d`` columns the engine
+    writes (zeros here).  Written into one new array: the input of a large
+    table is its biggest buffer."""
+    dtype = Xt.dtype if dtype is None else np.dtype(dtype)
     d = periodic_linear_dim(spec)
     if not d and not n_codes:
-        return Xt
+        return Xt.astype(dtype, copy=False)
     if n_cos is None:
         n_cos = 0 if spec is None else spec[0] * spec[1]
-    p = Xt.shape[1]
-    front, cos = Xt[:, :p - n_cos - n_codes], Xt[:, p - n_cos:]
+    n, p = Xt.shape
+    n_front, step = p - n_cos - n_codes, max(embedding_dim, 1)
+    n_tail = 0 if spec is None else (spec[0] * d if d else n_cos)
+    front = n_front + (n_cos if spec is None else 0)
+    out = np.zeros((n, front + n_codes * step + n_tail), dtype=dtype)
+    out[:, :n_front] = Xt[:, :n_front]
     if spec is None:
-        front, cos = np.hstack([front, cos]), cos[:, :0]
-    codes = np.zeros((Xt.shape[0], n_codes, max(embedding_dim, 1)), dtype=Xt.dtype)
-    codes[:, :, 0] = Xt[:, p - n_cos - n_codes:p - n_cos]
-    tail = np.zeros((Xt.shape[0], spec[0] * d), dtype=Xt.dtype) if d else cos
-    return np.hstack([front, codes.reshape(Xt.shape[0], -1), tail])
+        out[:, n_front:front] = Xt[:, p - n_cos:]
+    out[:, front:front + n_codes * step:step] = Xt[:, n_front:n_front + n_codes]
+    if spec is not None and not d:
+        out[:, out.shape[1] - n_cos:] = Xt[:, p - n_cos:]
+    return out
 
 
 def embedding_col(width, spec, n_codes, embedding_dim):

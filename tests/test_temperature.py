@@ -144,3 +144,16 @@ def test_a_model_pickled_before_temperature_scaling_reads_as_without_it():
     np.testing.assert_array_equal(old.predict_proba(X), clf.predict_proba(X))
     assert "temperature_scaling=False" in repr(old) and clone(old).temperature_scaling is False
     pickle.loads(pickle.dumps(old))
+
+
+def test_the_temperatures_repeat_bit_for_bit():
+    # each member fitted its temperature in its own thread right after its
+    # training, while the other member could still be training: its predict
+    # then got one thread or two by timing, and the temperatures (so the
+    # probabilities) changed in their last bits from fit to fit
+    X, y = _rare_class(700, seed=3)
+    fits = [TabularMLPClassifier(max_iter=3, min_steps=0, learn_periodic=False,
+                                 random_state=5).fit(X, y) for _ in range(4)]
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other.temperatures_, fits[0].temperatures_)
+        np.testing.assert_array_equal(other.predict_proba(X), fits[0].predict_proba(X))
