@@ -162,7 +162,8 @@ def build_parser():
     )
     data.add_argument("--target", metavar="COLUMN",
                       help="name of the target column; a row whose target cell is a "
-                      "missing marker (empty, NA, None, NULL, ?, n/a, ...) is an error")
+                      "missing marker (empty, NA, None, NULL, ?, n/a, ...) is an error "
+                      "(a line whose every cell is empty is left out, and said so)")
     data.add_argument(
         "--tabular",
         action="store_true",
@@ -463,7 +464,8 @@ def read_csv(path):
     """Read a CSV file: return (header, rows, line numbers of the rows).
 
     Blank lines (nothing but spaces) are skipped, as pandas skips them; a
-    line of empty cells (``,,``) is a row.  The first row is the header.
+    line of empty cells (``,,``) is a row here (``load_csv_data`` leaves it
+    out, saying so).  The first row is the header.
     Raises CLIError for an unreadable, empty or ragged file.
     """
     header, rows, lines = None, [], []
@@ -619,6 +621,12 @@ def load_csv_data(path, target, task, tabular=False):
     category or a missing value; X is then ``(object array, categorical
     mask)`` (see ``_cli_tabular.parse_table``)."""
     header, rows, lines = read_csv(path)
+    # a line of empty cells (a spreadsheet's export ends with them) holds no
+    # data: left out, and said so in the description
+    empty = {i for i, row in enumerate(rows) if not any(cell.strip() for cell in row)}
+    skipped = [lines[i] for i in sorted(empty)]
+    rows = [row for i, row in enumerate(rows) if i not in empty]
+    lines = [line for i, line in enumerate(lines) if i not in empty]
     target = target.strip()   # as the header's names
     matches = [i for i, name in enumerate(header) if name == target]
     if not matches:
@@ -667,6 +675,11 @@ def load_csv_data(path, target, task, tabular=False):
         f"{path}: {len(rows)} rows, {len(features)} features, target "
         f"{target!r} -> {kind} ({reason})"
     )
+    if skipped:
+        shown = ", ".join(str(line) for line in skipped[:5]) + (", ..." if len(skipped) > 5
+                                                                else "")
+        description += (f"; {len(skipped)} line{'s' if len(skipped) > 1 else ''} of empty "
+                        f"cells left out (line {shown})")
     return X, y, task, description, tabular
 
 

@@ -689,20 +689,22 @@ def test_random_state_is_within_numpys_seeds(capsys):
     assert "--random-state: must be at most 4294967295, got 4294967296" in capsys.readouterr().err
 
 
-def test_a_row_of_empty_cells_is_a_row_and_a_blank_line_is_not(tmp_path, capsys):
-    # ',,' was skipped as if blank: its missing target went unreported
-    # (pandas reads it as a row of NaN, and skips only blank lines)
+def test_lines_of_empty_cells_are_left_out_and_said_so(tmp_path, capsys):
+    # ',,' lines (a spreadsheet export ends with them) were skipped without a
+    # word; they hold no data, so they stay out, and the description says so
     rows = [[f"{i / 7:.3f}", f"{i % 5 / 3:.3f}", i % 2] for i in range(40)]
     path = tmp_path / "r.csv"
     text = "a,b,y\n\n" + "\n".join(",".join(str(v) for v in r) for r in rows[:20]) \
-        + "\n,,\n   \n" + "\n".join(",".join(str(v) for v in r) for r in rows[20:]) + "\n"
+        + "\n,,\n   \n" + "\n".join(",".join(str(v) for v in r) for r in rows[20:]) \
+        + "\n , ,\n"
     path.write_text(text)
-    assert main(["--csv", str(path), "--target", "y", "--max-iter", "5"]) == 2
-    err = capsys.readouterr().err
-    assert "an empty value in row 21 (line 23 of" in err
-    path.write_text(text.replace("\n,,\n", "\n"))
     assert main(["--csv", str(path), "--target", "y", "--max-iter", "5"]) == 0
-    assert "40 rows" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "40 rows" in out and "2 lines of empty cells left out (line 23, 45)" in out
+    # a row with any cell is a row: its empty target is an error
+    path.write_text(text.replace("\n,,\n", "\n0.5,,\n"))
+    assert main(["--csv", str(path), "--target", "y", "--max-iter", "5"]) == 2
+    assert "an empty value in row 21 (line 23 of" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [["--random-state", "\u0663"], ["--max-iter", "\u0663"],
