@@ -625,11 +625,12 @@ class _BaseTabularMLP(BaseEstimator):
                     sample_weight_val=None if sw is None else sw[val])
         return net
 
-    def _held_out_fitted(self, net, X_val, y_val, sample_weight_val):
-        """What a trained member learns from its held-out rows: nothing here
-        (the classifier's temperature).  Called once every member has
-        trained, one after the other: a member's predict while another
-        trains would get a share of the threads that depends on timing."""
+    def _held_out_fitted(self, net, Xt, target, val, sample_weight):
+        """What a trained member learns from its held-out rows ``val`` of
+        Xt: nothing here (the classifier's temperature).  Called once every
+        member has trained, one after the other: a member's predict while
+        another trains would get a share of the threads that depends on
+        timing."""
 
     def _fit_members(self, network_class, pre, Xt, target, split_y, rng, sample_weight,
                      label_smoothing=0.0):
@@ -678,8 +679,7 @@ class _BaseTabularMLP(BaseEstimator):
             net.__dict__.pop("_classes", None)  # now classes_
         for net, _, val in plans:
             if val is not None:
-                self._held_out_fitted(net, Xt[val], target[val],
-                                      None if sample_weight is None else sample_weight[val])
+                self._held_out_fitted(net, Xt, target, val, sample_weight)
         return fitted
 
     def _fit_or_restore(self, X, y, sample_weight):
@@ -977,14 +977,15 @@ class_weight : dict, 'balanced' or None, default=None
                                        for net in members])
         return self
 
-    def _held_out_fitted(self, net, X_val, y_val, sample_weight_val):
+    def _held_out_fitted(self, net, Xt, target, val, sample_weight):
         """The member's temperature (``_temperature``): the one that makes
         its probabilities on its held-out rows the most likely; in float64,
         as predict computes them."""
         if self.temperature_scaling:
-            proba = net.predict_proba(X_val.astype(np.float64))
+            proba = net.predict_proba(Xt[val].astype(np.float64))
             net._temperature = fit_temperature(
-                proba, np.searchsorted(net.classes_, y_val), sample_weight_val)
+                proba, np.searchsorted(net.classes_, target[val]),
+                None if sample_weight is None else sample_weight[val])
 
     def __setstate__(self, state):
         if "temperature_scaling" not in state:
