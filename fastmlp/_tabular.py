@@ -427,15 +427,19 @@ def _row_weights(sample_weight, X):
     return _check_sample_weight(sample_weight, X, dtype=np.float64)
 
 
+def _in_weight_range(weights):
+    """Whether the largest row weight is within WEIGHT_RANGE (kept as it is)."""
+    return WEIGHT_RANGE[0] <= weights.max() <= WEIGHT_RANGE[1]
+
+
 def _network_weights(weights):
     """The row weights in the networks' float32: as they are when their
     largest is within WEIGHT_RANGE, else divided by it (the fit does not
     depend on their scale); None stays None."""
     if weights is None:
         return None
-    largest = weights.max()
-    if not WEIGHT_RANGE[0] <= largest <= WEIGHT_RANGE[1]:
-        weights = weights / largest
+    if not _in_weight_range(weights):
+        weights = weights / weights.max()
     return weights.astype(np.float32)
 
 
@@ -1012,8 +1016,7 @@ class_weight : dict, 'balanced' or None, default=None
             return per_row
         # the product of the float32 factors, as before weights were checked in float64
         return (sample_weight.astype(np.float32) * per_row
-                if WEIGHT_RANGE[0] <= sample_weight.max() <= WEIGHT_RANGE[1]
-                else sample_weight * per_row)
+                if _in_weight_range(sample_weight) else sample_weight * per_row)
 
     def predict(self, X):
         """Predicted class of each row.
