@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from fastmlp import _activations, _losses, _network, _optimizers, _pacing, _predict
+from fastmlp import _activations, _losses, _network, _omp_host, _optimizers, _pacing, _predict
 from fastmlp._openmp import effective_n_threads
 from fastmlp._tuning import PREDICT_BLOCK_ROWS
 
@@ -523,8 +523,8 @@ class Problem:
         per batch the rate ``lr``, the weight decay and the dropout rates
         (columns ``STEP_FACTORS``; a schedule within the epoch)."""
         n_threads = self.epoch_team.threads(n_threads)
-        loss_sum, optimizer.t = _network.train_epoch(
-            self.params, self.grads, optimizer.state1, optimizer.state2,
+        loss_sum, optimizer.t = _omp_host.run(
+            n_threads, _network.train_epoch, self.params, self.grads, optimizer.state1, optimizer.state2,
             self.work, self.scratch, *self.X, *self.Y, self.sample_weight,
             np.ascontiguousarray(order, dtype=np.intp), bool(shuffled), batch_size,
             self.layout, optimizer.code, optimizer.epoch_constants(lr), optimizer.t,
@@ -539,10 +539,11 @@ class Problem:
         """Loss (with the L2 and L1 terms) at ``params`` over every row; the
         finished gradient is left in ``self.grads`` (scikit-learn's
         ``_loss_grad_lbfgs``), unless the problem was built without one."""
-        loss = _network.loss_grad(
-            self.params, self.grads, self.work, self.scratch, *self.X, *self.Y,
-            self.sample_weight, self.all_rows, self.layout.batch_size, self.layout,
-            float(alpha), self.epoch_team.threads(n_threads), float(alpha1),
+        n_threads = self.epoch_team.threads(n_threads)
+        loss = _omp_host.run(
+            n_threads, _network.loss_grad, self.params, self.grads, self.work,
+            self.scratch, *self.X, *self.Y, self.sample_weight, self.all_rows,
+            self.layout.batch_size, self.layout, float(alpha), n_threads, float(alpha1),
             self.grads.shape[0] > 0, self.tuning, self.pace,
         )
         _pacing.remember(self.pace, self.epoch_team.solo_for_load)
@@ -564,6 +565,6 @@ class Problem:
         n_threads = _pacing.team_for_load(thread_share(effective_n_threads(n_threads)),
                                           self.tuning)
         with engine_session():
-            _predict.forward(self.params, out, *self.X, self.layout, n_threads, block,
-                             self.tuning)
+            _omp_host.run(n_threads, _predict.forward, self.params, out, *self.X,
+                          self.layout, n_threads, block, self.tuning)
         return out

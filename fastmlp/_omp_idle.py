@@ -57,8 +57,7 @@ def start_runtime():
     try:
         from fastmlp._openmp import _requested_n_threads
         # LLVM's runtime reads its settings at its first call: ask it for its
-        # thread count (starting no thread, and handing out none: see the
-        # fork notes of _openmp.pyx)
+        # thread count (which starts no thread)
         _requested_n_threads(None)
     finally:
         for key in added:

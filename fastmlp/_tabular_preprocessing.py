@@ -122,7 +122,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fastmlp import _pacing
+from fastmlp import _omp_host, _pacing
 from fastmlp._engine import thread_share
 from fastmlp._openmp import effective_n_threads
 from fastmlp._quantile import quantile_normal_columns
@@ -239,7 +239,8 @@ def _quantile_normal_into(out, xs, quantiles):
     if n_rows * len(xs) >= QUANTILE_PARALLEL_VALUES:
         # the CPUs a busy machine leaves free (_pacing), read once
         n_threads = _pacing.team_for_load(thread_share(effective_n_threads()))
-    quantile_normal_columns(
+    _omp_host.run(
+        n_threads, quantile_normal_columns,
         np.array([x.ctypes.data for x in xs], dtype=np.uintp),
         np.array([x.strides[0] for x in xs], dtype=np.intp), n_rows,
         np.array([q.ctypes.data for q in qs], dtype=np.uintp),

@@ -2,9 +2,12 @@
 
 Run as ``python -c "import _fork_work; _fork_work.main(scenario, out_path)"``
 in a process of its own (a child that hangs must not take pytest with it):
-the parent fits with OpenMP teams, starts pools of one worker each (fork,
-spawn, forkserver: see SCENARIOS), has each worker fit and predict
-(``child_work``), and pickles what both sides saw to ``out_path``.  The pool's workers import this
+the parent fits with OpenMP teams (or, in "other_openmp", runs another
+library's team on the same libgomp: the shared library named by
+FASTMLP_TEST_OMP_LIB, whose ``omp_work`` starts a team of two), starts
+pools of one worker each (fork, spawn, forkserver: see SCENARIOS), has each
+worker fit and predict (``child_work``), and pickles what both sides saw
+to ``out_path``.  The pool's workers import this
 module by name, so it must be on PYTHONPATH.
 """
 import multiprocessing as mp
@@ -17,8 +20,8 @@ import warnings
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from fastmlp import MLPClassifier
-from fastmlp import _engine, _network
+from fastmlp import MLPClassifier, TabularMLPRegressor
+from fastmlp import _engine, _network, _omp_host
 from fastmlp._openmp import effective_n_threads
 
 CHILD_TIMEOUT = 30  # seconds for the child's whole work; it takes ~1 s
@@ -67,8 +70,26 @@ def fit_all(X, y):
                 clf.predict_proba(X),                 # > 256 rows: the engine's session
                 clf.predict_proba(X[:SMALL_PREDICT]),  # serial, BLAS as configured
             )
+        # the tabular preprocessing's compiled quantiles run a team of their
+        # own on a table this size (QUANTILE_PARALLEL_VALUES)
+        reg = TabularMLPRegressor(max_iter=1, n_ensemble=1, random_state=0).fit(X, y)
+        out["tabular"] = (
+            [w.copy() for w in reg.network_.coefs_],
+            reg.preprocessor_.transform(X),
+            reg.predict(X[:SMALL_PREDICT]),
+        )
     runtime = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     return out, runtime
+
+
+def other_openmp_team():
+    """Another library's OpenMP team, on the same libgomp (not fastmlp's):
+    the shared library FASTMLP_TEST_OMP_LIB (tests/test_fork.py builds it)."""
+    import ctypes
+
+    lib = ctypes.CDLL(os.environ["FASTMLP_TEST_OMP_LIB"])
+    lib.omp_work.restype = ctypes.c_int
+    return lib.omp_work()
 
 
 def child_work(X, y):
@@ -81,6 +102,8 @@ def child_work(X, y):
     }
     seen["fits"], seen["runtime_warnings"] = fit_all(X, y)
     seen["n_threads_after"] = effective_n_threads()
+    # the forking thread's teams went to a host thread started here
+    seen["host_thread"] = _omp_host._host is not None and _omp_host._host[1].is_alive()
     return seen
 
 
@@ -96,10 +119,9 @@ def _fit_until(stop, started, X, y):
 
 
 def _fork_inside_fit(X, y):
-    """os.fork from a fit's callback: the child finishes that fit, then fits
-    again.  Returns what the child saw (through a pipe).  OpenMP is held to
-    one thread: the fit that continues in the child keeps the thread count
-    it started with, and a team would hang there."""
+    """os.fork from a fit's callback: the child finishes that fit, with the
+    team it started with in the parent, then fits again.  Returns what the
+    child saw (through a pipe)."""
     parent = os.getpid()
     read_end, write_end = os.pipe()
     blas_in_session = []
@@ -110,27 +132,30 @@ def _fork_inside_fit(X, y):
             os.fork()
         return False
 
-    with threadpool_limits(limits=1, user_api="openmp"):
-        MLPClassifier((32,), max_iter=3, random_state=0, callbacks=fork_once).fit(X, y)
-        if os.getpid() == parent:
-            os.close(write_end)
-            with os.fdopen(read_end, "rb") as f:
-                seen = pickle.load(f)  # EOF error if the child died first
-            os.wait()
-            return seen
-        try:  # the child, after the fit it was forked inside of
-            seen = {"sessions_after_fit": _engine._active_sessions,
-                    "blas_after_fit": scipy_blas_threads()}
-            blas_in_session.clear()
-            MLPClassifier((32,), max_iter=2, random_state=0,
-                          callbacks=fork_once).fit(X, y)
-            seen["blas_in_next_fit"] = blas_in_session
-            seen["blas_after_next_fit"] = scipy_blas_threads()
-            seen["sessions_after_next_fit"] = _engine._active_sessions
-            with os.fdopen(write_end, "wb") as f:
-                pickle.dump(seen, f)
-        finally:
-            os._exit(0)
+    # minibatches of 200 rows of a 128-unit layer: the one-region step's team
+    clf = MLPClassifier((128,), batch_size=200, max_iter=3, random_state=0,
+                        callbacks=fork_once).fit(X, y)
+    if os.getpid() == parent:
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as f:
+            seen = pickle.load(f)  # EOF error if the child died first
+        os.wait()
+        seen["parent_coefs"] = clf.coefs_
+        return seen
+    try:  # the child, after the fit it was forked inside of
+        seen = {"sessions_after_fit": _engine._active_sessions,
+                "blas_after_fit": scipy_blas_threads(), "coefs": clf.coefs_,
+                "host_thread": _omp_host._host is not None}
+        blas_in_session.clear()
+        MLPClassifier((32,), max_iter=2, random_state=0,
+                      callbacks=fork_once).fit(X, y)
+        seen["blas_in_next_fit"] = blas_in_session
+        seen["blas_after_next_fit"] = scipy_blas_threads()
+        seen["sessions_after_next_fit"] = _engine._active_sessions
+        with os.fdopen(write_end, "wb") as f:
+            pickle.dump(seen, f)
+    finally:
+        os._exit(0)
 
 
 def _run_child(pool, X, y, timings, name):
@@ -156,6 +181,7 @@ SCENARIOS = {
     "fork": ["fork_before_any_fit", "fork"],
     "fork_during_fit": ["fork_during_fit"],
     "fresh": ["spawn", "forkserver"],
+    "other_openmp": ["fork_after_other_openmp"],
 }
 
 
@@ -164,13 +190,20 @@ def main(scenario, out_path):
     "fork_before_any_fit" is forked before this process started a team,
     "fork" after it, "fork_during_fit" while another thread is inside fit
     and a third holds the session lock; "spawn" and "forkserver" start
-    fresh interpreters.  "fork" also forks inside a fit (result["inside_fit"])."""
+    fresh interpreters; "fork_after_other_openmp" is forked after another
+    library's team ran here, before any of fastmlp's.  "fork" also forks
+    inside a fit (result["inside_fit"])."""
     X, y = digits()
     result = {"parent_pid": os.getpid(), "timings": {}, "children": {}}
     timings = result["timings"]
     pools = {}
     if scenario == "fork":
         pools["fork_before_any_fit"] = mp.get_context("fork").Pool(1)
+    elif scenario == "other_openmp":
+        before = os_threads()
+        result["other_openmp_result"] = other_openmp_team()
+        result["other_openmp_threads"] = os_threads() - before
+        pools["fork_after_other_openmp"] = mp.get_context("fork").Pool(1)
 
     result["parent_blas_threads"] = scipy_blas_threads()
     result["parent_n_threads"] = effective_n_threads()
@@ -178,7 +211,7 @@ def main(scenario, out_path):
     before = os_threads()
     result["reference_2"], _ = fit_all(X, y)  # the parent's own fits: OpenMP teams
     result["parent_new_os_threads"] = os_threads() - before
-    if scenario.startswith("fork"):
+    if scenario != "fresh":   # one thread's fits: what a child must not fall back to
         with threadpool_limits(limits=1, user_api="openmp"):
             result["reference_1"], _ = fit_all(X, y)
     timings["parent fits"] = time.perf_counter() - t0

@@ -1,0 +1,95 @@
+"""Where a forked child starts its OpenMP teams.
+
+Design: GNU libgomp keeps a team's threads in a pool owned by the thread
+that started the team (thread-local state), and a forked child inherits
+that pool without its threads: the forking thread's next team of two or
+more releases the absent threads and waits for them at the pool's dock
+forever (gomp_team_start in libgomp/team.c; GCC bug 60035).  A thread
+started in the child has no pool yet and builds its own, so in a forked
+child the thread that forked hands every engine call that would start a
+team (``run``) to a host thread of fastmlp's, started in the child, and
+waits for it; every other thread was started in the child and calls
+directly.  Teams then keep their threads, and so their results, whatever
+the parent did before the fork: fastmlp's own teams, or another library's
+on the same libgomp (LightGBM, a ``gcc -fopenmp`` extension), which
+fastmlp cannot see.  (LLVM's and Intel's runtimes rebuild their pool in
+the child and would not need this; the Linux builds link libgomp.)  The
+one case left: a process that imports fastmlp only after it was forked
+from a parent whose libgomp team ran (``os.register_at_fork`` cannot tell
+it of that fork).
+
+A call on the host runs to its end: Ctrl-C in the forking thread is
+raised there once the call has returned (for a fit, at the end of the
+epoch), not within it, since only the main thread sees signals.
+"""
+import os
+import queue
+import threading
+
+_forking_thread = None  # the ident of the thread that forked this process
+_host = None            # (pid, thread, jobs) of this process's host thread
+
+
+def _after_fork_in_child():
+    global _forking_thread, _host
+    _forking_thread = threading.get_ident()
+    _host = None   # the parent's host thread did not come along
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def needs_host():
+    """Would a team started from this thread meet a pool inherited through
+    fork (the thread that forked this process)?"""
+    return _forking_thread is not None and threading.get_ident() == _forking_thread
+
+
+def run(n_threads, fn, *args):
+    """``fn(*args)``, which starts teams of up to ``n_threads`` threads: on
+    the host thread when this thread forked the process (``needs_host``),
+    else here."""
+    if n_threads < 2 or not needs_host():
+        return fn(*args)
+    done = threading.Event()
+    box = []
+    _jobs().put((fn, args, box, done))
+    interrupted = None
+    while True:
+        try:
+            done.wait()
+            break
+        except KeyboardInterrupt as exc:
+            # the call keeps the arrays it writes until it returns: wait for it
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+def _jobs():
+    global _host
+    pid = os.getpid()
+    if _host is None or _host[0] != pid:
+        jobs = queue.SimpleQueue()
+        thread = threading.Thread(target=_serve, args=(jobs,), daemon=True,
+                                  name="fastmlp-openmp-host")
+        thread.start()
+        _host = (pid, thread, jobs)
+    return _host[2]
+
+
+def _serve(jobs):
+    while True:
+        fn, args, box, done = jobs.get()
+        try:
+            box.append((True, fn(*args)))
+        except BaseException as exc:   # raised again in the caller's thread
+            box.append((False, exc))
+        finally:
+            del fn, args
+            done.set()
