@@ -243,6 +243,21 @@ class FittedNetwork:
                 and all(map(is_, coefs + intercepts, views))
                 and list(map(_SHAPE, coefs)) == self._coef_shapes)
 
+    def _adopt_replaced(self):
+        """After a callback: coefs_/intercepts_ it replaced (rather than
+        edited in place) are copied into the buffer the engine trains, which
+        they view again, so training goes on from them; ValueError (from
+        ``_check_parameters``) when they no longer form this network.
+        Returns whether any was replaced."""
+        if self._params_intact():
+            return False
+        coefs, intercepts = self._check_parameters()
+        for view, new in zip(self._views, coefs + intercepts, strict=True):
+            view[...] = new
+        n = len(coefs)
+        self.coefs_, self.intercepts_ = list(self._views[:n]), list(self._views[n:])
+        return True
+
     def _packed(self, dtype=None):
         """The flat parameters, packed anew from coefs_ if they were replaced."""
         if self._params_intact() and (dtype is None or dtype == self._params.dtype):

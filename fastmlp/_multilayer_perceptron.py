@@ -385,6 +385,14 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 # SciPy reads a StopIteration from its callback as "stop":
                 # the user's own goes out of fit as any other exception
                 raise _CallbackRaised(exc) from exc
+            if not self._params_intact():
+                # SciPy goes on from its own copy of the weights, and fit
+                # would end with the callback's arrays beside the trained ones
+                raise _CallbackRaised(ValueError(
+                    "A callback replaced coefs_ or intercepts_ during solver='lbfgs', "
+                    "whose L-BFGS goes on from its own copy of the weights; stop "
+                    "training (return True) and refit with warm_start=True to "
+                    "train from new weights."))
             if asked or budget.exceeded():
                 stopped.append(True)
                 raise StopIteration
@@ -633,6 +641,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 # every callback sees every epoch, the one training stops at too
                 stop = skl_callbacks.epoch_end()
                 asked = run_callbacks(self.callbacks, self, history) or stop
+                self._adopt_replaced()   # a callback's new coefs_: trained on
                 if converged:
                     break
                 if asked:

@@ -292,3 +292,63 @@ def test_a_callbacks_stop_iteration_propagates_with_every_solver(solver):
     with pytest.raises(StopIteration, match="a bug inside the callback"):
         est.fit(X, y)
     assert not hasattr(est, "coefs_")
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_coefs_a_callback_replaces_are_trained_on(solver):
+    # "restore the best weights" from a callback: assigning new arrays, not
+    # editing in place.  The engine trained its own buffer on, and fit ended
+    # with the callback's arrays: the model was epoch 2's, its loss_curve_
+    # that of 10 epochs.  Now training goes on from them: the same fit as
+    # one that edits them in place
+    X, y = _multiclass()
+
+    def restore(in_place):
+        def callback(est, history):
+            if len(history["loss"]) == 2:
+                callback.saved = [a.copy() for a in est.coefs_ + est.intercepts_]
+            if len(history["loss"]) == 4:
+                n = len(est.coefs_)
+                if in_place:
+                    for a, saved in zip(est.coefs_ + est.intercepts_, callback.saved):
+                        a[...] = saved
+                else:
+                    est.coefs_ = callback.saved[:n]
+                    est.intercepts_ = callback.saved[n:]
+        return callback
+
+    fits = [MLPClassifier(hidden_layer_sizes=(8,), max_iter=10, solver=solver,
+                          random_state=0, callbacks=restore(in_place)).fit(X, y)
+            for in_place in (True, False)]
+    for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
+        assert_array_equal(a, b)
+    assert fits[0].loss_curve_ == fits[1].loss_curve_
+    # and the arrays are the trained ones: the same predictions as packed anew
+    assert fits[1]._params_intact()
+
+
+def test_coefs_a_callback_replaces_with_the_wrong_shape_fail_the_fit():
+    X, y = _multiclass()
+
+    def bad(est, history):
+        est.coefs_ = [est.coefs_[0][:, :3], est.coefs_[1]]
+
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0, callbacks=bad)
+    with pytest.raises(ValueError, match=re.escape("intercepts_[0] must have shape (3,); got (8,).")):
+        est.fit(X, y)
+    assert not hasattr(est, "coefs_")
+
+
+def test_coefs_a_callback_replaces_during_lbfgs_are_an_error():
+    # SciPy's L-BFGS goes on from its own copy of the weights: the fit ended
+    # with the callback's arrays as coefs_ beside the trained weights
+    X, y = _multiclass()
+
+    def replace(est, history):
+        est.coefs_ = [a.copy() for a in est.coefs_]
+
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, solver="lbfgs", random_state=0,
+                        callbacks=replace)
+    with pytest.raises(ValueError, match="replaced coefs_ or intercepts_ during solver='lbfgs'"):
+        est.fit(X, y)
+    assert not hasattr(est, "coefs_")
