@@ -37,6 +37,7 @@ _active_sessions = 0
 _blas_saved = None
 _forks = 0  # forks between import and this process: see _after_fork_in_child
 _pinned = threading.local()  # pinned_threads' count, per Python thread
+_stops = threading.local()   # stopping_on's event, per Python thread
 
 
 def _blas_lib_controllers():
@@ -133,6 +134,20 @@ def pinned_threads(n_threads):
         yield
     finally:
         _pinned.n_threads = saved
+
+
+@contextmanager
+def stopping_on(event):
+    """Every epoch in this thread meanwhile ends, raising KeyboardInterrupt,
+    within about ``Tuning.signal_check_seconds`` of ``event`` being set: as
+    Ctrl-C ends one on the main thread, for fits on other threads (a tabular
+    ensemble's members), which never see signals."""
+    saved = getattr(_stops, "event", None)
+    _stops.event = event
+    try:
+        yield
+    finally:
+        _stops.event = saved
 
 
 def fit_threads():
@@ -523,15 +538,26 @@ class Problem:
         per batch the rate ``lr``, the weight decay and the dropout rates
         (columns ``STEP_FACTORS``; a schedule within the epoch)."""
         n_threads = self.epoch_team.threads(n_threads)
-        loss_sum, optimizer.t = _omp_host.run(
-            n_threads, _network.train_epoch, self.params, self.grads, optimizer.state1, optimizer.state2,
-            self.work, self.scratch, *self.X, *self.Y, self.sample_weight,
-            np.ascontiguousarray(order, dtype=np.intp), bool(shuffled), batch_size,
-            self.layout, optimizer.code, optimizer.epoch_constants(lr), optimizer.t,
-            float(alpha), float(clip_norm), n_threads, seed, self.tuning, self.pace,
-            None if step_factors is None
-            else np.ascontiguousarray(step_factors, dtype=np.float64),
-        )
+        stop = getattr(_stops, "event", None)
+        if stop is None and n_threads > 1 and _omp_host.needs_host():
+            stop = threading.Event()   # Ctrl-C here sets it: the host sees no signal
+        consts = optimizer.epoch_constants(lr)
+        try:
+            loss_sum, optimizer.t = _omp_host.run(
+                n_threads, _network.train_epoch, self.params, self.grads, optimizer.state1,
+                optimizer.state2, self.work, self.scratch, *self.X, *self.Y,
+                self.sample_weight, np.ascontiguousarray(order, dtype=np.intp),
+                bool(shuffled), batch_size, self.layout, optimizer.code, consts,
+                optimizer.t, float(alpha), float(clip_norm), n_threads, seed, self.tuning,
+                self.pace,
+                None if step_factors is None
+                else np.ascontiguousarray(step_factors, dtype=np.float64),
+                stop, on_interrupt=None if stop is None else stop.set,
+            )
+        except KeyboardInterrupt:
+            # the steps taken before it: the weights and moments have them
+            optimizer.t = consts.get("t_done", optimizer.t)
+            raise
         _pacing.remember(self.pace, self.epoch_team.solo_for_load)
         return loss_sum
 

@@ -344,12 +344,15 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 double alpha, double clip_norm, int n_threads,
                 unsigned long long seed=0, dict tuning=None,
                 double[::1] pace=None,             # INOUT: the pacer's state, or None
-                const double[:, ::1] step_factors=None):  # IN: per batch, or None
+                const double[:, ::1] step_factors=None,  # IN: per batch, or None
+                object stop=None):                 # IN: an event (is_set()), or None
     """One epoch of minibatch training, all in C; returns (loss_sum, adam_t).
 
     loss_sum is sum over batches of batch_loss * batch_n (scikit-learn's
     accumulation).  Raises KeyboardInterrupt (weights are those after the last
-    complete batch) when Ctrl-C arrives.  `opt` holds the optimizer constants
+    complete batch, opt["t_done"] Adam's step count then) when Ctrl-C arrives
+    or `stop` is set, within about Tuning.signal_check_seconds (signals
+    reach only the main thread: a fit on another thread stops on `stop`).  `opt` holds the optimizer constants
     (lr, momentum, nesterov, beta_1, beta_2, epsilon, rho, weight_decay,
     alpha1, clip_value); `seed` drives the dropout masks.  `pace` carries
     the team-or-one-thread choices from epoch to epoch (_pacing.pxd); None
@@ -366,6 +369,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef Py_ssize_t n_features = v.units[0]
     cdef Py_ssize_t n_out = v.units[net.n_layers - 1]
     cdef Py_ssize_t start, m, i, since_check = 0
+    cdef Py_ssize_t t_stop = 0
+    cdef double last_check = pace_clock(), now
     cdef floating* wp = &work[0]
     cdef floating* xbuf = wp + <Py_ssize_t> layout.xbuf_off
     cdef floating* ybuf = wp + <Py_ssize_t> layout.ybuf_off
@@ -484,10 +489,15 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 if online_nt > 1 and seg_nt > 1:
                     seg_end = n if not net.tun.pace else min(n, start + <Py_ssize_t> pacer.chunk)
                     with gil:
-                        total, adam_t = train_online(
-                            &net, online_nt, Xp, Yp, Yb8, swp, &sample_idx[start],
-                            seg_end - start, &params[0], &state1[0], s2, &c, solver,
-                            lr_init, adam_t, alpha, &mir, &sqnorm, &l1norm, total)
+                        try:
+                            total, adam_t = train_online(
+                                &net, online_nt, Xp, Yp, Yb8, swp, &sample_idx[start],
+                                seg_end - start, &params[0], &state1[0], s2, &c, solver,
+                                lr_init, adam_t, alpha, &mir, &sqnorm, &l1norm, total,
+                                stop, &t_stop)
+                        except KeyboardInterrupt:
+                            opt["t_done"] = t_stop
+                            raise
                     pace_record(pacer, &net.tun, seg_nt, team, pace_clock() - seg_t0,
                                 seg_end - start)
                     start = seg_end
@@ -604,8 +614,14 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
             since_check += m
             if since_check >= net.tun.signal_check_samples and start < n:
                 since_check = 0
-                with gil:
-                    PyErr_CheckSignals()
+                now = pace_clock()
+                if now - last_check >= net.tun.signal_check_seconds:
+                    last_check = now
+                    with gil:
+                        opt["t_done"] = adam_t
+                        PyErr_CheckSignals()
+                        if stop is not None and stop.is_set():
+                            raise KeyboardInterrupt
         online_copy_back(&net, &mir, &params[0], &state1[0], s2)
     return total, adam_t
 

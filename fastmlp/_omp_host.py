@@ -18,9 +18,10 @@ one case left: a process that imports fastmlp only after it was forked
 from a parent whose libgomp team ran (``os.register_at_fork`` cannot tell
 it of that fork).
 
-A call on the host runs to its end: Ctrl-C in the forking thread is
-raised there once the call has returned (for a fit, at the end of the
-epoch), not within it, since only the main thread sees signals.
+Only the main thread sees signals: Ctrl-C while the forking thread waits
+calls the caller's ``on_interrupt`` (an epoch's: set the stop event the
+engine checks, so it stops as on the main thread) and is raised there once
+the call has returned.
 """
 import os
 import queue
@@ -46,15 +47,16 @@ def needs_host():
     return _forking_thread is not None and threading.get_ident() == _forking_thread
 
 
-def run(n_threads, fn, *args):
-    """``fn(*args)``, which starts teams of up to ``n_threads`` threads: on
-    the host thread when this thread forked the process (``needs_host``),
-    else here."""
+def run(n_threads, fn, *args, on_interrupt=None, **kwargs):
+    """``fn(*args, **kwargs)``, which starts teams of up to ``n_threads``
+    threads: on the host thread when this thread forked the process
+    (``needs_host``), else here.  ``on_interrupt()`` is called on Ctrl-C
+    during a call on the host."""
     if n_threads < 2 or not needs_host():
-        return fn(*args)
+        return fn(*args, **kwargs)
     done = threading.Event()
     box = []
-    _jobs().put((fn, args, box, done))
+    _jobs().put((fn, args, kwargs, box, done))
     interrupted = None
     while True:
         try:
@@ -63,6 +65,8 @@ def run(n_threads, fn, *args):
         except KeyboardInterrupt as exc:
             # the call keeps the arrays it writes until it returns: wait for it
             interrupted = exc
+            if on_interrupt is not None:
+                on_interrupt()
     if interrupted is not None:
         raise interrupted
     ok, value = box[0]
@@ -85,11 +89,11 @@ def _jobs():
 
 def _serve(jobs):
     while True:
-        fn, args, box, done = jobs.get()
+        fn, args, kwargs, box, done = jobs.get()
         try:
-            box.append((True, fn(*args)))
+            box.append((True, fn(*args, **kwargs)))
         except BaseException as exc:   # raised again in the caller's thread
             box.append((False, exc))
         finally:
-            del fn, args
+            del fn, args, kwargs
             done.set()

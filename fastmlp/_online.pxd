@@ -36,7 +36,9 @@ cdef struct OnlineData:
     double lr_init                 # the epoch's rate (Adam: before bias correction)
     Py_ssize_t adam_t0             # Adam's step count before the epoch
     double alpha
-    Py_ssize_t signal_every        # samples between checks for Ctrl-C
+    Py_ssize_t signal_every        # samples between reads of the clock, and
+    double signal_seconds          # seconds between checks for Ctrl-C
+    void* stop                     # the caller's stop event (a Python object), or NULL
     void* regions                  # one region per thread (train_online)
     int live_team                  # > 0: the regions' own copies are live, for
                                    # a team of that size (OnlineMirrors.team)
@@ -92,7 +94,8 @@ cdef tuple train_online(const Net* net, int nt, const floating* Xp,
                         floating* s1, floating* s2, const OptConsts* c,
                         int solver, double lr_init, Py_ssize_t adam_t,
                         double alpha, OnlineMirrors* mir, double* sqnorm,
-                        double* l1norm, double total)
+                        double* l1norm, double total, object stop,
+                        Py_ssize_t* t_stop)
 
 # Write the live copies in mir back to params, s1, s2 (nothing if none are live).
 cdef void online_copy_back(const Net* net, OnlineMirrors* mir, floating* params,

@@ -49,10 +49,11 @@
 #
 # Used for dense input without dropout, clipping by the global norm or
 # max_norm, when there are at least two threads and Tuning.online_min_coefs
-# weights (the decision is _network._online_team's).  Ctrl-C: thread 0
-# checks for signals every signal_every samples before the first meeting of
-# a sample and raises a flag that every thread reads after it, so all stop
-# before that sample's step.
+# weights (the decision is _network._online_team's).  Ctrl-C (or the
+# caller's stop event): thread 0 reads the clock every signal_every samples
+# and, signal_seconds after its last check, checks before the first meeting
+# of a sample; it raises a flag that every thread reads after that meeting,
+# so all stop before that sample's step.
 from cython cimport floating
 from cython.parallel cimport parallel
 from libc.math cimport sqrt
@@ -65,10 +66,12 @@ from fastmlp._blas cimport gemm_rm, row_product
 from fastmlp._losses cimport _bias_out_loss_delta
 from fastmlp._openmp cimport fastmlp_barrier, omp_get_num_threads, omp_get_thread_num
 from fastmlp._optimizers cimport SOLVER_ADAM, SOLVER_ADAMW, _update, adam_step_size
+from fastmlp._pacing cimport pace_clock
 
 
 cdef extern from "Python.h":
     int PyErr_CheckSignals()      # needs the GIL; -1 with KeyboardInterrupt set
+    void PyErr_SetNone(object type)
 
 
 cdef extern from "_spin_barrier.h" nogil:
@@ -231,6 +234,7 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
     cdef double total = sh.total   # thread 0's: shared only at the end
     cdef bint adam = d.solver == SOLVER_ADAM or d.solver == SOLVER_ADAMW
     cdef Py_ssize_t adam_t = d.adam_t0
+    cdef double last_check = pace_clock(), now
     uoff[0] = 0
     for l in range(L):
         uoff[l + 1] = uoff[l] + _pad16(net.units[l])
@@ -253,9 +257,12 @@ cdef void _thread_loop(const Net* net, const OnlineData* d, floating* params,
             adam_t = adam_t + 1
             c.lr = adam_step_size(d.lr_init, c.beta_1, c.beta_2, adam_t)
         if t == 0 and k > 0 and k % d.signal_every == 0:
-            with gil:
-                if PyErr_CheckSignals() < 0:
-                    sh.stop = k + 1
+            now = pace_clock()
+            if now - last_check >= d.signal_seconds:
+                last_check = now
+                with gil:
+                    if PyErr_CheckSignals() < 0 or _stop_set(d.stop):
+                        sh.stop = k + 1
 
         # ---- forward.  Layer 0: this thread's units of layer 1 from its
         # own columns of W_0 and the whole row of X, without meeting
@@ -401,6 +408,15 @@ cdef int raise_pending() except -1:
     return -1
 
 
+cdef bint _stop_set(void* stop) noexcept:
+    """Is the caller's stop event (NULL: none) set?  Then KeyboardInterrupt
+    is pending, as after Ctrl-C."""
+    if stop == NULL or not (<object> stop).is_set():
+        return False
+    PyErr_SetNone(KeyboardInterrupt)
+    return True
+
+
 cdef inline void* _aligned(void* p, size_t to) noexcept nogil:
     """p rounded up to a multiple of `to` bytes."""
     return <void*> ((<size_t> p + to - 1) // to * to)
@@ -444,8 +460,11 @@ cdef tuple train_online(const Net* net, int nt, const floating* Xp,
                          floating* s1, floating* s2, const OptConsts* c,
                          int solver, double lr_init, Py_ssize_t adam_t,
                          double alpha, OnlineMirrors* mir, double* sqnorm,
-                         double* l1norm, double total):
-    """train_epoch at batch size 1 on nt threads (_online.pyx)."""
+                         double* l1norm, double total, object stop,
+                         Py_ssize_t* t_stop):
+    """train_epoch at batch size 1 on nt threads (_online.pyx).  Ctrl-C or
+    `stop` set (an event, or None): KeyboardInterrupt, with t_stop Adam's
+    step count after the samples done."""
     cdef OnlineData d
     cdef OnlineShared sh
     cdef Py_ssize_t done
@@ -468,6 +487,8 @@ cdef tuple train_online(const Net* net, int nt, const floating* Xp,
     d.adam_t0 = adam_t
     d.alpha = alpha
     d.signal_every = net.tun.signal_check_samples
+    d.signal_seconds = net.tun.signal_check_seconds
+    d.stop = NULL if stop is None else <void*> stop
     sh.sqnorm0 = sqnorm[0]
     sh.l1norm0 = l1norm[0]
     sh.total = total
@@ -475,6 +496,7 @@ cdef tuple train_online(const Net* net, int nt, const floating* Xp,
         done = online_epoch(net, &d, params, s1, s2, c, &sh, nt)
     mir.team = 0 if sh.stop else sh.team
     if sh.stop:
+        t_stop[0] = adam_t + done if solver == SOLVER_ADAM or solver == SOLVER_ADAMW else adam_t
         raise_pending()
     if done > 0:
         # the sums the last step left, added as the next sample would add them

@@ -365,9 +365,10 @@ def _train_side_by_side(fit_one, plans, n_threads, stop=None):
     of members only, never on which members happened to overlap, so a fit
     stays deterministic for a thread count.  scikit-learn's configuration
     (per thread) is passed on.  The first failure (or a KeyboardInterrupt
-    here) sets ``stop``, a threading.Event the running members check at
-    each epoch's end, and is raised once they have stopped; later rounds do
-    not start."""
+    here) sets ``stop``, a threading.Event that ends the running members
+    within their epoch (``_engine.stopping_on``: signals reach only this
+    thread), and is raised once they have stopped; later rounds do not
+    start."""
     size = min(len(plans), n_threads)
     if size < 2:
         return [fit_one(plan) for plan in plans]
@@ -375,7 +376,8 @@ def _train_side_by_side(fit_one, plans, n_threads, stop=None):
     config = get_config()
 
     def pinned(plan, each):
-        with config_context(**config), _engine.pinned_threads(each):
+        with config_context(**config), _engine.pinned_threads(each), \
+                _engine.stopping_on(stop):
             return fit_one(plan)
 
     fitted = []

@@ -81,8 +81,12 @@ cdef struct Tuning:
     bint one_row_loop
     # Gathering a shuffled batch is split over the team from this many values.
     Py_ssize_t par_min_gather
-    # Check for Ctrl-C after about this many samples (well under a second).
+    # Ctrl-C (and the caller's stop event): the clock is read every
+    # signal_check_samples samples (at most once a batch), and they are
+    # checked once signal_check_seconds have passed since the last check, so
+    # a fit stops within about that long however long its steps take.
     Py_ssize_t signal_check_samples
+    double signal_check_seconds
     # The team or one thread, per segment of an epoch (_pacing.pxd): pace
     # turns it on; a solo probe comes every pace_gap segments (doubling up
     # to pace_max_gap while the choice holds) and at once when a team

@@ -27,7 +27,8 @@ DEFAULTS = {
     "online_min_samples": 256,
     "one_row_loop": None,  # by BLAS kernel: not small_gemm_kernel()
     "par_min_gather": 1 << 14,
-    "signal_check_samples": 2048,
+    "signal_check_samples": 16,
+    "signal_check_seconds": 0.05,
     "pace": PACE_DEFAULT,
     "pace_trigger": 2.0,
     "pace_margin": 1.25,
@@ -110,6 +111,7 @@ cdef Tuning tuning_from(dict overrides) except *:
                          else values["one_row_loop"])
     t.par_min_gather = values["par_min_gather"]
     t.signal_check_samples = values["signal_check_samples"]
+    t.signal_check_seconds = values["signal_check_seconds"]
     t.pace = values["pace"]
     t.pace_trigger = values["pace_trigger"]
     t.pace_margin = values["pace_margin"]
@@ -125,6 +127,8 @@ cdef Tuning tuning_from(dict overrides) except *:
         raise ValueError("block_bytes, min_block_rows and small_gemm_min_rows must be >= 1.")
     if t.rows_pass_min_rows < 1 or t.signal_check_samples < 1:
         raise ValueError("rows_pass_min_rows and signal_check_samples must be >= 1.")
+    if not t.signal_check_seconds >= 0:
+        raise ValueError("signal_check_seconds must be >= 0.")
     if (t.pace_gap < 1 or t.pace_max_gap < t.pace_gap or t.pace_first_chunk < 1
             or t.pace_max_chunk < t.pace_first_chunk or t.pace_solo_chunk < 1
             or not t.pace_trigger > 0 or not t.pace_margin >= 1

@@ -1,0 +1,127 @@
+"""An epoch stops within itself: on Ctrl-C (main thread) or on the caller's
+stop event (any thread: _engine.stopping_on), after about
+Tuning.signal_check_seconds whatever a step costs, with Adam's step count
+that of the steps taken.
+
+Oracle: with checks after every step (signal_check_samples=1,
+signal_check_seconds=0) and the event set before the epoch, the epoch
+stops after its first step, and the weights, moments and step count are
+those of an epoch of that one batch alone.
+"""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from fastmlp import TabularMLPRegressor, _engine
+
+from _engine_helpers import engine_optimizer
+
+EVERY_STEP = {"signal_check_samples": 1, "signal_check_seconds": 0.0, "pace": False,
+              "par_min_flops": 0}
+
+
+def _problem(units, n, batch_size, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, units[0]))
+    Y = rng.normal(size=(n, units[-1]))
+    layout = _engine.Layout(units, batch_size, "relu", "identity")
+    params = rng.normal(scale=0.3, size=layout.n_params)
+    return layout, X, Y, params
+
+
+def _epoch(layout, X, Y, params, order, batch_size, n_threads, stop=None):
+    prob = _engine.Problem(layout, X, Y, None, params.copy(), tuning=EVERY_STEP)
+    opt = engine_optimizer("adam", layout.n_params, np.float64, 0.01)
+    with _engine.stopping_on(stop):
+        try:
+            prob.epoch(opt, order, shuffled=True, batch_size=batch_size, lr=0.01, alpha=1e-4,
+                       clip_norm=0.0, n_threads=n_threads)
+            stopped = False
+        except KeyboardInterrupt:
+            stopped = True
+    return stopped, prob.params, opt
+
+
+@pytest.mark.parametrize("batch_size, n_threads", [
+    (16, 1),   # minibatches
+    (1, 1),    # batch size 1 on one thread
+    pytest.param(1, 2, marks=pytest.mark.needs_threads),  # the online step's team
+])
+def test_a_set_stop_event_ends_the_epoch_after_its_first_step(batch_size, n_threads):
+    units = [8, 64, 64, 1] if n_threads > 1 else [8, 16, 1]
+    layout, X, Y, params = _problem(units, 96, batch_size)
+    order = np.random.RandomState(3).permutation(96)
+    stop = threading.Event()
+    stop.set()
+    stopped, got, opt = _epoch(layout, X, Y, params, order, batch_size, n_threads, stop)
+    assert stopped
+    assert opt.t == 1   # Adam's count: the one step taken (it was lost before)
+    # the same as an epoch of that first batch alone
+    _, expected, ref = _epoch(layout, X, Y, params, order[:batch_size], batch_size, n_threads)
+    assert ref.t == 1
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(opt.state1, ref.state1, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(opt.state2, ref.state2, rtol=1e-12, atol=1e-15)
+
+
+def test_an_unset_stop_event_changes_nothing():
+    layout, X, Y, params = _problem([8, 16, 1], 96, 16)
+    order = np.random.RandomState(3).permutation(96)
+    stopped, got, opt = _epoch(layout, X, Y, params, order, 16, 1, threading.Event())
+    _, expected, ref = _epoch(layout, X, Y, params, order, 16, 1)
+    assert not stopped and opt.t == ref.t == 6
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_a_stop_event_set_during_a_long_epoch_ends_it_early():
+    # one epoch of ~1,200 steps of a wide network at batch size 1: the
+    # checks now come by the clock (the default 0.05 s), not every 2,048
+    # samples (seconds of work for such a network)
+    layout, X, Y, params = _problem([64, 512, 512, 1], 1200, 1)
+    order = np.arange(1200)
+    prob = _engine.Problem(layout, X, Y, None, params.copy(), tuning={"pace": False})
+    opt = engine_optimizer("adam", layout.n_params, np.float64, 0.001)
+    stop = threading.Event()
+    setter = threading.Timer(0.05, stop.set)
+    setter.start()
+    try:
+        with _engine.stopping_on(stop), pytest.raises(KeyboardInterrupt):
+            prob.epoch(opt, order, shuffled=True, batch_size=1, lr=0.001, alpha=0.0,
+                       clip_norm=0.0, n_threads=1)
+    finally:
+        setter.cancel()
+    assert 0 < opt.t < 1200
+    assert np.isfinite(prob.params).all()
+
+
+@pytest.mark.needs_threads
+def test_an_ensemble_stops_within_its_members_epoch(monkeypatch):
+    # members train on threads of their own, which never see Ctrl-C: they
+    # stopped only at the end of an epoch, seconds later on a large table.
+    # Here the main thread is "interrupted" while it waits for them, one
+    # epoch of each taking far longer than the wait
+    import pandas as pd
+
+    from fastmlp import _tabular
+
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame(rng.normal(size=(120_000, 4)), columns=list("abcd"))
+    y = df["a"].to_numpy() + rng.normal(scale=0.1, size=120_000)
+    real_wait = _tabular.wait
+
+    def interrupted_wait(futures, return_when):
+        real_wait(futures, timeout=0.3)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_tabular, "wait", interrupted_wait)
+    est = TabularMLPRegressor(n_ensemble=2, max_iter=1, min_steps=1, batch_size=1,
+                              hidden_layer_sizes=(1024, 1024), random_state=0)
+    t0 = time.perf_counter()
+    with _engine.pinned_threads(2), pytest.raises(KeyboardInterrupt):
+        est.fit(df, y)
+    # an epoch of 96,000 steps of this network takes about 30 s on these
+    # machines (10 s for 32,000); the members stop within their first
+    assert time.perf_counter() - t0 < 8
+    assert not hasattr(est, "networks_")
