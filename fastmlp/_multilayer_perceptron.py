@@ -549,6 +549,11 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         history = self._history()
         skl_callbacks = EpochCallbacks(self, X, y, sample_weight, self.max_iter)
 
+        # the records of this call's epochs so far (a Ctrl-C between them: below)
+        records = (len(self.loss_curve_),
+                   None if self.validation_loss_curve_ is None
+                   else len(self.validation_loss_curve_),
+                   len(self.validation_scores_) if early_stopping else None)
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -665,6 +670,19 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             if not self._keeps_interrupted_fit:
                 raise
             warnings.warn("Training interrupted by user.")
+            # Ctrl-C while an epoch was being scored (a large share of a
+            # short compiled epoch): its held-out records, as the others have
+            done = len(self.loss_curve_) - records[0]
+            val_loss = None
+            if records[1] is not None and len(self.validation_loss_curve_) - records[1] < done:
+                val_loss = validation_loss() if records_loss else np.nan
+                self.validation_loss_curve_.append(val_loss)
+            elif records_loss and done:
+                val_loss = self.validation_loss_curve_[-1]
+            if early_stopping and len(self.validation_scores_) - records[2] < done:
+                self._update_no_improvement_count(early_stopping, X_val, y_val,
+                                                  sample_weight_val, val_loss,
+                                                  self._say(reporter))
         finally:
             reporter.close()
             skl_callbacks.close()

@@ -352,3 +352,50 @@ def test_coefs_a_callback_replaces_during_lbfgs_are_an_error():
     with pytest.raises(ValueError, match="replaced coefs_ or intercepts_ during solver='lbfgs'"):
         est.fit(X, y)
     assert not hasattr(est, "coefs_")
+
+
+@pytest.mark.parametrize("scoring", [None, "loss"])
+def test_ctrl_c_while_an_epoch_is_scored_keeps_the_records_in_step(scoring):
+    # Ctrl-C lands while the held-out rows are scored about as often as in
+    # the compiled epoch (a sweep: 4 of 10 real SIGINTs): loss_curve_ had
+    # the epoch, validation_scores_ (and validation_loss_curve_) did not,
+    # and stayed one short through warm starts
+    X, y = _multiclass()
+    calls = []
+
+    def interrupt_third(est, X_val, y_val):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return est.score(X_val, y_val)
+
+    est = MLPClassifier(hidden_layer_sizes=(10,), max_iter=10, early_stopping=True,
+                        random_state=0, scoring=interrupt_third if scoring is None else "loss")
+    if scoring == "loss":
+        # the held-out loss is what scores the epoch: interrupt its third
+        original = MLPClassifier._validation_loss_fn
+
+        def validation_loss_fn(self, *args):
+            fn = original(self, *args)
+
+            def interrupted():
+                calls.append(1)
+                if len(calls) == 3:
+                    raise KeyboardInterrupt
+                return fn()
+            return interrupted
+
+        MLPClassifier._validation_loss_fn = validation_loss_fn
+    try:
+        with pytest.warns(UserWarning, match="Training interrupted by user."):
+            est.fit(X, y)
+    finally:
+        if scoring == "loss":
+            MLPClassifier._validation_loss_fn = original
+    assert est.n_iter_ == 3
+    assert len(est.loss_curve_) == len(est.validation_scores_) == 3
+    if scoring == "loss":
+        assert len(est.validation_loss_curve_) == 3
+        assert est.validation_scores_[-1] == -est.validation_loss_curve_[-1]
+    est.set_params(warm_start=True, max_iter=2, scoring=None).fit(X, y)
+    assert len(est.loss_curve_) == len(est.validation_scores_) == 5
