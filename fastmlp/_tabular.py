@@ -337,9 +337,11 @@ validation_scores_ : list of float or None
 
 def _network_input(pre, Xt, spec, embedding_dim, dtype=None):
     """The network's input for the preprocessor ``pre``'s output Xt, with
-    the periodic layer ``spec`` (``network_input``)."""
-    return network_input(Xt, spec, pre.periodic_frequencies_.size,
-                         pre.embedding_cards_.shape[0], embedding_dim, dtype)
+    or without its cosines (``_transform_columns``' ``periodic``), with the
+    periodic layer ``spec`` (``network_input``)."""
+    n_cos = Xt.shape[1] - (pre.n_features_out_ - pre.periodic_frequencies_.size)
+    return network_input(Xt, spec, n_cos, pre.embedding_cards_.shape[0], embedding_dim,
+                         dtype)
 
 
 def _hidden(given):
@@ -625,10 +627,15 @@ class _BaseTabularMLP(BaseEstimator):
             rows = slice(None) if train is None else train
             net.fit(Xt[rows], target[rows], sample_weight=None if sw is None else sw[rows])
         else:
+            # the member trains on rows `train` of Xt in place and holds out
+            # `val` (_split_validation): a copy of Xt[train] took as much
+            # memory as Xt, per member training at once
             net.set_params(early_stopping=True, scoring=self._validation_scoring)
-            net.fit(Xt[train], target[train], sample_weight=None if sw is None else sw[train],
-                    X_val=Xt[val], y_val=target[val],
-                    sample_weight_val=None if sw is None else sw[val])
+            net._rows = (np.asarray(train, dtype=np.intp), np.asarray(val, dtype=np.intp))
+            try:
+                net.fit(Xt, target, sample_weight=sw)
+            finally:
+                del net._rows
         return net
 
     def _held_out_fitted(self, net, Xt, target, val, sample_weight):

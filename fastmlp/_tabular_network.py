@@ -99,33 +99,36 @@ def periodic_linear_dim(spec):
 
 def network_input(Xt, spec, n_cos=None, n_codes=0, embedding_dim=0, dtype=None):
     """The network's input for the preprocessor's output Xt, whose last
-    ``n_cos`` columns (None: ``spec``'s ``n_numeric * n_periodic``) are the
-    periodic cosines and the ``n_codes`` before them categorical codes: Xt
-    itself when there are no codes and no periodic linear layer (as
-    ``dtype``, None: Xt's).  Else, in the engine's order: the other columns
-    (with the cosines, when the engine has no periodic layer: ``spec``
-    None), then each code followed by ``embedding_dim - 1`` zeros (the
-    columns the engine's embeddings write, from ``embedding_col``), then the
-    cosines, or with a periodic linear layer (``spec`` a triple
-    ``(n_numeric, n_periodic, d)``) the ``n_numeric * d`` columns the engine
-    writes (zeros here).  Written into one new array: the input of a large
-    table is its biggest buffer."""
+    ``n_cos`` columns (None: ``spec``'s ``n_numeric * n_periodic``; 0 when
+    the preprocessor left the cosines out, for the engine computes them)
+    are the periodic cosines and the ``n_codes`` before them categorical
+    codes: Xt itself when there are no codes, no periodic linear layer and
+    nothing to add (as ``dtype``, None: Xt's).  Else, in the engine's order:
+    the other columns (with the cosines, when the engine has no periodic
+    layer: ``spec`` None), then each code followed by ``embedding_dim - 1``
+    zeros (the columns the engine's embeddings write, from
+    ``embedding_col``), then with a periodic layer its output's columns,
+    which the engine writes: the cosines (Xt's, or zeros when Xt has none)
+    or with a linear layer (``spec`` a triple ``(n_numeric, n_periodic,
+    d)``) ``n_numeric * d`` zeros.  Written into one new array: the input of
+    a large table is its biggest buffer."""
     dtype = Xt.dtype if dtype is None else np.dtype(dtype)
     d = periodic_linear_dim(spec)
-    if not d and not n_codes:
-        return Xt.astype(dtype, copy=False)
+    n_per = 0 if spec is None else spec[0] * spec[1]
     if n_cos is None:
-        n_cos = 0 if spec is None else spec[0] * spec[1]
+        n_cos = n_per
+    n_tail = 0 if spec is None else (spec[0] * d if d else n_per)
+    if not d and not n_codes and (spec is None or n_cos == n_per):
+        return Xt.astype(dtype, copy=False)
     n, p = Xt.shape
     n_front, step = p - n_cos - n_codes, max(embedding_dim, 1)
-    n_tail = 0 if spec is None else (spec[0] * d if d else n_cos)
     front = n_front + (n_cos if spec is None else 0)
     out = np.zeros((n, front + n_codes * step + n_tail), dtype=dtype)
     out[:, :n_front] = Xt[:, :n_front]
     if spec is None:
         out[:, n_front:front] = Xt[:, p - n_cos:]
     out[:, front:front + n_codes * step:step] = Xt[:, n_front:n_front + n_codes]
-    if spec is not None and not d:
+    if spec is not None and not d and n_cos:
         out[:, out.shape[1] - n_cos:] = Xt[:, p - n_cos:]
     return out
 
@@ -207,6 +210,15 @@ class _ScheduledMixin:
             self.intercepts_[0][...] = data_dependent_biases(
                 self.coefs_[0].astype(np.float64), rows.astype(np.float64))
             self._best_params = self._params.copy()
+
+    def _split_validation(self, X, y, sample_weight):
+        # the member's own held-out split (_tabular), as rows of X itself:
+        # the training rows are read in place, not copied, and the random
+        # state draws nothing for them
+        rows = self.__dict__.get("_rows")
+        if rows is None:
+            return super()._split_validation(X, y, sample_weight)
+        return rows
 
     def _recipe_value(self, key):
         return self.__dict__.get("_recipe", DEFAULT_RECIPE).get(key, DEFAULT_RECIPE[key])

@@ -890,16 +890,18 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         """transform, from X's columns (``_read_columns``) once X's feature
         names are checked: the tabular estimators check them against their
         own (the same names), and a second check would warn twice.  With
-        ``periodic`` False the cosine columns stay 0: the engine's periodic
-        layer overwrites them per batch (a wide table's cosines were 8/9 of
-        its matrix and 40% of a predict's time)."""
+        ``periodic`` False the cosine columns are left out (the last
+        ``periodic_frequencies_.size`` of ``n_features_out_``): the engine's
+        periodic layer computes them per batch (a wide table's cosines were
+        8/9 of its matrix and 40% of a predict's time)."""
         if len(cols) != self.n_features_in_:
             raise ValueError(
                 f"X has {len(cols)} features, but TabularPreprocessor is expecting "
                 f"{self.n_features_in_} features as input."
             )
         n = cols[0].shape[0] if cols else 0
-        out = np.zeros((n, self.n_features_out_), dtype=self.dtype)
+        n_cos = self.periodic_frequencies_.size
+        out = np.zeros((n, self.n_features_out_ - (0 if periodic else n_cos)), dtype=self.dtype)
         n_num = self.numeric_columns_.shape[0]
         pos = n_num
         indicator_of = {int(k): n_num + i for i, k in enumerate(self.indicator_columns_)}
@@ -932,7 +934,6 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         if self.n_bins:
             out[:, bins_at:pos] = binned_features(out[:, :n_num], int(self.n_bins), self.dtype)
         rows = np.arange(n)
-        n_cos = self.periodic_frequencies_.size
         code_pos = self.n_features_out_ - n_cos - self.embedding_cards_.shape[0]
         for c, j in enumerate(self.categorical_columns_):
             col = cols[j]

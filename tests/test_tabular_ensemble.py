@@ -369,3 +369,50 @@ def test_members_stop_when_the_main_thread_is_interrupted_twice(monkeypatch):
             thread.join(timeout=60)
             assert not thread.is_alive()
     assert len(made) == 2 and all(net.n_iter_ < 2000 for net in made)
+
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_members_read_their_rows_in_place_with_the_copies_bits(cls, weighted, monkeypatch):
+    # each member trained on a copy of its rows of the network input (as
+    # large as the input itself, per member training at once); it now
+    # reads them in place (_split_validation).  Oracle: the fit on copies
+    from fastmlp._tabular_network import TabularNetClassifier, TabularNetRegressor
+
+    df, signal = _table()
+    y = _target(cls, signal)
+    sw = None
+    if weighted:
+        sw = np.random.RandomState(1).rand(len(df))
+        sw[::9] = 0.0   # rows left out, as if removed
+    net_cls = TabularNetClassifier if cls is TabularMLPClassifier else TabularNetRegressor
+    real_fit = net_cls.fit
+    seen = []
+
+    def recording(self, X, y, **kwargs):
+        seen.append((X.shape[0], sorted(kwargs)))
+        return real_fit(self, X, y, **kwargs)
+
+    monkeypatch.setattr(net_cls, "fit", recording)
+    in_place = cls(**SMALL, n_ensemble=2, random_state=3).fit(df, y, sample_weight=sw)
+    # the whole input, no held-out copy
+    assert seen == [(len(df), ["sample_weight"])] * 2
+
+    def copies(self, X, y, sample_weight=None, **kwargs):
+        # the members' fit before: their rows copied, the held-out set given
+        train, val = self.__dict__.pop("_rows")
+        w = (lambda rows: None) if sample_weight is None else (lambda rows: sample_weight[rows])
+        try:
+            return real_fit(self, X[train], y[train], sample_weight=w(train), X_val=X[val],
+                            y_val=y[val], sample_weight_val=w(val))
+        finally:
+            self._rows = (train, val)
+
+    monkeypatch.setattr(net_cls, "fit", copies)
+    copied = cls(**SMALL, n_ensemble=2, random_state=3).fit(df, y, sample_weight=sw)
+    method = "predict_proba" if cls is TabularMLPClassifier else "predict"
+    np.testing.assert_array_equal(getattr(in_place, method)(df), getattr(copied, method)(df))
+    for a, b in zip(in_place.networks_, copied.networks_):
+        assert a.validation_scores_ == b.validation_scores_
+        assert "_rows" not in a.__dict__
