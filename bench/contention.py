@@ -322,8 +322,12 @@ def main(args, log):
     patterns = comma_names(args.only)
     workloads = list(WORKLOADS) if not patterns else [
         w for w in WORKLOADS if any(p in w for p in patterns)]
+    # load SciPy's BLAS (the one fastmlp calls) first, so that it is listed
+    # beside NumPy's, each named by its file (libscipy_openblas: SciPy's)
+    import scipy.linalg.cython_blas  # noqa: F401
     from threadpoolctl import threadpool_info
-    blas = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+    blas = [f"{os.path.basename(i.get('filepath') or '')}: "
+            f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
             f"({i.get('num_threads')} threads)" for i in threadpool_info()
             if i.get("user_api") == "blas"]
     log(f"contention: conditions {conditions}, {args.repeats} repeats; BLAS: {blas}")

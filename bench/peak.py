@@ -6,7 +6,8 @@ Design: one 2048 x 2048 x 2048 product (``SIZE``; 256 in the suite's
 engine calls through ``scipy.linalg.cython_blas`` -- at 1 and at 2 threads
 (threadpoolctl's limit on that library), best of ``repeats``.  A fit's
 "fraction of peak" is its real flops per second over the peak at the
-thread count it ran on.
+thread count it ran on when that count was measured (1 or 2), and over the
+peak at the largest measured count (2) above that (bench/__main__.py).
 Real flops (``real_flops_per_epoch``): forward and weight gradient of every
 layer, and the input gradient of every layer but the first (nothing needs
 the gradient of X).

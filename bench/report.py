@@ -328,7 +328,8 @@ def markdown(results):
         parts += ["", "## fit: seconds per epoch (Adam), held-out accuracy / R²", "",
                   "Real GFLOP/s count the forward and weight-gradient products of every layer "
                   "and the input gradient of all but the first; \"of peak\" divides them by "
-                  f"the {size}³ GEMM peak above at fastmlp's thread count. \"Of GEMM limit\" is "
+                  f"the {size}³ GEMM peak above at fastmlp's thread count (measured at 1 and 2 "
+                  "threads; above 2 threads, the 2-thread peak). \"Of GEMM limit\" is "
                   "NumPy's matmul at the layer shapes (above 100% it says only that fastmlp "
                   "beat NumPy at those shapes).", "",
                   fits_table(results["fits"], results["libs"])]

@@ -38,6 +38,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from bench.workloads import IDLE_LOAD
 from fastmlp import MLPClassifier
 from fastmlp._openmp import effective_n_threads
 
@@ -227,7 +228,7 @@ def main(argv=None):
     print(f"cores: {joblib.cpu_count()}, fastmlp effective_n_threads(): "
           f"{effective_n_threads()}, BLAS threads: {_blas_threads()}, "
           f"load average at start: {load_start[0]:.2f}")
-    if load_start[0] > 0.5:
+    if load_start[0] > IDLE_LOAD:
         print("(note: the machine was not idle at start; times are pessimistic)")
     print()
     bench_grid_search(X, y, epochs, hidden, args.repeats)

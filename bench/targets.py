@@ -162,10 +162,15 @@ def report(rows, fixed):
 
 def main(args, log):
     import importlib.util
+    import os
 
     with_torch = importlib.util.find_spec("torch") is not None and not args.no_torch
+    # load SciPy's BLAS (the one fastmlp calls) first, so that it is listed
+    # beside NumPy's, each named by its file (libscipy_openblas: SciPy's)
+    import scipy.linalg.cython_blas  # noqa: F401
     from threadpoolctl import threadpool_info
     log("targets: BLAS " + "; ".join(
+        f"{os.path.basename(i.get('filepath') or '')}: "
         f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
         for i in threadpool_info() if i.get("user_api") == "blas"))
     rows = online(repeats=args.repeats, with_torch=with_torch,

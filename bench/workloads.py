@@ -351,6 +351,10 @@ GEMM_MIN_TIME = {"smoke": 0.0002, "quick": 0.003, "full": 0.01}
 # last call (OpenBLAS), have gone to sleep and do not take the next one's cores.
 PAUSE = {"smoke": 0.0, "quick": 0.1, "full": 0.2}
 
+# A 1-minute load average above this at the start of a run means the machine
+# was not idle: the suite (bench/__main__.py) and bench/scaling.py print a note.
+IDLE_LOAD = 0.5
+
 # Sections that are not fit workloads but can be named in --only.
 EXTRA_SECTIONS = ("predict", "memory", "threads", "limits")
 

@@ -29,6 +29,7 @@ from fastmlp._network cimport _Views, _bind_x, _in_layer, _views
 from fastmlp._openmp cimport omp_get_thread_num
 from fastmlp._input_layer cimport _input_rows
 from fastmlp._tuning cimport Tuning, tuning_for
+from fastmlp._tuning import PREDICT_BLOCK_ROWS
 
 
 cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
@@ -87,7 +88,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
             const floating[::1] X_data,       # IN: CSR X, or None
             const Py_ssize_t[::1] X_indices,
             const Py_ssize_t[::1] X_indptr,
-            layout, int n_threads, Py_ssize_t block=256, dict tuning=None):
+            layout, int n_threads, Py_ssize_t block=PREDICT_BLOCK_ROWS, dict tuning=None):
     """Predict: stream row blocks through every layer into `out`.
 
     Each thread takes whole blocks of `block` rows and keeps them in its own

@@ -80,7 +80,7 @@ def small_gemm_mnk_for_kernel():
 
 
 # Rows per block of a prediction: each thread keeps a block in its own
-# scratch through every layer (_network.forward); up to one block, serial.
+# scratch through every layer (_predict.forward); up to one block, serial.
 PREDICT_BLOCK_ROWS = 256
 # Rows per engine call when L-BFGS (or a validation loss) sweeps the data.
 LBFGS_CHUNK_ROWS = 2048
