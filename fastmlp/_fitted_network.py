@@ -86,8 +86,11 @@ class FittedNetwork:
             state["_optimizer"] = state["_optimizer"].to_state()
         own = state.get("_random_state")
         if type(own) is SeededRandomState:
-            # stored as the plain RandomState it stands for (pickle, skops)
-            plain = np.random.RandomState()
+            # stored as the plain RandomState it stands for (pickle, skops),
+            # made from a fixed seed before its state is set: an unseeded one
+            # carries a fresh SeedSequence that NumPy pickles, so a model's
+            # bytes differed from pickle to pickle (Dask could not hash it)
+            plain = np.random.RandomState(0)
             plain.set_state(own.get_state())
             state["_random_state"] = plain
         return state
@@ -246,12 +249,20 @@ class FittedNetwork:
     def _adopt_replaced(self):
         """After a callback: coefs_/intercepts_ it replaced (rather than
         edited in place) are copied into the buffer the engine trains, which
-        they view again, so training goes on from them; ValueError (from
-        ``_check_parameters``) when they no longer form this network.
+        they view again, so training goes on from them; ValueError when they
+        no longer form this network (``_check_parameters``) or form one of
+        other hidden sizes.
         Returns whether any was replaced."""
         if self._params_intact():
             return False
         coefs, intercepts = self._check_parameters()
+        n = len(coefs)
+        for i, (view, new) in enumerate(zip(self._views, coefs + intercepts, strict=True)):
+            if new.shape != view.shape:
+                # a whole network of other hidden sizes: not the one training
+                name = f"coefs_[{i}]" if i < n else f"intercepts_[{i - n}]"
+                raise ValueError(f"{name} must keep the shape {view.shape} of the network "
+                                 f"being trained; got {new.shape}.")
         for view, new in zip(self._views, coefs + intercepts, strict=True):
             view[...] = new
         n = len(coefs)

@@ -423,3 +423,27 @@ def test_editing_coefs_in_place_after_loading_takes_effect(copier, target, tmp_p
     loaded.partial_fit(X, y)
     est.partial_fit(X, y)
     _assert_same_weights(loaded, est)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0),
+    lambda: MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, early_stopping=True),
+    lambda: MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, solver="lbfgs",
+                          random_state=np.random.RandomState(3)),
+], ids=["int-seed", "unseeded", "RandomState"])
+def test_a_fitted_model_pickles_to_the_same_bytes_every_time(make):
+    # an unseeded RandomState, set to the fit's state before pickling,
+    # carried a fresh SeedSequence into every pickle: Dask could not hash
+    # the model (map_partitions(model.predict) raised TokenizationError) and
+    # joblib.Memory never found it again.  scikit-learn's pickles are stable
+    from dask.base import tokenize
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(120, 4)), rng.normal(size=120)
+    model = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y if isinstance(model, MLPRegressor) else y > 0)
+    assert pickle.dumps(model) == pickle.dumps(model)
+    assert joblib.hash(model) == joblib.hash(model)
+    assert tokenize(model) == tokenize(model)
