@@ -672,17 +672,14 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             warnings.warn("Training interrupted by user.")
             # Ctrl-C while an epoch was being scored (a large share of a
             # short compiled epoch): its held-out records, as the others have
-            done = len(self.loss_curve_) - records[0]
-            val_loss = None
-            if records[1] is not None and len(self.validation_loss_curve_) - records[1] < done:
-                val_loss = validation_loss() if records_loss else np.nan
-                self.validation_loss_curve_.append(val_loss)
-            elif records_loss and done:
-                val_loss = self.validation_loss_curve_[-1]
-            if early_stopping and len(self.validation_scores_) - records[2] < done:
-                self._update_no_improvement_count(early_stopping, X_val, y_val,
-                                                  sample_weight_val, val_loss,
-                                                  self._say(reporter))
+            # (a second Ctrl-C meanwhile leaves them as they are: the fit's
+            # epochs are kept all the same)
+            try:
+                self._score_unscored_epoch(records, early_stopping, records_loss,
+                                           validation_loss, X_val, y_val,
+                                           sample_weight_val, self._say(reporter))
+            except KeyboardInterrupt:
+                pass
         finally:
             reporter.close()
             skl_callbacks.close()
@@ -732,6 +729,22 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         if sample_weight is None:
             return scorer(self, X, y)
         return scorer(self, X, y, sample_weight=sample_weight)
+
+    def _score_unscored_epoch(self, records, early_stopping, records_loss, validation_loss,
+                              X_val, y_val, sample_weight_val, say):
+        """After Ctrl-C: the held-out records of the last epoch, if it was
+        interrupted while being scored (``records``: the curves' lengths
+        when the call began)."""
+        done = len(self.loss_curve_) - records[0]
+        val_loss = None
+        if records[1] is not None and len(self.validation_loss_curve_) - records[1] < done:
+            val_loss = validation_loss() if records_loss else np.nan
+            self.validation_loss_curve_.append(val_loss)
+        elif records_loss and done:
+            val_loss = self.validation_loss_curve_[-1]
+        if early_stopping and len(self.validation_scores_) - records[2] < done:
+            self._update_no_improvement_count(early_stopping, X_val, y_val,
+                                              sample_weight_val, val_loss, say)
 
     def _update_no_improvement_count(self, early_stopping, X, y, sample_weight, val_loss,
                                      say):

@@ -433,6 +433,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     if scheduled:
         _check_step_factors(step_factors, (n + batch_size - 1) // batch_size)
     if n == 0:
+        opt["t_done"] = adam_t
         return 0.0, adam_t
     if sample_weight is not None:
         check_weight_sums(&sample_weight[0], &sample_idx[0], n, batch_size)
@@ -623,6 +624,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                         if stop is not None and stop.is_set():
                             raise KeyboardInterrupt
         online_copy_back(&net, &mir, &params[0], &state1[0], s2)
+    # a Ctrl-C that arrives after the last check surfaces as this returns
+    opt["t_done"] = adam_t
     return total, adam_t
 
 

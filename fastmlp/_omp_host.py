@@ -18,10 +18,11 @@ one case left: a process that imports fastmlp only after it was forked
 from a parent whose libgomp team ran (``os.register_at_fork`` cannot tell
 it of that fork).
 
-Only the main thread sees signals: Ctrl-C while the forking thread waits
-calls the caller's ``on_interrupt`` (an epoch's: set the stop event the
-engine checks, so it stops as on the main thread) and is raised there once
-the call has returned.
+Only the main thread sees signals: Ctrl-C (or any exception a signal
+handler raises) while the forking thread waits calls the caller's
+``on_interrupt`` (an epoch's: set the stop event the engine checks, so it
+stops as on the main thread) and is raised there once the call has
+returned: the call reads and writes the caller's arrays until then.
 """
 import os
 import queue
@@ -62,11 +63,13 @@ def run(n_threads, fn, *args, on_interrupt=None, **kwargs):
         try:
             done.wait()
             break
-        except KeyboardInterrupt as exc:
-            # the call keeps the arrays it writes until it returns: wait for it
-            interrupted = exc
-            if on_interrupt is not None:
-                on_interrupt()
+        except BaseException as exc:
+            # Ctrl-C, or a signal handler's exception (a SIGALRM timeout):
+            # the call uses the caller's arrays until it returns, wait for it
+            if interrupted is None:
+                interrupted = exc
+                if on_interrupt is not None:
+                    on_interrupt()
     if interrupted is not None:
         raise interrupted
     ok, value = box[0]

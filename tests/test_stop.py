@@ -125,3 +125,76 @@ def test_an_ensemble_stops_within_its_members_epoch(monkeypatch):
     # machines (10 s for 32,000); the members stop within their first
     assert time.perf_counter() - t0 < 8
     assert not hasattr(est, "networks_")
+
+
+def test_the_step_count_is_left_for_an_interrupt_that_surfaces_at_the_return():
+    # a Ctrl-C after the epoch's last check surfaces as train_epoch returns,
+    # before Problem.epoch stores Adam's count: t_done must be the final one
+    layout, X, Y, params = _problem([8, 16, 1], 96, 16)
+    prob = _engine.Problem(layout, X, Y, None, params.copy(), tuning={"pace": False})
+    opt = engine_optimizer("adam", layout.n_params, np.float64, 0.01)
+    seen = []
+    constants = opt.epoch_constants
+
+    def recording(lr):
+        seen.append(constants(lr))
+        return seen[-1]
+
+    opt.epoch_constants = recording
+    for order in (np.arange(96), np.arange(0)):
+        prob.epoch(opt, order, shuffled=True, batch_size=16, lr=0.01, alpha=0.0,
+                   clip_norm=0.0, n_threads=1)
+        assert seen[-1]["t_done"] == opt.t == 6
+
+
+def _pretend_forked(monkeypatch):
+    """This thread as the one that forked the process: run() hands calls
+    with a team to the host thread (_omp_host)."""
+    from fastmlp import _omp_host
+
+    monkeypatch.setattr(_omp_host, "_forking_thread", threading.get_ident())
+    return _omp_host
+
+
+@pytest.mark.parametrize("raised", [KeyboardInterrupt, TimeoutError])
+def test_an_exception_while_the_forking_thread_waits_waits_for_the_call(raised, monkeypatch):
+    # a signal handler's exception (Ctrl-C, a SIGALRM timeout) left run()
+    # at once while the host went on with the call: the tabular quantile
+    # kernel then read the caller's freed columns (a segfault in a sweep)
+    import signal
+
+    host = _pretend_forked(monkeypatch)
+    finished, stopped = [], []
+
+    def call():
+        time.sleep(0.4)
+        finished.append(True)
+        return "done"
+
+    def handler(signum, frame):
+        raise raised("from a signal handler")
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        with pytest.raises(raised, match="from a signal handler"):
+            host.run(2, call, on_interrupt=lambda: stopped.append(True))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert finished == [True]   # the call had ended when run() raised
+    assert stopped == [True]    # and was told to stop
+    assert host.run(2, lambda: "again") == "again"
+
+
+def test_calls_without_a_team_or_off_the_forking_thread_run_here(monkeypatch):
+    host = _pretend_forked(monkeypatch)
+    me = threading.get_ident()
+    assert host.run(1, threading.get_ident) == me
+    assert host.run(2, threading.get_ident) != me
+    out = []
+    worker = threading.Thread(target=lambda: out.append(
+        host.run(2, threading.get_ident) == threading.get_ident()))
+    worker.start()
+    worker.join()
+    assert out == [True]

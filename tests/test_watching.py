@@ -399,3 +399,44 @@ def test_ctrl_c_while_an_epoch_is_scored_keeps_the_records_in_step(scoring):
         assert est.validation_scores_[-1] == -est.validation_loss_curve_[-1]
     est.set_params(warm_start=True, max_iter=2, scoring=None).fit(X, y)
     assert len(est.loss_curve_) == len(est.validation_scores_) == 5
+
+
+def test_a_second_ctrl_c_while_the_interrupted_epoch_is_scored_keeps_the_fit():
+    # the scoring after Ctrl-C is one more pass over the held-out rows, when
+    # a user who sees no answer presses Ctrl-C again: that threw the whole
+    # fit away (the estimator restored to unfitted)
+    X, y = _multiclass()
+    calls = []
+
+    def interrupt_from_fifth(est, X_val, y_val):
+        calls.append(1)
+        if len(calls) >= 5:
+            raise KeyboardInterrupt
+        return est.score(X_val, y_val)
+
+    est = MLPClassifier(hidden_layer_sizes=(16,), max_iter=20, early_stopping=True,
+                        random_state=0, scoring=interrupt_from_fifth)
+    with pytest.warns(UserWarning, match="Training interrupted by user."):
+        try:
+            est.fit(X, y)
+        except KeyboardInterrupt:   # not out of pytest: it would end the session
+            pytest.fail("the second KeyboardInterrupt left fit")
+    assert est.n_iter_ == 5 and len(est.validation_scores_) == 4
+    est.predict(X)
+
+
+def test_coefs_a_callback_replaces_with_other_hidden_sizes_name_the_layer():
+    X, y = _multiclass()
+    n_features, n_classes = X.shape[1], len(np.unique(y))
+
+    def other_network(est, history):
+        est.coefs_ = [np.zeros((n_features, 32)), np.zeros((32, n_classes))]
+        est.intercepts_ = [np.zeros(32), np.zeros(n_classes)]
+
+    est = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0,
+                        callbacks=other_network)
+    with pytest.raises(ValueError, match=re.escape(
+            f"coefs_[0] must keep the shape ({n_features}, 16) of the network being "
+            f"trained; got ({n_features}, 32).")):
+        est.fit(X, y)
+    assert not hasattr(est, "coefs_")
