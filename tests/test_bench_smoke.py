@@ -10,7 +10,11 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import _checkout
+
+if not _checkout.HAS_BENCH:
+    pytest.skip(_checkout.NO_BENCH, allow_module_level=True)
+ROOT = _checkout.ROOT
 
 WORKLOADS = ("digits_b1", "digits_b32", "digits_b200", "synth_100_256_128", "mnist_1024x2",
              "tfidf_sparse", "regression_50")

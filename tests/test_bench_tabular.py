@@ -7,8 +7,14 @@ import sys
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+import _checkout
+
+if not _checkout.HAS_BENCH:
+    pytest.skip(_checkout.NO_BENCH, allow_module_level=True)
+ROOT = _checkout.ROOT
+if ROOT not in sys.path:
+    # after the installed packages: the checkout's fastmlp is the one tested
+    sys.path.append(ROOT)
 tabular = pytest.importorskip("bench.tabular")
 
 

@@ -14,18 +14,20 @@ from sklearn.base import BaseEstimator, clone
 
 from fastmlp._cli import main
 
+import _checkout
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_module(*args):
-    """Run ``python -m fastmlp ARGS`` with this checkout first on the path."""
+    """Run ``python -m fastmlp ARGS`` with this checkout first on the path
+    when it is what is being tested (else the installed fastmlp:
+    ``_checkout``)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (ROOT, env.get("PYTHONPATH")) if p
-    )
+    env["PYTHONPATH"] = _checkout.pythonpath(env)
     return subprocess.run(
         [sys.executable, "-m", "fastmlp", *args],
-        cwd=ROOT,
+        cwd=_checkout.cwd(),
         env=env,
         capture_output=True,
         text=True,

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+import _checkout
+
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -29,7 +31,7 @@ def test_readme_section_runs(code, tmp_path):
     script = tmp_path / "example.py"
     script.write_text("import matplotlib\nmatplotlib.use('Agg')\n" + code)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(README.parent), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = _checkout.pythonpath(env)
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
