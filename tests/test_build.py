@@ -29,3 +29,30 @@ def test_show_config_names_the_compiler_and_each_choice():
     for label in ("OpenMP:", "SIMD clones:", "online step's barrier:", "bounds checks"):
         assert label in text
     assert "MISMATCH" not in text
+
+
+def test_an_unbuilt_source_tree_says_how_to_build_it(tmp_path):
+    # `pip install .` then python in the checkout: Python imports the
+    # unbuilt sources first, and the error was only "No module named
+    # 'fastmlp._openmp'" (scikit-learn says how to build in that case too)
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import fastmlp
+
+    src = os.path.dirname(os.path.abspath(fastmlp.__file__))
+    shutil.copytree(src, tmp_path / "fastmlp",
+                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # -S, then the site directories by hand: without their .pth files, an
+    # editable install's finder cannot lend the checkout's compiled modules
+    code = "import site, sys; sys.path.extend(site.getsitepackages()); import fastmlp"
+    res = subprocess.run([sys.executable, "-S", "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0
+    message = res.stderr.strip().splitlines()[-1]
+    assert message.startswith("ImportError: No module named 'fastmlp._openmp': fastmlp's "
+                              "compiled modules are not built in ")
+    assert "pip install -e ." in message
