@@ -265,7 +265,6 @@ class FittedNetwork:
                                  f"being trained; got {new.shape}.")
         for view, new in zip(self._views, coefs + intercepts, strict=True):
             view[...] = new
-        n = len(coefs)
         self.coefs_, self.intercepts_ = list(self._views[:n]), list(self._views[n:])
         return True
 

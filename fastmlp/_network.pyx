@@ -352,9 +352,10 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     accumulation).  Raises KeyboardInterrupt (weights are those after the last
     complete batch, opt["t_done"] Adam's step count then) when Ctrl-C arrives
     or `stop` is set, within about Tuning.signal_check_seconds (signals
-    reach only the main thread: a fit on another thread stops on `stop`).  `opt` holds the optimizer constants
-    (lr, momentum, nesterov, beta_1, beta_2, epsilon, rho, weight_decay,
-    alpha1, clip_value); `seed` drives the dropout masks.  `pace` carries
+    reach only the main thread: a fit on another thread stops on `stop`).
+    `opt` holds the optimizer constants (lr, momentum, nesterov, beta_1,
+    beta_2, epsilon, rho, weight_decay, alpha1, clip_value); `seed` drives
+    the dropout masks.  `pace` carries
     the team-or-one-thread choices from epoch to epoch (_pacing.pxd); None
     starts afresh.  `step_factors` (columns STEP_FACTORS, one row per batch
     of batch_size positions of sample_idx) scales, for each batch, the rate

@@ -29,7 +29,7 @@ import queue
 import threading
 
 _forking_thread = None  # the ident of the thread that forked this process
-_host = None            # (pid, thread, jobs) of this process's host thread
+_host = None            # (thread, jobs): this process's host thread, once started
 
 
 def _after_fork_in_child():
@@ -80,14 +80,13 @@ def run(n_threads, fn, *args, on_interrupt=None, **kwargs):
 
 def _jobs():
     global _host
-    pid = os.getpid()
-    if _host is None or _host[0] != pid:
+    if _host is None:   # (and after each fork: _after_fork_in_child)
         jobs = queue.SimpleQueue()
         thread = threading.Thread(target=_serve, args=(jobs,), daemon=True,
                                   name="fastmlp-openmp-host")
         thread.start()
-        _host = (pid, thread, jobs)
-    return _host[2]
+        _host = (thread, jobs)
+    return _host[1]
 
 
 def _serve(jobs):

@@ -103,7 +103,7 @@ def child_work(X, y):
     seen["fits"], seen["runtime_warnings"] = fit_all(X, y)
     seen["n_threads_after"] = effective_n_threads()
     # the forking thread's teams went to a host thread started here
-    seen["host_thread"] = _omp_host._host is not None and _omp_host._host[1].is_alive()
+    seen["host_thread"] = _omp_host._host is not None and _omp_host._host[0].is_alive()
     return seen
 
 
