@@ -798,6 +798,9 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             X = X.astype(dtype, copy=False)
             params = params.astype(dtype, copy=False)
         out = _engine.Problem(layout, X, None, None, params).forward()
+        if self.out_activation_ == "exp" and np.isposinf(out).any():
+            # scikit-learn's np.exp says so; the engine's loop does not
+            warnings.warn("overflow encountered in exp", RuntimeWarning)
         after = PREDICT_ONLY_OUTPUTS.get(self.out_activation_)
         return out if after is None else after(out)
 

@@ -839,3 +839,26 @@ def test_a_failed_first_partial_fit_with_classes_leaves_the_model_unfitted(bad):
     assert not hasattr(clf, "classes_") and not hasattr(clf, "coefs_")
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         clf.partial_fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_poisson_prediction_that_overflows_warns_as_scikit_learn(dtype):
+    # scikit-learn's np.exp warns "overflow encountered in exp" when a
+    # prediction is inf (predict, and again inside score); the engine's loop
+    # said nothing
+    rng = np.random.RandomState(0)
+    X = rng.rand(200, 4).astype(dtype)
+    y = rng.poisson(np.exp(2 * X[:, 0])).astype(dtype)
+    seen = []
+    for cls in (SkMLPRegressor, MLPRegressor):
+        est = cls(hidden_layer_sizes=(6,), loss="poisson", max_iter=30, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            quiet = est.predict(X[:3])
+            loud = est.predict(X[:3] * 1e4)
+        assert np.isfinite(quiet).all() and np.isposinf(loud).all()
+        seen.append([(w.category, str(w.message)) for w in caught])
+    assert seen[1] == seen[0] == [(RuntimeWarning, "overflow encountered in exp")]
