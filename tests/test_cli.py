@@ -16,8 +16,6 @@ from fastmlp._cli import main
 
 import _checkout
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def run_module(*args):
     """Run ``python -m fastmlp ARGS`` with this checkout first on the path
