@@ -101,7 +101,7 @@ def _set_params(estimator, params):
 _PARAM_NAMES = weakref.WeakKeyDictionary()
 
 
-def _model_weights(sample_weight, dtype):
+def _model_weights(sample_weight, dtype, name="sample_weight"):
     """Checked sample weights (scikit-learn's checks and messages, in their
     own dtype) in the model's dtype, which the engine weighs in; weights a
     float32 model cannot hold are an error (scikit-learn trains on them in
@@ -112,7 +112,7 @@ def _model_weights(sample_weight, dtype):
         cast = sample_weight.astype(dtype)
     if not np.isfinite(cast).all() or not cast.any():
         raise ValueError(
-            f"sample_weight spans {np.abs(sample_weight[sample_weight != 0]).min():g} to "
+            f"{name} spans {np.abs(sample_weight[sample_weight != 0]).min():g} to "
             f"{np.abs(sample_weight).max():g}, beyond {np.dtype(dtype).name}'s range: the "
             f"model trains in {np.dtype(dtype).name} (that of X). Scale the weights, or fit "
             "float64 X.")
@@ -352,7 +352,11 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         if y_val.ndim == 2 and y_val.shape[1] == 1:
             y_val = column_or_1d(y_val, warn=True)
         if sample_weight_val is not None:
-            sample_weight_val = _check_sample_weight(sample_weight_val, X_val, dtype=X.dtype)
+            try:
+                sample_weight_val = _check_sample_weight(sample_weight_val, X_val, dtype=X.dtype)
+            except ValueError as e:
+                # scikit-learn's checks and messages, naming the parameter given
+                raise ValueError(str(e).replace("sample_weight", "sample_weight_val")) from None
         return X_val, y_val, sample_weight_val
 
     def _fit_lbfgs(self, X, y, sample_weight, n_threads):
@@ -510,6 +514,10 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             Y_val = y[val_idx]
             y_val = self._user_targets(Y_val)
             sample_weight_val = None if sample_weight is None else sample_weight[val_idx]
+            if sample_weight_val is not None and not sample_weight_val.any():
+                # scikit-learn's weighted score raises this after the first
+                # epoch; the validation loss pass would divide by zero first
+                raise ValueError("Sample weights must contain at least one non-zero number.")
         records_loss = X_val is not None and (self._records_validation_loss
                                               or self.scoring == "loss")
         if records_loss and self.validation_loss_curve_ is None:
@@ -1063,14 +1071,17 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y_idx = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0].astype(np.intp)
         labels = np.asarray(self.classes_)[y_idx]
         weights = _label.class_weights(self.class_weight, self.classes_, labels)
-        per_sample = weights[y_idx].astype(dtype)
+        per_sample = weights[y_idx]
         weighted = per_sample if sample_weight is None else sample_weight * per_sample
         if not weighted.any():
             # scikit-learn's error for the equivalent sample_weight (the
             # engine would divide by their sum)
             raise ValueError("class_weight gives every sample a weight of 0: Sample weights "
                              "must contain at least one non-zero number.")
-        return weighted
+        # made in float64, so that products a float32 model cannot hold are
+        # the range error of sample_weight, not zeros or inf
+        return _model_weights(weighted, dtype, "class_weight" if sample_weight is None
+                              else "sample_weight * class_weight")
 
     def _encode_validation_targets(self, y_val):
         y_val = np.asarray(y_val)

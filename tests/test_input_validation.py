@@ -862,3 +862,47 @@ def test_a_poisson_prediction_that_overflows_warns_as_scikit_learn(dtype):
         assert np.isfinite(quiet).all() and np.isposinf(loud).all()
         seen.append([(w.category, str(w.message)) for w in caught])
     assert seen[1] == seen[0] == [(RuntimeWarning, "overflow encountered in exp")]
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+def test_early_stopping_split_of_zero_weights_gets_scikit_learns_error(Est):
+    # held-out rows that all weigh 0 (the training rows do not): scikit-learn's
+    # weighted score raises a ValueError; fastmlp's validation-loss pass
+    # divided by their sum first, a ZeroDivisionError
+    X, y = make_regression(n_samples=60, n_features=4, random_state=0)
+    y = y > 0 if Est is MLPClassifier else y
+    params = dict(hidden_layer_sizes=(5,), early_stopping=True, max_iter=2, random_state=0)
+    Sk = SkMLPClassifier if Est is MLPClassifier else SkMLPRegressor
+    found = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for seed in range(40):
+            # 6 rows of weight 1: those draws whose 6 held-out rows weigh 0
+            sw = np.zeros(60)
+            sw[np.random.RandomState(seed).choice(60, 6, replace=False)] = 1
+            try:
+                Sk(**params).fit(X, y, sample_weight=sw)
+                continue
+            except ValueError as e:
+                assert str(e) == "Sample weights must contain at least one non-zero number."
+            found += 1
+            with pytest.raises(ValueError, match="^Sample weights must contain at least one "
+                                                 "non-zero number.$"):
+                Est(**params).fit(X, y, sample_weight=sw)
+    assert found
+
+
+def test_class_weight_products_past_float32_are_the_range_error():
+    # in float32 X, class weights of 1e-50 were all zeros ("class_weight gives
+    # every sample a weight of 0") and 1e39 inf (non-finite weights): the
+    # same weights as sample_weight are a range error that says so
+    X, y = make_regression(n_samples=40, n_features=3, random_state=0)
+    X, y = X.astype(np.float32), y > 0
+    for cw, sw in (({False: 1e-50, True: 1e-50}, None), ({False: 1e39, True: 1.0}, None),
+                   ({False: 1e-30, True: 1e-30}, np.full(40, 1e-30))):
+        with pytest.raises(ValueError, match="class_weight spans .* beyond float32's range"):
+            MLPClassifier(max_iter=2, class_weight=cw).fit(X, y, sample_weight=sw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier(max_iter=2, class_weight={False: 1e-50, True: 1.0}).fit(X, y)
+    assert np.isfinite(est.coefs_[0]).all()

@@ -289,6 +289,17 @@ def test_validation_set_errors():
     assert_array_equal(_flat(est), before)
 
 
+def test_bad_sample_weight_val_is_named():
+    # scikit-learn's checks, which named sample_weight: the parameter given
+    X, y = _multiclass(n=80)
+    Xt, yt, Xv, yv = _split(X, y, 20)
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match=r"^sample_weight_val.shape == \(19,\), expected"):
+        est.fit(Xt, yt, X_val=Xv, y_val=yv, sample_weight_val=np.ones(19))
+    with pytest.raises(ValueError, match="^Input sample_weight_val contains NaN"):
+        est.fit(Xt, yt, X_val=Xv, y_val=yv, sample_weight_val=np.full(20, np.nan))
+
+
 def test_validation_sample_weight_alone_is_rejected():
     """sample_weight_val without X_val/y_val cannot be used: like y_val alone,
     it must raise rather than be silently ignored."""
