@@ -432,18 +432,20 @@ def _row_weights(sample_weight, X):
 
 
 def _in_weight_range(weights):
-    """Whether the largest row weight is within WEIGHT_RANGE (kept as it is)."""
-    return WEIGHT_RANGE[0] <= weights.max() <= WEIGHT_RANGE[1]
+    """Whether the largest row weight's magnitude is within WEIGHT_RANGE
+    (the weights are kept as they are)."""
+    return WEIGHT_RANGE[0] <= np.abs(weights).max() <= WEIGHT_RANGE[1]
 
 
 def _network_weights(weights):
-    """The row weights in the networks' float32: as they are when their
-    largest is within WEIGHT_RANGE, else divided by it (the fit does not
-    depend on their scale); None stays None."""
+    """The row weights in the networks' float32: as they are when the
+    largest magnitude is within WEIGHT_RANGE, else divided by it (the fit
+    does not depend on their scale; a magnitude keeps negative weights
+    negative); None stays None.  (All zero was refused by the checks.)"""
     if weights is None:
         return None
     if not _in_weight_range(weights):
-        weights = weights / weights.max()
+        weights = weights / np.abs(weights).max()
     return weights.astype(np.float32)
 
 

@@ -864,3 +864,19 @@ def test_parameters_past_what_the_engine_computes_are_refused(param, bad, good):
     with pytest.raises(InvalidParameterError, match=param):
         TabularMLPClassifier(**SMALL, **{param: bad}).fit(X, y)
     TabularMLPClassifier(**SMALL, **{param: good}).fit(X, y)
+
+
+@pytest.mark.parametrize("w", [np.r_[np.zeros(10), -np.ones(110)],
+                               np.r_[-np.ones(115), np.full(5, 1e-40)],
+                               np.r_[-np.ones(115), np.full(5, -1e-40)]])
+def test_negative_sample_weights_are_scaled_by_their_magnitude(w):
+    # scaled by their largest value, weights whose largest is 0 or 1e-40 next
+    # to -1 were "Input sample_weight contains NaN" / "... infinity" (0/0,
+    # -1/1e-40 in float32); HistGradientBoosting and the drop-in fit them
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(120, 3)), np.arange(120) % 2
+    est = TabularMLPClassifier(**SMALL, random_state=0).fit(X, y, sample_weight=w)
+    assert np.isfinite(est.predict_proba(X)).all()
+    # the fit does not depend on the weights' scale
+    again = TabularMLPClassifier(**SMALL, random_state=0).fit(X, y, sample_weight=w * 1e35)
+    np.testing.assert_allclose(again.predict_proba(X), est.predict_proba(X), rtol=1e-5)
