@@ -424,15 +424,20 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                         else _check_optimize_result("lbfgs", opt_res, self.max_iter))
         self.loss_ = self._loss_scalar(X, y, sample_weight)(opt_res.fun)  # as below
         if not np.isfinite(self.loss_):
-            # scikit-learn returns here too (its weights stay finite), where
-            # NumPy's overflow warnings say why; the engine's loops do not warn
-            warnings.warn(
-                "The loss is not finite: the input data may contain large values "
-                "and need to be preprocessed"
-                + (", or y negative values, which loss='poisson' cannot fit."
-                   if self.loss == "poisson" else "."), RuntimeWarning)
+            # scikit-learn returns here too (its weights stay finite)
+            self._warn_loss_not_finite()
         params[:] = opt_res.x
         self._pace_report = problem.pace_report()  # bench --contention
+
+    def _warn_loss_not_finite(self):
+        """Where scikit-learn's NumPy overflow warnings ('overflow encountered
+        in square', ...) say why its loss is inf or NaN: the engine's loops
+        do not warn."""
+        warnings.warn(
+            "The loss is not finite: the input data may contain large values "
+            "and need to be preprocessed"
+            + (", or y negative values, which loss='poisson' cannot fit."
+               if self.loss == "poisson" else "."), RuntimeWarning)
 
     def _split_validation(self, X, y, sample_weight):
         """Indices of the early-stopping split, drawn as scikit-learn draws them."""
@@ -524,10 +529,16 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             # one entry per epoch of loss_curve_: NaN for the epochs of earlier
             # warm-started fits, which had no held-out data
             self.validation_loss_curve_ = [np.nan] * len(self.loss_curve_)
-        if validation is not None and early_stopping and self.validation_scores_ is None:
-            # early stopping switched on for a warm start with X_val
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
+        # early stopping switched on or off for a warm start (scikit-learn
+        # fails: an AttributeError, a TypeError): the attributes of a fit
+        # with that setting, tracked from this call's epochs on
+        if early_stopping:
+            if self.validation_scores_ is None:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        elif self.best_loss_ is None:
+            self.best_loss_ = np.inf
 
         n_samples = X.shape[0] if train_idx is None else train_idx.shape[0]
         loss_type = self._loss_scalar(X, y, sample_weight)
@@ -564,6 +575,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                    len(self.validation_scores_) if early_stopping else None)
         try:
             self.n_iter_ = 0
+            warn_loss = True
             for _ in range(self.max_iter):
                 tic = time.perf_counter()
                 skl_callbacks.epoch_begin()
@@ -604,6 +616,9 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                     # scores and restores the best weights (its issue 29504).
                     break
                 self.t_ += n_samples
+                if warn_loss and not np.isfinite(self.loss_):
+                    self._warn_loss_not_finite()
+                    warn_loss = False   # once a call
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     self._say(reporter)("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))

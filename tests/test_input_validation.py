@@ -906,3 +906,19 @@ def test_class_weight_products_past_float32_are_the_range_error():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = MLPClassifier(max_iter=2, class_weight={False: 1e-50, True: 1.0}).fit(X, y)
     assert np.isfinite(est.coefs_[0]).all()
+
+
+def test_a_stochastic_fit_whose_loss_overflows_says_so():
+    # loss_curve_ inf in both; scikit-learn's NumPy warned 'overflow
+    # encountered in square' every epoch, fastmlp's loops said nothing
+    X, y = make_regression(n_samples=60, n_features=3, random_state=0)
+    params = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    for Est in (SkMLPRegressor, MLPRegressor):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est = Est(**params).fit(X, y * 1e200)
+        assert np.isposinf(est.loss_curve_).all()
+        runtime = [str(w.message) for w in caught if w.category is RuntimeWarning]
+        assert runtime
+    assert runtime == ["The loss is not finite: the input data may contain large values and "
+                       "need to be preprocessed."]

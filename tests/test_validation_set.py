@@ -323,6 +323,24 @@ def test_early_stopping_switched_on_for_a_warm_start_with_x_val():
     assert est.best_validation_score_ == max(est.validation_scores_)
 
 
+def test_early_stopping_switched_on_or_off_between_warm_starts():
+    # scikit-learn fails: on, an AttributeError (validation_scores_ None);
+    # off, a TypeError (best_loss_ None); fastmlp failed with a TypeError both ways
+    X, y = _multiclass(n=90)
+    est = MLPClassifier(hidden_layer_sizes=(6,), max_iter=3, warm_start=True,
+                        random_state=0).fit(X, y)
+    est.set_params(early_stopping=True).fit(X, y)
+    assert len(est.validation_scores_) == 3 and len(est.loss_curve_) == 6
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    assert est.best_loss_ is None                  # as after any fit with early stopping
+    est.set_params(early_stopping=False).fit(X, y)
+    assert len(est.loss_curve_) == 9
+    assert est.best_loss_ == min(est.loss_curve_[-3:])
+    est.set_params(early_stopping=True).fit(X, y)
+    est.set_params(early_stopping=False).partial_fit(X, y)
+    assert est.best_loss_ == est.loss_curve_[-1]
+
+
 def test_validation_loss_curve_has_an_entry_for_every_epoch_once_recorded():
     # warm starts with and without X_val: NaN where an epoch had no held-out
     # data, so that the curve lines up with loss_curve_
