@@ -174,8 +174,9 @@ class LossCurveDisplay:
             # before loss_curve_: an lbfgs refit of a model fitted with
             # adam keeps the old, stale curve (as scikit-learn's does)
             raise ValueError(
-                "LossCurveDisplay needs a per-epoch loss curve, but %s was fitted"
-                " with solver='lbfgs', which records none (no loss_curve_). Fit"
+                "LossCurveDisplay needs a per-epoch loss curve, but %s has"
+                " solver='lbfgs', which records none (a loss_curve_ left by an"
+                " earlier fit with another solver is not that of a refit). Fit"
                 " with a stochastic solver such as solver='adam' or 'sgd'." % name
             )
         if loss_curve is None:

@@ -244,10 +244,14 @@ def _check_opset(opset, activations):
 
 
 def _label_table(classes):
-    """classes_ as an array ONNX can hold: strings, int64, bool or float."""
+    """classes_ as an array ONNX can hold: strings, int64 (uint64 for
+    unsigned labels past int64's range, which int64 would wrap), bool or
+    float."""
     classes = np.asarray(classes)
     if classes.dtype.kind in "OUS":
         return np.array([str(c) for c in classes], dtype=object)
+    if classes.dtype.kind == "u" and classes.max() > np.iinfo(np.int64).max:
+        return classes.astype(np.uint64)
     if classes.dtype.kind in "iu":
         return classes.astype(np.int64)
     if classes.dtype.kind in "bf":

@@ -290,8 +290,9 @@ def test_sparse_trained_model(task):
 
 @pytest.mark.parametrize(
     "y",
-    [np.array([0.0, 1.0]), np.array([False, True]), np.array(["only"]), np.array([5])],
-    ids=["float", "bool", "one_str", "one_int"],
+    [np.array([0.0, 1.0]), np.array([False, True]), np.array(["only"]), np.array([5]),
+     np.array([2**63, 2**64 - 1], dtype=np.uint64)],
+    ids=["float", "bool", "one_str", "one_int", "uint64_past_int64"],   # the last wrapped
 )
 def test_other_label_types(y):
     """Float and bool classes keep their type; a single class is always predicted."""
