@@ -29,6 +29,8 @@ diverges, or a MemoryError).  Anything else is a bug and keeps its
 traceback.  Ctrl-C stops the run with exit status 130: scikit-learn's MLP,
 and fastmlp's drop-ins as it, end the fit it cuts short and return, so the
 command line stops before the next fit or score (``stop_if_interrupted``).
+A reader that leaves early (``| head``) ends the run with exit status 1 and
+no traceback.
 The fastmlp column always uses fastmlp's estimators: if they cannot be
 imported, ``python -m fastmlp`` fails at ``import fastmlp``.
 """
@@ -36,6 +38,8 @@ import argparse
 import contextlib
 import csv
 import math
+import os
+import re
 import signal
 import sys
 import threading
@@ -274,6 +278,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader left (python -m fastmlp | head -1): no traceback, and
+        # none at exit either, when Python flushes stdout (its docs' recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 
@@ -558,6 +567,13 @@ def _parse_target(path, name, cells, lines, task):
                 f"{_show(cells[bad])} in row {bad + 1} (line {lines[bad]} of "
                 f"{path}); regression needs a numeric target"
             )
+        if task == "auto" and _grouped_numbers(cells):
+            raise CLIError(
+                f"target column {name!r} reads as text: values such as "
+                f"{_show(cells[bad])} look like numbers with thousands separators. "
+                "Remove the separators for a numeric target, or give --task "
+                "classification to take them as class labels"
+            )
         reason = "non-numeric target" if task == "auto" else "--task"
         return np.asarray(cells), "classification", reason
 
@@ -579,7 +595,11 @@ def _parse_target(path, name, cells, lines, task):
             )
     else:
         reason = "--task"
-    if task == "classification" and integral:
+    if task == "classification" and not integral:
+        # --task classification of fractional codes ('0.5', '2.5'): each
+        # value a label (scikit-learn's classifiers refuse float classes)
+        y = np.array([repr(v) for v in values])
+    elif task == "classification" and integral:
         if exact is None:
             # integral floats ('3.0', '1e19'): int64 labels where they fit
             if np.all(np.abs(y) < 2.0**63):
@@ -589,6 +609,17 @@ def _parse_target(path, name, cells, lines, task):
         else:
             y = np.asarray(cells)   # IDs past int64: the labels as written
     return y, task, reason
+
+
+# a number with thousands separators: 1,234 or -12,345,678.9
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
+def _grouped_numbers(cells):
+    """Whether every cell is a number, most with thousands separators."""
+    grouped = [bool(_GROUPED.fullmatch(cell.strip())) for cell in cells]
+    numbers = [g or _number(cell) is not None for g, cell in zip(grouped, cells)]
+    return all(numbers) and sum(grouped) * 2 > len(cells)
 
 
 def _integers(cells):

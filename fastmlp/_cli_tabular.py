@@ -173,4 +173,6 @@ def run(args, X, categorical, y, task, folds, metric):
                    f"fit {result['fit_time'].sum():.2f} s, total {elapsed:.2f} s"
                    + (f" (fewer threads in {capped} of {len(scores)} folds: other tasks "
                       "held the CPUs)" if capped else ""))
+    if not has_values.any():
+        out.append("HistGradientBoosting: not run: no feature column has a value to bin")
     return out, notes

@@ -713,3 +713,60 @@ def test_integer_options_take_ascii_digits_only(argv, capsys):
     # int() reads Arabic-Indic digits; CSV cells with them are text
     assert main(argv) == 2
     assert "expected" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tabular", [False, True])
+def test_task_classification_takes_fractional_codes_as_labels(tmp_path, capsys, tabular):
+    # 0.5 / 1.5 / 2.5 under --task classification reached the estimator as
+    # floats: "the fit failed: ... Got 'continuous' instead"
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 2))
+    codes = np.where(X[:, 0] > 0.4, "2.5", np.where(X[:, 0] < -0.4, "0.5", "1.50"))
+    path = write_csv(tmp_path / "grades.csv", ["a", "b", "grade"],
+                     [[f"{a:.4f}", f"{b:.4f}", c] for (a, b), c in zip(X, codes)])
+    argv = ["--csv", path, "--target", "grade", "--task", "classification", "--cv", "3",
+            "--max-iter", "3"] + (["--tabular"] if tabular else [])
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out
+    if not tabular:
+        assert "classification, 3 classes (--task)" in out
+
+
+def test_a_target_of_numbers_with_thousands_separators_says_so(tmp_path, capsys):
+    # read as text, it became a classification of 60 classes and failed on
+    # "no class of 'price' has 5 rows", or quietly ran one with --cv 2
+    rng = np.random.RandomState(0)
+    rows = [[f"{a:.3f}", f'"{int(200_000 + 1000 * a * 50):,}"'] for a in rng.normal(size=60)]
+    rows[3][1] = "950"
+    path = write_csv(tmp_path / "prices.csv", ["area", "price"], rows)
+    check_error(capsys, ["--csv", path, "--target", "price"],
+                "look like numbers with thousands separators", "--task classification")
+
+
+def test_histgb_not_run_says_so(tmp_path, capsys):
+    # every feature column empty: only the tabular line appeared, under
+    # "the same folds for both models"
+    lines = ["a,b,y"] + [f",,{i % 2}" for i in range(40)]
+    path = tmp_path / "empty.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["--csv", str(path), "--target", "y", "--cv", "2", "--max-iter", "2"]) == 0
+    assert "HistGradientBoosting: not run: no feature column has a value" in \
+        capsys.readouterr().out
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    # python -m fastmlp --csv F | head -1: BrokenPipeError's traceback, exit 120
+    env = dict(os.environ, PYTHONPATH=_checkout.pythonpath(dict(os.environ)),
+               PYTHONUNBUFFERED="1")
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 2))
+    path = write_csv(tmp_path / "r.csv", ["a", "b", "y"],
+                     [[f"{a:.3f}", f"{b:.3f}", f"{a - b:.3f}"] for a, b in X])
+    proc = subprocess.Popen([sys.executable, "-m", "fastmlp", "--csv", path, "--target", "y",
+                             "--cv", "2", "--max-iter", "2"], cwd=_checkout.cwd(), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                       # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
