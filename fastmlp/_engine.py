@@ -35,7 +35,7 @@ _blas_libs = None
 _session_lock = threading.Lock()
 _active_sessions = 0
 _blas_saved = None
-_forks = 0  # forks between import and this process: see _after_fork_in_child
+_thread_sessions = threading.local()  # .n: the sessions this thread has open
 _pinned = threading.local()  # pinned_threads' count, per Python thread
 _stops = threading.local()   # stopping_on's event, per Python thread
 
@@ -79,7 +79,6 @@ def engine_session():
     """
     global _active_sessions, _blas_saved
     with _session_lock:
-        forks = _forks
         _active_sessions += 1
         if _active_sessions == 1:
             # what threadpoolctl's limit() sets and restores, less the info()
@@ -87,31 +86,48 @@ def engine_session():
             _blas_saved = [(lib, lib.num_threads) for lib in _blas_lib_controllers()]
             for lib, _ in _blas_saved:
                 _set_blas_threads(lib, 1)
+    _thread_sessions.n = getattr(_thread_sessions, "n", 0) + 1
     try:
         yield
     finally:
+        _thread_sessions.n -= 1
         with _session_lock:
-            if forks == _forks:  # else opened in the parent, not counted here
-                _active_sessions -= 1
-                if _active_sessions == 0:
-                    for lib, n in _blas_saved:
-                        _set_blas_threads(lib, n)
-                    _blas_saved = None
+            _active_sessions -= 1
+            if _active_sessions == 0:
+                for lib, n in _blas_saved:
+                    _set_blas_threads(lib, n)
+                _blas_saved = None
+
+
+def hold_blas_to_one():
+    """Within a session, before each engine call: BLAS back at one thread if
+    another thread took it off.  threadpoolctl's limit is process-wide, and
+    a ``threadpool_limits`` block ending in another thread (README's one per
+    fitting thread, or scikit-learn's own around KMeans) restores the count
+    it found, whatever fits still run here: their epochs then ran threaded
+    GEMMs inside the engine's threads (3.3 ms epochs took 340-430 ms, and
+    the weights differed by rounding from a lone fit's).  Reading the count
+    is one call into the library (~1 us)."""
+    saved = _blas_saved
+    if saved is not None:
+        for lib, _ in saved:
+            if lib.num_threads != 1:
+                _set_blas_threads(lib, 1)
 
 
 def _after_fork_in_child():
     """A forked child runs only the thread that forked: the sessions of the
-    parent's other threads (fits running beside it) never end here, and the
-    forking thread's own, if it forked inside one, must not end the child's.
-    So the child counts only the sessions it opens, takes a fresh lock
-    (another thread may have held the parent's at the fork: it would never
-    be released here), and gives BLAS back the threads it had before the
+    parent's other threads (fits running beside it) never end here.  So the
+    child counts only the forking thread's own (it forked inside a fit, from
+    a callback: that fit goes on here, BLAS still at one thread, and its end
+    closes the count), takes a fresh lock (another thread may have held the
+    parent's at the fork: it would never be released here), and with no
+    session of its own gives BLAS back the threads it had before the
     parent's sessions held it to one."""
-    global _session_lock, _active_sessions, _blas_saved, _forks
+    global _session_lock, _active_sessions, _blas_saved
     _session_lock = threading.Lock()
-    _forks += 1
-    _active_sessions = 0
-    if _blas_saved is not None:
+    _active_sessions = getattr(_thread_sessions, "n", 0)
+    if _blas_saved is not None and _active_sessions == 0:
         for lib, n in _blas_saved:
             _set_blas_threads(lib, n)
         _blas_saved = None
@@ -274,8 +290,6 @@ class Layout:
             if self.keep[layer] < 1:  # layer 0: the dropped copy of the input
                 self.mask_off[layer] = off
                 off += batch_size * units[layer]
-        self.xbuf_off = off
-        off += batch_size * units[0]
         # the input layer's Xe, sines, cosines (with the linear layer), codes
         # (with embeddings), G (its output columns, or all with a scale) and
         # unscaled Xe (offset 0 and unused without them)
@@ -301,6 +315,13 @@ class Layout:
         off += batch_size * units[-1]
         self.swbuf_off = off
         off += batch_size
+        # last, the gathered copy of a dense X's batch rows: calls that read
+        # X's rows in place (sparse X; loss_grad's contiguous chunks) need the
+        # buffer only up to it, work_size_in_place (a sparse X of 2**22
+        # columns asked 64 GiB for a copy it never makes)
+        self.xbuf_off = off
+        self.work_size_in_place = int(off) + 1
+        off += batch_size * units[0]
         self.work_size = int(off) + 1
         # double scratch: per-row losses, then per-unit norms (max_norm)
         self.norms_off = batch_size + 1
@@ -415,11 +436,31 @@ def check_embedding(embedding, n_inputs, n_numeric=0, n_periodic_out=0, input_dr
     return (tuple(int(v) for v in cards), int(d))
 
 
+def _check_csc(X):
+    """ValueError for a CSC X whose index arrays do not describe its shape:
+    SciPy's tocsr reads and writes through them unchecked (row index 10**6:
+    a crash; -5: a write outside the arrays), where the engine checks a CSR
+    X's own (_contract.check_csr) with the messages mirrored here."""
+    n_rows, n_cols = X.shape
+    ptr, ind = X.indptr, X.indices
+    steps = np.diff(ptr)
+    if (ptr.ndim != 1 or ptr.shape[0] != n_cols + 1 or ptr[0] != 0 or (steps < 0).any()
+            or ptr[-1] > min(ind.shape[0], X.data.shape[0])):
+        raise ValueError(f"X.indptr is not a CSC column index of {n_cols + 1} values.")
+    used = ind[: ptr[-1]]
+    outside = np.flatnonzero((used < 0) | (used >= n_rows))
+    if outside.size:
+        k = int(outside[0])
+        raise ValueError(f"X.indices[{k}] = {int(used[k])} is outside [0, {n_rows}).")
+
+
 def csr_parts(X):
     """(dense, data, indices, indptr) as the kernels take them."""
     if type(X) is np.ndarray and X.flags.c_contiguous:
         return X, None, None, None  # the common case, first (one-row predict)
     if sp.issparse(X):
+        if X.format == "csc":
+            _check_csc(X)
         X = X.tocsr()
         if not X.has_sorted_indices:
             X = X.copy()
@@ -509,7 +550,8 @@ class Problem:
             else np.ascontiguousarray(sample_weight, dtype=dtype)
         )
         self.grads = np.empty(layout.n_params if with_grad else 0, dtype=dtype)
-        self.work = np.empty(layout.work_size, dtype=dtype)
+        self.work = np.empty(layout.work_size if self.X[0] is not None
+                             else layout.work_size_in_place, dtype=dtype)
         self.scratch = np.empty(layout.scratch_size)
         self.all_rows = np.arange(self.n_samples, dtype=np.intp)
         # the pacer's state: the team or one thread, from epoch to epoch
@@ -542,6 +584,7 @@ class Problem:
         if stop is None and n_threads > 1 and _omp_host.needs_host():
             stop = threading.Event()   # Ctrl-C here sets it: the host sees no signal
         consts = optimizer.epoch_constants(lr)
+        hold_blas_to_one()
         try:
             loss_sum, optimizer.t = _omp_host.run(
                 n_threads, _network.train_epoch, self.params, self.grads, optimizer.state1,
@@ -566,6 +609,7 @@ class Problem:
         finished gradient is left in ``self.grads`` (scikit-learn's
         ``_loss_grad_lbfgs``), unless the problem was built without one."""
         n_threads = self.epoch_team.threads(n_threads)
+        hold_blas_to_one()
         loss = _omp_host.run(
             n_threads, _network.loss_grad, self.params, self.grads, self.work,
             self.scratch, *self.X, *self.Y, self.sample_weight, self.all_rows,
@@ -591,6 +635,7 @@ class Problem:
         n_threads = _pacing.team_for_load(thread_share(effective_n_threads(n_threads)),
                                           self.tuning)
         with engine_session():
+            hold_blas_to_one()
             _omp_host.run(n_threads, _predict.forward, self.params, out, *self.X,
                           self.layout, n_threads, block, self.tuning)
         return out

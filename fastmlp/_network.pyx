@@ -328,7 +328,8 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 floating[::1] grads,               # OUT: scratch, raw gradients
                 floating[::1] state1,              # INOUT: velocity / m / square avg
                 floating[::1] state2,              # INOUT: adam v
-                floating[::1] work,                # OUT: scratch (layout.work_size)
+                floating[::1] work,                # OUT: scratch (layout.work_size; sparse X:
+                                                   #   work_size_in_place)
                 double[::1] scratch,               # OUT: layout.scratch_size
                 const floating[:, ::1] X,          # IN: dense X, or None
                 const floating[::1] X_data,        # IN: CSR X, or None
@@ -373,7 +374,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
     cdef Py_ssize_t t_stop = 0
     cdef double last_check = pace_clock(), now
     cdef floating* wp = &work[0]
-    cdef floating* xbuf = wp + <Py_ssize_t> layout.xbuf_off
+    cdef floating* xbuf = NULL                      # dense X's gathered rows
     cdef floating* ybuf = wp + <Py_ssize_t> layout.ybuf_off
     cdef floating* swbuf = wp + <Py_ssize_t> layout.swbuf_off
     cdef floating* xdrop = NULL
@@ -420,8 +421,12 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
         raise ValueError(f"Unknown solver code {solver}.")
     if adam:
         check_len(state2.shape[0], layout.n_params, "state2 (Adam's second moment)")
-    check_room(work.shape[0], layout.work_size, "work")
+    # sparse X's rows are read in place: no room for a gathered copy
+    net.work_size = layout.work_size if dense else layout.work_size_in_place
+    check_room(work.shape[0], net.work_size, "work")
     check_room(scratch.shape[0], layout.scratch_size, "scratch")
+    if dense:
+        xbuf = wp + <Py_ssize_t> layout.xbuf_off
     if batch_size < 1 or batch_size > layout.batch_size:
         raise ValueError(f"batch_size={batch_size} is outside the layout's "
                          f"[1, {layout.batch_size}].")
@@ -632,7 +637,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
 
 def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
               floating[::1] grads,                # OUT: finished gradient
-              floating[::1] work,                 # OUT: scratch (layout.work_size)
+              floating[::1] work,                 # OUT: scratch (layout.work_size_in_place)
               double[::1] scratch,                # OUT: layout.scratch_size
               const floating[:, ::1] X,           # IN: dense X, or None
               const floating[::1] X_data,         # IN: CSR X, or None
@@ -680,7 +685,9 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     pacer = _bind_pacer(pace, &fresh)
     if with_grad:
         check_len(grads.shape[0], layout.n_params, "grads")
-    check_room(work.shape[0], layout.work_size, "work")
+    # contiguous chunks of X, read in place: no gathered copy of rows
+    net.work_size = layout.work_size_in_place
+    check_room(work.shape[0], net.work_size, "work")
     check_room(scratch.shape[0], layout.scratch_size, "scratch")
     if chunk < 1 or chunk > layout.batch_size:
         raise ValueError(f"chunk={chunk} is outside the layout's [1, {layout.batch_size}].")

@@ -143,7 +143,8 @@ def _fork_inside_fit(X, y):
         seen["parent_coefs"] = clf.coefs_
         return seen
     try:  # the child, after the fit it was forked inside of
-        seen = {"sessions_after_fit": _engine._active_sessions,
+        seen = {"blas_in_forked_fit": list(blas_in_session),
+                "sessions_after_fit": _engine._active_sessions,
                 "blas_after_fit": scipy_blas_threads(), "coefs": clf.coefs_,
                 "host_thread": _omp_host._host is not None}
         blas_in_session.clear()

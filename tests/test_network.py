@@ -317,3 +317,32 @@ def test_forward_blocks_give_the_same_bits_on_any_team(dtype):
     for n_threads in (2, 3, 8):
         got = engine_forward(params, X, units, "relu", "softmax", n_threads, 64)
         np.testing.assert_array_equal(got, want)
+
+
+def test_sparse_x_and_loss_grad_take_no_room_for_gathered_rows():
+    # the work buffer held a batch of dense rows for every Problem: a sparse X
+    # of 2**22 columns asked 64 GiB (lbfgs) for a copy its CSR path never
+    # makes, where scikit-learn trains in 5 GiB
+    import scipy.sparse as sp
+    from fastmlp import MLPClassifier, _engine
+
+    rng = np.random.RandomState(0)
+    n, f = 30, 100_000
+    X = sp.random(n, f, density=20 / f, format="csr", random_state=rng)
+    Y = np.eye(2)[np.arange(n) % 2]
+    layout = _engine.layout_for((f, 3, 2), n, "relu", "softmax")
+    assert layout.work_size - layout.work_size_in_place == n * f
+    params = rng.normal(scale=0.1, size=layout.n_params)
+    sparse = _engine.Problem(layout, X, Y, None, params)
+    dense = _engine.Problem(layout, X.toarray(), Y, None, params)
+    assert sparse.work.shape == (layout.work_size_in_place,)
+    assert dense.work.shape == (layout.work_size,)
+    # the same rows, the same loss
+    np.testing.assert_allclose(sparse.loss_grad(alpha=1e-4, n_threads=1),
+                               dense.loss_grad(alpha=1e-4, n_threads=1), rtol=1e-12)
+    np.testing.assert_allclose(sparse.grads, dense.grads, rtol=1e-9, atol=1e-15)
+    # and through the estimator, minibatches and the held-out scoring
+    y = np.arange(n) % 2
+    for solver in ("adam", "lbfgs"):
+        MLPClassifier((3,), solver=solver, max_iter=2, batch_size=8, early_stopping=(
+            solver == "adam"), validation_fraction=0.3, random_state=0).fit(X, y)

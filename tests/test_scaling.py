@@ -499,3 +499,28 @@ def test_dask_workers_train_with_the_threads_they_were_given(dask_client):
         ).fit(X, y)
     np.testing.assert_array_equal(search.cv_results_["mean_test_n_threads"], 1.0)
 
+
+
+def test_a_fit_takes_blas_back_to_one_thread_when_another_thread_restores_it():
+    # threadpoolctl's limit is process-wide: a threadpool_limits block ending
+    # in another thread (README's one per fitting thread, KMeans beside a fit)
+    # restores BLAS's threads under a running fit, whose epochs then ran
+    # threaded GEMMs inside the engine's threads (3.3 ms epochs took 340-430
+    # ms).  Here the callback plays that thread, after each epoch.
+    from fastmlp import _engine
+
+    if joblib.cpu_count() < 2:
+        pytest.skip("needs 2+ cores")
+    X, y = _classification()
+    seen = []
+
+    def other_thread_restores(est, history):
+        seen.append(_blas_threads())
+        for lib in _engine._blas_lib_controllers():
+            _engine._set_blas_threads(lib, 2)
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        MLPClassifier((16,), max_iter=4, random_state=0,
+                      callbacks=other_thread_restores).fit(X, y)
+        assert _blas_threads() == [2]
+    assert seen == [[1]] * 4

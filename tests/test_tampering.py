@@ -207,6 +207,25 @@ ENGINE_CASES = {
     "adam_state_missing": ("epoch(s2=np.zeros(0))", "state2"),
     "work_short": ("epoch(work=np.zeros(L.work_size - 1))", "work has room"),
     "scratch_short": ("epoch(scratch=np.zeros(1))", "scratch has room"),
+    # dense X gathers its batch rows at the work buffer's end; sparse X and
+    # loss_grad read rows in place and need it only up to there
+    "work_without_the_gather_dense": (
+        "epoch(work=np.zeros(L.work_size_in_place))", "work has room"),
+    "work_short_sparse": (
+        """
+import scipy.sparse as sp
+A = sp.csr_matrix(Xd)
+epoch(X=None, work=np.zeros(L.work_size_in_place - 1),
+      csr=(A.data, A.indices.astype(np.intp), A.indptr.astype(np.intp)))
+""",
+        "work has room",
+    ),
+    "loss_grad_work_short": (
+        "_network.loss_grad(np.zeros(P), np.zeros(P), np.zeros(L.work_size_in_place - 1),"
+        " np.zeros(L.scratch_size), Xd, None, None, None, Y, None, None, idx, 10, L,"
+        " 0.0, 1)",
+        "work has room",
+    ),
     "batch_above_layout": ("epoch(batch=11)", "batch_size=11"),
     "x_too_narrow": ("epoch(X=Xd[:, :5].copy())", "Each row of X has 5"),
     "x_fewer_rows_than_targets": ("epoch(X=Xd[:20].copy())", "X's rows"),
@@ -350,3 +369,33 @@ print(msgs)
     )
     assert rc == 0, err[-2000:]
     assert "Zpre must have A's shape" in out and "n_coef=6 is outside [0, 5]" in out, out
+
+
+CSC_CASES = {
+    # SciPy's tocsr read and wrote through them unchecked: a crash (10**6),
+    # a write outside the arrays (-5), an entry silently dropped (n rows)
+    "row_index_far_out": ("A.indices[3] = 10**6", "X.indices[3] = 1000000 is outside"),
+    "row_index_negative": ("A.indices[3] = -5", "X.indices[3] = -5 is outside"),
+    "row_index_one_past": ("A.indices[3] = A.shape[0]", "X.indices[3] = 20 is outside"),
+    "indptr_past_data": ("A.indptr[-1] += 2", "X.indptr is not a CSC column index"),
+    "indptr_falling": ("A.indptr[2] = A.indptr[3] + 1", "X.indptr is not a CSC column index"),
+}
+
+
+@pytest.mark.parametrize("call", ["fit", "predict"])
+@pytest.mark.parametrize("case", sorted(CSC_CASES))
+def test_corrupted_csc_x_is_a_clear_error(case, call):
+    corrupt, match = CSC_CASES[case]
+    _expect_value_error(
+        f"""
+import scipy.sparse as sp
+from fastmlp import MLPClassifier
+Xs = np.random.RandomState(1).rand(20, 6)
+ys = np.arange(20) % 2
+fitted = MLPClassifier((3,), max_iter=2).fit(Xs, ys)
+A = sp.csc_matrix(Xs)
+{corrupt}
+MLPClassifier((3,), max_iter=2).fit(A, ys) if {call == "fit"} else fitted.predict(A)
+""",
+        match,
+    )
