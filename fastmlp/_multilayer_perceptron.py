@@ -14,6 +14,7 @@ initialisation, per-epoch shuffles, the early-stopping split), so the same
 The fitted parameters (one flat buffer, ``coefs_``/``intercepts_`` its
 views, checked when replaced) are ``_fitted_network.FittedNetwork``'s.
 """
+import sys
 import time
 import warnings
 import weakref
@@ -740,7 +741,13 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         (verbose, as scikit-learn prints them) or nowhere."""
         if self.progress:
             return reporter.message
-        return print if self.verbose else (lambda text: None)
+        if not self.verbose:
+            return lambda text: None
+        prefix = getattr(self, "_say_prefix", None)   # a tabular ensemble's member
+        if prefix is None:
+            return print
+        # members train side by side: one write a line, so lines do not mix
+        return lambda text: sys.stdout.write(f"{prefix}{text}\n")
 
     def _validation_score(self, X, y, sample_weight, val_loss):
         """Higher is better: scikit-learn's score, -loss, or a named scorer."""

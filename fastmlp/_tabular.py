@@ -306,7 +306,9 @@ random_state : int, RandomState instance or None, default=None
     Seeds the periodic features, then each network's validation split and
     its seed (initialization, shuffles, dropout).
 verbose : bool, default=False
-    Print the network's progress each epoch.
+    Print the network's progress each epoch (scikit-learn's lines; with
+    ``n_ensemble > 1`` each starts with its member, ``member 1: ``, as the
+    members train side by side).
 """
 
 _SHARED_ATTRS_DOC = """\
@@ -663,7 +665,7 @@ class _BaseTabularMLP(BaseEstimator):
             rows = np.flatnonzero(sample_weight)
             if split_y is not None:   # also those left with no row
                 classes = np.unique(split_y)
-        for _ in range(int(self.n_ensemble)):
+        for k in range(int(self.n_ensemble)):
             n = Xt.shape[0] if rows is None else rows.shape[0]
             y = split_y if rows is None or split_y is None else split_y[rows]
             train, val = self._split(n, y, rng, stratify=split_y is not None)
@@ -674,6 +676,8 @@ class _BaseTabularMLP(BaseEstimator):
                                      label_smoothing)
             if classes is not None:
                 net._classes = classes
+            if self.verbose and self.n_ensemble > 1:
+                net._say_prefix = f"member {k + 1}: "   # their lines interleave
             plans.append((net, train, val))
         stop = threading.Event()  # a failed member ends the others early
         saved = [_stops_on(stop, net) for net, _, _ in plans]
@@ -692,6 +696,7 @@ class _BaseTabularMLP(BaseEstimator):
         for (net, _, _), callbacks in zip(plans, saved):
             net.set_params(callbacks=callbacks)
             net.__dict__.pop("_classes", None)  # now classes_
+            net.__dict__.pop("_say_prefix", None)
         for net, _, val in plans:
             if val is not None:
                 self._held_out_fitted(net, Xt, target, val, sample_weight)

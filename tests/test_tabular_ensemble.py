@@ -429,3 +429,22 @@ def test_a_fitted_table_model_pickles_to_the_same_bytes_every_time(cls):
     model = cls(**SMALL, random_state=None).fit(df, _target(cls, signal))
     assert pickle.dumps(model) == pickle.dumps(model)
     assert tokenize(model) == tokenize(model)
+
+
+def test_verbose_names_each_member(capsys):
+    # the members train side by side and print scikit-learn's lines: they
+    # came interleaved with nothing saying whose they were
+    X, signal = _table()
+    y = _target(TabularMLPClassifier, signal)
+    TabularMLPClassifier(**SMALL, n_ensemble=2, verbose=True, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    for k in (1, 2):
+        own = [line[len(f"member {k}: "):] for line in lines
+               if line.startswith(f"member {k}: ")]
+        assert [line.split(",")[0] for line in own[::2]] == [
+            f"Iteration {e}" for e in range(1, SMALL["max_iter"] + 1)]
+        assert all(line.startswith("Validation score: ") for line in own[1::2])
+    assert len(lines) == 4 * SMALL["max_iter"]
+    one = TabularMLPClassifier(**SMALL, n_ensemble=1, verbose=True, random_state=0).fit(X, y)
+    assert capsys.readouterr().out.startswith("Iteration 1, loss = ")
+    assert not hasattr(one.network_, "_say_prefix")
