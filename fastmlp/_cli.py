@@ -683,6 +683,12 @@ def load_csv_data(path, target, task, tabular=False):
         )
     if not rows:
         raise CLIError(f"{path} has a header but no data rows")
+    # a comma ending every line (a spreadsheet's export) is a column without
+    # a name or a value: left out, and said so, where it made the file
+    # "have gaps" (the tabular estimators, and --solver refused)
+    blank = [i for i in features
+             if not header[i].strip() and not any(row[i].strip() for row in rows)]
+    features = [i for i in features if i not in blank] or features
 
     tabular = tabular or _has_categories_or_gaps(rows, features)
     if tabular:
@@ -711,6 +717,9 @@ def load_csv_data(path, target, task, tabular=False):
                                                                 else "")
         description += (f"; {len(skipped)} line{'s' if len(skipped) > 1 else ''} of empty "
                         f"cells left out (line {shown})")
+    if blank and len(features) < len(header) - 1:
+        description += (f"; {len(blank)} column{'s' if len(blank) > 1 else ''} without a "
+                        "name or a value left out")
     return X, y, task, description, tabular
 
 

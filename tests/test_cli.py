@@ -421,7 +421,8 @@ def test_tabular_leaves_a_column_without_values_out_of_histgb(tmp_path, capsys):
     # an Excel export's trailing comma is a column of empty cells, which
     # HistGradientBoosting cannot bin: it crashed with a traceback
     rng = np.random.RandomState(0)
-    lines = ["x,z,y,"] + [f"{a:.3f},{b:.3f},{int(a > 0)}," for a, b in rng.normal(size=(60, 2))]
+    # (a named one: an unnamed one is left out of the file's columns)
+    lines = ["x,z,y,notes"] + [f"{a:.3f},{b:.3f},{int(a > 0)}," for a, b in rng.normal(size=(60, 2))]
     path = tmp_path / "trailing.csv"
     path.write_text("\n".join(lines) + "\n")
     assert main(["--csv", str(path), "--target", "y", "--tabular", "--cv", "3",
@@ -770,3 +771,17 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 1
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_a_trailing_comma_on_every_line_is_left_out(tmp_path, capsys):
+    # an unnamed column of empty cells (a spreadsheet's export) made a
+    # numbers-only file "have gaps": the tabular estimators, --solver refused
+    rng = np.random.RandomState(0)
+    lines = ["a,b,y,"] + [f"{a:.3f},{b:.3f},{a - b:.3f}," for a, b in rng.normal(size=(40, 2))]
+    path = tmp_path / "trailing.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["--csv", str(path), "--target", "y", "--cv", "2", "--max-iter", "2",
+                 "--solver", "sgd"]) == 0
+    out = capsys.readouterr().out
+    assert "2 features" in out and "1 column without a name or a value left out" in out
+    assert "cross-validated R\u00b2" in out
