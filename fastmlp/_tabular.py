@@ -48,7 +48,8 @@ from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
                                       periodic_linear_dim, periodic_linear_embed,
                                       periodic_linear_init)
 from fastmlp._tabular_preprocessing import (TabularPreprocessor, _check_frame_shape,
-                                            _is_dataframe, _read_columns, periodic_features)
+                                            _is_dataframe, _read_columns, as_table,
+                                            periodic_features)
 from fastmlp._tabular_schedules import DECAY_SCHEDULES, LR_SCHEDULES
 from fastmlp._temperature import fit_temperature, temper
 from fastmlp._tuning import PREDICT_BLOCK_ROWS
@@ -756,7 +757,9 @@ class _BaseTabularMLP(BaseEstimator):
 
     def _check_table(self, X, reset):
         """n_features_in_ and feature names, after a non-DataFrame is made a
-        2-D array (scikit-learn's errors for 1-D, empty, sparse, complex)."""
+        2-D array (scikit-learn's errors for 1-D, empty, sparse, complex);
+        another library's DataFrame is made pandas (``as_table``)."""
+        X = as_table(X)
         if _is_dataframe(X):
             _check_frame_shape(X, type(self).__name__)
         else:

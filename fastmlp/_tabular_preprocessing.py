@@ -302,6 +302,23 @@ def _is_dataframe(X):
     return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
 
 
+def as_table(X):
+    """X, with another library's DataFrame as pandas: a polars DataFrame or
+    a pyarrow Table (``to_pandas``), a dask DataFrame (``compute``).  Made an
+    array by check_array, they lost their column names (no check of them at
+    predict: reordered columns predicted silently) and their types (polars
+    Categorical zip codes numeric); HistGradientBoosting reads both."""
+    if _is_dataframe(X):
+        compute = getattr(X, "compute", None)    # dask: lazy, a pandas frame inside
+        return X if compute is None else compute()
+    if hasattr(X, "to_pandas") and hasattr(X, "columns") and getattr(X, "ndim", 2) == 2:
+        try:
+            return X.to_pandas()
+        except ImportError:   # pandas (or polars' pyarrow) not installed: as an array
+            return X
+    return X
+
+
 def _is_missing(v):
     if v is None:
         return True
@@ -802,6 +819,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self._validate_params()
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be np.float32 or np.float64, got {self.dtype!r}.")
+        X = as_table(X)
         cols, flags = _read_columns(X, self)
         validate_data(self, X, skip_check_array=True, reset=True)
         categorical = self._categorical_mask(X, flags, cols)
@@ -882,6 +900,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         Xt : ndarray of shape (n_samples, n_features_out_), dtype ``dtype``
         """
         check_is_fitted(self)
+        X = as_table(X)
         cols, _ = _read_columns(X, self)
         validate_data(self, X, skip_check_array=True, reset=False)
         return self._transform_columns(cols)
