@@ -239,6 +239,18 @@ def build_parser():
 
 def main(argv=None):
     """Run the command line; return the exit status (0, or 2 on an error)."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()   # here, where a reader gone early can be caught
+        return status
+    except BrokenPipeError:
+        # the reader left (python -m fastmlp | head -1): no traceback, and
+        # none at exit either, when Python flushes stdout (its docs' recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv):
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -278,11 +290,6 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # the reader left (python -m fastmlp | head -1): no traceback, and
-        # none at exit either, when Python flushes stdout (its docs' recipe)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
     return 0
 
 
@@ -561,13 +568,18 @@ def _parse_target(path, name, cells, lines, task):
         values.append(value)
 
     if bad is not None:  # non-numeric labels
+        grouped = _grouped_numbers(cells)
+        hint = (f": {_show(cells[bad])} looks like a number with thousands separators; "
+                "remove them" if grouped else "")
         if task == "regression":
             raise CLIError(
                 f"target column {name!r} has the non-numeric value "
                 f"{_show(cells[bad])} in row {bad + 1} (line {lines[bad]} of "
-                f"{path}); regression needs a numeric target"
+                f"{path}); regression needs a numeric target{hint}"
             )
-        if task == "auto" and _grouped_numbers(cells):
+        if task == "auto" and grouped and _auto_task(grouped) == "regression":
+            # numbers a spreadsheet wrote with separators: as text, each one
+            # would be a class of its own
             raise CLIError(
                 f"target column {name!r} reads as text: values such as "
                 f"{_show(cells[bad])} look like numbers with thousands separators. "
@@ -597,8 +609,9 @@ def _parse_target(path, name, cells, lines, task):
         reason = "--task"
     if task == "classification" and not integral:
         # --task classification of fractional codes ('0.5', '2.5'): each
-        # value a label (scikit-learn's classifiers refuse float classes)
-        y = np.array([repr(v) for v in values])
+        # value a label (scikit-learn's classifiers refuse float classes),
+        # written as the shortest text that reads back as it (-0 as 0, 1.0 as 1)
+        y = np.array([str(int(v)) if v.is_integer() else repr(v + 0.0) for v in values])
     elif task == "classification" and integral:
         if exact is None:
             # integral floats ('3.0', '1e19'): int64 labels where they fit
@@ -616,10 +629,21 @@ _GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 def _grouped_numbers(cells):
-    """Whether every cell is a number, most with thousands separators."""
+    """The cells' values when every cell is a number, most of them with
+    thousands separators (1,234); else None."""
     grouped = [bool(_GROUPED.fullmatch(cell.strip())) for cell in cells]
-    numbers = [g or _number(cell) is not None for g, cell in zip(grouped, cells)]
-    return all(numbers) and sum(grouped) * 2 > len(cells)
+    values = [_number(cell.replace(",", "") if g else cell) for g, cell in zip(grouped, cells)]
+    if any(v is None for v in values) or sum(grouped) * 2 <= len(cells):
+        return None
+    return values
+
+
+def _auto_task(values):
+    """--task auto's choice for a numeric target's values."""
+    y = np.asarray(values, dtype=np.float64)
+    integral = bool(np.all(y == np.round(y)))
+    return ("classification" if integral and len(np.unique(y)) <= MAX_AUTO_CLASSES
+            else "regression")
 
 
 def _integers(cells):
