@@ -1030,12 +1030,20 @@ class_weight : dict, 'balanced' or None, default=None
         if self.class_weight is None:
             return sample_weight
         classes, of_row = np.unique(y, return_inverse=True)
-        per_row = _label.class_weights(self.class_weight, classes, y)[of_row].astype(np.float32)
-        if sample_weight is None:
-            return per_row
-        # the product of the float32 factors, as before weights were checked in float64
-        return (sample_weight.astype(np.float32) * per_row
-                if _in_weight_range(sample_weight) else sample_weight * per_row)
+        per_row = _label.class_weights(self.class_weight, classes, y)[of_row]
+        product = per_row if sample_weight is None else sample_weight * per_row
+        if not product.any():
+            raise ValueError("class_weight gives every sample a weight of 0: Sample weights "
+                             "must contain at least one non-zero number.")
+        if _in_weight_range(per_row) and _in_weight_range(product) and (
+                sample_weight is None or _in_weight_range(sample_weight)):
+            # the product of the float32 factors, as before weights were checked
+            # in float64 (the same fits); past float32's range, the float64
+            # product, which _network_weights scales (1e-50 was 0, 1e40 inf)
+            per_row = per_row.astype(np.float32)
+            return per_row if sample_weight is None else \
+                sample_weight.astype(np.float32) * per_row
+        return product
 
     def predict(self, X):
         """Predicted class of each row.
@@ -1223,16 +1231,21 @@ clip_output : bool, default=True
         rng = check_random_state(self.random_state)
         pre, Xt = self._fit_preprocessor(X, y, rng)
         Y = y.reshape(y.shape[0], -1)
+        weights = _row_weights(sample_weight, X)
+        # the targets' scale and range, of the rows the fit keeps: a row of
+        # weight 0 is left out, as if removed (its target a sentinel, 1e6,
+        # took the test R^2 from 0.996 to -10,486)
+        kept = Y if weights is None or weights.all() else Y[weights != 0]
         if self.standardize_target:
-            y_mean, std = _mean_std(Y)
+            y_mean, std = _mean_std(kept)
             y_scale = np.where(std > 0, std, 1.0)
         else:
             y_mean, y_scale = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
         target = _standardized(Y, y_mean, y_scale).reshape(y.shape)
         members = self._fit_members(TabularNetRegressor, pre, Xt, target, None, rng,
-                                    _network_weights(_row_weights(sample_weight, X)))
+                                    _network_weights(weights))
         self._set_fitted(pre, members)
-        self.y_min_, self.y_max_ = Y.min(axis=0), Y.max(axis=0)
+        self.y_min_, self.y_max_ = kept.min(axis=0), kept.max(axis=0)
         self.y_mean_, self.y_scale_ = y_mean, y_scale
         return self
 

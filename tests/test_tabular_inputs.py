@@ -924,3 +924,39 @@ def test_other_libraries_frames_are_read_as_pandas(library):
             est.predict(other.select(["zip", "x", "flag"]))
     pre = TabularPreprocessor().fit(other)
     np.testing.assert_array_equal(pre.transform(other), pre.transform(frame))
+
+
+def test_a_target_of_weight_0_is_left_out_of_the_targets_scale_and_range():
+    # a row of weight 0 is left out, as if removed: its target (a sentinel)
+    # still set y_mean_, y_scale_ and the clip range (R^2 0.996 -> -10,486)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(201, 3))
+    y = np.sin(X[:, 0]) + X[:, 1]
+    y[-1] = 1e6
+    w = np.ones(201)
+    w[-1] = 0
+    est = TabularMLPRegressor(**SMALL, n_ensemble=1, random_state=0).fit(X, y, sample_weight=w)
+    kept = y[:-1]
+    np.testing.assert_allclose(est.y_mean_, [kept.mean()])
+    np.testing.assert_allclose(est.y_scale_, [kept.std()])
+    assert est.y_min_[0] == kept.min() and est.y_max_[0] == kept.max()
+    assert est.predict(X).max() <= kept.max()
+
+
+@pytest.mark.parametrize("class_weight,sample_weight", [
+    ({0: 1e-50, 1: 1e-50}, None), ({1: 1e40}, None), ({0: 1e300, 1: 1e300}, None),
+    ({1: 1e20}, 1e20), ({0: 1e-50, 1: 1e-50}, 1e35)])
+def test_class_weights_past_float32_are_taken_as_sample_weights_are(class_weight,
+                                                                    sample_weight):
+    # made float32 before their product, they were 0 or inf, and the fit
+    # failed with "Input sample_weight contains NaN" (HistGB fits them)
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(120, 3)), np.arange(120) % 2
+    sw = None if sample_weight is None else np.full(120, sample_weight)
+    est = TabularMLPClassifier(**SMALL, class_weight=class_weight, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        est.fit(X, y, sample_weight=sw)
+    assert np.isfinite(est.predict_proba(X)).all()
+    with pytest.raises(ValueError, match="class_weight gives every sample a weight of 0"):
+        TabularMLPClassifier(**SMALL, class_weight={0: 0.0, 1: 0.0}).fit(X, y)
