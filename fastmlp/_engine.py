@@ -106,12 +106,17 @@ def hold_blas_to_one():
     fitting thread, or scikit-learn's own around KMeans) restores the count
     it found, whatever fits still run here: their epochs then ran threaded
     GEMMs inside the engine's threads (3.3 ms epochs took 340-430 ms, and
-    the weights differed by rounding from a lone fit's).  Reading the count
-    is one call into the library (~1 us)."""
+    the weights differed by rounding from a lone fit's).  The count found is
+    the one to restore when the last session ends (the block that was open
+    when the first began has ended: restoring the 1 saved then left BLAS at
+    one thread for good).  Reading the count is one call into the library
+    (~1 us)."""
     saved = _blas_saved
     if saved is not None:
-        for lib, _ in saved:
-            if lib.num_threads != 1:
+        for k, (lib, _) in enumerate(saved):
+            n = lib.num_threads
+            if n != 1:
+                saved[k] = (lib, n)
                 _set_blas_threads(lib, 1)
 
 
@@ -436,7 +441,7 @@ def check_embedding(embedding, n_inputs, n_numeric=0, n_periodic_out=0, input_dr
     return (tuple(int(v) for v in cards), int(d))
 
 
-def _check_csc(X):
+def check_csc(X):
     """ValueError for a CSC X whose index arrays do not describe its shape:
     SciPy's tocsr reads and writes through them unchecked (row index 10**6:
     a crash; -5: a write outside the arrays), where the engine checks a CSR
@@ -460,7 +465,7 @@ def csr_parts(X):
         return X, None, None, None  # the common case, first (one-row predict)
     if sp.issparse(X):
         if X.format == "csc":
-            _check_csc(X)
+            check_csc(X)
         X = X.tocsr()
         if not X.has_sorted_indices:
             X = X.copy()
@@ -550,8 +555,9 @@ class Problem:
             else np.ascontiguousarray(sample_weight, dtype=dtype)
         )
         self.grads = np.empty(layout.n_params if with_grad else 0, dtype=dtype)
-        self.work = np.empty(layout.work_size if self.X[0] is not None
-                             else layout.work_size_in_place, dtype=dtype)
+        # up to the gathered copy of dense rows, which only epochs make (the
+        # first one adds it): loss_grad and sparse X read rows in place
+        self.work = np.empty(layout.work_size_in_place, dtype=dtype)
         self.scratch = np.empty(layout.scratch_size)
         self.all_rows = np.arange(self.n_samples, dtype=np.intp)
         # the pacer's state: the team or one thread, from epoch to epoch
@@ -584,6 +590,8 @@ class Problem:
         if stop is None and n_threads > 1 and _omp_host.needs_host():
             stop = threading.Event()   # Ctrl-C here sets it: the host sees no signal
         consts = optimizer.epoch_constants(lr)
+        if self.X[0] is not None and self.work.shape[0] < self.layout.work_size:
+            self.work = np.empty(self.layout.work_size, dtype=self.work.dtype)
         hold_blas_to_one()
         try:
             loss_sum, optimizer.t = _omp_host.run(

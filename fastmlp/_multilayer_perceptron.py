@@ -269,6 +269,10 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             not self.warm_start and not incremental
         )
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if scipy.sparse.issparse(X) and X.format == "csc":
+            # before any row indexing (the early-stopping split), which reads
+            # X's index arrays unchecked (_engine.check_csc)
+            _engine.check_csc(X)
         if not first_pass:
             # continue in the model's dtype
             X = X.astype(self._packed().dtype, copy=False)
@@ -354,7 +358,9 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             y_val = column_or_1d(y_val, warn=True)
         if sample_weight_val is not None:
             try:
-                sample_weight_val = _check_sample_weight(sample_weight_val, X_val, dtype=X.dtype)
+                # checked in its own dtype, then held to the model's range
+                sample_weight_val = _model_weights(
+                    _check_sample_weight(sample_weight_val, X_val), X.dtype)
             except ValueError as e:
                 # scikit-learn's checks and messages, naming the parameter given
                 raise ValueError(str(e).replace("sample_weight", "sample_weight_val")) from None

@@ -335,12 +335,21 @@ def test_sparse_x_and_loss_grad_take_no_room_for_gathered_rows():
     params = rng.normal(scale=0.1, size=layout.n_params)
     sparse = _engine.Problem(layout, X, Y, None, params)
     dense = _engine.Problem(layout, X.toarray(), Y, None, params)
-    assert sparse.work.shape == (layout.work_size_in_place,)
-    assert dense.work.shape == (layout.work_size,)
     # the same rows, the same loss
     np.testing.assert_allclose(sparse.loss_grad(alpha=1e-4, n_threads=1),
                                dense.loss_grad(alpha=1e-4, n_threads=1), rtol=1e-12)
     np.testing.assert_allclose(sparse.grads, dense.grads, rtol=1e-9, atol=1e-15)
+    assert sparse.work.shape == dense.work.shape == (layout.work_size_in_place,)
+    # an epoch of dense X adds the room for its gathered rows; of sparse, not
+    from fastmlp._stochastic_optimizers import StochasticOptimizer
+    for problem, size in ((sparse, layout.work_size_in_place), (dense, layout.work_size)):
+        opt = StochasticOptimizer("adam", layout.n_params, params.dtype, 1e-3)
+        opt.set_hyperparameters(momentum=0.9, nesterov=True, beta_1=0.9, beta_2=0.999,
+                                epsilon=1e-8, rho=0.9, weight_decay=0.0, alpha1=0.0,
+                                clip_value=None)
+        problem.epoch(opt, np.arange(n), shuffled=True, batch_size=n, lr=1e-3,
+                      alpha=1e-4, clip_norm=0.0, n_threads=1)
+        assert problem.work.shape == (size,)
     # and through the estimator, minibatches and the held-out scoring
     y = np.arange(n) % 2
     for solver in ("adam", "lbfgs"):

@@ -524,3 +524,25 @@ def test_a_fit_takes_blas_back_to_one_thread_when_another_thread_restores_it():
                       callbacks=other_thread_restores).fit(X, y)
         assert _blas_threads() == [2]
     assert seen == [[1]] * 4
+
+
+def test_blas_is_left_as_another_threads_block_left_it():
+    # another thread's threadpool_limits(1) open when a fit starts and closed
+    # during it (restoring 2): the fit saved 1 at its start and, restoring
+    # it at its end, left BLAS at one thread for good
+    from fastmlp import _engine
+
+    if joblib.cpu_count() < 2:
+        pytest.skip("needs 2+ cores")
+    X, y = _classification()
+
+    def block_ends(est, history):
+        if len(history["loss"]) == 1:
+            for lib in _engine._blas_lib_controllers():
+                _engine._set_blas_threads(lib, 2)
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        for lib in _engine._blas_lib_controllers():
+            _engine._set_blas_threads(lib, 1)          # the other thread's block
+        MLPClassifier((16,), max_iter=3, random_state=0, callbacks=block_ends).fit(X, y)
+        assert _blas_threads() == [2]

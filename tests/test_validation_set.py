@@ -298,6 +298,12 @@ def test_bad_sample_weight_val_is_named():
         est.fit(Xt, yt, X_val=Xv, y_val=yv, sample_weight_val=np.ones(19))
     with pytest.raises(ValueError, match="^Input sample_weight_val contains NaN"):
         est.fit(Xt, yt, X_val=Xv, y_val=yv, sample_weight_val=np.full(20, np.nan))
+    # and past a float32 model's range, the range error sample_weight gets
+    # (cast by scikit-learn's check: all 0, "must contain a non-zero number")
+    with pytest.raises(ValueError, match="^sample_weight_val spans 1e-50 to 1e-50, beyond "
+                                         "float32's range"):
+        est.fit(Xt.astype(np.float32), yt, X_val=Xv, y_val=yv,
+                sample_weight_val=np.full(20, 1e-50))
 
 
 def test_validation_sample_weight_alone_is_rejected():
