@@ -95,12 +95,34 @@ class FittedNetwork:
             state["_random_state"] = plain
         return state
 
+    def __copy__(self):
+        """copy.copy: the estimator's own weights (rebuilt from coefs_, as
+        on load) and optimizer moments.  They were shared through the
+        state's arrays: training the copy moved the original's next step
+        (scikit-learn's callbacks hand a copy.copy of the model to theirs).
+        Loading keeps them shared (joblib's read-only memmaps, copied when
+        training writes to them)."""
+        state = self.__getstate__()
+        optimizer = state.get("_optimizer")
+        if optimizer is not None:
+            state["_optimizer"] = {**optimizer, "state1": optimizer["state1"].copy(),
+                                   "state2": optimizer["state2"].copy()}
+        new = type(self).__new__(type(self))
+        new.__setstate__(state)
+        return new
+
     def __setstate__(self, state):
         if isinstance(state.get("_optimizer"), dict):
             state = {**state, "_optimizer": StochasticOptimizer.from_state(state["_optimizer"])}
         self.__dict__.update(state)
         if "coefs_" in state:
-            self._link_params()
+            try:
+                self._link_params()
+            except ValueError:
+                # saved edited out of shape (an intercept reshaped in place):
+                # it loads as it was saved, as scikit-learn's, and predict
+                # and fit say what is wrong (_packed)
+                pass
 
     def _units(self):
         coefs = self.coefs_
@@ -231,8 +253,9 @@ class FittedNetwork:
 
     def _params_intact(self):
         """Are coefs_/intercepts_ still the views we made of _params, the
-        coefs with the shapes they were made with (a view's shape can be
-        assigned in place, and the layout is read from the coefs' shapes), in
+        coefs and intercepts with the shapes they were made with (a view's
+        shape can be assigned in place, and the layout is read from the coefs'
+        shapes; an intercept reshaped so pickled unloadable), in
         a model of as many layers and features?"""
         views = getattr(self, "_views", None)
         if views is None:
@@ -244,7 +267,7 @@ class FittedNetwork:
                 and len(coefs) + len(intercepts) == len(views)
                 and self._coef_shapes[0][0] == self.n_features_in_
                 and all(map(is_, coefs + intercepts, views))
-                and list(map(_SHAPE, coefs)) == self._coef_shapes)
+                and list(map(_SHAPE, coefs + intercepts)) == self._coef_shapes)
 
     def _adopt_replaced(self):
         """After a callback: coefs_/intercepts_ it replaced (rather than
@@ -286,7 +309,7 @@ class FittedNetwork:
         self._predict_layout = (self._predict_key(), layout)
         self._params = params
         self._views = tuple(self.coefs_ + self.intercepts_)
-        self._coef_shapes = [a.shape for a in self.coefs_]
+        self._coef_shapes = [a.shape for a in self.coefs_ + self.intercepts_]
 
     def _snapshot(self):
         """Copy of the state a call may change, to restore if it fails.

@@ -15,6 +15,7 @@ The fitted parameters (one flat buffer, ``coefs_``/``intercepts_`` its
 views, checked when replaced) are ``_fitted_network.FittedNetwork``'s.
 """
 import sys
+import threading
 import time
 import warnings
 import weakref
@@ -118,6 +119,16 @@ def _model_weights(sample_weight, dtype, name="sample_weight"):
             f"model trains in {np.dtype(dtype).name} (that of X). Scale the weights, or fit "
             "float64 X.")
     return cast
+
+
+_FITTING = threading.local()   # .ids: the estimators this thread is fitting
+
+
+def _fitting_here():
+    ids = getattr(_FITTING, "ids", None)
+    if ids is None:
+        ids = _FITTING.ids = set()
+    return ids
 
 
 class _CallbackRaised(Exception):
@@ -244,12 +255,25 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         )
 
     def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
+        fitting = _fitting_here()
+        if id(self) in fitting:
+            # from one of its own callbacks: the running fit trains a buffer
+            # this call would replace (it went on stepping one no longer the
+            # model's, which it then returned as its result)
+            raise RuntimeError(
+                f"{type(self).__name__}.{'partial_fit' if incremental else 'fit'} was called "
+                "from a callback of this estimator's own fit, which is still running. A "
+                "callback may read and edit the model, and stop the fit; to train another "
+                "model from it, fit a clone (sklearn.base.clone) or a copy.")
         snapshot = self._snapshot()
+        fitting.add(id(self))
         try:
             return self._fit_unsafe(X, y, sample_weight, incremental, validation)
         except BaseException:
             self._restore(snapshot)
             raise
+        finally:
+            fitting.discard(id(self))
 
     def _fit_unsafe(self, X, y, sample_weight, incremental, validation=None):
         hidden_layer_sizes = self.hidden_layer_sizes

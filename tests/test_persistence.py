@@ -447,3 +447,25 @@ def test_a_fitted_model_pickles_to_the_same_bytes_every_time(make):
     assert pickle.dumps(model) == pickle.dumps(model)
     assert joblib.hash(model) == joblib.hash(model)
     assert tokenize(model) == tokenize(model)
+
+
+def test_a_model_saved_with_an_intercept_reshaped_in_place_loads():
+    # the in-place shape went unseen (only the coefs' were checked): predict
+    # and pickle.dumps ran, and pickle.loads refused the bytes for good.
+    # Now predict says what is wrong, and the pickle loads as it was saved
+    # (as scikit-learn's, whose predict fails too)
+    import pickle
+
+    from fastmlp import MLPClassifier as Clf
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    est = Clf(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+    before = est.predict_proba(X)
+    est.intercepts_[0].shape = (2, 4)
+    with pytest.raises(ValueError, match=r"intercepts_\[0\] must have shape \(8,\)"):
+        est.predict(X)
+    loaded = pickle.loads(pickle.dumps(est))
+    assert loaded.intercepts_[0].shape == (2, 4)
+    loaded.intercepts_[0] = loaded.intercepts_[0].ravel()   # mended: the same model
+    np.testing.assert_array_equal(loaded.predict_proba(X), before)

@@ -440,3 +440,54 @@ def test_coefs_a_callback_replaces_with_other_hidden_sizes_name_the_layer():
             f"trained; got ({n_features}, 32).")):
         est.fit(X, y)
     assert not hasattr(est, "coefs_")
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@pytest.mark.parametrize("inner", ["fit", "partial_fit", "failing partial_fit"])
+def test_training_the_model_from_its_own_callback_is_refused(solver, inner):
+    # the running fit trains a buffer the inner call replaced: it went on
+    # stepping one that was no longer the model's (a failed inner call froze
+    # the weights returned; a successful one left n_iter_ 10 of max_iter 6)
+    X, y = _multiclass()
+    if solver == "lbfgs" and inner != "fit":
+        pytest.skip("partial_fit is not lbfgs's")
+    caught = []
+
+    def callback(est, history):
+        try:
+            if inner == "fit":
+                est.fit(X, y)
+            elif inner == "partial_fit":
+                est.partial_fit(X, y)
+            else:
+                est.partial_fit(X[:, :3], y)
+        except RuntimeError as e:      # the refusal, caught: the fit goes on
+            caught.append(str(e))
+        return False
+
+    params = dict(hidden_layer_sizes=(5,), solver=solver, max_iter=6, random_state=0)
+    est = MLPClassifier(**params, callbacks=callback).fit(X, y)
+    plain = MLPClassifier(**params).fit(X, y)
+    assert len(caught) == est.n_iter_ == plain.n_iter_
+    assert caught[0].startswith(f"MLPClassifier.{inner.split()[-1]} was called from a "
+                                "callback of this estimator's own fit")
+    for a, b in zip(est.coefs_ + est.intercepts_, plain.coefs_ + plain.intercepts_):
+        assert_array_equal(a, b)
+    # after it, the model trains as any other
+    est.set_params(callbacks=None).fit(X, y)
+
+
+def test_a_shallow_copy_trains_its_own_optimizer_moments():
+    # copy.copy copied the weights but shared Adam's moments: the copy's
+    # training moved the original's next step (scikit-learn's callbacks
+    # hand a copy.copy of the model to theirs)
+    import copy
+
+    X, y = _multiclass()
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    twin = copy.deepcopy(est)
+    copy.copy(est).partial_fit(X, y)
+    est.partial_fit(X, y)
+    twin.partial_fit(X, y)
+    for a, b in zip(est.coefs_, twin.coefs_):
+        assert_array_equal(a, b)
