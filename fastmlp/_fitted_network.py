@@ -297,6 +297,11 @@ class FittedNetwork:
             return self._params
         coefs, intercepts = self._check_parameters()
         dtype = dtype or np.result_type(*coefs, *intercepts)
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            # float16 or integer weights put in by hand: the engine computes
+            # in float32 or float64 only (a warm start failed with "No
+            # matching signature found"); as predict, in float64
+            dtype = np.float64
         return np.concatenate([a.astype(dtype, copy=False).ravel() for a in coefs + intercepts])
 
     def _link_params(self, dtype=None):

@@ -604,13 +604,16 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                    None if self.validation_loss_curve_ is None
                    else len(self.validation_loss_curve_),
                    len(self.validation_scores_) if early_stopping else None)
+        # read once: set_params from a callback takes effect at the next fit
+        # (shuffle=False mid-fit met rows left shuffled by the epochs before)
+        shuffle = self.shuffle
         try:
             self.n_iter_ = 0
             warn_loss = True
             for _ in range(self.max_iter):
                 tic = time.perf_counter()
                 skl_callbacks.epoch_begin()
-                if self.shuffle:
+                if shuffle:
                     # sklearn.utils.shuffle draws perm by shuffling arange(n) and
                     # returns sample_idx[perm]; shuffling sample_idx in place makes
                     # the same swaps from the same draws: same order, no copies
@@ -629,7 +632,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 lr = self._epoch_lr()
                 factors = self._epoch_step_factors(-(-order.shape[0] // batch_size))
                 loss_sum = problem.epoch(
-                    self._optimizer, order, shuffled=self.shuffle or train_idx is not None,
+                    self._optimizer, order, shuffled=shuffle or train_idx is not None,
                     batch_size=batch_size, lr=lr, alpha=self.alpha, clip_norm=clip,
                     n_threads=_engine.thread_share(n_threads), seed=seed,
                     step_factors=factors,
@@ -1105,6 +1108,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     f"classes {self.classes_} mismatch with the labels {classes} "
                     "found in the data"
                 )
+            if self._target_type == "binary" and len(self.classes_) > 2:
+                # classes_ edited by hand: a binary network's one output would
+                # read the third class as the first, silently
+                raise ValueError(
+                    f"classes_ has {len(self.classes_)} classes, but the model was fitted "
+                    "on 2 (one logistic output): set classes_ back, or fit anew.")
         return X, _label.encode(y, self._target_type, self.classes_)
 
     def _apply_class_weight(self, y, sample_weight, dtype, incremental):

@@ -491,3 +491,47 @@ def test_a_shallow_copy_trains_its_own_optimizer_moments():
     twin.partial_fit(X, y)
     for a, b in zip(est.coefs_, twin.coefs_):
         assert_array_equal(a, b)
+
+
+def test_shuffle_switched_off_by_a_callback_takes_effect_at_the_next_fit():
+    # read each epoch, it met rows the epochs before had left shuffled: the
+    # fit failed on the engine's "shuffled=False reads the rows in place"
+    X, y = _multiclass()
+    params = dict(hidden_layer_sizes=(5,), max_iter=4, random_state=0)
+    def switch_off(est, history):
+        est.set_params(shuffle=False)     # (returns None: the fit goes on)
+
+    est = MLPClassifier(**params, callbacks=switch_off).fit(X, y)
+    assert est.n_iter_ == 4
+    plain = MLPClassifier(**params).fit(X, y)
+    for a, b in zip(est.coefs_, plain.coefs_):
+        assert_array_equal(a, b)
+    assert est.shuffle is False
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.int64])
+def test_weights_put_in_as_float16_or_integers_train_on_in_float64(dtype):
+    # "No matching signature found" from the engine, which computes in
+    # float32 or float64; scikit-learn trains on them
+    X, y = _multiclass()
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0).fit(X, y)
+    est.coefs_ = [np.round(a * 8).astype(dtype) for a in est.coefs_]
+    est.intercepts_ = [np.round(a * 8).astype(dtype) for a in est.intercepts_]
+    start = [a.astype(np.float64) for a in est.coefs_]
+    est.partial_fit(X, y)
+    assert all(a.dtype == np.float64 for a in est.coefs_ + est.intercepts_)
+    assert any(not np.array_equal(a, b) for a, b in zip(est.coefs_, start))
+    est.set_params(warm_start=True).fit(X, y)
+
+
+def test_a_binary_model_whose_classes_were_edited_to_three_refuses_to_train():
+    # its one logistic output read the third class as the first, silently
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(60, 3)), np.arange(60) % 2
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0).fit(X, y)
+    est.classes_ = np.array([0, 1, 2])
+    y3 = np.arange(60) % 3
+    with pytest.raises(ValueError, match="classes_ has 3 classes, but the model was fitted on 2"):
+        est.partial_fit(X, y3)
+    with pytest.raises(ValueError, match="classes_ has 3 classes, but the model was fitted on 2"):
+        est.set_params(warm_start=True).fit(X, y3)
