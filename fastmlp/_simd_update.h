@@ -17,9 +17,11 @@
 
 /* The finished gradient of one parameter: L2 (alpha) term and the
  * 1/sum(sample_weight) scale (times the clip-by-norm factor); in the FULL
- * variant also the L1 (alpha1) term and clip-by-value to [-clipv, clipv]
- * (a NaN gradient is clipped too, but a NaN gradient comes with a NaN loss,
- * which the estimator checks every epoch).  Each update is written
+ * variant also the L1 (alpha1) term and clip-by-value to [-clipv, clipv],
+ * NaN kept NaN: MIN(clipv, g) and MAX(-clipv, .) return their second
+ * operand when the compare fails, as minps/maxps do (clipped to +clipv, a
+ * NaN gradient kept a diverged fit's weights finite, and the estimator,
+ * which checks the weights, returned it).  Each update is written
  * twice, plain and FULL, so the common case (no L1, no clipping) keeps the
  * shortest vector loop; both are branch-free so `omp simd` vectorizes them. */
 #define FASTMLP_GRAD_PLAIN(T)                                                   \
@@ -30,7 +32,7 @@
     T pj0 = p[j];                                                               \
     T sgn = (T)((pj0 > 0) - (pj0 < 0));                                         \
     T gj = (g[j] + alpha * pj0 + alpha1 * sgn) * scale;                         \
-    gj = FASTMLP_MAX(FASTMLP_MIN(gj, clipv), -clipv);
+    gj = FASTMLP_MAX(-clipv, FASTMLP_MIN(clipv, gj));
 
 #define FASTMLP_SUMS(T)                                                         \
     sq += pj * pj;                                                             \

@@ -53,3 +53,23 @@ def test_grad_clip_value_bounds_each_parameter_move():
     assert moves.max() <= lr * v * (1 + 1e-9)
     assert np.sum(np.isclose(moves, lr * v, rtol=1e-9)) >= g.size // 3
     assert_allclose(q1 - q0, -lr * np.clip(g, -v, v), rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clipping_by_value_keeps_a_nan_gradient_nan(dtype):
+    # MIN(g, c) then MAX(., -c) turned NaN into +c: a diverged fit's weights
+    # stayed finite and fit returned it (NaN loss_curve_, inf predictions);
+    # the NumPy reference, and the fit without clipping, raise
+    import warnings
+
+    from fastmlp import MLPRegressor
+
+    X = np.array([[1e6, 0.0], [1e6, 0.0]], dtype=dtype)   # its second column all 0
+    y = np.array([1.0, 2.0])
+    params = dict(hidden_layer_sizes=(), loss="poisson", solver="sgd", learning_rate_init=1.0,
+                  momentum=0.0, max_iter=3, batch_size=2, shuffle=False, random_state=0)
+    for clip in (None, 0.1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            with pytest.raises(ValueError, match="Solver produced non-finite parameter"):
+                MLPRegressor(**params, grad_clip_value=clip).fit(X, y)
