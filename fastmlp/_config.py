@@ -84,7 +84,14 @@ def get_config():
 
 def show_config(file=None):
     """Print how fastmlp was built (compiler, OpenMP, SIMD clones, barrier,
-    bounds checks), its thread count and the BLAS library and kernel."""
+    bounds checks), its thread count, how its idle OpenMP threads wait,
+    whether the pacer is on, and the BLAS library and kernel.
+
+    Parameters
+    ----------
+    file : file-like, default=None
+        Where to print (``print``'s ``file``); None: ``sys.stdout``.
+    """
     cfg = get_config()
     b = cfg["build"]
     out = file or sys.stdout

@@ -894,6 +894,8 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             loss is recorded per epoch in ``validation_loss_curve_``; with
             ``early_stopping=True`` it replaces the internal split, is scored
             with ``scoring``, and the best epoch's weights are restored.
+            The stochastic solvers only: with ``solver='lbfgs'``, which has
+            no epochs, it is a ValueError.
         sample_weight_val : array-like of shape (n_val,), default=None
             Sample weights of the validation set.
 
@@ -1239,12 +1241,36 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return _label.decode(Y, self._target_type, self.classes_, self._sparse_target)
 
     def predict_log_proba(self, X):
-        """Return the log of probability estimates, ``log(predict_proba(X))``."""
+        """Log of the probability estimates, ``log(predict_proba(X))``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            The log-probability of each class for each sample, the classes
+            in the order of ``classes_``.
+        """
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
 
     def predict_proba(self, X):
-        """Probability estimates, shape (n_samples, n_classes), classes_ order."""
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            The probability of each class for each sample, the classes in
+            the order of ``classes_`` (multilabel: each label's probability).
+        """
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)
         y_pred = self._forward_pass_fast(X)
