@@ -712,7 +712,12 @@ def load_csv_data(path, target, task, tabular=False):
     # "have gaps" (the tabular estimators, and --solver refused)
     blank = [i for i in features
              if not header[i].strip() and not any(row[i].strip() for row in rows)]
-    features = [i for i in features if i not in blank] or features
+    features = [i for i in features if i not in blank]
+    if not features:
+        raise CLIError(
+            f"{path} has no feature columns: its columns other than {target!r} have "
+            "neither a name nor a value"
+        )
 
     tabular = tabular or _has_categories_or_gaps(rows, features)
     if tabular:

@@ -106,17 +106,21 @@ def hold_blas_to_one():
     fitting thread, or scikit-learn's own around KMeans) restores the count
     it found, whatever fits still run here: their epochs then ran threaded
     GEMMs inside the engine's threads (3.3 ms epochs took 340-430 ms, and
-    the weights differed by rounding from a lone fit's).  The count found is
-    the one to restore when the last session ends (the block that was open
-    when the first began has ended: restoring the 1 saved then left BLAS at
-    one thread for good).  Reading the count is one call into the library
-    (~1 us)."""
+    the weights differed by rounding from a lone fit's).  A count of 1 saved
+    when the first session began was a block's, most likely, which has
+    ended since, restoring the count it found: the first count found then
+    is the one to restore when the last session ends (restoring the 1 left
+    BLAS at one thread for good).  Any other saved count stays: a block
+    opened and closed meanwhile (4) found the sessions' 1 and restored it,
+    and restoring its 4 would leak it.  Reading the count is one call into
+    the library (~1 us)."""
     saved = _blas_saved
     if saved is not None:
-        for k, (lib, _) in enumerate(saved):
+        for k, (lib, n_saved) in enumerate(saved):
             n = lib.num_threads
             if n != 1:
-                saved[k] = (lib, n)
+                if n_saved == 1:
+                    saved[k] = (lib, n)
                 _set_blas_threads(lib, 1)
 
 

@@ -14,6 +14,8 @@ initialisation, per-epoch shuffles, the early-stopping split), so the same
 The fitted parameters (one flat buffer, ``coefs_``/``intercepts_`` its
 views, checked when replaced) are ``_fitted_network.FittedNetwork``'s.
 """
+import functools
+import os
 import sys
 import threading
 import time
@@ -121,14 +123,51 @@ def _model_weights(sample_weight, dtype, name="sample_weight"):
     return cast
 
 
-_FITTING = threading.local()   # .ids: the estimators this thread is fitting
+# the estimators whose fit or partial_fit is running: id -> the thread's ident
+_fitting = {}
+_fitting_lock = threading.Lock()
 
 
-def _fitting_here():
-    ids = getattr(_FITTING, "ids", None)
-    if ids is None:
-        ids = _FITTING.ids = set()
-    return ids
+def _one_fit_at_a_time(method):
+    """fit / partial_fit refuse an estimator whose fit is running, from one
+    of its own callbacks or from another thread: the running fit trains a
+    buffer the call would replace, and went on stepping one no longer the
+    model's (a failed inner call froze the weights it returned; a successful
+    one left n_iter_ past max_iter).  Outermost, so that a refused call runs
+    none of scikit-learn's callback wrapper, whose teardown would end the
+    running fit's callbacks."""
+    @functools.wraps(method)
+    def one_at_a_time(self, *args, **kwargs):
+        key = id(self)
+        with _fitting_lock:
+            if key in _fitting:
+                raise RuntimeError(
+                    f"{type(self).__name__}.{method.__name__} was called while this "
+                    "estimator is being fitted (from a callback of its own fit, or in "
+                    "another thread). A callback may read and edit the model, and stop "
+                    "the fit; to train another model, fit a clone (sklearn.base.clone) "
+                    "or a copy.")
+            _fitting[key] = threading.get_ident()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            with _fitting_lock:
+                _fitting.pop(key, None)
+    return one_at_a_time
+
+
+def _after_fork_in_child():
+    """A forked child runs only the forking thread: the fits of the others
+    never end here (their estimators stay fittable), its own go on."""
+    global _fitting_lock
+    _fitting_lock = threading.Lock()
+    me = threading.get_ident()
+    for key in [k for k, ident in _fitting.items() if ident != me]:
+        del _fitting[key]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _CallbackRaised(Exception):
@@ -255,25 +294,12 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         )
 
     def _fit(self, X, y, sample_weight=None, incremental=False, validation=None):
-        fitting = _fitting_here()
-        if id(self) in fitting:
-            # from one of its own callbacks: the running fit trains a buffer
-            # this call would replace (it went on stepping one no longer the
-            # model's, which it then returned as its result)
-            raise RuntimeError(
-                f"{type(self).__name__}.{'partial_fit' if incremental else 'fit'} was called "
-                "from a callback of this estimator's own fit, which is still running. A "
-                "callback may read and edit the model, and stop the fit; to train another "
-                "model from it, fit a clone (sklearn.base.clone) or a copy.")
         snapshot = self._snapshot()
-        fitting.add(id(self))
         try:
             return self._fit_unsafe(X, y, sample_weight, incremental, validation)
         except BaseException:
             self._restore(snapshot)
             raise
-        finally:
-            fitting.discard(id(self))
 
     def _fit_unsafe(self, X, y, sample_weight, incremental, validation=None):
         hidden_layer_sizes = self.hidden_layer_sizes
@@ -875,6 +901,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
 
     # -------------------------------------------------------------- public
 
+    @_one_fit_at_a_time
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
@@ -1192,6 +1219,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         )
 
     @available_if(lambda est: est._check_solver())
+    @_one_fit_at_a_time
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -1475,6 +1503,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return X, y
 
     @available_if(lambda est: est._check_solver())
+    @_one_fit_at_a_time
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):

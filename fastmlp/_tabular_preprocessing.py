@@ -116,6 +116,8 @@ import datetime
 import math
 from numbers import Integral, Real
 
+import warnings
+
 import numpy as np
 from scipy.special import ndtri
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -309,12 +311,17 @@ def as_table(X):
     predict: reordered columns predicted silently) and their types (polars
     Categorical zip codes numeric); HistGradientBoosting reads both."""
     if _is_dataframe(X):
-        compute = getattr(X, "compute", None)    # dask: lazy, a pandas frame inside
-        return X if compute is None else compute()
+        # dask: lazy, a pandas frame inside (the method looked up on the
+        # class: a pandas column named "compute" is an attribute too)
+        return X.compute() if callable(getattr(type(X), "compute", None)) else X
     if hasattr(X, "to_pandas") and hasattr(X, "columns") and getattr(X, "ndim", 2) == 2:
         try:
             return X.to_pandas()
-        except ImportError:   # pandas (or polars' pyarrow) not installed: as an array
+        except ImportError as e:   # pandas, or polars' pyarrow, not installed
+            warnings.warn(
+                f"{type(X).__name__} read as an array, without its column names and "
+                f"types: its to_pandas() needs a package that is not installed ({e}).",
+                UserWarning)
             return X
     return X
 

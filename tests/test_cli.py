@@ -802,3 +802,10 @@ def test_a_trailing_comma_on_every_line_is_left_out(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "2 features" in out and "1 column without a name or a value left out" in out
     assert "cross-validated R\u00b2" in out
+
+
+def test_a_file_whose_only_feature_is_a_trailing_comma_has_no_features(tmp_path, capsys):
+    lines = ["y,"] + [f"{i % 3}," for i in range(30)]
+    path = tmp_path / "only.csv"
+    path.write_text("\n".join(lines) + "\n")
+    check_error(capsys, ["--csv", str(path), "--target", "y"], "has no feature columns")

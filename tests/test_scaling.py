@@ -546,3 +546,26 @@ def test_blas_is_left_as_another_threads_block_left_it():
             _engine._set_blas_threads(lib, 1)          # the other thread's block
         MLPClassifier((16,), max_iter=3, random_state=0, callbacks=block_ends).fit(X, y)
         assert _blas_threads() == [2]
+
+
+def test_a_block_opened_and_closed_during_a_fit_does_not_outlive_it():
+    # a threadpool_limits(4) block opened and closed during a fit found the
+    # fit's 1 and restored it; taking its 4 for the count to restore left
+    # BLAS at 4 after the fit
+    from fastmlp import _engine
+
+    if joblib.cpu_count() < 2:
+        pytest.skip("needs 2+ cores")
+    X, y = _classification()
+    block = {}
+
+    def another_threads_block(est, history):
+        if len(history["loss"]) == 1:
+            block["limits"] = threadpool_limits(limits=4, user_api="blas")
+        elif len(history["loss"]) == 3:
+            block["limits"].restore_original_limits()
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        MLPClassifier((16,), max_iter=4, random_state=0,
+                      callbacks=another_threads_block).fit(X, y)
+        assert _blas_threads() == [2]

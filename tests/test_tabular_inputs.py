@@ -960,3 +960,27 @@ def test_class_weights_past_float32_are_taken_as_sample_weights_are(class_weight
     assert np.isfinite(est.predict_proba(X)).all()
     with pytest.raises(ValueError, match="class_weight gives every sample a weight of 0"):
         TabularMLPClassifier(**SMALL, class_weight={0: 0.0, 1: 0.0}).fit(X, y)
+
+
+def test_a_column_named_compute_is_a_column():
+    # as_table took a pandas column named "compute" for dask's method
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame({"compute": rng.normal(size=60), "b": rng.normal(size=60)})
+    est = TabularMLPRegressor(**SMALL, n_ensemble=1, random_state=0).fit(frame, frame["b"])
+    assert list(est.feature_names_in_) == ["compute", "b"]
+    TabularPreprocessor().fit(frame).transform(frame)
+
+
+def test_a_frame_that_cannot_become_pandas_says_so(monkeypatch):
+    # polars' to_pandas needs pyarrow, which polars does not require: the
+    # frame is read as an array, as before, and now with a warning
+    pl = pytest.importorskip("polars")
+    frame = pl.DataFrame({"a": [0.1 * i for i in range(60)], "b": [1.0] * 60})
+
+    def no_pyarrow(self, *args, **kwargs):
+        raise ModuleNotFoundError("No module named 'pyarrow'")
+
+    monkeypatch.setattr(pl.DataFrame, "to_pandas", no_pyarrow)
+    with pytest.warns(UserWarning, match="DataFrame read as an array, without its column names"):
+        TabularMLPRegressor(**SMALL, n_ensemble=1).fit(frame, np.arange(60.0))

@@ -469,8 +469,8 @@ def test_training_the_model_from_its_own_callback_is_refused(solver, inner):
     est = MLPClassifier(**params, callbacks=callback).fit(X, y)
     plain = MLPClassifier(**params).fit(X, y)
     assert len(caught) == est.n_iter_ == plain.n_iter_
-    assert caught[0].startswith(f"MLPClassifier.{inner.split()[-1]} was called from a "
-                                "callback of this estimator's own fit")
+    assert caught[0].startswith(f"MLPClassifier.{inner.split()[-1]} was called while this "
+                                "estimator is being fitted")
     for a, b in zip(est.coefs_ + est.intercepts_, plain.coefs_ + plain.intercepts_):
         assert_array_equal(a, b)
     # after it, the model trains as any other
@@ -535,3 +535,64 @@ def test_a_binary_model_whose_classes_were_edited_to_three_refuses_to_train():
         est.partial_fit(X, y3)
     with pytest.raises(ValueError, match="classes_ has 3 classes, but the model was fitted on 2"):
         est.set_params(warm_start=True).fit(X, y3)
+
+
+def test_a_refused_fit_leaves_the_running_fits_scikit_learn_callbacks_alone():
+    # refused inside scikit-learn's callback wrapper, the inner call tore the
+    # running fit's callbacks down (ScoringMonitor then failed with KeyError)
+    X, y = _multiclass()
+    log = []
+
+    class Recorder:
+        def setup(self, estimator, context):
+            log.append("setup")
+
+        def teardown(self, estimator, context):
+            log.append("teardown")
+
+        def on_fit_task_begin(self, estimator, context, **kwargs):
+            log.append("begin " + context.task_name)
+
+        def on_fit_task_end(self, estimator, context, **kwargs):
+            log.append("end " + context.task_name)
+            return False
+
+    def refit(est, history):
+        if len(history["loss"]) == 1:
+            with pytest.raises(RuntimeError, match="is being fitted"):
+                est.fit(X, y)
+            log.append("refused")
+
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0, callbacks=refit)
+    if not hasattr(est, "set_callbacks"):
+        pytest.skip("this scikit-learn has no callback protocol")
+    est.set_callbacks(Recorder())
+    est.fit(X, y)
+    assert log.count("setup") == log.count("teardown") == 1
+    assert log[-1] == "teardown" and log.index("refused") < log.index("teardown")
+
+
+def test_a_fit_in_another_thread_of_an_estimator_being_fitted_is_refused():
+    # the guard was per thread: a callback that fitted its own estimator in
+    # a worker thread was let through (n_iter_ 10 of max_iter 6)
+    import threading
+
+    X, y = _multiclass()
+    errors = []
+
+    def fit_elsewhere(est, history):
+        if len(history["loss"]) == 1:
+            def run():
+                try:
+                    est.fit(X, y)
+                except RuntimeError as e:
+                    errors.append(str(e))
+            worker = threading.Thread(target=run)
+            worker.start()
+            worker.join()
+
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=6, random_state=0,
+                        callbacks=fit_elsewhere).fit(X, y)
+    assert len(errors) == 1 and "is being fitted" in errors[0]
+    assert est.n_iter_ == 6 == len(est.loss_curve_)
+    est.set_params(callbacks=None).fit(X, y)   # and after it, fits as any other
