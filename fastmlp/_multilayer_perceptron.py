@@ -123,7 +123,8 @@ def _model_weights(sample_weight, dtype, name="sample_weight"):
     return cast
 
 
-# the estimators whose fit or partial_fit is running: id -> the thread's ident
+# the estimators whose fit or partial_fit is running: id -> (the thread's
+# ident, the call's token)
 _fitting = {}
 _fitting_lock = threading.Lock()
 
@@ -138,21 +139,24 @@ def _one_fit_at_a_time(method):
     running fit's callbacks."""
     @functools.wraps(method)
     def one_at_a_time(self, *args, **kwargs):
-        key = id(self)
-        with _fitting_lock:
-            if key in _fitting:
-                raise RuntimeError(
-                    f"{type(self).__name__}.{method.__name__} was called while this "
-                    "estimator is being fitted (from a callback of its own fit, or in "
-                    "another thread). A callback may read and edit the model, and stop "
-                    "the fit; to train another model, fit a clone (sklearn.base.clone) "
-                    "or a copy.")
-            _fitting[key] = threading.get_ident()
+        key, mine = id(self), (threading.get_ident(), object())
         try:
+            with _fitting_lock:
+                if key in _fitting:
+                    raise RuntimeError(
+                        f"{type(self).__name__}.{method.__name__} was called while this "
+                        "estimator is being fitted (from a callback of its own fit, or in "
+                        "another thread). A callback may read and edit the model, and stop "
+                        "the fit; to train another model, fit a clone "
+                        "(sklearn.base.clone) or a copy.")
+                _fitting[key] = mine
             return method(self, *args, **kwargs)
         finally:
+            # this call's entry only, wherever a Ctrl-C struck (one between
+            # the entry and the try left the estimator refusing every fit)
             with _fitting_lock:
-                _fitting.pop(key, None)
+                if _fitting.get(key) is mine:
+                    del _fitting[key]
     return one_at_a_time
 
 
@@ -162,7 +166,7 @@ def _after_fork_in_child():
     global _fitting_lock
     _fitting_lock = threading.Lock()
     me = threading.get_ident()
-    for key in [k for k, ident in _fitting.items() if ident != me]:
+    for key in [k for k, (ident, _) in _fitting.items() if ident != me]:
         del _fitting[key]
 
 

@@ -596,3 +596,33 @@ def test_a_fit_in_another_thread_of_an_estimator_being_fitted_is_refused():
     assert len(errors) == 1 and "is being fitted" in errors[0]
     assert est.n_iter_ == 6 == len(est.loss_curve_)
     est.set_params(callbacks=None).fit(X, y)   # and after it, fits as any other
+
+
+def test_a_ctrl_c_as_a_fit_begins_leaves_the_estimator_fittable(monkeypatch):
+    # a KeyboardInterrupt as the lock around the running-fit entry was left
+    # (before the try that removes it) left the entry: the estimator then
+    # refused every fit as "being fitted"
+    import threading
+
+    from fastmlp import _multilayer_perceptron as mlp
+
+    class InterruptedOnLeaving:
+        def __init__(self):
+            self.lock, self.armed = threading.Lock(), True
+
+        def __enter__(self):
+            self.lock.acquire()
+
+        def __exit__(self, *exc):
+            self.lock.release()
+            if self.armed:
+                self.armed = False
+                raise KeyboardInterrupt
+
+    X, y = _multiclass()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    monkeypatch.setattr(mlp, "_fitting_lock", InterruptedOnLeaving())
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    assert id(est) not in mlp._fitting
+    est.fit(X, y)
