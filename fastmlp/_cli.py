@@ -595,7 +595,7 @@ def _parse_target(path, name, cells, lines, task):
     integral = exact is not None or bool(np.all(y == np.round(y)))
     n_unique = len(set(exact)) if exact is not None else len(np.unique(y))
     if task == "auto":
-        if integral and n_unique <= MAX_AUTO_CLASSES:
+        if _are_class_codes(integral, n_unique):
             task = "classification"
             reason = f"integer target with {n_unique} distinct values"
         else:
@@ -638,12 +638,17 @@ def _grouped_numbers(cells):
     return values
 
 
+def _are_class_codes(integral, n_unique):
+    """--task auto's rule: a numeric target whose values are integers, at
+    most MAX_AUTO_CLASSES distinct, is class codes."""
+    return integral and n_unique <= MAX_AUTO_CLASSES
+
+
 def _auto_task(values):
     """--task auto's choice for a numeric target's values."""
     y = np.asarray(values, dtype=np.float64)
     integral = bool(np.all(y == np.round(y)))
-    return ("classification" if integral and len(np.unique(y)) <= MAX_AUTO_CLASSES
-            else "regression")
+    return "classification" if _are_class_codes(integral, len(np.unique(y))) else "regression"
 
 
 def _integers(cells):
