@@ -82,6 +82,8 @@ cdef extern from "_vperiodic.h" nogil:
                                 double* gA, double* gb)
     void fastmlp_sincos1_f(float x, float* s, float* c)
     void fastmlp_sincos1_d(double x, double* s, double* c)
+    void fastmlp_sincos_far_f(float x, float* s, float* c)
+    void fastmlp_sincos_far_d(double x, double* s, double* c)
 
 
 # GEMM-flop equivalent of one sin + cos (the polynomial and the reduction)
@@ -322,7 +324,8 @@ cdef void _input_backward(const Net* net, Py_ssize_t m, const floating* params,
 
 
 def sincos(const floating[::1] x):        # IN
-    """(sin(x), cos(x)) by _vtrig.h, one value at a time (test entry point)."""
+    """(sin(x), cos(x)) by _vtrig.h, one value at a time, as the layer's
+    loops compute them (test entry point)."""
     cdef Py_ssize_t i, n = x.shape[0]
     s = np.empty(n, dtype=np.float32 if floating is float else np.float64)
     c = np.empty_like(s)
@@ -331,6 +334,8 @@ def sincos(const floating[::1] x):        # IN
     for i in range(n):
         if floating is float:
             fastmlp_sincos1_f(x[i], &sv[i], &cv[i])
+            fastmlp_sincos_far_f(x[i], &sv[i], &cv[i])
         else:
             fastmlp_sincos1_d(x[i], &sv[i], &cv[i])
+            fastmlp_sincos_far_d(x[i], &sv[i], &cv[i])
     return s, c

@@ -54,13 +54,17 @@ FASTMLP_CLONES void fastmlp_periodic_fwd_##SUF(                                 
             T* ck = e + tail + c0;                                                \
             const T* fk = f + c0;                                                 \
             const T* pk = ph + c0;                                                \
-            FASTMLP_PRAGMA(omp simd)                                              \
+            T far = 0;                                                            \
+            FASTMLP_PRAGMA(omp simd reduction(max:far))                           \
             for (ptrdiff_t c = 0; c < n; c++) {                                   \
-                T sv, cv;                                                         \
-                fastmlp_sincos1_##SUF(fk[c] * zbuf[c] + pk[c], &sv, &cv);         \
+                T sv, cv, th = fk[c] * zbuf[c] + pk[c];                           \
+                fastmlp_sincos1_##SUF(th, &sv, &cv);                              \
+                far = fastmlp_far_##SUF(far, th);                                 \
                 sk[c] = sv;                                                       \
                 ck[c] = cv;                                                       \
             }                                                                     \
+            for (ptrdiff_t c = 0; far > FASTMLP_SINCOS_NEAR_##SUF && c < n; c++)  \
+                fastmlp_sincos_far_##SUF(fk[c] * zbuf[c] + pk[c], &sk[c], &ck[c]); \
         }                                                                         \
         for (ptrdiff_t k = 0; d > 0 && k < n_num; k++) {                          \
             T z = x[k];                                                           \
@@ -77,13 +81,17 @@ FASTMLP_CLONES void fastmlp_periodic_fwd_##SUF(                                 
                 T* ck = C != NULL ? C + i * P + c0 : cbuf;                        \
                 const T* fk = f + c0;                                             \
                 const T* pk = ph + c0;                                            \
-                FASTMLP_PRAGMA(omp simd)                                          \
+                T far = 0;                                                        \
+                FASTMLP_PRAGMA(omp simd reduction(max:far))                       \
                 for (ptrdiff_t q = 0; q < n; q++) {                               \
-                    T sv, cv;                                                     \
-                    fastmlp_sincos1_##SUF(fk[q] * z + pk[q], &sv, &cv);           \
+                    T sv, cv, th = fk[q] * z + pk[q];                             \
+                    fastmlp_sincos1_##SUF(th, &sv, &cv);                          \
+                    far = fastmlp_far_##SUF(far, th);                             \
                     sk[q] = sv;                                                   \
                     ck[q] = cv;                                                   \
                 }                                                                 \
+                for (ptrdiff_t q = 0; far > FASTMLP_SINCOS_NEAR_##SUF && q < n; q++) \
+                    fastmlp_sincos_far_##SUF(fk[q] * z + pk[q], &sk[q], &ck[q]);  \
                 /* one output at a time, in a register (A's column j is      \
                  * strided by d) */                                            \
                 for (ptrdiff_t j = 0; j < d; j++) {                               \

@@ -13,12 +13,53 @@
  * and the quadrant n mod 4 (the low bits of the rounding sum, read as an
  * integer) picks and signs them.  Within a few ulp of the exact values for
  * |x| up to about 1e5 (float) or 1e6 (double); past that the reduction
- * loses bits.  inf and NaN give NaN.  Accuracy against NumPy:
- * tests/test_periodic.py. */
+ * loses bits, and past |x| 2/pi ~ 2**22 (float) or 2**51 (double) the
+ * rounding trick loses n itself and the results leave [-1, 1] (cos(1e10f)
+ * was 2e20).  So a loop over these functions also takes the largest |x|
+ * (fastmlp_far_f / _d, a max reduction that keeps it vectorized) and, when it
+ * is past FASTMLP_SINCOS_NEAR, redoes those values with libm's sin and cos
+ * (fastmlp_sincos_far_*): only inputs that the tabular preprocessing
+ * never makes reach them (robust scaling without its clip).  inf and NaN
+ * give NaN.  Accuracy against NumPy: tests/test_periodic.py. */
 #ifndef FASTMLP_VTRIG_H
 #define FASTMLP_VTRIG_H
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+/* |x| up to which fastmlp_sincos1_* are within a few ulp (above) */
+#define FASTMLP_SINCOS_NEAR_f 1.0e5f
+#define FASTMLP_SINCOS_NEAR_d 1.0e6
+
+/* the running maximum of |x| (NaN leaves it) */
+static inline float fastmlp_far_f(float m, float x)
+{
+    float a = x < 0 ? -x : x;
+    return a > m ? a : m;
+}
+
+static inline double fastmlp_far_d(double m, double x)
+{
+    double a = x < 0 ? -x : x;
+    return a > m ? a : m;
+}
+
+/* sin and cos of x by libm when x is past the reduction's range */
+static inline void fastmlp_sincos_far_f(float x, float* s_out, float* c_out)
+{
+    if (fabsf(x) > FASTMLP_SINCOS_NEAR_f) {
+        *s_out = sinf(x);
+        *c_out = cosf(x);
+    }
+}
+
+static inline void fastmlp_sincos_far_d(double x, double* s_out, double* c_out)
+{
+    if (fabs(x) > FASTMLP_SINCOS_NEAR_d) {
+        *s_out = sin(x);
+        *c_out = cos(x);
+    }
+}
 
 static inline void fastmlp_sincos1_f(float x, float* s_out, float* c_out)
 {

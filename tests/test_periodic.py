@@ -38,6 +38,43 @@ def test_sincos_matches_numpy(dtype):
                                   [np.nan] * 3)
 
 
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sincos_past_the_reduction_range_is_libms(dtype):
+    # past |x| 2/pi ~ 2**22 (float) or 2**51 (double) the rounding trick lost
+    # the quadrant and the values left [-1, 1] (cos(1e10f) was 2e20, cos(1e12f)
+    # inf): those values are libm's, within an ulp of NumPy's
+    big = [2e5, 1e7, 1e9, 1e10, 1e12, 1e20, 3e38] + ([1e18, 1e35, 1e300]
+                                                     if dtype == np.float64 else [])
+    x = np.array(big + [-v for v in big], dtype=dtype)
+    s, c = _periodic.sincos(x)
+    eps = np.finfo(dtype).eps
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(s, np.sin(x64), rtol=0, atol=2 * eps)
+    np.testing.assert_allclose(c, np.cos(x64), rtol=0, atol=2 * eps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("d", [0, 2])
+def test_the_layer_past_the_reduction_range_is_libms(dtype, d):
+    # the layer's own loops (forward, with the sines the backward reads) on
+    # values as robust scaling without its clip passes an outlier: the
+    # engine gave NaN or |cos| up to 1e23 there, and the fit diverged
+    z = np.array([0.5, 2e5, 1e7, 1e10, -1e12, 1e20, 3e38], dtype=dtype)
+    layout = _engine.Layout((1 + (d or 1), 1), z.shape[0], "identity", "identity",
+                            periodic=(1, 1, d) if d else (1, 1))
+    params = np.zeros(layout.n_params, dtype=dtype)
+    params[layout.periodic_off] = 1.0            # f = 1, phase 0: theta = z exactly
+    if d:
+        params[layout.periodic_off + 2] = 1.0    # A[0, 0] = 1: column 1 is cos(z)
+    params[1] = 1.0                              # the output reads column 1
+    X = np.zeros((z.shape[0], layout.units[0]), dtype=dtype)
+    X[:, 0] = z
+    got = _engine.Problem(layout, X, None, None, params).forward(n_threads=1)[:, 0]
+    np.testing.assert_allclose(got, np.cos(z.astype(np.float64)), rtol=0,
+                               atol=2 * np.finfo(dtype).eps)
+
+
 def _problem(dtype, periodic=(2, 3), hidden=(5,), n=40, out="identity", seed=0,
              weighted=False, batch_size=None, scale=False):
     rng = np.random.RandomState(seed)

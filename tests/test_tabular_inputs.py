@@ -341,6 +341,29 @@ def test_robust_scaling_without_clip_stays_within_float32():
     assert out[0, 0] == np.finfo(np.float32).max and out[1, 0] == -np.finfo(np.float32).max
 
 
+
+def test_an_outlier_without_the_clip_trains_as_with_frozen_frequencies():
+    # robust scaling without its clip passes an outlier of 1e12 on to the
+    # periodic layer, whose cosine was NaN or past 1e20 there: every epoch's
+    # loss was NaN (a diverged fit, R^2 -0.03); NumPy's cosine (frozen
+    # frequencies) trained. Now both train, to the same fit up to rounding
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=300)
+    x[0] = 1e12
+    X = pd.DataFrame({"x": x, "z": rng.normal(size=300)})
+    y = np.tanh(x) + X["z"].to_numpy()
+    scores = []
+    for learn in (True, False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            reg = TabularMLPRegressor(numeric_scaling="robust", smooth_clip=False,
+                                      learn_periodic=learn, n_ensemble=1, max_iter=40,
+                                      random_state=0).fit(X, y)
+        assert np.isfinite(reg.loss_curve_).all()
+        scores.append(reg.score(X[1:], y[1:]))
+    assert scores[0] > 0.9 and abs(scores[0] - scores[1]) < 0.05, scores
+
+
 def test_many_bins_give_steps_not_nan():
     # past 1,000 bins the clipped tails make bins of width 0
     X = pd.DataFrame({"a": np.random.RandomState(0).rand(50)})
