@@ -330,8 +330,12 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         if not first_pass:
             # continue in the model's dtype
             X = X.astype(self._packed().dtype, copy=False)
+        checked_weights = sample_weight
         if sample_weight is not None:
-            sample_weight = _model_weights(_check_sample_weight(sample_weight, X), X.dtype)
+            checked_weights = _check_sample_weight(sample_weight, X)
+            sample_weight = _model_weights(checked_weights, X.dtype)
+        # the type of scikit-learn's loss: of the weights as it checks them
+        loss_type = self._loss_scalar(X, y, checked_weights)
         sample_weight = self._apply_class_weight(y, sample_weight, X.dtype, incremental)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
@@ -381,9 +385,10 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         n_threads = _engine.fit_threads()
         with _engine.engine_session():
             if self.solver in _STOCHASTIC_SOLVERS:
-                self._fit_stochastic(X, y, sample_weight, incremental, n_threads, validation)
+                self._fit_stochastic(X, y, sample_weight, incremental, n_threads, validation,
+                                     loss_type)
             else:
-                self._fit_lbfgs(X, y, sample_weight, n_threads)
+                self._fit_lbfgs(X, y, sample_weight, n_threads, loss_type)
 
         if not _fastcheck.finite_values(self._params):
             raise ValueError(self._diverged_message)
@@ -420,7 +425,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 raise ValueError(str(e).replace("sample_weight", "sample_weight_val")) from None
         return X_val, y_val, sample_weight_val
 
-    def _fit_lbfgs(self, X, y, sample_weight, n_threads):
+    def _fit_lbfgs(self, X, y, sample_weight, n_threads, loss_type):
         params = self._params
         chunk = min(X.shape[0], LBFGS_CHUNK_ROWS)
         problem = _engine.Problem(
@@ -483,7 +488,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         # no ConvergenceWarning, as with the stochastic solvers
         self.n_iter_ = (min(opt_res.nit, self.max_iter) if stopped
                         else _check_optimize_result("lbfgs", opt_res, self.max_iter))
-        self.loss_ = self._loss_scalar(X, y, sample_weight)(opt_res.fun)  # as below
+        self.loss_ = loss_type(opt_res.fun)  # as below
         if not np.isfinite(self.loss_):
             # scikit-learn returns here too (its weights stay finite)
             self._warn_loss_not_finite()
@@ -549,7 +554,8 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             lr *= rate / float(self.learning_rate_init)
         return lr
 
-    def _fit_stochastic(self, X, y, sample_weight, incremental, n_threads, validation=None):
+    def _fit_stochastic(self, X, y, sample_weight, incremental, n_threads, validation,
+                        loss_type):
         optimizer = getattr(self, "_optimizer", None)
         if not incremental or optimizer is None or not optimizer.fits(
             self.solver, self._params.shape[0], self._params.dtype
@@ -602,7 +608,6 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             self.best_loss_ = np.inf
 
         n_samples = X.shape[0] if train_idx is None else train_idx.shape[0]
-        loss_type = self._loss_scalar(X, y, sample_weight)
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
@@ -1479,11 +1484,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         )
 
     def _loss_scalar(self, X, y, sample_weight):
-        """np.float32 for float32 X and y without sample weights, as
-        scikit-learn's losses of float32 outputs and targets; else float64."""
-        if X.dtype == np.float32 and y.dtype == np.float32 and sample_weight is None:
-            return np.float32
-        return np.float64
+        """The type of scikit-learn's losses, NumPy's of the outputs (X's
+        dtype), the targets and the weights as scikit-learn checks them:
+        np.float32 when all are float32 (any byte order) or narrower floats;
+        else float64."""
+        dtypes = [X.dtype, y.dtype] + ([] if sample_weight is None else [sample_weight.dtype])
+        return np.float32 if np.result_type(*dtypes) == np.float32 else np.float64
 
     def _validate_input(self, X, y, incremental, reset):
         checked = _fastcheck.plain_fit_data(self, X, y, reset)

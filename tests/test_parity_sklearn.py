@@ -659,18 +659,22 @@ def test_loss_attributes_have_scikit_learns_types(solver, early_stopping, dtype)
 @pytest.mark.parametrize("solver,early_stopping",
                          [("adam", False), ("sgd", True), ("lbfgs", False)])
 @pytest.mark.parametrize("x_dtype,y_dtype,weighted", [
-    (np.float32, np.float32, False), (np.float32, np.float32, True),
-    (np.float32, np.float64, False), (np.float64, np.float32, False),
-    (np.float64, np.float64, False)])
+    (np.float32, np.float32, None), (np.float32, np.float32, np.float64),
+    (np.float32, np.float32, np.float32), (np.float32, ">f4", None),
+    (np.float32, ">f4", ">f4"), (np.float32, np.float16, np.int64),
+    (np.float32, np.float64, None), (np.float64, np.float32, np.float32),
+    (np.float64, np.float64, None)])
 def test_regressor_loss_attributes_have_scikit_learns_types(solver, early_stopping, x_dtype,
                                                             y_dtype, weighted):
-    # a regressor's losses are float32 in scikit-learn for float32 X and y
-    # without sample weights (its loss of float32 outputs and targets):
-    # fastmlp's were float64 throughout
+    # a regressor's losses are float32 in scikit-learn for float32 X, y and
+    # weights (NumPy's type of its loss; a big-endian '>f4' is float32 too,
+    # and weights it checks into float64 make it float64): fastmlp's were
+    # float64 throughout, then for float32 weights and '>f4' targets
     rng = np.random.RandomState(0)
     X = rng.normal(size=(120, 4)).astype(x_dtype)
     y = (2 * X[:, 0] + 1).astype(y_dtype)
-    fit_params = {"sample_weight": np.linspace(0.5, 1.5, 120)} if weighted else {}
+    fit_params = ({} if weighted is None
+                  else {"sample_weight": np.linspace(0.5, 1.5, 120).round().astype(weighted)})
     kinds = []
     for Est in (SkMLPRegressor, MLPRegressor):
         with warnings.catch_warnings():
