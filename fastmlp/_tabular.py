@@ -464,7 +464,11 @@ def _mean_std(Y):
     """Each column's mean and standard deviation, as NumPy's, computed on
     the column over its largest magnitude where that is beyond 1e150 or
     below 1e-150: the squares of |y| > 1e154 overflow (std inf, predictions
-    inf) and those of |y| < 1e-162 underflow (std 0, nothing learnt)."""
+    inf) and those of |y| < 1e-162 underflow (std 0, nothing learnt).  Each
+    column is summed as one contiguous run, whatever Y's memory order (NumPy
+    sums a C-order Y's columns row by row, a 1-D or F-order one pairwise: the
+    same targets gave other bits)."""
+    Y = np.asfortranarray(Y)
     with np.errstate(over="ignore", invalid="ignore"):   # those columns are redone
         mean, std = Y.mean(axis=0), Y.std(axis=0)
     size = np.abs(Y).max(axis=0)
@@ -783,9 +787,9 @@ class _BaseTabularMLP(BaseEstimator):
     def _input_of(self, cols):
         """The network's input for the table's columns ``cols``, in float64:
         the network trains in float32, but predicts in float64 so that a
-        row's prediction does not depend on the rows beside it (float32 GEMM
-        blocking rounds a row differently by its place in the batch, ~1e-7
-        relative)."""
+        row's prediction depends on the rows beside it by float64 rounding at
+        most (~1e-16 relative; a lone row takes GEMV's path): float32 GEMM
+        blocking rounds a row differently by its place in the batch, ~1e-7."""
         spec = self.network_.__dict__.get("_periodic")
         Xt = self.preprocessor_._transform_columns(cols, periodic=spec is None)
         emb = self.network_.__dict__.get("_embedding")
