@@ -1245,7 +1245,20 @@ clip_output : bool, default=True
             y_scale = np.where(std > 0, std, 1.0)
         else:
             y_mean, y_scale = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
-        target = _standardized(Y, y_mean, y_scale).reshape(y.shape)
+        target = _standardized(Y, y_mean, y_scale)
+        if kept is not Y:
+            # never trained on: a sentinel target past float32 overflowed the
+            # networks' cast (NumPy's RuntimeWarning)
+            target[weights == 0] = 0.0
+        largest = np.abs(target).max()
+        if largest > np.finfo(np.float32).max:
+            # only without standardization: the networks would train on inf
+            # and end with a misleading "Training diverged"
+            raise ValueError(
+                f"y has values of magnitude up to {largest:g}, past float32's range, in "
+                "which the networks train. Keep standardize_target=True (the default), "
+                "or scale y.")
+        target = target.reshape(y.shape)
         members = self._fit_members(TabularNetRegressor, pre, Xt, target, None, rng,
                                     _network_weights(weights))
         self._set_fitted(pre, members)

@@ -5,6 +5,7 @@ import doctest
 import inspect
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -220,6 +221,28 @@ def test_regression_target_is_standardized_and_clipped():
     np.testing.assert_array_equal(off.y_mean_, [0.0])
     np.testing.assert_array_equal(off.y_scale_, [1.0])
 
+
+
+
+def test_targets_past_float32_without_standardization_say_so():
+    # the networks train in float32: y of 1e39 became inf there, and the
+    # fit ended with "Training diverged ... Lower learning_rate_init"
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 2))
+    y = 1e39 * (1 + 0.1 * X[:, 0])
+    kw = dict(SMALL, random_state=0, n_ensemble=1)
+    with pytest.raises(ValueError, match="past float32's range.*standardize_target=True"):
+        TabularMLPRegressor(**kw, standardize_target=False).fit(X, y)
+    assert np.isfinite(TabularMLPRegressor(**kw).fit(X, y).predict(X)).all()
+    # a row of weight 0 is never trained on: its sentinel target past float32
+    # is no error, nor NumPy's cast overflow warning
+    w = np.ones(40)
+    w[0] = 0
+    y = X[:, 0].copy()
+    y[0] = 1e300
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TabularMLPRegressor(**kw, standardize_target=False).fit(X, y, sample_weight=w)
 
 
 def test_a_two_column_target_gives_the_same_bits_in_any_memory_order():
