@@ -59,7 +59,7 @@ is on, a 0/1 indicator column records it.  +-inf ranks past every finite
 value, as HistGradientBoosting bins it: fit's statistics read it as the
 column's largest (smallest) finite value, and at transform 'quantile' maps
 it to the top (bottom) level and 'robust' to +-3 after smooth clipping (the
-output dtype's largest value without).
+robust value of that largest (smallest) value without).
 
 Categorical column j: its values are compared as strings (``str(v)``, an
 integral float written as an int).  A flag keeps its meaning across
@@ -707,6 +707,10 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         Median of each numeric column.
     scale_ : ndarray of shape (n_numeric,)
         Scale factor ``s`` of each numeric column.
+    data_min_, data_max_ : ndarray of shape (n_numeric,)
+        Smallest and largest finite value of each numeric column in fit (0
+        for a column with none): without ``smooth_clip``, the robust value of
+        -inf and +inf is theirs.
     quantiles_ : list of ndarray
         With 'quantile' or 'both' scaling, each numeric column's quantiles
         (empty list otherwise).
@@ -836,6 +840,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         n_num = self.numeric_columns_.shape[0]
         self.center_ = np.zeros(n_num)
         self.scale_ = np.zeros(n_num)
+        self.data_min_ = np.zeros(n_num)
+        self.data_max_ = np.zeros(n_num)
         self.quantiles_ = []
         indicators = []
         for k, j in enumerate(self.numeric_columns_):
@@ -855,6 +861,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             xs = np.sort(x)
             q1, med, q3 = sorted_quantiles(xs, ROBUST_LEVELS)
             self.center_[k] = med
+            self.data_min_[k], self.data_max_[k] = xs[0], xs[-1]
             if q3 > q1:
                 self.scale_[k] = _inverse_spread(1.0, q1, q3)
             elif xs[-1] > xs[0]:
@@ -1045,6 +1052,13 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         c, s = self.center_[k], self.scale_[k]
         if s == 0:
             return _zero_but_nan(x)
+        if not self.smooth_clip and hasattr(self, "data_max_"):
+            # +-inf as the largest (smallest) value fit saw, as fit's
+            # statistics read it (a model pickled before data_max_ keeps the
+            # output dtype's largest value, which overflowed the float32
+            # networks: every epoch's loss NaN)
+            x = np.where(x == np.inf, self.data_max_[k],
+                         np.where(x == -np.inf, self.data_min_[k], x))
         with np.errstate(over="ignore", invalid="ignore"):
             z = (x - c) * s
             far = np.isinf(z)
