@@ -48,6 +48,7 @@ from fastmlp._tuning import LBFGS_CHUNK_ROWS
 from fastmlp._sklearn_compat import (
     SKLEARN_CLASSIFIER_CONSTRAINTS,
     SKLEARN_REGRESSOR_CONSTRAINTS,
+    ZERO_WEIGHTS_MESSAGE,
     CallbackSupportMixin,
     Interval,
     StrOptions,
@@ -122,6 +123,11 @@ def _model_weights(sample_weight, dtype, name="sample_weight"):
             "float64 X.")
     return cast
 
+
+# the type of scikit-learn's loss of float32 outputs and targets, a float32
+# scalar times a Python float (its L2 term): np.float32 under NumPy 2's
+# promotion rules, np.float64 under NumPy 1's
+_FLOAT32_LOSS = type(np.float32(1) * 0.5)
 
 # the estimators whose fit or partial_fit is running: id -> (the thread's
 # ident, the call's token)
@@ -418,8 +424,10 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         if sample_weight_val is not None:
             try:
                 # checked in its own dtype, then held to the model's range
-                sample_weight_val = _model_weights(
-                    _check_sample_weight(sample_weight_val, X_val), X.dtype)
+                checked = _check_sample_weight(sample_weight_val, X_val)
+                if not checked.any():   # 1.9 checks this itself; 1.8 divided by 0
+                    raise ValueError(ZERO_WEIGHTS_MESSAGE)
+                sample_weight_val = _model_weights(checked, X.dtype)
             except ValueError as e:
                 # scikit-learn's checks and messages, naming the parameter given
                 raise ValueError(str(e).replace("sample_weight", "sample_weight_val")) from None
@@ -589,7 +597,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             if sample_weight_val is not None and not sample_weight_val.any():
                 # scikit-learn's weighted score raises this after the first
                 # epoch; the validation loss pass would divide by zero first
-                raise ValueError("Sample weights must contain at least one non-zero number.")
+                raise ValueError(ZERO_WEIGHTS_MESSAGE)
         records_loss = X_val is not None and (self._records_validation_loss
                                               or self.scoring == "loss")
         if records_loss and self.validation_loss_curve_ is None:
@@ -1175,8 +1183,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if not weighted.any():
             # scikit-learn's error for the equivalent sample_weight (the
             # engine would divide by their sum)
-            raise ValueError("class_weight gives every sample a weight of 0: Sample weights "
-                             "must contain at least one non-zero number.")
+            raise ValueError("class_weight gives every sample a weight of 0: "
+                             + ZERO_WEIGHTS_MESSAGE)
         # made in float64, so that products a float32 model cannot hold are
         # the range error of sample_weight, not zeros or inf
         return _model_weights(weighted, dtype, "class_weight" if sample_weight is None
@@ -1486,10 +1494,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _loss_scalar(self, X, y, sample_weight):
         """The type of scikit-learn's losses, NumPy's of the outputs (X's
         dtype), the targets and the weights as scikit-learn checks them:
-        np.float32 when all are float32 (any byte order) or narrower floats;
-        else float64."""
+        _FLOAT32_LOSS when all are float32 (any byte order) or narrower
+        floats; else float64."""
         dtypes = [X.dtype, y.dtype] + ([] if sample_weight is None else [sample_weight.dtype])
-        return np.float32 if np.result_type(*dtypes) == np.float32 else np.float64
+        return _FLOAT32_LOSS if np.result_type(*dtypes) == np.float32 else np.float64
 
     def _validate_input(self, X, y, incremental, reset):
         checked = _fastcheck.plain_fit_data(self, X, y, reset)

@@ -40,6 +40,10 @@ except ImportError:  # pragma: no cover - scikit-learn 1.8
         return method
 
 
+# scikit-learn 1.9's _check_sample_weight refuses weights that are all 0
+# with this message; 1.8's does not (its fits then divide by their sum)
+ZERO_WEIGHTS_MESSAGE = "Sample weights must contain at least one non-zero number."
+
 # scikit-learn's own parameter constraints, which fastmlp's estimators extend
 SKLEARN_CLASSIFIER_CONSTRAINTS = _SkMLPClassifier._parameter_constraints
 SKLEARN_REGRESSOR_CONSTRAINTS = _SkMLPRegressor._parameter_constraints
@@ -51,6 +55,7 @@ __all__ = [
     "InvalidParameterError",
     "SKLEARN_CLASSIFIER_CONSTRAINTS",
     "SKLEARN_REGRESSOR_CONSTRAINTS",
+    "ZERO_WEIGHTS_MESSAGE",
     "StrOptions",
     "_check_feature_names_in",
     "_check_optimize_result",

@@ -41,7 +41,8 @@ from sklearn.utils.validation import (check_consistent_length, check_is_fitted, 
 
 from fastmlp import _engine, _label
 from fastmlp._fitted_network import NOT_FIT_STATE
-from fastmlp._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
+from fastmlp._sklearn_compat import (ZERO_WEIGHTS_MESSAGE, Interval, StrOptions,
+                                     _check_sample_weight, _fit_context)
 from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
                                       embed_codes, embedding_col, embedding_init,
                                       network_input,
@@ -431,7 +432,10 @@ def _row_weights(sample_weight, X):
     'infinity' and 1e-46 all zeros); None stays None."""
     if sample_weight is None:
         return None
-    return _check_sample_weight(sample_weight, X, dtype=np.float64)
+    weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    if not weights.any():   # 1.9 checks this itself; with 1.8 no row was kept
+        raise ValueError(ZERO_WEIGHTS_MESSAGE)
+    return weights
 
 
 def _in_weight_range(weights):
@@ -1037,8 +1041,8 @@ class_weight : dict, 'balanced' or None, default=None
         per_row = _label.class_weights(self.class_weight, classes, y)[of_row]
         product = per_row if sample_weight is None else sample_weight * per_row
         if not product.any():
-            raise ValueError("class_weight gives every sample a weight of 0: Sample weights "
-                             "must contain at least one non-zero number.")
+            raise ValueError("class_weight gives every sample a weight of 0: "
+                             + ZERO_WEIGHTS_MESSAGE)
         if _in_weight_range(per_row) and _in_weight_range(product) and (
                 sample_weight is None or _in_weight_range(sample_weight)):
             # the product of the float32 factors, as before weights were checked
