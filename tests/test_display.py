@@ -15,6 +15,8 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError  # noqa: E402
 
 from fastmlp import LossCurveDisplay, MLPClassifier, MLPRegressor  # noqa: E402
 
+import _checkout
+
 
 @pytest.fixture(autouse=True)
 def _close_figures():
@@ -189,7 +191,7 @@ def test_import_does_not_import_matplotlib():
         "import sys, fastmlp, fastmlp._display; "
         "sys.exit('matplotlib' in sys.modules)"
     )
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], cwd=_checkout.cwd()).returncode == 0
 
 
 def test_an_lbfgs_refit_of_an_adam_model_has_no_curve_to_draw():

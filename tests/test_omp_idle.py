@@ -12,6 +12,8 @@ import pytest
 from fastmlp._omp_idle import IDLE_SPIN
 from fastmlp._openmp import OPENMP_ENABLED
 
+import _checkout
+
 pytestmark = pytest.mark.skipif(not OPENMP_ENABLED, reason="a build without OpenMP")
 
 # Records the environment at the moment fastmlp's first compiled OpenMP
@@ -38,7 +40,7 @@ print(json.dumps({"at_load": seen, "after": after, "set": _omp_idle.start_runtim
 def _run(**env):
     base = {k: v for k, v in os.environ.items()
             if k not in ("GOMP_SPINCOUNT", "KMP_BLOCKTIME", "OMP_WAIT_POLICY")}
-    out = subprocess.run([sys.executable, "-c", _PROBE], env={**base, **env},
+    out = subprocess.run([sys.executable, "-c", _PROBE], env={**base, **env}, cwd=_checkout.cwd(),
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -84,7 +86,7 @@ from fastmlp._config import get_config
 print(json.dumps(get_config()["openmp_idle"]))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
+                         timeout=120, cwd=_checkout.cwd())
     assert out.returncode == 0, out.stderr
     line = json.loads(out.stdout.strip().splitlines()[-1])
     if line is None:

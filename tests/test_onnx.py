@@ -25,6 +25,8 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier  # noqa: E40
 
 from fastmlp import MLPClassifier, MLPRegressor, to_onnx  # noqa: E402
 
+import _checkout
+
 SK_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 EXTRA_ACTIVATIONS = ("leaky_relu", "elu", "gelu", "silu", "softplus")
 TASKS = (
@@ -357,7 +359,8 @@ def test_import_fastmlp_does_not_need_onnx():
         "    print('needs onnx')\n"
     )
     result = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True,
+        cwd=_checkout.cwd()
     )
     assert result.stdout.strip() == "needs onnx"
 

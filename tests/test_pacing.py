@@ -20,6 +20,8 @@ import pytest
 from fastmlp import _engine, _pacing
 from fastmlp._tuning import DEFAULTS
 
+import _checkout
+
 TEAM, SOLO = 2, 1
 
 
@@ -248,7 +250,7 @@ def test_eight_threads_on_two_cores_degrade_rather_than_collapse():
     process).  Unpaced, the batch-1 fit's spin barrier made this a collapse
     (each meeting waits for threads without a core)."""
     env = dict(os.environ, OMP_NUM_THREADS="8")
-    res = subprocess.run([sys.executable, "-c", _OVERSUBSCRIBED], env=env,
+    res = subprocess.run([sys.executable, "-c", _OVERSUBSCRIBED], env=env, cwd=_checkout.cwd(),
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     out = json.loads(res.stdout)
@@ -269,8 +271,8 @@ def test_fastmlp_pace_in_the_environment_sets_the_default(value, on):
             "fastmlp.show_config(file=out); "
             "print(_tuning.DEFAULTS['pace'], [l for l in out.getvalue().splitlines() "
             "if 'pacer' in l][0])")
-    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, timeout=120)
+    res = subprocess.run([sys.executable, "-c", code], env=env, cwd=_checkout.cwd(),
+                         capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     default, line = res.stdout.strip().split(" ", 1)
     assert default == str(on)

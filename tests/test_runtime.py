@@ -14,6 +14,8 @@ from threadpoolctl import threadpool_limits
 
 from fastmlp import MLPClassifier, MLPRegressor
 
+import _checkout
+
 
 def _data(n=600, n_features=20, seed=0):
     rng = np.random.RandomState(seed)
@@ -49,7 +51,8 @@ def test_ctrl_c_stops_fit_quickly_and_leaves_a_usable_model(tmp_path, hidden, ba
         print("accuracy", clf.score(X, y), flush=True)
         """
     ).replace("HIDDEN", hidden).replace("BATCH", batch_size)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=_checkout.cwd(),
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     time.sleep(2.0)
@@ -133,7 +136,8 @@ def test_same_random_state_same_weights_for_each_thread_count(require_threads):
 def test_omp_num_threads_is_respected():
     code = "from fastmlp._openmp import effective_n_threads; print(effective_n_threads())"
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=_checkout.cwd(),
+                         capture_output=True, text=True)
     assert out.stdout.strip() == "1", out.stderr
     with threadpool_limits(limits=1, user_api="openmp"):
         from fastmlp._openmp import effective_n_threads

@@ -11,6 +11,8 @@ import textwrap
 
 import pytest
 
+import _checkout
+
 _FITTED = """
 import pickle, warnings
 import numpy as np
@@ -28,7 +30,8 @@ def _run(body):
     """Run _FITTED + body in a fresh interpreter; (returncode, stdout, stderr)."""
     code = _FITTED + textwrap.dedent(body)
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        cwd=_checkout.cwd()
     )
     return proc.returncode, proc.stdout, proc.stderr
 
