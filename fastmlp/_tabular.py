@@ -26,7 +26,6 @@ table, side by side in threads, each on a fixed share of the OpenMP threads
 """
 import threading
 import warnings
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from numbers import Integral, Real
 
 import numpy as np
@@ -371,37 +370,53 @@ def _train_side_by_side(fit_one, plans, n_threads, stop=None):
     of members only, never on which members happened to overlap, so a fit
     stays deterministic for a thread count.  scikit-learn's configuration
     (per thread) is passed on.  The first failure (or a KeyboardInterrupt
-    here) sets ``stop``, a threading.Event that ends the running members
-    within their epoch (``_engine.stopping_on``: signals reach only this
-    thread), and is raised once they have stopped; later rounds do not
-    start."""
+    here, wherever it lands) sets ``stop``, a threading.Event that ends the
+    running members within their epoch (``_engine.stopping_on``: signals
+    reach only this thread), and is raised once they have stopped; later
+    rounds do not start.  A member whose thread cannot start (interpreter
+    shutdown: a fit from an atexit handler, or from a thread left running
+    at exit) trains here, on the same pinned threads, so the same bits."""
     size = min(len(plans), n_threads)
     if size < 2:
         return [fit_one(plan) for plan in plans]
-    rounds = [plans[i:i + size] for i in range(0, len(plans), size)]
     config = get_config()
-
-    def pinned(plan, each):
-        with config_context(**config), _engine.pinned_threads(each), \
-                _engine.stopping_on(stop):
-            return fit_one(plan)
-
     fitted = []
-    with ThreadPoolExecutor(size, thread_name_prefix="fastmlp-member") as pool:
-        for group in rounds:
-            each = n_threads // len(group)
-            futures = [pool.submit(pinned, plan, each) for plan in group]
+    for first in range(0, len(plans), size):
+        group = plans[first:first + size]
+        each = n_threads // len(group)
+        out, failed, threads = [None] * len(group), [], []
+
+        def member(k, plan, each=each, out=out, failed=failed):
             try:
-                # whichever member fails first, without waiting for the rest
-                wait(futures, return_when=FIRST_EXCEPTION)
-                for future in futures:
-                    if future.done() and future.exception() is not None:
-                        future.result()  # raises it
-                fitted += [future.result() for future in futures]
-            except BaseException:
+                with config_context(**config), _engine.pinned_threads(each), \
+                        _engine.stopping_on(stop):
+                    out[k] = fit_one(plan)
+            except BaseException as e:
+                failed.append(e)   # the first to fail is raised
                 if stop is not None:
                     stop.set()
-                raise
+
+        try:
+            for k, plan in enumerate(group):
+                thread = threading.Thread(target=member, args=(k, plan),
+                                          name=f"fastmlp-member-{first + k}")
+                try:
+                    thread.start()
+                except RuntimeError:   # "can't start new thread", at shutdown
+                    member(k, plan)
+                    continue
+                threads.append(thread)
+            for thread in threads:
+                thread.join()
+        except BaseException:
+            if stop is not None:
+                stop.set()
+            for thread in threads:   # they end within their epoch
+                thread.join()
+            raise
+        if failed:
+            raise failed[0]
+        fitted += out
     return fitted
 
 

@@ -2,6 +2,9 @@
 without an ensemble, the averaged prediction against the members' own, and
 a failed fit leaving the fitted estimator as it was."""
 import pickle
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -11,6 +14,7 @@ from sklearn import config_context, get_config
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
+import _checkout
 from _tabular_helpers import expected_failed_checks
 from fastmlp import TabularMLPClassifier, TabularMLPRegressor, _engine, _tabular
 from fastmlp._openmp import effective_n_threads
@@ -337,23 +341,99 @@ def test_ctrl_c_stops_members_trained_one_after_the_other(cls):
     np.testing.assert_array_equal(est.predict(df), expected)
 
 
+
+def test_a_ctrl_c_as_the_members_start_stops_the_started_ones(monkeypatch):
+    # a Ctrl-C between one member's start and the next's was raised outside
+    # the code that sets stop: the pool's exit then waited for the started
+    # member to train all of max_iter (1.0 s of 2.1 here; minutes at scale)
+    df, signal = _table(240)
+    y = _target(TabularMLPRegressor, signal)
+    real_start, started = threading.Thread.start, []
+
+    def start(self):
+        if self.name.startswith("fastmlp-member") and started:
+            raise KeyboardInterrupt   # as the second member starts
+        started.append(self)
+        return real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    made, original = [], TabularMLPRegressor._make_network
+
+    def make(self, *args, **kwargs):
+        made.append(original(self, *args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(TabularMLPRegressor, "_make_network", make)
+    with _engine.pinned_threads(2), pytest.raises(KeyboardInterrupt):
+        TabularMLPRegressor(**dict(SMALL, max_iter=2000), n_ensemble=2,
+                            random_state=0).fit(df, y)
+    assert len(started) == 1 and not started[0].is_alive()   # joined before the raise
+    assert 0 < made[0].n_iter_ < 2000
+
+
+def test_members_whose_threads_cannot_start_train_here_to_the_same_bits(monkeypatch):
+    # at interpreter shutdown (a fit from an atexit handler, or in a thread
+    # left running at exit) no thread starts: the fit failed ("cannot
+    # schedule new futures after interpreter shutdown") on 2 threads only
+    df, signal = _table(160)
+    y = _target(TabularMLPClassifier, signal)
+    kw = dict(SMALL, n_ensemble=3, random_state=0)
+    with _engine.pinned_threads(2):
+        expected = TabularMLPClassifier(**kw).fit(df, y).predict_proba(df)
+    real_start = threading.Thread.start
+
+    def start(self):
+        if self.name.startswith("fastmlp-member"):
+            raise RuntimeError("can't create new thread at interpreter shutdown")
+        return real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    with _engine.pinned_threads(2):
+        got = TabularMLPClassifier(**kw).fit(df, y).predict_proba(df)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_a_fit_from_an_atexit_handler_trains():
+    code = textwrap.dedent("""
+        import atexit
+        import numpy as np
+        from fastmlp import TabularMLPClassifier, _engine
+
+        def fit():
+            rng = np.random.RandomState(0)
+            X = rng.normal(size=(200, 3))
+            with _engine.pinned_threads(2):
+                est = TabularMLPClassifier(hidden_layer_sizes=(8,), max_iter=3, min_steps=0,
+                                           random_state=0).fit(X, X[:, 0] > 0)
+            print("fitted", est.score(X, X[:, 0] > 0) > 0.5, flush=True)
+
+        atexit.register(fit)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, cwd=_checkout.cwd())
+    assert out.returncode == 0 and out.stdout.strip() == "fitted True", out.stderr[-2000:]
+
+
 def test_members_stop_when_the_main_thread_is_interrupted_twice(monkeypatch):
     # a second Ctrl-C while the members finished their epoch ended the fit
     # and then took the stop callback off the members, which trained on to
     # max_iter in the background on both cores
     df, signal = _table(240)
     y = _target(TabularMLPRegressor, signal)
-    real_wait = _tabular.wait
+    real_join, presses = threading.Thread.join, []
 
-    def first_press(futures, return_when):
-        real_wait(futures, timeout=0.05)
-        raise KeyboardInterrupt
+    def pressed(self, timeout=None):
+        # the main thread's joins of the members: a first Ctrl-C while it
+        # waits, a second as it waits for them to end their epoch
+        if (self.name.startswith("fastmlp-member") and len(presses) < 2
+                and threading.current_thread() is threading.main_thread()):
+            if not presses:
+                real_join(self, 0.05)
+            presses.append(1)
+            raise KeyboardInterrupt
+        return real_join(self, timeout)
 
-    def second_press(self, wait=True, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(_tabular, "wait", first_press)
-    monkeypatch.setattr(_tabular.ThreadPoolExecutor, "shutdown", second_press)
+    monkeypatch.setattr(threading.Thread, "join", pressed)
     made, original = [], TabularMLPRegressor._make_network
 
     def make(self, *args, **kwargs):
