@@ -725,9 +725,11 @@ def load_csv_data(path, target, task, tabular=False):
         )
 
     tabular = tabular or _has_categories_or_gaps(rows, features)
+    dated = []
     if tabular:
-        from fastmlp._cli_tabular import parse_table
+        from fastmlp._cli_tabular import parse_table, read_dates
         X = parse_table(rows, features)
+        dated = read_dates(*X)
     else:
         X = _parse_features(path, header, rows, lines, features)
     cells = [row[t].strip() for row in rows]
@@ -751,6 +753,11 @@ def load_csv_data(path, target, task, tabular=False):
                                                                 else "")
         description += (f"; {len(skipped)} line{'s' if len(skipped) > 1 else ''} of empty "
                         f"cells left out (line {shown})")
+    if dated:
+        names = ", ".join(repr(header[features[j]]) for j in dated[:5]) + (
+            ", ..." if len(dated) > 5 else "")
+        description += (f"; {len(dated)} column{'s' if len(dated) > 1 else ''} of dates read "
+                        f"as days since 1970-01-01 ({names})")
     if blank and len(features) < len(header) - 1:
         description += (f"; {len(blank)} column{'s' if len(blank) > 1 else ''} without a "
                         "name or a value left out")
