@@ -389,6 +389,24 @@ def test_csv_tabular_reads_iso_dates_as_days(tmp_path, capsys):
     assert r2 > 0.8, out
 
 
+
+def test_csv_regression_below_zero_points_at_the_target_scale(tmp_path, capsys):
+    # the drop-in (as scikit-learn's) trains on the target as it is: a file
+    # whose target is ~5000 +- 800 scored R^2 -39 with "raise --max-iter"
+    # as the only hint; --tabular, which standardizes it, scores 0.99
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 3))
+    y = 5000 + 800 * X[:, 0] + rng.normal(size=300)
+    path = write_csv(tmp_path / "big.csv", ["a", "b", "c", "y"],
+                     [[f"{v:.5f}" for v in row] for row in np.c_[X, y]])
+    assert main(["--csv", path, "--target", "y", "--cv", "2"]) == 0
+    captured = capsys.readouterr()
+    score = float(re.search(r"cross-validated R\u00b2: (-?[0-9.]+)", captured.out).group(1))
+    assert score < 0
+    assert ("R\u00b2 below 0" in captured.err and "standard deviation 804" in captured.err
+            and "--tabular standardizes it" in captured.err)
+
+
 def test_tabular_needs_csv(capsys):
     assert main(["--tabular"]) == 2
     assert "--tabular needs --csv" in capsys.readouterr().err
