@@ -104,18 +104,21 @@ def test_an_ensemble_stops_within_its_members_epoch(monkeypatch):
     # epoch of each taking far longer than the wait
     import pandas as pd
 
-    from fastmlp import _tabular
-
     rng = np.random.RandomState(0)
     df = pd.DataFrame(rng.normal(size=(120_000, 4)), columns=list("abcd"))
     y = df["a"].to_numpy() + rng.normal(scale=0.1, size=120_000)
-    real_wait = _tabular.wait
+    real_join, pressed = threading.Thread.join, []
 
-    def interrupted_wait(futures, return_when):
-        real_wait(futures, timeout=0.3)
-        raise KeyboardInterrupt
+    def interrupted_join(self, timeout=None):
+        # the main thread's first wait for a member: Ctrl-C 0.3 s into it
+        if (self.name.startswith("fastmlp-member") and not pressed
+                and threading.current_thread() is threading.main_thread()):
+            pressed.append(1)
+            real_join(self, 0.3)
+            raise KeyboardInterrupt
+        return real_join(self, timeout)
 
-    monkeypatch.setattr(_tabular, "wait", interrupted_wait)
+    monkeypatch.setattr(threading.Thread, "join", interrupted_join)
     est = TabularMLPRegressor(n_ensemble=2, max_iter=1, min_steps=1, batch_size=1,
                               hidden_layer_sizes=(1024, 1024), random_state=0)
     t0 = time.perf_counter()
