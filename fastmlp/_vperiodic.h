@@ -36,9 +36,21 @@ FASTMLP_CLONES void fastmlp_periodic_fwd_##SUF(                                 
     ptrdiff_t P = n_num * K, w = d > 0 ? d : K, tail = p - n_num * w;             \
     T sbuf[FASTMLP_PERIODIC_ROW_CHUNK], cbuf[FASTMLP_PERIODIC_CHUNK];               \
     T zbuf[FASTMLP_PERIODIC_ROW_CHUNK];                                           \
+    /* |theta| <= max|f| max|z| + max|ph|: a row past FASTMLP_SINCOS_NEAR         \
+     * has its values past it redone by libm (_vtrig.h), after the loops,         \
+     * which stay as they are */                                                  \
+    T fmax = 0, pmax = 0;                                                         \
+    for (ptrdiff_t c = 0; c < P; c++) {                                           \
+        fmax = fastmlp_far_##SUF(fmax, f[c]);                                     \
+        pmax = fastmlp_far_##SUF(pmax, ph[c]);                                    \
+    }                                                                             \
     for (ptrdiff_t i = r0; i < r1; i++) {                                         \
         const T* x = X + i * p;                                                   \
         T* e = Xe + i * p;                                                        \
+        T zmax = 0;                                                               \
+        for (ptrdiff_t k = 0; k < n_num; k++)                                     \
+            zmax = fastmlp_far_##SUF(zmax, x[k]);                                 \
+        int far = zmax * fmax + pmax > FASTMLP_SINCOS_NEAR_##SUF;                 \
         if (e != x)                                                               \
             memcpy(e, x, (size_t) tail * sizeof(T));                              \
         /* d = 0: pair c = k K + q's cosine is column tail + c, contiguous;   \
@@ -54,17 +66,15 @@ FASTMLP_CLONES void fastmlp_periodic_fwd_##SUF(                                 
             T* ck = e + tail + c0;                                                \
             const T* fk = f + c0;                                                 \
             const T* pk = ph + c0;                                                \
-            T far = 0;                                                            \
-            FASTMLP_PRAGMA(omp simd reduction(max:far))                           \
+            FASTMLP_PRAGMA(omp simd)                                              \
             for (ptrdiff_t c = 0; c < n; c++) {                                   \
-                T sv, cv, th = fk[c] * zbuf[c] + pk[c];                           \
-                fastmlp_sincos1_##SUF(th, &sv, &cv);                              \
-                far = fastmlp_far_##SUF(far, th);                                 \
+                T sv, cv;                                                         \
+                fastmlp_sincos1_##SUF(fk[c] * zbuf[c] + pk[c], &sv, &cv);         \
                 sk[c] = sv;                                                       \
                 ck[c] = cv;                                                       \
             }                                                                     \
-            for (ptrdiff_t c = 0; far > FASTMLP_SINCOS_NEAR_##SUF && c < n; c++)  \
-                fastmlp_sincos_far_##SUF(fk[c] * zbuf[c] + pk[c], &sk[c], &ck[c]); \
+            for (ptrdiff_t c = 0; far && c < n; c++)                              \
+                fastmlp_sincos_far_##SUF(fk[c] * zbuf[c] + pk[c], &sk[c], &ck[c]);\
         }                                                                         \
         for (ptrdiff_t k = 0; d > 0 && k < n_num; k++) {                          \
             T z = x[k];                                                           \
@@ -81,16 +91,14 @@ FASTMLP_CLONES void fastmlp_periodic_fwd_##SUF(                                 
                 T* ck = C != NULL ? C + i * P + c0 : cbuf;                        \
                 const T* fk = f + c0;                                             \
                 const T* pk = ph + c0;                                            \
-                T far = 0;                                                        \
-                FASTMLP_PRAGMA(omp simd reduction(max:far))                       \
+                FASTMLP_PRAGMA(omp simd)                                          \
                 for (ptrdiff_t q = 0; q < n; q++) {                               \
-                    T sv, cv, th = fk[q] * z + pk[q];                             \
-                    fastmlp_sincos1_##SUF(th, &sv, &cv);                          \
-                    far = fastmlp_far_##SUF(far, th);                             \
+                    T sv, cv;                                                     \
+                    fastmlp_sincos1_##SUF(fk[q] * z + pk[q], &sv, &cv);           \
                     sk[q] = sv;                                                   \
                     ck[q] = cv;                                                   \
                 }                                                                 \
-                for (ptrdiff_t q = 0; far > FASTMLP_SINCOS_NEAR_##SUF && q < n; q++) \
+                for (ptrdiff_t q = 0; far && q < n; q++)                          \
                     fastmlp_sincos_far_##SUF(fk[q] * z + pk[q], &sk[q], &ck[q]);  \
                 /* one output at a time, in a register (A's column j is      \
                  * strided by d) */                                            \

@@ -15,12 +15,13 @@
  * |x| up to about 1e5 (float) or 1e6 (double); past that the reduction
  * loses bits, and past |x| 2/pi ~ 2**22 (float) or 2**51 (double) the
  * rounding trick loses n itself and the results leave [-1, 1] (cos(1e10f)
- * was 2e20).  So a loop over these functions also takes the largest |x|
- * (fastmlp_far_f / _d, a max reduction that keeps it vectorized) and, when it
- * is past FASTMLP_SINCOS_NEAR, redoes those values with libm's sin and cos
- * (fastmlp_sincos_far_*): only inputs that the tabular preprocessing
- * never makes reach them (robust scaling without its clip).  inf and NaN
- * give NaN.  Accuracy against NumPy: tests/test_periodic.py. */
+ * was 2e20).  So the periodic layer's loops (_vperiodic.h) bound each
+ * row's |x| by its largest |frequency| |z| + |phase| (fastmlp_far_*), and
+ * for a row whose bound is past FASTMLP_SINCOS_NEAR redo the values past
+ * it with libm's sin and cos (fastmlp_sincos_far_*) after their vector
+ * loops, which stay as they were: only inputs that the tabular
+ * preprocessing never makes reach them (robust scaling without its clip).
+ * inf and NaN give NaN.  Accuracy against NumPy: tests/test_periodic.py. */
 #ifndef FASTMLP_VTRIG_H
 #define FASTMLP_VTRIG_H
 #include <math.h>
