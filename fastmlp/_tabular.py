@@ -379,40 +379,46 @@ def _train_side_by_side(fit_one, plans, n_threads, stop=None):
     size = min(len(plans), n_threads)
     if size < 2:
         return [fit_one(plan) for plan in plans]
+    stop = threading.Event() if stop is None else stop
     config = get_config()
     fitted = []
     for first in range(0, len(plans), size):
         group = plans[first:first + size]
         each = n_threads // len(group)
-        out, failed, threads = [None] * len(group), [], []
+        out, failed = [None] * len(group), []
+        began = [threading.Event() for _ in group]
 
-        def member(k, plan, each=each, out=out, failed=failed):
+        def member(k, plan, each=each, out=out, failed=failed, began=began):
+            began[k].set()
             try:
+                if stop.is_set():   # the fit ends: a thread that began late
+                    return
                 with config_context(**config), _engine.pinned_threads(each), \
                         _engine.stopping_on(stop):
                     out[k] = fit_one(plan)
             except BaseException as e:
                 failed.append(e)   # the first to fail is raised
-                if stop is not None:
-                    stop.set()
+                stop.set()
 
+        threads = []   # (k, thread): listed before its start, which Ctrl-C may cut short
         try:
             for k, plan in enumerate(group):
-                thread = threading.Thread(target=member, args=(k, plan),
-                                          name=f"fastmlp-member-{first + k}")
+                threads.append((k, threading.Thread(target=member, args=(k, plan),
+                                                    name=f"fastmlp-member-{first + k}")))
                 try:
-                    thread.start()
+                    threads[-1][1].start()
                 except RuntimeError:   # "can't start new thread", at shutdown
+                    threads.pop()
                     member(k, plan)
-                    continue
-                threads.append(thread)
-            for thread in threads:
+            for _, thread in threads:
                 thread.join()
         except BaseException:
-            if stop is not None:
-                stop.set()
-            for thread in threads:   # they end within their epoch
-                thread.join()
+            stop.set()
+            # the members that began end within their epoch; one whose
+            # thread begins after this sees stop and returns at once
+            for k, thread in threads:
+                if began[k].is_set():
+                    thread.join()
             raise
         if failed:
             raise failed[0]
