@@ -708,9 +708,10 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     scale_ : ndarray of shape (n_numeric,)
         Scale factor ``s`` of each numeric column.
     data_min_, data_max_ : ndarray of shape (n_numeric,)
-        Smallest and largest finite value of each numeric column in fit (0
-        for a column with none): without ``smooth_clip``, the robust value of
-        -inf and +inf is theirs.
+        Smallest and largest value of each numeric column in fit, as fit's
+        statistics read them: +-inf as the largest (smallest) finite value,
+        +-1 in a column with no finite value, 0 in one with no value at all.
+        Without ``smooth_clip``, the robust value of -inf and +inf is theirs.
     quantiles_ : list of ndarray
         With 'quantile' or 'both' scaling, each numeric column's quantiles
         (empty list otherwise).
