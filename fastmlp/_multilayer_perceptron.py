@@ -333,15 +333,19 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             # before any row indexing (the early-stopping split), which reads
             # X's index arrays unchecked (_engine.check_csc)
             _engine.check_csc(X)
+        checked_weights = None if sample_weight is None else \
+            _check_sample_weight(sample_weight, X)
+        # the type of scikit-learn's loss, NumPy's of its operands: X as
+        # given, the weights as it checks them, and a continued model's
+        # (whose X is cast to it below, where scikit-learn's is not)
+        loss_type = self._loss_scalar(
+            [X.dtype, y.dtype] + ([] if first_pass else [self._packed().dtype])
+            + ([] if checked_weights is None else [checked_weights.dtype]))
         if not first_pass:
             # continue in the model's dtype
             X = X.astype(self._packed().dtype, copy=False)
-        checked_weights = sample_weight
-        if sample_weight is not None:
-            checked_weights = _check_sample_weight(sample_weight, X)
+        if checked_weights is not None:
             sample_weight = _model_weights(checked_weights, X.dtype)
-        # the type of scikit-learn's loss: of the weights as it checks them
-        loss_type = self._loss_scalar(X, y, checked_weights)
         sample_weight = self._apply_class_weight(y, sample_weight, X.dtype, incremental)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
@@ -789,10 +793,10 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         if early_stopping:
             params[:] = self._best_params
 
-    def _loss_scalar(self, X, y, sample_weight):
-        """The type of loss_, loss_curve_'s items and best_loss_:
-        scikit-learn's, np.float64 (its losses mix in float64 targets or
-        weights) unless a subclass says otherwise."""
+    def _loss_scalar(self, dtypes):
+        """The type of loss_, loss_curve_'s items and best_loss_ for
+        operands of ``dtypes``: scikit-learn's, np.float64 (its losses mix
+        in float64 targets or weights) unless a subclass says otherwise."""
         return np.float64
 
     def _history(self):
@@ -1491,12 +1495,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             X, y, sample_weight=sample_weight, score_function=r2_score
         )
 
-    def _loss_scalar(self, X, y, sample_weight):
-        """The type of scikit-learn's losses, NumPy's of the outputs (X's
-        dtype), the targets and the weights as scikit-learn checks them:
-        _FLOAT32_LOSS when all are float32 (any byte order) or narrower
-        floats; else float64."""
-        dtypes = [X.dtype, y.dtype] + ([] if sample_weight is None else [sample_weight.dtype])
+    def _loss_scalar(self, dtypes):
+        """The type of scikit-learn's losses, NumPy's of their operands'
+        ``dtypes`` (_fit's): _FLOAT32_LOSS when all are float32 (any byte
+        order) or narrower floats; else float64."""
         return _FLOAT32_LOSS if np.result_type(*dtypes) == np.float32 else np.float64
 
     def _validate_input(self, X, y, incremental, reset):

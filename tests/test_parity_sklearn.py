@@ -690,6 +690,30 @@ def test_regressor_loss_attributes_have_scikit_learns_types(solver, early_stoppi
     assert kinds[1] == kinds[0]
 
 
+
+@pytest.mark.parametrize("first, then", [(np.float32, np.float64), (np.float64, np.float32),
+                                         (np.float32, ">f4")])
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_a_continued_regressor_loss_has_scikit_learns_type(first, then, how):
+    # the type follows X as given and the model's dtype, as scikit-learn's
+    # loss of its float64 activations: a float32 model continued with
+    # float64 X gave float32 (its X cast to the model's dtype first)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    y = X[:, 0].astype(np.float32)
+    kinds = []
+    for Est in (SkMLPRegressor, MLPRegressor):
+        est = Est(hidden_layer_sizes=(3,), max_iter=2, random_state=0,
+                  warm_start=how == "warm_start")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            train = est.partial_fit if how == "partial_fit" else est.fit
+            train(X.astype(first), y)
+            train(X.astype(then), y)
+        kinds.append((type(est.loss_), type(est.loss_curve_[-1]), type(est.best_loss_)))
+    assert kinds[1] == kinds[0]
+
+
 @pytest.mark.parametrize("out_activation", ["identity", "logistic", "tanh", "relu"])
 def test_out_activation_set_after_fit_predicts_as_scikit_learn(out_activation):
     # a Q&A trick to bound a regressor's output: out_activation_ set after
