@@ -153,7 +153,7 @@ def build_parser():
             "print the cross-validated score on that file of a StandardScaler + "
             "fastmlp MLP pipeline (numeric files), or of fastmlp's tabular "
             "estimator beside HistGradientBoosting (--tabular, and files with "
-            "categorical, missing or infinite values)."
+            "categorical, date, missing or infinite values)."
         ),
     )
     data = parser.add_argument_group("CSV mode")
@@ -780,9 +780,10 @@ def run_csv(args):
     if tabular and not asked:
         if args.solver is not None:
             raise CLIError(
-                f"{args.csv} has categorical, missing or infinite values, which the tabular "
-                "estimators take; --solver does not apply to them (AdamW is their recipe)")
-        print(f"{PROG}: note: {args.csv} has categorical, missing or infinite values: "
+                f"{args.csv} has categorical, date, missing or infinite values, which the "
+                "tabular estimators take; --solver does not apply to them (AdamW is their "
+                "recipe)")
+        print(f"{PROG}: note: {args.csv} has categorical, date, missing or infinite values: "
               "cross-validating the tabular estimators (as with --tabular)", file=sys.stderr)
     n_samples = y.shape[0]
     if n_samples < n_folds:

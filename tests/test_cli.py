@@ -222,7 +222,8 @@ def test_a_category_a_gap_or_infinity_takes_the_tabular_estimators(tmp_path, cap
     assert "HistGradientBoosting: accuracy" in captured.out
     # --solver belongs to the drop-in: said, not ignored
     rc = main(["--csv", path, "--target", "y", "--cv", "2", "--solver", "sgd"])
-    assert_one_line_error(rc, capsys.readouterr().err, "categorical, missing or infinite values",
+    assert_one_line_error(rc, capsys.readouterr().err,
+                          "categorical, date, missing or infinite values",
                           "--solver does not apply")
 
 
