@@ -342,6 +342,22 @@ def test_ctrl_c_stops_members_trained_one_after_the_other(cls):
 
 
 
+def _interrupted_pair_fit(monkeypatch, df, y):
+    """The members made by a two-member fit of up to 2,000 epochs on 2
+    threads that a patched Ctrl-C interrupts (KeyboardInterrupt expected)."""
+    made, original = [], TabularMLPRegressor._make_network
+
+    def make(self, *args, **kwargs):
+        made.append(original(self, *args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(TabularMLPRegressor, "_make_network", make)
+    with _engine.pinned_threads(2), pytest.raises(KeyboardInterrupt):
+        TabularMLPRegressor(**dict(SMALL, max_iter=2000), n_ensemble=2,
+                            random_state=0).fit(df, y)
+    return made
+
+
 def test_a_ctrl_c_as_the_members_start_stops_the_started_ones(monkeypatch):
     # a Ctrl-C between one member's start and the next's was raised outside
     # the code that sets stop: the pool's exit then waited for the started
@@ -357,16 +373,7 @@ def test_a_ctrl_c_as_the_members_start_stops_the_started_ones(monkeypatch):
         return real_start(self)
 
     monkeypatch.setattr(threading.Thread, "start", start)
-    made, original = [], TabularMLPRegressor._make_network
-
-    def make(self, *args, **kwargs):
-        made.append(original(self, *args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(TabularMLPRegressor, "_make_network", make)
-    with _engine.pinned_threads(2), pytest.raises(KeyboardInterrupt):
-        TabularMLPRegressor(**dict(SMALL, max_iter=2000), n_ensemble=2,
-                            random_state=0).fit(df, y)
+    made = _interrupted_pair_fit(monkeypatch, df, y)
     assert len(started) == 1 and not started[0].is_alive()   # joined before the raise
     assert 0 < made[0].n_iter_ < 2000
 
@@ -463,16 +470,7 @@ def test_members_stop_when_the_main_thread_is_interrupted_twice(monkeypatch):
         return real_join(self, timeout)
 
     monkeypatch.setattr(threading.Thread, "join", pressed)
-    made, original = [], TabularMLPRegressor._make_network
-
-    def make(self, *args, **kwargs):
-        made.append(original(self, *args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(TabularMLPRegressor, "_make_network", make)
-    with _engine.pinned_threads(2), pytest.raises(KeyboardInterrupt):
-        TabularMLPRegressor(**dict(SMALL, max_iter=2000), n_ensemble=2,
-                            random_state=0).fit(df, y)
+    made = _interrupted_pair_fit(monkeypatch, df, y)
     for thread in threading.enumerate():
         if thread.name.startswith("fastmlp-member"):
             thread.join(timeout=60)
