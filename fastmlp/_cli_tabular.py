@@ -40,9 +40,11 @@ from sklearn.base import BaseEstimator, clone
 
 HISTGB_MAX_CATEGORIES = 254  # HistGradientBoosting bins a category per value, 255 at most
 
-# an ISO 8601 calendar date, with or without a time of day and a UTC offset
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
-                       r"(Z|[+-]\d{2}(:?\d{2})?)?)?")
+# an ISO 8601 calendar or week date, with or without a time of day and a
+# UTC offset; groups: the time of day, its seconds
+_ISO_DATE = re.compile(r"\d{4}-(?:\d{2}-\d{2}|W\d{2}-\d)"
+                       r"(?:[ T](\d{2}:\d{2}(?::(\d{2})(?:\.\d+)?)?)(?:Z|[+-]\d{2}(?::?\d{2})?)?)?")
+_END_OF_DAY = re.compile(r"24:00(?::00(?:\.0+)?)?")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -75,31 +77,44 @@ def parse_table(rows, columns):
 
 def _days(cell):
     """Days since 1970-01-01 UTC of an ISO 8601 date or time (a time
-    without an offset is UTC), or None when the cell is not one."""
-    if not _ISO_DATE.fullmatch(cell):
+    without an offset is UTC), or None when the cell is not one.  A leap
+    second (23:59:60) and the end of a day (24:00), which Python's datetime
+    refuses, are a second past 23:59:59."""
+    match = _ISO_DATE.fullmatch(cell)
+    if not match:
         return None
+    past = 0.0
+    if match.group(1) and _END_OF_DAY.fullmatch(match.group(1)):
+        cell, past = cell[:match.start(1)] + "23:59:59" + cell[match.end(1):], 1.0
+    elif match.group(2) == "60":
+        cell, past = cell[:match.start(2)] + "59" + cell[match.end(2):], 1.0
     try:
         when = datetime.fromisoformat(cell)
     except ValueError:   # 2024-02-30
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return (when - _EPOCH).total_seconds() / 86400.0
+    return ((when - _EPOCH).total_seconds() + past) / 86400.0
 
 
 def read_dates(X, categorical):
     """The categorical columns of ``parse_table``'s X whose values are all
     ISO 8601 dates or times, made numeric in place (days since 1970-01-01
-    UTC, missing -> NaN); their positions."""
-    dated = []
+    UTC, missing -> NaN): (their positions, [(position, dates, values, the
+    first value that is not one)] of the columns left categorical whose
+    values are at least half dates)."""
+    dated, almost = [], []
     for j in np.flatnonzero(categorical):
         days = [math.nan if v is None else _days(v) for v in X[:, j]]
-        if any(d is None for d in days) or all(math.isnan(d) for d in days):
-            continue
-        X[:, j] = days
-        categorical[j] = False
-        dated.append(int(j))
-    return dated
+        odd = [v for v, d in zip(X[:, j], days) if d is None]
+        n_values = sum(v is not None for v in X[:, j])
+        if not odd and n_values:
+            X[:, j] = days
+            categorical[j] = False
+            dated.append(int(j))
+        elif n_values and 2 * (n_values - len(odd)) >= n_values:
+            almost.append((int(j), n_values - len(odd), n_values, odd[0]))
+    return dated, almost
 
 
 def _histgb(task, categorical, random_state):

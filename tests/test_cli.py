@@ -365,20 +365,29 @@ def test_csv_tabular_reads_iso_dates_as_days(tmp_path, capsys):
     from fastmlp._cli_tabular import parse_table, read_dates
 
     rows = [["2024-03-01", "x", 1], ["1970-01-02 12:00", "y", 0], ["NA", "x", 1],
-            ["1970-01-01T06:00:00+06:00", "y", 0], ["2024-02-29", "x", 1]]
+            ["1970-01-01T06:00:00+06:00", "y", 0], ["2024-02-29", "x", 1],
+            # a leap second and the end of a day (which datetime refuses), a week date
+            ["1970-01-01T23:59:60Z", "x", 0], ["1970-01-01T24:00", "y", 1],
+            ["1970-W01-4", "x", 0]]
     path = write_csv(tmp_path / "dates.csv", ["when", "kind", "y"], rows)
     _, cells, _ = read_csv(path)
     X, categorical = parse_table(cells, [0, 1])
-    assert read_dates(X, categorical) == [0]
+    assert read_dates(X, categorical) == ([0], [])
     np.testing.assert_array_equal(X[:, 0].astype(float),
-                                  [19783.0, 1.5, np.nan, 0.0, 19782.0])
+                                  [19783.0, 1.5, np.nan, 0.0, 19782.0, 1.0, 1.0, 0.0])
     assert categorical.tolist() == [False, True]   # "x" and "y" stay categories
-    # not all dates (or an impossible one): categories, as before
-    for odd in ("2024-02-30", "March 1", "2024-03-01x"):
+    # not all dates (or an impossible one): categories, as before, and said
+    # when at least half the values are dates
+    for odd in ("2024-02-30", "March 1", "2024-03-01x", "1970-01-01T24:30"):
         path = write_csv(tmp_path / "odd.csv", ["when", "y"], [["2024-03-01", 0], [odd, 1]])
         _, cells, _ = read_csv(path)
         X, categorical = parse_table(cells, [0])
-        assert read_dates(X, categorical) == [] and categorical[0]
+        assert read_dates(X, categorical) == ([], [(0, 1, 2, odd)]) and categorical[0]
+    lines = [[f"2024-03-{d:02d}", d % 2] for d in range(1, 29)] + [["soon", 1]]
+    path = write_csv(tmp_path / "almost.csv", ["when", "y"], lines)
+    assert main(["--csv", path, "--target", "y", "--cv", "2", "--max-iter", "5"]) == 0
+    assert ("column 'when' read as categories: 28 of its 29 values are ISO dates, but not "
+            "'soon'") in capsys.readouterr().out
     rng = np.random.RandomState(0)
     days = rng.randint(0, 2000, 300)
     lines = [[str(np.datetime64("2015-01-01") + d), f"{np.sin(d / 200) * 3:.4f}"] for d in days]
@@ -406,6 +415,13 @@ def test_csv_regression_below_zero_points_at_the_target_scale(tmp_path, capsys):
     assert score < 0
     assert ("R\u00b2 below 0" in captured.err and "standard deviation 804" in captured.err
             and "--tabular standardizes it" in captured.err)
+    # noise near unit scale scores below 0 too, and its scale is not why
+    path = write_csv(tmp_path / "noise.csv", ["a", "b", "c", "y"],
+                     [[f"{v:.5f}" for v in row] for row in rng.normal(size=(300, 4))])
+    assert main(["--csv", path, "--target", "y", "--cv", "2"]) == 0
+    captured = capsys.readouterr()
+    assert float(re.search(r"cross-validated R\u00b2: (-?[0-9.]+)", captured.out).group(1)) < 0
+    assert "R\u00b2 below 0" not in captured.err
 
 
 def test_tabular_needs_csv(capsys):
