@@ -113,12 +113,16 @@ def _model_weights(sample_weight, dtype, name="sample_weight"):
     float64)."""
     if sample_weight.dtype == dtype:
         return sample_weight
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         cast = sample_weight.astype(dtype)
-    if not np.isfinite(cast).all() or not cast.any():
+    # weights that were NaN or inf already (a scalar, which scikit-learn's
+    # check does not read) train on, to scikit-learn's non-finite error
+    finite = np.isfinite(sample_weight)
+    given, held = sample_weight[finite], cast[finite]
+    if not np.isfinite(held).all() or (given.any() and not held.any()):
         raise ValueError(
-            f"{name} spans {np.abs(sample_weight[sample_weight != 0]).min():g} to "
-            f"{np.abs(sample_weight).max():g}, beyond {np.dtype(dtype).name}'s range: the "
+            f"{name} spans {np.abs(given[given != 0]).min():g} to "
+            f"{np.abs(given).max():g}, beyond {np.dtype(dtype).name}'s range: the "
             f"model trains in {np.dtype(dtype).name} (that of X). Scale the weights, or fit "
             "float64 X.")
     return cast

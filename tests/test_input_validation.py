@@ -792,6 +792,17 @@ def test_sample_weight_is_checked_in_its_own_dtype(dtype):
                 with pytest.raises(ValueError, match="beyond float32's range: the model "
                                                      "trains in float32"):
                     est.fit(X, y, sample_weight=np.full(40, scale))
+    # a NaN or inf scalar weight (scikit-learn's check reads no scalar): its
+    # non-finite-weights error, as scikit-learn's; a float32 model said
+    # "sample_weight spans nan to nan, beyond float32's range"
+    for scalar in (np.nan, np.inf):
+        messages = []
+        for Est in (SkMLPRegressor, MLPRegressor):
+            with pytest.raises(ValueError) as raised:
+                Est(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(
+                    X, y, sample_weight=scalar)
+            messages.append(str(raised.value))
+        assert messages[1] == messages[0]
 
 
 def test_lbfgs_non_finite_poisson_loss_names_negative_targets():
