@@ -589,7 +589,7 @@ class Problem:
         ``step_factors``, an array of shape (n_batches, 3) or None, scales
         per batch the rate ``lr``, the weight decay and the dropout rates
         (columns ``STEP_FACTORS``; a schedule within the epoch)."""
-        n_threads = self.epoch_team.threads(n_threads)
+        n_threads = _omp_host.threads_for(self.epoch_team.threads(n_threads))
         stop = getattr(_stops, "event", None)
         if stop is None and n_threads > 1 and _omp_host.needs_host():
             stop = threading.Event()   # Ctrl-C here sets it: the host sees no signal
@@ -620,7 +620,7 @@ class Problem:
         """Loss (with the L2 and L1 terms) at ``params`` over every row; the
         finished gradient is left in ``self.grads`` (scikit-learn's
         ``_loss_grad_lbfgs``), unless the problem was built without one."""
-        n_threads = self.epoch_team.threads(n_threads)
+        n_threads = _omp_host.threads_for(self.epoch_team.threads(n_threads))
         hold_blas_to_one()
         loss = _omp_host.run(
             n_threads, _network.loss_grad, self.params, self.grads, self.work,
@@ -644,8 +644,8 @@ class Problem:
             _predict.forward(self.params, out, *self.X, self.layout, 1, block, self.tuning)
             return out
         # a team would wait for cores other tasks hold (_pacing)
-        n_threads = _pacing.team_for_load(thread_share(effective_n_threads(n_threads)),
-                                          self.tuning)
+        n_threads = _omp_host.threads_for(_pacing.team_for_load(
+            thread_share(effective_n_threads(n_threads)), self.tuning))
         with engine_session():
             hold_blas_to_one()
             _omp_host.run(n_threads, _predict.forward, self.params, out, *self.X,

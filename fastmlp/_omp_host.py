@@ -48,10 +48,26 @@ def needs_host():
     return _forking_thread is not None and threading.get_ident() == _forking_thread
 
 
+def threads_for(n_threads):
+    """The threads a call from this thread may start teams of: ``n_threads``,
+    or 1 when it needs the host (``needs_host``) and no thread can start
+    (Python 3.12 refuses new threads at interpreter shutdown: a forked
+    child's fit from an atexit handler raised "can't create new thread").
+    One thread starts no team, so it runs here; its results differ from the
+    team's by rounding, as any other change of the thread count."""
+    if n_threads < 2 or not needs_host():
+        return n_threads
+    try:
+        _jobs()
+    except RuntimeError:
+        return 1
+    return n_threads
+
+
 def run(n_threads, fn, *args, on_interrupt=None, **kwargs):
     """``fn(*args, **kwargs)``, which starts teams of up to ``n_threads``
-    threads: on the host thread when this thread forked the process
-    (``needs_host``), else here.  ``on_interrupt()`` is called on Ctrl-C
+    threads (``threads_for``'s count): on the host thread when this thread
+    forked the process (``needs_host``), else here.  ``on_interrupt()`` is called on Ctrl-C
     during a call on the host."""
     if n_threads < 2 or not needs_host():
         return fn(*args, **kwargs)

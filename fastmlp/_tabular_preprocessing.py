@@ -240,7 +240,8 @@ def _quantile_normal_into(out, xs, quantiles):
     n_threads = 1
     if n_rows * len(xs) >= QUANTILE_PARALLEL_VALUES:
         # the CPUs a busy machine leaves free (_pacing), read once
-        n_threads = _pacing.team_for_load(thread_share(effective_n_threads()))
+        n_threads = _omp_host.threads_for(
+            _pacing.team_for_load(thread_share(effective_n_threads())))
     _omp_host.run(
         n_threads, quantile_normal_columns,
         np.array([x.ctypes.data for x in xs], dtype=np.uintp),

@@ -201,3 +201,35 @@ def test_calls_without_a_team_or_off_the_forking_thread_run_here(monkeypatch):
     worker.start()
     worker.join()
     assert out == [True]
+
+
+def test_a_forked_childs_calls_run_here_on_one_thread_when_no_thread_starts(monkeypatch):
+    # Python 3.12 starts no thread at interpreter shutdown: a forked child's
+    # fit (or predict) with a team, from an atexit handler, raised "can't
+    # create new thread at interpreter shutdown" as the host thread started.
+    # Now such calls run here on one thread: the one-thread fit's bits
+    from sklearn.datasets import load_digits
+
+    from fastmlp import MLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:600] / 16.0
+
+    def fit(n_threads):
+        with _engine.pinned_threads(n_threads):
+            est = MLPClassifier(hidden_layer_sizes=(32,), max_iter=3, random_state=0)
+            return est.fit(X, y[:600]).predict_proba(X)
+
+    expected = fit(1)
+    host = _pretend_forked(monkeypatch)
+    monkeypatch.setattr(host, "_host", None)
+    real_start = threading.Thread.start
+
+    def start(self):
+        if self.name == "fastmlp-openmp-host":
+            raise RuntimeError("can't create new thread at interpreter shutdown")
+        return real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    assert host.threads_for(2) == 1 and host.threads_for(1) == 1
+    np.testing.assert_array_equal(fit(2), expected)
