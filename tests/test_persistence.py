@@ -462,7 +462,12 @@ def test_a_model_saved_with_an_intercept_reshaped_in_place_loads():
     X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
     est = Clf(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
     before = est.predict_proba(X)
-    est.intercepts_[0].shape = (2, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)   # NumPy 2.5
+        try:
+            est.intercepts_[0].shape = (2, 4)   # in place, as a user may
+        except AttributeError:
+            pytest.skip("this NumPy no longer reshapes an array in place")
     with pytest.raises(ValueError, match=r"intercepts_\[0\] must have shape \(8,\)"):
         est.predict(X)
     loaded = pickle.loads(pickle.dumps(est))

@@ -218,7 +218,7 @@ def test_an_array_of_datetimes_reads_as_a_frame_of_them(unit):
     # a 2-D datetime64 array kept its own unit and read NaT as -2**63 (the
     # lowest rank, no indicator), unlike the same column in a DataFrame
     days = np.datetime64("2020-01-01", unit) + np.arange(30).astype(f"timedelta64[{unit}]")
-    days[3] = np.datetime64("NaT")
+    days[3] = np.datetime64("NaT", unit)
     frame = pd.DataFrame({"x0": days})
     pre = TabularPreprocessor(random_state=0).fit(days.reshape(-1, 1))
     assert list(pre.indicator_columns_) == [0]
