@@ -17,10 +17,11 @@ array) holding a value that is not a real number: one rule for all, so a
 column of ``Decimal`` values (a SQL NUMERIC column, object or pyarrow
 decimal), of floats with ``None`` or of numeric strings (pandas 3's ``str``
 columns too) is numeric, as HistGradientBoosting reads it.
-Datetime, date and timedelta columns are numeric: nanoseconds since the
-epoch (UTC) or long, whatever their unit, with NaT missing; a DataFrame's
-time dtypes, NumPy's datetime64 and timedelta64 arrays, and object columns
-of date, datetime, Timestamp or timedelta values alike.  A
+Datetime, date, period and timedelta columns are numeric: nanoseconds since
+the epoch (UTC; a period's first instant) or long, whatever their unit, with
+NaT missing; a DataFrame's time and Period dtypes, NumPy's datetime64 and
+timedelta64 arrays, and object columns of date, datetime, Timestamp or
+timedelta values alike.  A
 complex dtype is an error; complex values in an object column are not real
 numbers, so it is categorical.
 
@@ -510,8 +511,15 @@ def _time_column(series):
     (pandas parses dates to microseconds, parquet gives ns or s, Arrow dates
     are days): the same instant is the same number.  None for any other
     column, or a time column pandas cannot convert (read as before: its
-    values as categories)."""
+    values as categories).  A pandas Period column is its periods' first
+    instants, as a date in months or years is its first day (it was
+    categorical: every month a category of its own)."""
     kind = getattr(series.dtype, "kind", None)
+    if str(getattr(series.dtype, "name", "")).startswith("period["):
+        try:
+            series, kind = series.dt.start_time, "M"
+        except (TypeError, ValueError, AttributeError):
+            return None
     if kind not in ("m", "M"):
         return None
     try:

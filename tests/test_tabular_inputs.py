@@ -145,6 +145,26 @@ def test_a_model_fitted_on_one_time_unit_reads_another_the_same():
             pre.transform(fit_on))
 
 
+
+@pytest.mark.parametrize("freq", ["M", "Q", "D"])
+def test_a_period_column_is_its_first_instants(freq):
+    # a pandas Period column was categorical (every month a category of its
+    # own, an unseen one row 0); it reads as the datetimes of its starts
+    periods = pd.Series(pd.period_range("2001-01-01", periods=40, freq=freq))
+    periods[3] = pd.NaT
+    as_periods = pd.DataFrame({"t": periods, "x": np.arange(40.0)})
+    as_times = pd.DataFrame({"t": periods.dt.start_time, "x": np.arange(40.0)})
+    pre = TabularPreprocessor(random_state=0).fit(as_periods)
+    assert list(pre.numeric_columns_) == [0, 1] and list(pre.indicator_columns_) == [0]
+    np.testing.assert_array_equal(pre.transform(as_periods),
+                                  TabularPreprocessor(random_state=0).fit(as_times)
+                                  .transform(as_times))
+    later = pd.DataFrame({"t": pd.Series(pd.period_range("2030-01-01", periods=2, freq=freq)),
+                          "x": [0.0, 1.0]})
+    np.testing.assert_array_equal(pre.transform(later), pre.transform(
+        pd.DataFrame({"t": later["t"].dt.start_time, "x": [0.0, 1.0]})))
+
+
 def test_timedeltas_are_nanoseconds_long():
     days = pd.Series(pd.to_timedelta([1, 2, None, 40] * 10, unit="D"))
     expected = np.array([np.nan if d is None else d * 86400e9 for d in [1, 2, None, 40] * 10])
