@@ -55,6 +55,7 @@ from fastmlp._sklearn_compat import (
     _check_optimize_result,
     _check_partial_fit_first_call,
     _check_sample_weight,
+    _check_some_sample_weight,
     _fit_context,
     _get_additional_lbfgs_options_dict,
     with_callbacks,
@@ -339,15 +340,16 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
             _engine.check_csc(X)
         checked_weights = None if sample_weight is None else \
             _check_sample_weight(sample_weight, X)
+        model_dtype = None if first_pass else self._packed().dtype
         # the type of scikit-learn's loss, NumPy's of its operands: X as
         # given, the weights as it checks them, and a continued model's
         # (whose X is cast to it below, where scikit-learn's is not)
         loss_type = self._loss_scalar(
-            [X.dtype, y.dtype] + ([] if first_pass else [self._packed().dtype])
+            [X.dtype, y.dtype] + ([] if model_dtype is None else [model_dtype])
             + ([] if checked_weights is None else [checked_weights.dtype]))
-        if not first_pass:
+        if model_dtype is not None:
             # continue in the model's dtype
-            X = X.astype(self._packed().dtype, copy=False)
+            X = X.astype(model_dtype, copy=False)
         if checked_weights is not None:
             sample_weight = _model_weights(checked_weights, X.dtype)
         sample_weight = self._apply_class_weight(y, sample_weight, X.dtype, incremental)
@@ -432,10 +434,8 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         if sample_weight_val is not None:
             try:
                 # checked in its own dtype, then held to the model's range
-                checked = _check_sample_weight(sample_weight_val, X_val)
-                if not checked.any():   # 1.9 checks this itself; 1.8 divided by 0
-                    raise ValueError(ZERO_WEIGHTS_MESSAGE)
-                sample_weight_val = _model_weights(checked, X.dtype)
+                sample_weight_val = _model_weights(
+                    _check_some_sample_weight(sample_weight_val, X_val), X.dtype)
             except ValueError as e:
                 # scikit-learn's checks and messages, naming the parameter given
                 raise ValueError(str(e).replace("sample_weight", "sample_weight_val")) from None

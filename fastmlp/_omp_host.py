@@ -67,8 +67,8 @@ def threads_for(n_threads):
 def run(n_threads, fn, *args, on_interrupt=None, **kwargs):
     """``fn(*args, **kwargs)``, which starts teams of up to ``n_threads``
     threads (``threads_for``'s count): on the host thread when this thread
-    forked the process (``needs_host``), else here.  ``on_interrupt()`` is called on Ctrl-C
-    during a call on the host."""
+    forked the process (``needs_host``), else here.  ``on_interrupt()`` is
+    called on Ctrl-C during a call on the host."""
     if n_threads < 2 or not needs_host():
         return fn(*args, **kwargs)
     done = threading.Event()

@@ -44,6 +44,17 @@ except ImportError:  # pragma: no cover - scikit-learn 1.8
 # with this message; 1.8's does not (its fits then divide by their sum)
 ZERO_WEIGHTS_MESSAGE = "Sample weights must contain at least one non-zero number."
 
+
+def _check_some_sample_weight(sample_weight, X, **kwargs):
+    """``_check_sample_weight``, refusing all-zero weights under 1.8 too, as
+    1.9 does: for fastmlp's own weights (``sample_weight_val``, the tabular
+    estimators'); the drop-ins' ``sample_weight`` keeps the installed
+    version's behaviour, as scikit-learn's estimators."""
+    weights = _check_sample_weight(sample_weight, X, **kwargs)
+    if not weights.any():
+        raise ValueError(ZERO_WEIGHTS_MESSAGE)
+    return weights
+
 # scikit-learn's own parameter constraints, which fastmlp's estimators extend
 SKLEARN_CLASSIFIER_CONSTRAINTS = _SkMLPClassifier._parameter_constraints
 SKLEARN_REGRESSOR_CONSTRAINTS = _SkMLPRegressor._parameter_constraints
@@ -61,6 +72,7 @@ __all__ = [
     "_check_optimize_result",
     "_check_partial_fit_first_call",
     "_check_sample_weight",
+    "_check_some_sample_weight",
     "_fit_context",
     "_get_additional_lbfgs_options_dict",
     "check_matplotlib_support",

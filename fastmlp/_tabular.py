@@ -41,7 +41,7 @@ from sklearn.utils.validation import (check_consistent_length, check_is_fitted, 
 from fastmlp import _engine, _label
 from fastmlp._fitted_network import NOT_FIT_STATE
 from fastmlp._sklearn_compat import (ZERO_WEIGHTS_MESSAGE, Interval, StrOptions,
-                                     _check_sample_weight, _fit_context)
+                                     _check_some_sample_weight, _fit_context)
 from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
                                       embed_codes, embedding_col, embedding_init,
                                       network_input,
@@ -453,10 +453,7 @@ def _row_weights(sample_weight, X):
     'infinity' and 1e-46 all zeros); None stays None."""
     if sample_weight is None:
         return None
-    weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
-    if not weights.any():   # 1.9 checks this itself; with 1.8 no row was kept
-        raise ValueError(ZERO_WEIGHTS_MESSAGE)
-    return weights
+    return _check_some_sample_weight(sample_weight, X, dtype=np.float64)
 
 
 def _in_weight_range(weights):

@@ -115,9 +115,8 @@ alone computes them with the drawn values.
 """
 import datetime
 import math
-from numbers import Integral, Real
-
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import ndtri
