@@ -1526,7 +1526,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             y = column_or_1d(y, warn=True)
         return X, y
 
-    @available_if(lambda est: est._check_solver())
+    # scikit-learn's regressor offers partial_fit whatever the solver (its
+    # available_if tests the bound method, never calls it): with 'lbfgs' a
+    # call runs up to max_iter L-BFGS iterations from the current weights,
+    # and code relying on that (learning_curve's incremental mode, dask-ml's
+    # Incremental, MultiOutputRegressor.partial_fit) works there; so it does here
     @_one_fit_at_a_time
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)

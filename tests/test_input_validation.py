@@ -478,13 +478,32 @@ def test_partial_fit_wrong_n_features(data, kind):
     )
 
 
-@pytest.mark.parametrize("kind", ["clf", "reg"])
-def test_partial_fit_absent_for_lbfgs(data, kind):
-    X, y = data[kind]
-    Est = MLPClassifier if kind == "clf" else MLPRegressor
-    est = Est(solver="lbfgs")
-    with pytest.raises(AttributeError, match="partial_fit"):
-        est.partial_fit(X, y)
+def test_partial_fit_absent_for_lbfgs_classifier(data):
+    X, y = data["clf"]
+    ours, sk = _pair("clf", solver="lbfgs")
+    _raises_like_sklearn(lambda est: est.partial_fit(X, y), ours, sk, match="partial_fit")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_lbfgs_regressor_partial_fit_as_sklearn(regression, dtype, weighted):
+    # scikit-learn's regressor keeps partial_fit for L-BFGS: a first call
+    # initializes, each later one runs up to max_iter iterations from the
+    # weights the last one left
+    X, y = regression
+    X = X.astype(dtype)
+    sw = np.linspace(0.5, 2.0, len(y)) if weighted else None
+    half = len(y) // 2
+    ours, sk = _pair("reg", solver="lbfgs", max_iter=5)
+    for est in (ours, sk):
+        est.partial_fit(X, y, sample_weight=sw)
+        est.partial_fit(X[:half], y[:half], sample_weight=None if sw is None else sw[:half])
+    assert ours.n_iter_ == sk.n_iter_
+    # float32 trains in float32 here (README: float32 in, float32 out)
+    tol = 1e-4 if dtype == np.float32 else 1e-9
+    for a, b in zip(ours.coefs_ + ours.intercepts_, sk.coefs_ + sk.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    np.testing.assert_allclose(ours.loss_, sk.loss_, rtol=tol)
 
 
 def test_warm_start_with_different_classes(multiclass):

@@ -40,6 +40,7 @@ import joblib
 import numpy as np
 import pytest
 from scipy.stats import loguniform
+from sklearn.base import clone
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (
     GridSearchCV,
@@ -301,16 +302,28 @@ def test_incremental_equals_partial_fit_block_by_block(dask_client, kind, schedu
 
 
 @pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
-def test_partial_fit_exists_only_for_stochastic_solvers(Est):
+def test_partial_fit_for_the_solvers_scikit_learn_offers_it(Est):
     for solver in ("sgd", "adam", "rmsprop"):
         assert hasattr(Est(solver=solver), "partial_fit"), solver
-    assert not hasattr(Est(solver="lbfgs"), "partial_fit")
     X, y = _classification() if Est is MLPClassifier else _regression()
     Xd = da.from_array(X, chunks=(30, X.shape[1]))
     yd = da.from_array(y, chunks=(30,))
-    with pytest.raises(ValueError, match="partial_fit"):
-        with dask.config.set(scheduler="sync"):
-            dask_ml_wrappers.Incremental(Est(solver="lbfgs")).fit(Xd, yd)
+    est = Est(solver="lbfgs", hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    if Est is MLPClassifier:
+        assert not hasattr(est, "partial_fit")
+        with pytest.raises(ValueError, match="partial_fit"):
+            with dask.config.set(scheduler="sync"):
+                dask_ml_wrappers.Incremental(est).fit(Xd, yd)
+        return
+    # scikit-learn's regressor has partial_fit with L-BFGS too: each block
+    # continues L-BFGS from the weights the last one left
+    with dask.config.set(scheduler="sync"):
+        inc = dask_ml_wrappers.Incremental(est, shuffle_blocks=False).fit(Xd, yd)
+    by_hand = clone(est)
+    with threadpool_limits(limits=1):
+        for i in range(3):
+            by_hand.partial_fit(X[30 * i:30 * (i + 1)], y[30 * i:30 * (i + 1)])
+    _assert_same_weights(inc.estimator_, by_hand)
 
 
 # ---------------------------------------------------------- threading
