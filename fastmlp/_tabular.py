@@ -447,13 +447,23 @@ def _kept_epoch(scores):
     return len(s) - int(np.argmax(s[::-1]))
 
 
+def _checked_finite():
+    """Where y and sample_weight are checked: finite whatever
+    ``assume_finite`` says. A NaN there reaches every network (a regressor
+    fitted to predict NaN everywhere, a NaN weight trained as 0), where
+    scikit-learn's MLPs fail after training; the check costs a pass over a
+    column."""
+    return config_context(assume_finite=False)
+
+
 def _row_weights(sample_weight, X):
     """scikit-learn's checks of sample_weight (length, finite, not all 0),
     in float64 as HistGradientBoosting's (a float32 cast first made 1e39
     'infinity' and 1e-46 all zeros); None stays None."""
     if sample_weight is None:
         return None
-    return _check_some_sample_weight(sample_weight, X, dtype=np.float64)
+    with _checked_finite():
+        return _check_some_sample_weight(sample_weight, X, dtype=np.float64)
 
 
 def _in_weight_range(weights):
@@ -1012,8 +1022,9 @@ class_weight : dict, 'balanced' or None, default=None
     def _fit_table(self, X, y, sample_weight):
         X = self._check_table(X, reset=True)
         # NaN among labels: scikit-learn's message (HistGradientBoosting's)
-        y = check_array(column_or_1d(self._check_y(y), warn=True), ensure_2d=False,
-                        dtype=None, input_name="y")
+        with _checked_finite():
+            y = check_array(column_or_1d(self._check_y(y), warn=True), ensure_2d=False,
+                            dtype=None, input_name="y")
         check_classification_targets(y)
         rng = check_random_state(self.random_state)
         pre, Xt = self._fit_preprocessor(X, y, rng)
@@ -1250,8 +1261,9 @@ clip_output : bool, default=True
 
     def _fit_table(self, X, y, sample_weight):
         X = self._check_table(X, reset=True)
-        y = check_array(self._check_y(y), ensure_2d=False, dtype=np.float64,
-                        input_name="y")
+        with _checked_finite():
+            y = check_array(self._check_y(y), ensure_2d=False, dtype=np.float64,
+                            input_name="y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         rng = check_random_state(self.random_state)

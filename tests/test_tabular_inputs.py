@@ -491,6 +491,34 @@ def test_bad_sample_weight_gets_scikit_learns_errors(sw, message):
             est.fit(X, np.arange(40) % 2, sample_weight=sw)
 
 
+@pytest.mark.parametrize("target, sw, message", [
+    ("nan", None, "Input y contains NaN"),
+    ("inf", None, "Input y contains infinity"),
+    ("ok", "nan", "Input sample_weight contains NaN"),
+    ("ok", "inf", "Input sample_weight contains infinity"),
+])
+def test_non_finite_y_and_weights_refused_under_assume_finite(target, sw, message):
+    # assume_finite skips scikit-learn's checks; a NaN target then fitted a
+    # regressor predicting NaN for every row, a NaN weight trained on. The
+    # check costs a pass over a column, so it runs whatever the setting
+    from sklearn import config_context
+
+    X = pd.DataFrame({"a": np.arange(40.0)})
+    value = {"nan": np.nan, "inf": np.inf}
+    y = (np.arange(40) % 2).astype(float)
+    weights = None
+    if sw is None:
+        y[1] = value[target]
+    else:
+        weights = np.ones(40)
+        weights[1] = value[sw]
+    for est in (TabularMLPRegressor(**SMALL), TabularMLPClassifier(**SMALL)):
+        with config_context(assume_finite=True):
+            with pytest.raises(ValueError, match=message):
+                est.fit(X, y, sample_weight=weights)
+        assert not hasattr(est, "network_")
+
+
 @pytest.mark.parametrize("class_weight", ["balanced", {0: 1.0, 1: 4.0}, {1: 0.5}])
 def test_class_weight_is_its_sample_weight(class_weight):
     # the oracle: scikit-learn's compute_sample_weight, given as sample_weight
