@@ -35,7 +35,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, get_scorer, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import check_array, check_random_state, column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -812,7 +812,9 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         return Y.ravel() if Y.shape[1] == 1 else Y
 
     def _encode_validation_targets(self, y_val):
-        y_val = np.asarray(y_val)
+        # numbers, finite (unless assume_finite), as y itself: a NaN made
+        # every epoch's validation loss NaN
+        y_val = check_array(y_val, ensure_2d=False, dtype="numeric", input_name="y_val")
         Y = y_val.reshape(-1, 1) if y_val.ndim == 1 else y_val
         if Y.ndim != 2 or Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y_val has shape {y_val.shape}, but the model has "

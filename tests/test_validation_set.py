@@ -310,6 +310,25 @@ def test_bad_sample_weight_val_is_named():
                 sample_weight_val=np.full(20, 1e-50))
 
 
+@pytest.mark.parametrize("value, message", [
+    (np.nan, "^Input y_val contains NaN"),
+    (np.inf, "^Input y_val contains infinity"),
+    ("a", "string"),
+])
+def test_regressor_y_val_is_checked_as_y(value, message):
+    # a NaN in y_val made every epoch's validation loss NaN, with no error
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 3))
+    y = X[:, 0] - X[:, 1]
+    y_val = y[:20].astype(object)
+    y_val[3] = value
+    est = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y)
+    before = _flat(est).copy()
+    with pytest.raises(ValueError, match=message):
+        est.fit(X, y, X_val=X[:20], y_val=y_val)
+    assert_array_equal(_flat(est), before)
+
+
 def test_validation_sample_weight_alone_is_rejected():
     """sample_weight_val without X_val/y_val cannot be used: like y_val alone,
     it must raise rather than be silently ignored."""
