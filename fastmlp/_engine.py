@@ -464,15 +464,16 @@ def check_csc(X):
 
 
 def csr_parts(X):
-    """(dense, data, indices, indptr) as the kernels take them."""
+    """(dense, data, indices, indptr) as the kernels take them.  A CSR
+    matrix's own data, its indices in their stored order (the kernels sum
+    each row in that order, as SciPy's product does; a copy of an unsorted
+    matrix doubled a large one's memory for nothing), widened to intp."""
     if type(X) is np.ndarray and X.flags.c_contiguous:
         return X, None, None, None  # the common case, first (one-row predict)
     if sp.issparse(X):
         if X.format == "csc":
             check_csc(X)
         X = X.tocsr()
-        if not X.has_sorted_indices:
-            X = X.copy()
         return (
             None,
             np.ascontiguousarray(X.data),

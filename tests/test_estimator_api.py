@@ -847,6 +847,19 @@ def test_sparse_unsorted_indices_and_explicit_zeros(multiclass):
     assert_allclose(odd.predict_proba(X_odd), ref.predict_proba(X), rtol=1e-12)
 
 
+def test_unsorted_csr_is_read_in_place():
+    # the engine reads a CSR matrix's own data, in its stored order; an
+    # unsorted one was copied whole first (twice its memory, for nothing)
+    from fastmlp import _engine
+
+    X = sp.csr_matrix((np.arange(1.0, 5.0), [2, 0, 1, 0], [0, 2, 4]), shape=(2, 3))
+    assert not X.has_sorted_indices
+    dense, data, indices, indptr = _engine.csr_parts(X)
+    assert dense is None and data is X.data
+    assert_array_equal(indices, [2, 0, 1, 0])
+    assert not X.has_sorted_indices   # the caller's matrix as it was
+
+
 def test_param_names_are_kept_per_class():
     """_get_param_names is cached; a subclass with its own __init__ gets its
     own list, and the cache never hands out its stored list."""
