@@ -7,6 +7,11 @@
 # the size the layout needs and the size found; nothing has been written then.
 from cython cimport floating
 
+# a CSR matrix's column indices: SciPy's int32, or intp
+ctypedef fused index_t:
+    int
+    Py_ssize_t
+
 
 cdef inline int check_len(Py_ssize_t found, Py_ssize_t needed, str what) except -1:
     """found == needed, or ValueError."""
@@ -23,7 +28,7 @@ cdef inline int check_room(Py_ssize_t found, Py_ssize_t needed, str what) except
     return 0
 
 
-cdef inline int check_indices(const Py_ssize_t* idx, Py_ssize_t n, Py_ssize_t bound,
+cdef inline int check_indices(const index_t* idx, Py_ssize_t n, Py_ssize_t bound,
                               str what) except -1:
     """0 <= idx[i] < bound for every i < n, or ValueError."""
     cdef Py_ssize_t i, bad = -1
@@ -75,13 +80,33 @@ cdef inline int check_weight_sums(const floating* sw, const Py_ssize_t* idx, Py_
     return 0
 
 
-cdef inline int check_csr(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] indices,
+cdef inline bint indices_are_int32(object indices) except -1:
+    """Whether a CSR matrix's column indices are int32 (else intp); a
+    ValueError for anything else (the kernels read them as one or the other)."""
+    dtype = getattr(indices, "dtype", None)
+    if dtype is None or dtype.kind != "i" or dtype.itemsize not in (
+            sizeof(int), sizeof(Py_ssize_t)):
+        raise ValueError(f"X.indices must be an int32 or intp array, got "
+                         f"{type(indices).__name__} of dtype {dtype}.")
+    return dtype.itemsize == sizeof(int) and dtype.itemsize != sizeof(Py_ssize_t)
+
+
+cdef inline int check_csr(const Py_ssize_t[::1] indptr, object indices,
                           Py_ssize_t n_data, Py_ssize_t n_rows,
                           Py_ssize_t n_features) except -1:
-    """A CSR matrix of n_rows rows and n_features columns, or ValueError."""
+    """A CSR matrix of n_rows rows and n_features columns, or ValueError;
+    its indices int32 or intp (``indices_are_int32``)."""
     cdef Py_ssize_t r, bad = -1
+    cdef const int[::1] i32
+    cdef const Py_ssize_t[::1] i64
     if indptr is None or indices is None:
         raise ValueError("A CSR X needs its indptr and indices.")
+    if indices_are_int32(indices):
+        i32 = indices
+        i64 = None
+    else:
+        i32 = None
+        i64 = indices
     check_len(indptr.shape[0], n_rows + 1, "X.indptr")
     check_len(indices.shape[0], n_data, "X.indices")
     with nogil:
@@ -95,14 +120,16 @@ cdef inline int check_csr(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] in
     if bad >= 0:
         raise ValueError(f"X.indptr is not a CSR row index of {n_data} values "
                          f"(entry {bad}).")
-    if n_data:
-        check_indices(&indices[0], n_data, n_features, "X.indices")
+    if n_data and i32 is not None:
+        check_indices(&i32[0], n_data, n_features, "X.indices")
+    elif n_data:
+        check_indices(&i64[0], n_data, n_features, "X.indices")
     return 0
 
 
 cdef inline int check_x(const floating[:, ::1] X,
                         const floating[::1] X_data,
-                        const Py_ssize_t[::1] X_indices,
+                        object X_indices,
                         const Py_ssize_t[::1] X_indptr,
                         Py_ssize_t n_rows, Py_ssize_t n_features,
                         str rows_what) except -1:
@@ -121,7 +148,7 @@ cdef inline int check_x(const floating[:, ::1] X,
 cdef inline Py_ssize_t check_data(layout,
                                   const floating[:, ::1] X,
                                   const floating[::1] X_data,
-                                  const Py_ssize_t[::1] X_indices,
+                                  object X_indices,
                                   const Py_ssize_t[::1] X_indptr,
                                   const floating[:, ::1] Y,
                                   const unsigned char[:, ::1] Y_bool,

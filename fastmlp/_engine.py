@@ -3,7 +3,7 @@
 Owns the memory plan (``Layout``: where each layer's weights sit in the flat
 parameter buffer and where each layer's activations and deltas sit in the
 work buffer), the conversion of X into what the kernels take (dense
-C-contiguous or CSR with intp indices), and the thread policy: OpenMP owns the
+C-contiguous or CSR with int32 or intp indices), and the thread policy: OpenMP owns the
 cores inside the engine, BLAS is held to one thread meanwhile (each OpenMP
 thread issues its own GEMMs; see bench/README.md, "Threading design").
 """
@@ -465,9 +465,11 @@ def check_csc(X):
 
 def csr_parts(X):
     """(dense, data, indices, indptr) as the kernels take them.  A CSR
-    matrix's own data, its indices in their stored order (the kernels sum
+    matrix's own data and indices, in their stored order (the kernels sum
     each row in that order, as SciPy's product does; a copy of an unsorted
-    matrix doubled a large one's memory for nothing), widened to intp."""
+    matrix doubled a large one's memory for nothing): int32 indices as they
+    are, others as intp (a widened copy of SciPy's int32 ones took half the
+    size of a float64 matrix); indptr, one value per row, as intp."""
     if type(X) is np.ndarray and X.flags.c_contiguous:
         return X, None, None, None  # the common case, first (one-row predict)
     if sp.issparse(X):
@@ -477,7 +479,8 @@ def csr_parts(X):
         return (
             None,
             np.ascontiguousarray(X.data),
-            np.ascontiguousarray(X.indices, dtype=np.intp),
+            np.ascontiguousarray(X.indices, dtype=np.int32 if X.indices.dtype == np.int32
+                                 else np.intp),
             np.ascontiguousarray(X.indptr, dtype=np.intp),
         )
     return np.ascontiguousarray(X), None, None, None

@@ -58,7 +58,7 @@ cdef void _forward_block(const Net* net, int l, const floating* Ain,
     cdef Py_ssize_t rows_n = r1 - r0
     _assert_rows(net, r0, r1)
     if l == 0 and csr.data != NULL:
-        _csr_rows_dot(<const floating*> csr.data, csr.indices, csr.indptr,
+        _csr_rows_dot(<const floating*> csr.data, csr.indices, csr.indices32, csr.indptr,
                       rows, r0, r1, W, fo, Z + r0 * fo)
     elif net.batch_size == 1 and net.tun.one_row_loop:
         # batches of one row (every batch of this layout): fastmlp's loop,
@@ -149,8 +149,8 @@ cdef void _weight_grad(const Net* net, int l, const floating* Ain,
         nt = _team(net, 2.0 * m * fi * fo, fi)
     if nt == 1:
         if sparse:
-            _csr_rows_tdot(<const floating*> csr.data, csr.indices, csr.indptr,
-                           rows, m, D, fo, 0, fo, gW)
+            _csr_rows_tdot(<const floating*> csr.data, csr.indices, csr.indices32,
+                           csr.indptr, rows, m, D, fo, 0, fo, gW)
         else:
             _gemm_pieces(&net.tun, True, fi, fo, m, Ain, fi, D,
                          1 if accumulate else 0, gW)
@@ -160,7 +160,7 @@ cdef void _weight_grad(const Net* net, int l, const floating* Ain,
             lo = _part_lo(fo, t, nt)
             hi = _part_hi(fo, t, nt)
             if lo < hi:
-                _csr_rows_tdot(<const floating*> csr.data, csr.indices,
+                _csr_rows_tdot(<const floating*> csr.data, csr.indices, csr.indices32,
                                csr.indptr, rows, m, D, fo, lo, hi, gW)
         else:
             lo = _part_lo(fi, t, nt)

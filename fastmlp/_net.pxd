@@ -133,7 +133,8 @@ cdef inline Py_ssize_t _part_hi(Py_ssize_t n, int t, int nt) noexcept nogil:
 
 cdef struct Csr:
     const void* data              # floating*, NULL when X is dense
-    const Py_ssize_t* indices
+    const Py_ssize_t* indices     # the column indices, intp or
+    const int* indices32          # int32 (SciPy's usual; the other NULL)
     const Py_ssize_t* indptr
 
 

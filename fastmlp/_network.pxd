@@ -21,6 +21,6 @@ cdef InLayer _in_layer(_Views v) noexcept
 
 cdef const floating* _bind_x(const floating[:, ::1] X,
                              const floating[::1] X_data,
-                             const Py_ssize_t[::1] X_indices,
+                             object X_indices,
                              const Py_ssize_t[::1] X_indptr, Csr* csr,
                              const void* placeholder)

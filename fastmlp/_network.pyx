@@ -47,7 +47,7 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from fastmlp._contract cimport (check_codes, check_data, check_in_order, check_len,
-                                check_room, check_weight_sums)
+                                check_room, check_weight_sums, indices_are_int32)
 from fastmlp._dropout cimport _dropout
 from fastmlp._layers cimport (_backward, _coef_abssum, _coef_sqnorm, _forward,
                               _max_norm)
@@ -291,17 +291,28 @@ cdef void _gather_batch(const Net* net, const floating* X,
 
 cdef const floating* _bind_x(const floating[:, ::1] X,
                              const floating[::1] X_data,
-                             const Py_ssize_t[::1] X_indices,
+                             object X_indices,
                              const Py_ssize_t[::1] X_indptr, Csr* csr,
                              const void* placeholder):
     """X's data pointer when X is dense (csr.data stays NULL); NULL when X is
     CSR, with csr pointing at its arrays.  An all-zero CSR matrix has no data
-    pointer, so any non-NULL placeholder marks it sparse."""
+    pointer, so any non-NULL placeholder marks it sparse.  X_indices (int32
+    or intp) was checked (check_x) and outlives the call: the pointers are
+    into the caller's arrays."""
+    cdef const int[::1] i32
+    cdef const Py_ssize_t[::1] i64
     csr.data = NULL
     if X is not None:
         return &X[0, 0]
     csr.data = &X_data[0] if X_data.shape[0] else placeholder
-    csr.indices = &X_indices[0] if X_indices.shape[0] else NULL
+    csr.indices = NULL
+    csr.indices32 = NULL
+    if X_indices.shape[0] and indices_are_int32(X_indices):
+        i32 = X_indices
+        csr.indices32 = &i32[0]
+    elif X_indices.shape[0]:
+        i64 = X_indices
+        csr.indices = &i64[0]
     csr.indptr = &X_indptr[0]
     return NULL
 
@@ -333,7 +344,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                 double[::1] scratch,               # OUT: layout.scratch_size
                 const floating[:, ::1] X,          # IN: dense X, or None
                 const floating[::1] X_data,        # IN: CSR X, or None
-                const Py_ssize_t[::1] X_indices,
+                object X_indices,
                 const Py_ssize_t[::1] X_indptr,
                 const floating[:, ::1] Y,          # IN: float targets, or None
                 const unsigned char[:, ::1] Y_bool,  # IN: 0/1 targets, or None
@@ -641,7 +652,7 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
               double[::1] scratch,                # OUT: layout.scratch_size
               const floating[:, ::1] X,           # IN: dense X, or None
               const floating[::1] X_data,         # IN: CSR X, or None
-              const Py_ssize_t[::1] X_indices,
+              object X_indices,
               const Py_ssize_t[::1] X_indptr,
               const floating[:, ::1] Y,           # IN: float targets, or None
               const unsigned char[:, ::1] Y_bool,  # IN: 0/1 targets, or None

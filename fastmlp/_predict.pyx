@@ -61,8 +61,8 @@ cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
         else:
             dst = scratch + (l % 2) * half
         if l == 0 and csr.data != NULL:
-            _csr_rows_dot(<const floating*> csr.data, csr.indices, csr.indptr,
-                          NULL, r0, r1, params + coef_off[0], fo, dst)
+            _csr_rows_dot(<const floating*> csr.data, csr.indices, csr.indices32,
+                          csr.indptr, NULL, r0, r1, params + coef_off[0], fo, dst)
         else:
             src = X + r0 * fi if l == 0 else scratch + ((l - 1) % 2) * half
             if l == 0 and xe != NULL:
@@ -86,7 +86,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
             floating[:, ::1] out,             # OUT: (n_samples, n_outputs)
             const floating[:, ::1] X,         # IN: dense X, or None
             const floating[::1] X_data,       # IN: CSR X, or None
-            const Py_ssize_t[::1] X_indices,
+            object X_indices,
             const Py_ssize_t[::1] X_indptr,
             layout, int n_threads, Py_ssize_t block=PREDICT_BLOCK_ROWS, dict tuning=None):
     """Predict: stream row blocks through every layer into `out`.

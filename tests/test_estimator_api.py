@@ -860,6 +860,46 @@ def test_unsorted_csr_is_read_in_place():
     assert not X.has_sorted_indices   # the caller's matrix as it was
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_int32_csr_indices_are_read_as_they_are(multiclass, solver):
+    # SciPy's int32 indices go to the kernels as they are (a widened copy
+    # took half the size of a float64 matrix), to the same bits as intp ones
+    from fastmlp import _engine
+
+    X, y = multiclass
+    X32 = sp.csr_matrix(_sparsify(X))
+    assert X32.indices.dtype == np.int32
+    X64 = X32.copy()
+    X64.indices = X64.indices.astype(np.int64)
+    X64.indptr = X64.indptr.astype(np.int64)
+    assert _engine.csr_parts(X32)[2] is X32.indices
+    params = dict(hidden_layer_sizes=(8,), solver=solver, max_iter=3, random_state=0)
+    a = MLPClassifier(**params).fit(X32, y)
+    b = MLPClassifier(**params).fit(X64, y)
+    for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        assert_array_equal(p, q)
+    assert_array_equal(a.predict_proba(X32), b.predict_proba(X64))
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.intp])
+def test_csr_indices_outside_the_columns_are_refused(dtype):
+    # the engine's own check reads either width (its kernels trust them)
+    from fastmlp import _engine, _predict
+
+    est = MLPRegressor(hidden_layer_sizes=(3,), max_iter=1, random_state=0)
+    est.fit(np.eye(4), np.arange(4.0))
+    X = sp.csr_matrix(np.eye(4))
+    _, data, indices, indptr = _engine.csr_parts(X)
+    indices = indices.astype(dtype)
+    indices[2] = 9
+    out = np.empty((4, 1))
+    with pytest.raises(ValueError, match=r"X.indices\[2\] = 9 is outside \[0, 4\)"):
+        _predict.forward(est._params, out, None, data, indices, indptr, est._layout(), 1)
+    with pytest.raises(ValueError, match="X.indices must be an int32 or intp array"):
+        _predict.forward(est._params, out, None, data, indices.astype(np.int16), indptr,
+                         est._layout(), 1)
+
+
 def test_param_names_are_kept_per_class():
     """_get_param_names is cached; a subclass with its own __init__ gets its
     own list, and the cache never hands out its stored list."""
