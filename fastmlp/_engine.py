@@ -175,6 +175,17 @@ def stopping_on(event):
         _stops.event = saved
 
 
+def _stop_event(n_threads):
+    """The event an interruptible engine call stops on: ``stopping_on``'s,
+    else on fastmlp's OpenMP host (which sees no signal) one that Ctrl-C
+    reaching the caller sets (``_omp_host.run``'s ``on_interrupt``), else
+    None (the call checks for signals itself)."""
+    stop = getattr(_stops, "event", None)
+    if stop is None and n_threads > 1 and _omp_host.needs_host():
+        stop = threading.Event()
+    return stop
+
+
 def fit_threads():
     """The OpenMP threads a fit starts with: the pinned count, else
     ``effective_n_threads()``."""
@@ -594,9 +605,7 @@ class Problem:
         per batch the rate ``lr``, the weight decay and the dropout rates
         (columns ``STEP_FACTORS``; a schedule within the epoch)."""
         n_threads = _omp_host.threads_for(self.epoch_team.threads(n_threads))
-        stop = getattr(_stops, "event", None)
-        if stop is None and n_threads > 1 and _omp_host.needs_host():
-            stop = threading.Event()   # Ctrl-C here sets it: the host sees no signal
+        stop = _stop_event(n_threads)
         consts = optimizer.epoch_constants(lr)
         if self.X[0] is not None and self.work.shape[0] < self.layout.work_size:
             self.work = np.empty(self.layout.work_size, dtype=self.work.dtype)
@@ -620,28 +629,34 @@ class Problem:
         _pacing.remember(self.pace, self.epoch_team.solo_for_load)
         return loss_sum
 
-    def loss_grad(self, *, alpha, alpha1=0.0, n_threads):
+    def loss_grad(self, *, alpha, alpha1=0.0, n_threads, interruptible=False):
         """Loss (with the L2 and L1 terms) at ``params`` over every row; the
         finished gradient is left in ``self.grads`` (scikit-learn's
-        ``_loss_grad_lbfgs``), unless the problem was built without one."""
+        ``_loss_grad_lbfgs``), unless the problem was built without one.
+        ``interruptible``: Ctrl-C raises KeyboardInterrupt between row
+        chunks (``_network.loss_grad``), as ``forward``'s."""
         n_threads = _omp_host.threads_for(self.epoch_team.threads(n_threads))
         hold_blas_to_one()
+        stop = _stop_event(n_threads) if interruptible else None
         loss = _omp_host.run(
             n_threads, _network.loss_grad, self.params, self.grads, self.work,
             self.scratch, *self.X, *self.Y, self.sample_weight, self.all_rows,
             self.layout.batch_size, self.layout, float(alpha), n_threads, float(alpha1),
-            self.grads.shape[0] > 0, self.tuning, self.pace,
+            self.grads.shape[0] > 0, self.tuning, self.pace, interruptible, stop,
+            on_interrupt=None if stop is None else stop.set,
         )
         _pacing.remember(self.pace, self.epoch_team.solo_for_load)
         return loss
 
-    def forward(self, *, n_threads=None):
+    def forward(self, *, n_threads=None, interruptible=False):
         """The network's output at ``params`` for every row of X (as predict
         computes it: no dropout, no loss), of shape (n_samples, n_outputs).
 
         Up to one row block runs serially (BLAS does not thread GEMMs that
         small either); beyond, ``n_threads`` (None: the estimator's policy,
-        ``effective_n_threads``) share the blocks."""
+        ``effective_n_threads``) share the blocks.  ``interruptible``: Ctrl-C
+        raises KeyboardInterrupt within about ``signal_check_seconds``
+        (``_predict.forward``), not once every row is done."""
         out = np.empty((self.n_samples, self.layout.n_outputs), dtype=self.params.dtype)
         block = PREDICT_BLOCK_ROWS
         if self.n_samples <= block:
@@ -650,8 +665,10 @@ class Problem:
         # a team would wait for cores other tasks hold (_pacing)
         n_threads = _omp_host.threads_for(_pacing.team_for_load(
             thread_share(effective_n_threads(n_threads)), self.tuning))
+        stop = _stop_event(n_threads) if interruptible else None
         with engine_session():
             hold_blas_to_one()
             _omp_host.run(n_threads, _predict.forward, self.params, out, *self.X,
-                          self.layout, n_threads, block, self.tuning)
+                          self.layout, n_threads, block, self.tuning, interruptible, stop,
+                          on_interrupt=None if stop is None else stop.set)
         return out

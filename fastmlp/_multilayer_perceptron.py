@@ -451,7 +451,7 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         def loss_grad(x):
             params[:] = x
             loss = problem.loss_grad(alpha=self.alpha, alpha1=self.alpha_l1,
-                                     n_threads=n_threads)
+                                     n_threads=n_threads, interruptible=True)
             return loss, problem.grads.astype(np.float64)
 
         # callbacks and max_time act once per L-BFGS iteration
@@ -913,7 +913,10 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                 dtype = np.float64
             X = X.astype(dtype, copy=False)
             params = params.astype(dtype, copy=False)
-        out = _engine.Problem(layout, X, None, None, params).forward()
+        # a user's predict stops on Ctrl-C; one scoring a fit's held-out
+        # rows runs to its end (README, "Ctrl-C")
+        out = _engine.Problem(layout, X, None, None, params).forward(
+            interruptible=id(self) not in _fitting)
         if self.out_activation_ == "exp" and np.isposinf(out).any():
             # scikit-learn's np.exp says so; the engine's loop does not
             warnings.warn("overflow encountered in exp", RuntimeWarning)

@@ -660,13 +660,18 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
               const Py_ssize_t[::1] sample_idx,    # IN: arange(n_samples)
               Py_ssize_t chunk, layout, double alpha, int n_threads,
               double alpha1=0.0, bint with_grad=True, dict tuning=None,
-              double[::1] pace=None):              # INOUT: the pacer's state, or None
+              double[::1] pace=None,               # INOUT: the pacer's state, or None
+              bint interruptible=False, object stop=None):
     """Loss and gradient over all samples (L-BFGS), as scikit-learn's _backprop.
 
     Samples are processed in chunks of `chunk` rows whose raw gradients
     accumulate, so memory does not grow with n_samples.  No dropout.  With
     with_grad=False only the loss is computed (validation loss).  Each chunk
     runs on the team or on one thread (`pace`, as train_epoch's).
+    `interruptible`: between chunks, once Tuning.signal_check_seconds have
+    passed since the last check, Ctrl-C (or `stop`, an event, set) raises
+    KeyboardInterrupt, grads then partly summed (an L-BFGS fit raises it
+    within about that long, as scikit-learn's, not once the pass is done).
     """
     cdef _Views v = _views(layout)
     cdef Net net = _make_net(v, layout, n_threads, 0, tuning)
@@ -688,7 +693,7 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     cdef bint dense = X is not None
     cdef floating fscale, falpha = <floating> alpha, falpha1 = <floating> alpha1
     cdef int team = n_threads, seg_nt
-    cdef double seg_t0
+    cdef double seg_t0, last_check
     cdef Pacer fresh
     cdef Pacer* pacer
 
@@ -715,6 +720,7 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
     _bind_targets(Y, Y_bool, sample_weight, &Yp, &Yb8, &swp)
     with nogil:
         start = 0
+        last_check = pace_clock()
         while start < n:
             m = min(chunk, n - start)
             seg_nt = pace_choose(pacer, &net.tun, team)
@@ -741,6 +747,13 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
                     _input_backward(&net, m, &params[0], wp, &grads[0], start > 0)
             pace_record(pacer, &net.tun, seg_nt, team, pace_clock() - seg_t0, m)
             start += m
+            if (interruptible and start < n
+                    and pace_clock() - last_check >= net.tun.signal_check_seconds):
+                last_check = pace_clock()
+                with gil:
+                    PyErr_CheckSignals()
+                    if stop is not None and stop.is_set():
+                        raise KeyboardInterrupt
         if swp == NULL:
             sw_sum = n
         else:

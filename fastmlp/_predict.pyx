@@ -13,6 +13,12 @@
 # (periodic columns, embeddings, input scale), a block's rows first go through it into
 # the thread's scratch (_input_layer.pyx); with parametric activations each
 # hidden layer keeps its Z in a third part of the scratch for the mix.
+# An interruptible call (a user's predict) runs the blocks in spans of about
+# Tuning.signal_check_seconds each, at least PREDICT_SPAN_BLOCKS per thread,
+# and checks for Ctrl-C (and the caller's stop event) between them: a long
+# predict stops within about that long, as scikit-learn's between its NumPy
+# operations, where it ran to its end; each block is computed as before.
+from cpython.exc cimport PyErr_CheckSignals
 from cython cimport floating
 from cython.parallel cimport prange
 
@@ -27,9 +33,15 @@ from fastmlp._losses cimport _bias_out_forward
 from fastmlp._net cimport Csr, InLayer
 from fastmlp._network cimport _Views, _bind_x, _in_layer, _views
 from fastmlp._openmp cimport omp_get_thread_num
+from fastmlp._pacing cimport pace_clock
 from fastmlp._input_layer cimport _input_rows
 from fastmlp._tuning cimport Tuning, tuning_for
 from fastmlp._tuning import PREDICT_BLOCK_ROWS
+
+# the fewest blocks per thread in an interruptible call's span: each span
+# ends with the team's join, which waits for the slowest thread's last block
+cdef enum:
+    PREDICT_SPAN_BLOCKS = 16
 
 
 cdef void _forward_rows(const Tuning* tun, const Py_ssize_t* units,
@@ -88,17 +100,21 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
             const floating[::1] X_data,       # IN: CSR X, or None
             object X_indices,
             const Py_ssize_t[::1] X_indptr,
-            layout, int n_threads, Py_ssize_t block=PREDICT_BLOCK_ROWS, dict tuning=None):
+            layout, int n_threads, Py_ssize_t block=PREDICT_BLOCK_ROWS, dict tuning=None,
+            bint interruptible=False, object stop=None):
     """Predict: stream row blocks through every layer into `out`.
 
     Each thread takes whole blocks of `block` rows and keeps them in its own
     scratch through all layers, so memory is O(threads * block * width) and
     the activations of a block stay in cache between layers.  No dropout.
+    `interruptible`: raise KeyboardInterrupt on Ctrl-C (or once `stop`, an
+    event, is set) between spans of blocks; `out` is then partly written.
     """
     cdef _Views v = _views(layout)
     cdef int n_layers = v.units.shape[0]
     cdef Py_ssize_t n = out.shape[0]
-    cdef Py_ssize_t width = 0, nb, blk, l
+    cdef Py_ssize_t width = 0, nb, blk, l, b0, b1, span
+    cdef double t0, dt
     cdef int nt
     cdef int out_kind = layout.out_kind
     cdef Csr csr
@@ -132,23 +148,38 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
     room = 2 * block * width + per_room + pre_room
     scratch = np.empty(nt * room, dtype=np.float32 if floating is float else np.float64)
     Xp = _bind_x(X, X_data, X_indices, X_indptr, &csr, &params[0])
-    with nogil:
-        if nt == 1:
-            for blk in range(nb):
-                _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
-                              n_layers, &v.acts[0], out_kind, &params[0],
-                              Xp, &csr, blk * block, min(n, (blk + 1) * block),
-                              &scratch[0], block * width, &out[0, 0], &inlayer,
-                              &scratch[0] + 2 * block * width if per_room else NULL,
-                              pa_off, &scratch[0] + 2 * block * width + per_room)
-        else:
-            for blk in prange(nb, num_threads=nt, schedule="dynamic"):
-                _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
-                              n_layers, &v.acts[0], out_kind, &params[0],
-                              Xp, &csr, blk * block, min(n, (blk + 1) * block),
-                              &scratch[0] + omp_get_thread_num() * room,
-                              block * width, &out[0, 0], &inlayer,
-                              &scratch[0] + omp_get_thread_num() * room
-                              + 2 * block * width if per_room else NULL,
-                              pa_off, &scratch[0] + omp_get_thread_num() * room
-                              + 2 * block * width + per_room)
+    b0 = 0
+    span = min(nb, PREDICT_SPAN_BLOCKS * nt) if interruptible else nb
+    while b0 < nb:
+        b1 = min(nb, b0 + span)
+        t0 = pace_clock()
+        with nogil:
+            if nt == 1:
+                for blk in range(b0, b1):
+                    _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
+                                  n_layers, &v.acts[0], out_kind, &params[0],
+                                  Xp, &csr, blk * block, min(n, (blk + 1) * block),
+                                  &scratch[0], block * width, &out[0, 0], &inlayer,
+                                  &scratch[0] + 2 * block * width if per_room else NULL,
+                                  pa_off, &scratch[0] + 2 * block * width + per_room)
+            else:
+                for blk in prange(b0, b1, num_threads=nt, schedule="dynamic"):
+                    _forward_rows(&tun, &v.units[0], &v.coef_off[0], &v.int_off[0],
+                                  n_layers, &v.acts[0], out_kind, &params[0],
+                                  Xp, &csr, blk * block, min(n, (blk + 1) * block),
+                                  &scratch[0] + omp_get_thread_num() * room,
+                                  block * width, &out[0, 0], &inlayer,
+                                  &scratch[0] + omp_get_thread_num() * room
+                                  + 2 * block * width if per_room else NULL,
+                                  pa_off, &scratch[0] + omp_get_thread_num() * room
+                                  + 2 * block * width + per_room)
+        dt = pace_clock() - t0
+        b0 = b1
+        if b0 < nb:
+            PyErr_CheckSignals()
+            if stop is not None and stop.is_set():
+                raise KeyboardInterrupt
+            # the next span: about signal_check_seconds at this span's rate
+            if dt > 0:
+                span = max(PREDICT_SPAN_BLOCKS * nt,
+                           <Py_ssize_t> (span * tun.signal_check_seconds / dt))

@@ -233,3 +233,67 @@ def test_a_forked_childs_calls_run_here_on_one_thread_when_no_thread_starts(monk
     monkeypatch.setattr(threading.Thread, "start", start)
     assert host.threads_for(2) == 1 and host.threads_for(1) == 1
     np.testing.assert_array_equal(fit(2), expected)
+
+
+# ------------------------------------------------ predict and L-BFGS passes
+
+def _interrupt_case(n=40 * 256):
+    # 40 predict blocks: more than the first span of an interruptible
+    # predict (_predict.PREDICT_SPAN_BLOCKS per thread), on one thread
+    layout, X, Y, params = _problem([8, 16, 1], n, 2048)
+    return _engine.Problem(layout, X, Y, None, params, tuning=EVERY_STEP)
+
+
+@pytest.mark.parametrize("call", ["forward", "loss_grad"])
+def test_a_set_stop_event_ends_an_interruptible_pass(call):
+    # a user's predict and an L-BFGS pass stop between row spans (chunks);
+    # the same call not asked to be interruptible (a fit's held-out
+    # scoring, README "Ctrl-C") runs to its end, to the same bits
+    prob = _interrupt_case()
+
+    def run(interruptible):
+        if call == "forward":
+            return prob.forward(n_threads=1, interruptible=interruptible)
+        return prob.loss_grad(alpha=1e-4, n_threads=1, interruptible=interruptible)
+
+    expected = run(False)
+    stop = threading.Event()
+    with _engine.stopping_on(stop):
+        assert np.array_equal(run(True), expected)    # unset: nothing changes
+        stop.set()
+        assert np.array_equal(run(False), expected)   # not interruptible: to the end
+        with pytest.raises(KeyboardInterrupt):
+            run(True)
+
+
+def test_ctrl_c_reaches_a_long_predict_inside_it():
+    # a signal handler's exception (Ctrl-C's KeyboardInterrupt, here a
+    # SIGALRM's) is raised between the spans of a predict, not once the
+    # whole of it is done: the traceback ends in the engine's predict
+    import signal
+    import traceback
+
+    from fastmlp import MLPRegressor
+
+    class Alarm(Exception):
+        pass
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(64, 32))
+    est = MLPRegressor(hidden_layer_sizes=(256, 256), max_iter=1, random_state=0)
+    est.fit(X, X[:, 0])
+    big = np.tile(X, (4000, 1))      # 256,000 rows: 1,000 blocks, seconds of work
+
+    def handler(signum, frame):
+        raise Alarm
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.02)
+        with pytest.raises(Alarm) as info:
+            est.predict(big)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    frames = [f.filename for f in traceback.extract_tb(info.value.__traceback__)]
+    assert any(f.endswith("_predict.pyx") for f in frames), frames
