@@ -19,6 +19,7 @@ from operator import attrgetter, is_
 import numpy as np
 
 from fastmlp import _engine
+from fastmlp._saved_state import with_defaults, without_old_optimizer
 from fastmlp._stochastic_optimizers import StochasticOptimizer
 
 _SHAPE = attrgetter("shape")
@@ -112,6 +113,10 @@ class FittedNetwork:
         return new
 
     def __setstate__(self, state):
+        # saved by an earlier fastmlp: parameters added since at their
+        # defaults (scikit-learn's behaviour, which it had), its optimizer
+        # state dropped with a warning (_saved_state)
+        state = without_old_optimizer(type(self), with_defaults(type(self), state))
         if isinstance(state.get("_optimizer"), dict):
             state = {**state, "_optimizer": StochasticOptimizer.from_state(state["_optimizer"])}
         self.__dict__.update(state)

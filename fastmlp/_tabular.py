@@ -40,6 +40,7 @@ from sklearn.utils.validation import (check_consistent_length, check_is_fitted, 
 
 from fastmlp import _engine, _label
 from fastmlp._fitted_network import NOT_FIT_STATE
+from fastmlp._saved_state import refuse_unreadable, with_defaults
 from fastmlp._sklearn_compat import (ZERO_WEIGHTS_MESSAGE, Interval, StrOptions,
                                      _check_some_sample_weight, _fit_context)
 from fastmlp._tabular_network import (TabularNetClassifier, TabularNetRegressor,
@@ -535,6 +536,13 @@ def _stops_on(event, net):
 
 class _BaseTabularMLP(BaseEstimator):
     """Shared fit: preprocess, hold out, train, record."""
+
+    def __setstate__(self, state):
+        # saved by an earlier fastmlp (_saved_state): parameters added since
+        # at their defaults, the models of before the ensembles refused
+        state = with_defaults(type(self), state)
+        refuse_unreadable(type(self), state, "preprocessor_", ("networks_",))
+        super().__setstate__(state)
 
     def _fit_preprocessor(self, X, y, rng):
         """(fitted preprocessor, the networks' input for X: its float
@@ -1050,7 +1058,8 @@ class_weight : dict, 'balanced' or None, default=None
     def __setstate__(self, state):
         if "temperature_scaling" not in state:
             # pickled before temperature scaling: its probabilities are its
-            # networks' own, which the parameter False says
+            # networks' own, which the parameter False says (the default,
+            # True, is not what it did: _saved_state)
             state = {**state, "temperature_scaling": False}
         super().__setstate__(state)
 

@@ -128,6 +128,7 @@ from fastmlp import _omp_host, _pacing
 from fastmlp._engine import thread_share
 from fastmlp._openmp import effective_n_threads
 from fastmlp._quantile import quantile_normal_columns
+from fastmlp._saved_state import refuse_unreadable, with_defaults
 from fastmlp._sklearn_compat import Interval, StrOptions, _check_feature_names_in
 
 SMOOTH_CLIP_AT = 3.0  # z / sqrt(1 + (z / SMOOTH_CLIP_AT)**2)
@@ -1077,6 +1078,15 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             return smooth_clip(z)
         big = np.finfo(self.dtype).max  # a value beyond the output's range is its edge
         return np.clip(z, -big, big)
+
+    def __setstate__(self, state):
+        # saved by an earlier fastmlp (_saved_state): parameters added since
+        # at their defaults; one fitted before the periodic features, the
+        # quantiles and the embeddings cannot transform here
+        state = with_defaults(type(self), state)
+        refuse_unreadable(type(self), state, "numeric_columns_", (
+            "periodic_frequencies_", "periodic_phases_", "quantiles_", "embedding_cards_"))
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -30,6 +30,8 @@ from sklearn.datasets import (
     make_multilabel_classification,
     make_regression,
 )
+from sklearn.base import clone
+from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 
 from fastmlp import MLPClassifier, MLPRegressor
@@ -474,3 +476,79 @@ def test_a_model_saved_with_an_intercept_reshaped_in_place_loads():
     assert loaded.intercepts_[0].shape == (2, 4)
     loaded.intercepts_[0] = loaded.intercepts_[0].ravel()   # mended: the same model
     np.testing.assert_array_equal(loaded.predict_proba(X), before)
+
+
+# ------------------------------------------- a model an earlier fastmlp saved
+
+def _rebuilt(cls, state):
+    """An instance loaded from ``state``, as unpickling makes it."""
+    new = cls.__new__(cls)
+    new.__setstate__(state)
+    return new
+
+
+def _as_saved(est, drop=(), add=None):
+    """est as an earlier fastmlp saved it: its state without ``drop``, with
+    ``add``, through pickle."""
+    state = {k: v for k, v in est.__getstate__().items() if k not in drop}
+    state.update(add or {})
+    return _rebuilt(type(est), pickle.loads(pickle.dumps(state)))
+
+
+def test_a_drop_in_saved_before_a_parameter_existed_gets_its_default():
+    # saved before `progress` (and later parameters) existed, it predicted
+    # and then failed in repr, get_params, clone and every fit
+    X, y = load_iris(return_X_y=True)
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    old = _as_saved(est, drop=("progress", "max_time", "callbacks"))
+    assert old.get_params() == est.get_params()
+    assert repr(old) == repr(est)
+    np.testing.assert_array_equal(old.predict_proba(X), est.predict_proba(X))
+    old.partial_fit(X, y)
+    clone(old).fit(X, y)
+
+
+def test_a_drop_in_saved_with_the_old_optimizer_state_says_it_restarts():
+    # its optimizer state (before 2026-12-05) is not read: partial_fit
+    # restarted the optimizer without a word
+    X, y = load_iris(return_X_y=True)
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    n = est._params.shape[0]
+    legacy = {"_opt_state1": np.zeros(n), "_opt_state2": np.zeros(n), "_opt_lr": 0.001,
+              "_adam_t": 30}
+    with pytest.warns(UserWarning, match="partial_fit starts a new optimizer"):
+        old = _as_saved(est, drop=("_optimizer",), add=legacy)
+    assert not any(hasattr(old, key) for key in legacy)
+    np.testing.assert_array_equal(old.predict_proba(X), est.predict_proba(X))
+    old.partial_fit(X, y)
+    assert old._optimizer.t > 0
+
+
+def test_a_tabular_model_saved_before_a_parameter_existed_predicts_as_it_did():
+    from fastmlp import TabularMLPRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3))
+    est = TabularMLPRegressor(hidden_layer_sizes=(8,), max_iter=2, min_steps=0,
+                              random_state=0).fit(X, X[:, 0])
+    pre = est.preprocessor_
+    old_pre = _as_saved(pre, drop=("n_bins",))
+    old = _as_saved(est, drop=("n_bins", "class_weight"), add={"preprocessor_": old_pre})
+    assert old.get_params() == est.get_params()
+    np.testing.assert_array_equal(old.predict(X), est.predict(X))
+
+
+def test_a_tabular_model_this_version_cannot_read_is_refused_at_load():
+    # fitted before the periodic features, quantiles and embeddings, its
+    # predict raised a bare AttributeError
+    from fastmlp import TabularMLPClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3))
+    est = TabularMLPClassifier(hidden_layer_sizes=(8,), max_iter=2, min_steps=0,
+                               random_state=0).fit(X, X[:, 0] > 0)
+    with pytest.raises(ValueError, match="saved by an earlier fastmlp whose fitted state "
+                                         "this version cannot read .*fit it again"):
+        _as_saved(est.preprocessor_, drop=("periodic_frequencies_", "quantiles_"))
+    with pytest.raises(ValueError, match="has no networks_"):
+        _as_saved(est, drop=("networks_",))
