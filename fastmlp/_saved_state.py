@@ -3,12 +3,13 @@
 fastmlp's version has not changed while its estimators gained parameters and
 fitted attributes, so an older file is recognised by what its state lacks:
 
-- a constructor parameter added since: filled with its default, which for
-  every parameter added so far is what the older estimator did (off; a
-  parameter whose default is not gets its own entry in the class's
-  ``__setstate__``, as ``temperature_scaling`` in the tabular classifier);
-  without it ``repr``, ``get_params``, ``clone`` and every fit raised a bare
-  AttributeError;
+- a constructor parameter added since: filled with what the older
+  estimator did, its default for most (off), else the class's
+  ``_SAVED_BEFORE`` entry (the tabular estimators' ``min_steps``, 0, and the
+  classifier's ``temperature_scaling``, False); the parameters of every
+  class it derives from too (a user's subclass whose ``__init__`` leaves
+  them to its parent's); without them ``repr``, ``get_params``, ``clone``
+  and every fit raised a bare AttributeError;
 - the drop-ins' optimizer state before it moved into ``_optimizer``
   (``OLD_OPTIMIZER_KEYS``): not read; ``partial_fit`` restarts the optimizer,
   which loading says (it did so silently);
@@ -24,14 +25,20 @@ OLD_OPTIMIZER_KEYS = ("_opt_state1", "_opt_state2", "_opt_lr", "_adam_t")
 
 
 def with_defaults(cls, state):
-    """``state`` with every constructor parameter of ``cls`` it lacks set to
-    its default."""
-    missing = {
-        name: p.default
-        for name, p in inspect.signature(cls.__init__).parameters.items()
-        if name != "self" and p.default is not inspect.Parameter.empty
-        and name not in state
-    }
+    """``state`` with every constructor parameter it lacks (of ``cls`` and
+    the classes it derives from, the nearest first) set to what a model
+    saved before it did: ``cls._SAVED_BEFORE``'s value, else its default."""
+    missing = {}
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        for name, p in inspect.signature(init).parameters.items():
+            if (p.default is not inspect.Parameter.empty and name not in state
+                    and name not in missing):
+                missing[name] = p.default
+    missing.update((name, value) for name, value in getattr(cls, "_SAVED_BEFORE", {}).items()
+                   if name in missing)
     return {**state, **missing} if missing else state
 
 

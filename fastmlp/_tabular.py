@@ -537,6 +537,10 @@ def _stops_on(event, net):
 class _BaseTabularMLP(BaseEstimator):
     """Shared fit: preprocess, hold out, train, record."""
 
+    # what a model saved before these parameters existed did, where it is
+    # not their default (_saved_state.with_defaults): no floor on the steps
+    _SAVED_BEFORE = {"min_steps": 0}
+
     def __setstate__(self, state):
         # saved by an earlier fastmlp (_saved_state): parameters added since
         # at their defaults, the models of before the ensembles refused
@@ -1055,13 +1059,9 @@ class_weight : dict, 'balanced' or None, default=None
                 proba, np.searchsorted(net.classes_, target[val]),
                 None if sample_weight is None else sample_weight[val])
 
-    def __setstate__(self, state):
-        if "temperature_scaling" not in state:
-            # pickled before temperature scaling: its probabilities are its
-            # networks' own, which the parameter False says (the default,
-            # True, is not what it did: _saved_state)
-            state = {**state, "temperature_scaling": False}
-        super().__setstate__(state)
+    # and pickled before temperature scaling, its probabilities are its
+    # networks' own, which the parameter False says
+    _SAVED_BEFORE = {**_BaseTabularMLP._SAVED_BEFORE, "temperature_scaling": False}
 
     def _member_output(self, k, method, Xt):
         out = super()._member_output(k, method, Xt)

@@ -536,6 +536,25 @@ def test_a_tabular_model_saved_before_a_parameter_existed_predicts_as_it_did():
     old = _as_saved(est, drop=("n_bins", "class_weight"), add={"preprocessor_": old_pre})
     assert old.get_params() == est.get_params()
     np.testing.assert_array_equal(old.predict(X), est.predict(X))
+    # saved before the floor on steps: it trained with none, not the default's
+    old = _as_saved(est.set_params(min_steps=0), drop=("min_steps", "max_steps"))
+    assert old.get_params()["min_steps"] == 0 and old.get_params()["max_steps"] is None
+
+
+def test_a_users_subclass_saved_before_a_parameter_existed_gets_its_parents_default():
+    # its __init__ leaves the parent's parameters to the parent's: a
+    # parameter added since (progress) is filled from the parent's defaults
+    X, y = load_iris(return_X_y=True)
+    old = _as_saved(_Narrow(width=4).fit(X, y), drop=("progress", "max_time"))
+    assert old.progress is False and old.max_time is None
+    old.partial_fit(X, y)
+    old.fit(X, y)
+
+
+class _Narrow(MLPClassifier):
+    def __init__(self, width=3):
+        super().__init__(hidden_layer_sizes=(width,), max_iter=3, random_state=0)
+        self.width = width
 
 
 def test_a_tabular_model_this_version_cannot_read_is_refused_at_load():
