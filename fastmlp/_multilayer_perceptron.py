@@ -288,17 +288,22 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
 
         self._epoch = 0  # epochs trained since initialisation (schedules)
         if self.solver in _STOCHASTIC_SOLVERS:
-            self.loss_curve_ = []
-            self.validation_loss_curve_ = None
-            self._no_improvement_count = 0
-            if self.early_stopping:
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
-                self.best_loss_ = None
-            else:
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.best_validation_score_ = None
+            self._start_stochastic_records()
+
+    def _start_stochastic_records(self):
+        """The attributes a stochastic fit keeps from epoch to epoch, as a
+        fresh model starts them."""
+        self.loss_curve_ = []
+        self.validation_loss_curve_ = None
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
 
     def _clear_optimizer(self):
         self.__dict__.pop("_optimizer", None)
@@ -589,6 +594,12 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
                                                self.t_, self.power_t)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if not hasattr(self, "loss_curve_"):
+            # trained so far by L-BFGS, which keeps none of these, and now
+            # by a stochastic solver (set_params between partial_fit calls,
+            # or a warm start): they start here (scikit-learn fails with an
+            # AttributeError)
+            self._start_stochastic_records()
         early_stopping = self.early_stopping
         train_idx = None
         X_val = y_val = sample_weight_val = Y_val = None
@@ -812,15 +823,22 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
         return Y.ravel() if Y.shape[1] == 1 else Y
 
     def _encode_validation_targets(self, y_val):
-        # numbers, finite (unless assume_finite), as y itself: a NaN made
-        # every epoch's validation loss NaN
+        # numbers, finite (unless assume_finite) in the model's dtype, as y
+        # itself: a NaN made every epoch's validation loss NaN
+        if np.asarray(y_val).dtype.kind in "USV":
+            raise TypeError(f"MLPRegressor needs numeric targets, but y_val has dtype "
+                            f"{np.asarray(y_val).dtype}.")
         y_val = check_array(y_val, ensure_2d=False, dtype="numeric", input_name="y_val")
         Y = y_val.reshape(-1, 1) if y_val.ndim == 1 else y_val
         if Y.ndim != 2 or Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y_val has shape {y_val.shape}, but the model has "
                              f"{self.n_outputs_} output(s); y_val must have as many "
                              "target columns as y.")
-        return Y.astype(self._params.dtype, copy=False)
+        cast = Y.astype(self._params.dtype, copy=False)
+        if cast is not Y and not np.isfinite(cast).all() and np.isfinite(Y).all():
+            raise ValueError(f"y_val has values beyond {self._params.dtype}'s range, the "
+                             "model's: scale the targets.")
+        return cast
 
     def _say(self, reporter):
         """Where messages go: above the progress bar (progress=True), stdout

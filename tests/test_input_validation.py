@@ -506,6 +506,24 @@ def test_lbfgs_regressor_partial_fit_as_sklearn(regression, dtype, weighted):
     np.testing.assert_allclose(ours.loss_, sk.loss_, rtol=tol)
 
 
+@pytest.mark.parametrize("first", ["partial_fit", "fit"])
+def test_a_stochastic_solver_continues_an_lbfgs_model(regression, first):
+    # README: set_params(solver=...) between calls takes effect. L-BFGS
+    # keeps no loss curve: the stochastic fit starts its records (scikit-
+    # learn fails with an AttributeError for loss_curve_; fastmlp's for
+    # best_loss_)
+    X, y = regression
+    est = MLPRegressor(solver="lbfgs", hidden_layer_sizes=(5,), max_iter=5,
+                       random_state=0, warm_start=True)
+    getattr(est, first)(X, y)
+    est.set_params(solver="adam")
+    est.partial_fit(X, y)
+    assert len(est.loss_curve_) == 1 and np.isfinite(est.loss_curve_[0])
+    assert est.best_loss_ == est.loss_curve_[0]
+    est.fit(X, y)   # a warm start, on from there
+    assert len(est.loss_curve_) == 1 + est.max_iter
+
+
 def test_warm_start_with_different_classes(multiclass):
     X, y = multiclass
     ours, sk = _pair("clf", warm_start=True)

@@ -329,6 +329,18 @@ def test_regressor_y_val_is_checked_as_y(value, message):
     assert_array_equal(_flat(est), before)
 
 
+def test_regressor_y_val_beyond_a_float32_models_range_is_refused():
+    # cast to the model's float32 it was inf: every validation loss inf
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 3)).astype(np.float32)
+    y = X[:, 0] - X[:, 1]
+    est = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match="y_val has values beyond float32's range"):
+        est.fit(X, y, X_val=X[:20], y_val=np.full(20, 1e39))
+    with pytest.raises(TypeError, match="needs numeric targets, but y_val has dtype <U1"):
+        est.fit(X, y, X_val=X[:20], y_val=np.array(["a"] * 20))
+
+
 def test_validation_sample_weight_alone_is_rejected():
     """sample_weight_val without X_val/y_val cannot be used: like y_val alone,
     it must raise rather than be silently ignored."""
