@@ -1201,9 +1201,10 @@ class Problem:
         optimizer.t = t
         return total
 
-    def forward(self, *, n_threads=None):
+    def forward(self, *, n_threads=None, interruptible=False):
         """The network's output at ``params`` for every row of X (no dropout,
-        no loss; ``n_threads`` is ignored): the input layer's ``A = Xe``
+        no loss; ``n_threads`` and ``interruptible`` are ignored: NumPy's
+        passes return to Python, where Ctrl-C lands): the input layer's ``A = Xe``
         (embeddings, periodic stage, scale; X without them), hidden ``A =
         act(A @ W + b)`` (parametric: ``Z + alpha (act(Z) - Z)``, ``Z = A @
         W + b``), then the output activation (identity for the Huber and
@@ -1215,10 +1216,11 @@ class Problem:
         out = net.out if net.out in ("identity", "exp", "logistic", "softmax") else "identity"
         return activation(out, _matmul(A, coefs[-1]) + intercepts[-1])
 
-    def loss_grad(self, *, alpha, alpha1=0.0, n_threads):
+    def loss_grad(self, *, alpha, alpha1=0.0, n_threads, interruptible=False):
         """Loss (with the L2 and L1 terms) at ``params`` over every row, no
         dropout; the finished gradient is left in ``self.grads`` unless the
-        problem was built without one.  ``n_threads`` is ignored."""
+        problem was built without one.  ``n_threads`` and ``interruptible``
+        are ignored."""
         net = self._net
         params = self.params
         with_grad = self.grads.shape[0] > 0
