@@ -825,9 +825,9 @@ class _BaseMLP(FittedNetwork, CallbackSupportMixin, BaseEstimator):
     def _encode_validation_targets(self, y_val):
         # numbers, finite (unless assume_finite) in the model's dtype, as y
         # itself: a NaN made every epoch's validation loss NaN
-        if np.asarray(y_val).dtype.kind in "USV":
-            raise TypeError(f"MLPRegressor needs numeric targets, but y_val has dtype "
-                            f"{np.asarray(y_val).dtype}.")
+        given = np.asarray(y_val).dtype
+        if given.kind in "USV":
+            raise TypeError(f"MLPRegressor needs numeric targets, but y_val has dtype {given}.")
         y_val = check_array(y_val, ensure_2d=False, dtype="numeric", input_name="y_val")
         Y = y_val.reshape(-1, 1) if y_val.ndim == 1 else y_val
         if Y.ndim != 2 or Y.shape[1] != self.n_outputs_:

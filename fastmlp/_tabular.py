@@ -543,7 +543,7 @@ class _BaseTabularMLP(BaseEstimator):
 
     def __setstate__(self, state):
         # saved by an earlier fastmlp (_saved_state): parameters added since
-        # at their defaults, the models of before the ensembles refused
+        # at what it did, the models of before the ensembles refused
         state = with_defaults(type(self), state)
         refuse_unreadable(type(self), state, "preprocessor_", ("networks_",))
         super().__setstate__(state)
