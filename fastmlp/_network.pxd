@@ -19,6 +19,8 @@ cdef _Views _views(layout)
 
 cdef InLayer _in_layer(_Views v) noexcept
 
+cdef int _check_stop(object stop) except -1
+
 cdef const floating* _bind_x(const floating[:, ::1] X,
                              const floating[::1] X_data,
                              object X_indices,

@@ -289,6 +289,16 @@ cdef void _gather_batch(const Net* net, const floating* X,
                      _part_hi(m, t, nt), xbuf, ybuf, swbuf)
 
 
+cdef int _check_stop(object stop) except -1:
+    """KeyboardInterrupt on Ctrl-C (signals reach the main thread) or once
+    `stop`, the caller's event (None: none), is set; called with the GIL
+    between an engine call's steps, chunks or spans."""
+    PyErr_CheckSignals()
+    if stop is not None and stop.is_set():
+        raise KeyboardInterrupt
+    return 0
+
+
 cdef const floating* _bind_x(const floating[:, ::1] X,
                              const floating[::1] X_data,
                              object X_indices,
@@ -637,9 +647,7 @@ def train_epoch(floating[::1] params,              # INOUT: flat coefs + interce
                     last_check = now
                     with gil:
                         opt["t_done"] = adam_t
-                        PyErr_CheckSignals()
-                        if stop is not None and stop.is_set():
-                            raise KeyboardInterrupt
+                        _check_stop(stop)
         online_copy_back(&net, &mir, &params[0], &state1[0], s2)
     # a Ctrl-C that arrives after the last check surfaces as this returns
     opt["t_done"] = adam_t
@@ -751,9 +759,7 @@ def loss_grad(floating[::1] params,               # IN: flat coefs + intercepts
                     and pace_clock() - last_check >= net.tun.signal_check_seconds):
                 last_check = pace_clock()
                 with gil:
-                    PyErr_CheckSignals()
-                    if stop is not None and stop.is_set():
-                        raise KeyboardInterrupt
+                    _check_stop(stop)
         if swp == NULL:
             sw_sum = n
         else:

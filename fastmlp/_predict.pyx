@@ -18,7 +18,6 @@
 # and checks for Ctrl-C (and the caller's stop event) between them: a long
 # predict stops within about that long, as scikit-learn's between its NumPy
 # operations, where it ran to its end; each block is computed as before.
-from cpython.exc cimport PyErr_CheckSignals
 from cython cimport floating
 from cython.parallel cimport prange
 
@@ -31,7 +30,7 @@ from fastmlp._csr cimport _csr_rows_dot
 from fastmlp._layers cimport _gemm_pieces
 from fastmlp._losses cimport _bias_out_forward
 from fastmlp._net cimport Csr, InLayer
-from fastmlp._network cimport _Views, _bind_x, _in_layer, _views
+from fastmlp._network cimport _Views, _bind_x, _check_stop, _in_layer, _views
 from fastmlp._openmp cimport omp_get_thread_num
 from fastmlp._pacing cimport pace_clock
 from fastmlp._input_layer cimport _input_rows
@@ -176,9 +175,7 @@ def forward(const floating[::1] params,       # IN: flat coefs + intercepts
         dt = pace_clock() - t0
         b0 = b1
         if b0 < nb:
-            PyErr_CheckSignals()
-            if stop is not None and stop.is_set():
-                raise KeyboardInterrupt
+            _check_stop(stop)
             # the next span: about signal_check_seconds at this span's rate
             if dt > 0:
                 span = max(PREDICT_SPAN_BLOCKS * nt,
